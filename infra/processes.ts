@@ -1,0 +1,80 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Logger } from './log';
+
+export interface ProcessSpec {
+  name: string;
+  command: string;
+  args: string[];
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  logDir: string;
+  /** Mirror the child's output to our stdout (npm start) or only to its log file (tests). */
+  echo: boolean;
+}
+
+/** A supervised child process: output to .data/logs/<name>.log, stopped with its process group. */
+export class ManagedProcess {
+  private child: ChildProcess | null = null;
+  private stopping = false;
+  readonly logFile: string;
+  exitCode: number | null = null;
+
+  constructor(
+    readonly spec: ProcessSpec,
+    private readonly log: Logger,
+    private readonly onUnexpectedExit: (name: string, code: number | null) => void,
+  ) {
+    mkdirSync(spec.logDir, { recursive: true });
+    this.logFile = path.join(spec.logDir, `${spec.name}.log`);
+  }
+
+  start(): void {
+    const out = createWriteStream(this.logFile, { flags: 'a' });
+    const child = spawn(this.spec.command, this.spec.args, {
+      cwd: this.spec.cwd,
+      env: this.spec.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true, // own process group, so stop() also ends grandchildren (tsx, python threads)
+    });
+    this.child = child;
+    for (const stream of [child.stdout!, child.stderr!]) {
+      stream.on('data', (chunk: Buffer) => {
+        out.write(chunk);
+        if (this.spec.echo) process.stdout.write(chunk);
+      });
+    }
+    child.on('exit', (code) => {
+      this.exitCode = code;
+      out.end();
+      if (!this.stopping) this.onUnexpectedExit(this.spec.name, code);
+    });
+    this.log.info({ process: this.spec.name, pid: child.pid, log: this.logFile }, 'started');
+  }
+
+  get running(): boolean {
+    return this.child !== null && this.exitCode === null && this.child.exitCode === null;
+  }
+
+  async stop(timeoutMs = 15_000): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    this.stopping = true;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    try {
+      process.kill(-child.pid!, 'SIGTERM');
+    } catch {
+      /* already gone */
+    }
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }, timeoutMs);
+    await exited;
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * Brings the whole platform up on one machine: PostgreSQL, the Temporal dev server, the
+ * orchestrator, trainer and device-agent workers and the web app. `npm start` runs it in the
+ * foreground; the test harness runs a second copy on other ports with its own data folder.
+ * Components named by environment (DATABASE_URL, TEMPORAL_ADDRESS) are used instead of started.
+ */
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Connection } from '@temporalio/client';
+import type { Logger } from './log';
+import { startEmbeddedPostgres, type EmbeddedPg } from './postgres';
+import { ManagedProcess } from './processes';
+
+export const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+
+export interface StackOptions {
+  dataDir: string;
+  port: number;
+  postgresPort: number;
+  temporalPort: number;
+  temporalUiPort: number;
+  /** Echo component output to stdout (npm start) or keep it in .data/logs only (tests). */
+  echo: boolean;
+  log: Logger;
+  /** Start the web app (tests of the workers alone can skip it). */
+  web: boolean;
+}
+
+export interface Stack {
+  env: NodeJS.ProcessEnv;
+  baseUrl: string;
+  processes: Map<string, ManagedProcess>;
+  stopComponent(name: string): Promise<void>;
+  startComponent(name: string): void;
+  stop(): Promise<void>;
+}
+
+/** Random secrets and the release-signing key, created once per data folder. */
+export function ensureSecrets(dataDir: string): { authSecret: string; signingKeyFile: string } {
+  const dir = path.join(dataDir, 'secrets');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const authFile = path.join(dir, 'auth-secret');
+  if (!existsSync(authFile)) writeFileSync(authFile, randomBytes(32).toString('hex'), { mode: 0o600 });
+  const signingKeyFile = path.join(dir, 'signing-key.pem');
+  if (!existsSync(signingKeyFile)) {
+    const { privateKey } = generateKeyPairSync('ed25519');
+    writeFileSync(signingKeyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  }
+  return { authSecret: readFileSync(authFile, 'utf8').trim(), signingKeyFile };
+}
+
+async function waitFor<T>(what: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      return await fn();
+    } catch (e) {
+      last = e;
+      await sleep(500);
+    }
+  }
+  throw new Error(`${what} was not ready after ${Math.round(timeoutMs / 1000)} s: ${(last as Error)?.message ?? last}`);
+}
+
+export async function startStack(opts: StackOptions): Promise<Stack> {
+  const { log } = opts;
+  mkdirSync(opts.dataDir, { recursive: true });
+  const logDir = path.join(opts.dataDir, 'logs');
+  const { authSecret, signingKeyFile } = ensureSecrets(opts.dataDir);
+  const baseUrl = `http://127.0.0.1:${opts.port}`;
+  const tsx = path.join(ROOT, 'node_modules', '.bin', 'tsx');
+
+  let pgServer: EmbeddedPg | null = null;
+  let databaseUrl = process.env.DATABASE_URL;
+  if (!databaseUrl) {
+    pgServer = await startEmbeddedPostgres({ dataDir: opts.dataDir, port: opts.postgresPort, database: 'edgetune', log });
+    databaseUrl = pgServer.url;
+    log.info({ component: 'postgres', port: opts.postgresPort }, 'PostgreSQL is up');
+  }
+
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    EDGETUNE_ROOT: ROOT,
+    DATA_DIR: opts.dataDir,
+    DATABASE_URL: databaseUrl,
+    TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS ?? `127.0.0.1:${opts.temporalPort}`,
+    STORAGE_URL: process.env.STORAGE_URL ?? `file://${path.join(opts.dataDir, 'objects')}`,
+    AUTH_SECRET: authSecret,
+    NEXTAUTH_SECRET: authSecret,
+    NEXTAUTH_URL: baseUrl,
+    SIGNING_KEY_FILE: signingKeyFile,
+    HOST: '127.0.0.1',
+    PORT: String(opts.port),
+    LLAMA_CPP_DIR: process.env.LLAMA_CPP_DIR ?? path.join(ROOT, '.tools', 'llama.cpp'),
+    HF_HUB_OFFLINE: process.env.HF_HUB_OFFLINE ?? '1',
+    PYTHONUNBUFFERED: '1',
+  };
+
+  // Migrations run in a child so this process never caches another stack's config.
+  await runOnce(tsx, [path.join(ROOT, 'infra', 'migrate.ts')], env, log, 'migrate');
+
+  const processes = new Map<string, ManagedProcess>();
+  let stopping = false;
+  const onExit = (name: string, code: number | null) => {
+    if (stopping) return;
+    log.error({ process: name, code, logFile: processes.get(name)?.logFile }, `${name} exited unexpectedly`);
+  };
+  const add = (name: string, command: string, args: string[], cwd: string) => {
+    processes.set(name, new ManagedProcess({ name, command, args, cwd, env, logDir, echo: opts.echo }, log, onExit));
+  };
+
+  if (!process.env.TEMPORAL_ADDRESS) {
+    const temporalDir = path.join(opts.dataDir, 'temporal');
+    mkdirSync(temporalDir, { recursive: true });
+    add('temporal', path.join(ROOT, '.tools', 'bin', 'temporal'), [
+      'server', 'start-dev', '--ip', '127.0.0.1', '--port', String(opts.temporalPort), '--ui-port', String(opts.temporalUiPort),
+      '--db-filename', path.join(temporalDir, 'temporal.db'), '--log-format', 'json', '--log-level', 'warn',
+    ], ROOT);
+  }
+  add('orchestrator', tsx, [path.join(ROOT, 'workers', 'orchestrator', 'src', 'worker.ts')], ROOT);
+  add('trainer', path.join(ROOT, 'workers', 'trainer', '.venv', 'bin', 'python'), ['-m', 'edgetune_trainer.worker'], path.join(ROOT, 'workers', 'trainer'));
+  add('device-agent', tsx, [path.join(ROOT, 'workers', 'device-agent', 'src', 'worker.ts')], ROOT);
+  if (opts.web) add('web', path.join(ROOT, 'node_modules', '.bin', 'next'), ['start', '-p', String(opts.port), '-H', '127.0.0.1'], path.join(ROOT, 'apps', 'web'));
+
+  const stack: Stack = {
+    env,
+    baseUrl,
+    processes,
+    async stopComponent(name) {
+      await processes.get(name)?.stop();
+    },
+    startComponent(name) {
+      processes.get(name)?.start();
+    },
+    async stop() {
+      stopping = true;
+      for (const name of ['web', 'device-agent', 'trainer', 'orchestrator', 'temporal']) await processes.get(name)?.stop();
+      await pgServer?.stop();
+    },
+  };
+
+  try {
+    if (processes.has('temporal')) {
+      processes.get('temporal')!.start();
+      await waitFor('Temporal', 120_000, async () => {
+        const c = await Connection.connect({ address: env.TEMPORAL_ADDRESS!, connectTimeout: '2s' });
+        await c.workflowService.getSystemInfo({});
+        await c.close();
+      });
+      log.info({ component: 'temporal', address: env.TEMPORAL_ADDRESS, ui: `http://127.0.0.1:${opts.temporalUiPort}` }, 'Temporal is up');
+    }
+    for (const name of ['orchestrator', 'trainer', 'device-agent', 'web']) processes.get(name)?.start();
+    if (opts.web) {
+      await waitFor('the platform (/api/health)', 300_000, async () => {
+        for (const [name, p] of processes) if (!p.running) throw new Error(`${name} is not running; see ${p.logFile}`);
+        const r = await fetch(`${baseUrl}/api/health`);
+        if (r.status !== 200) throw new Error(`/api/health answered ${r.status}: ${await r.text()}`);
+      });
+    }
+  } catch (e) {
+    await stack.stop();
+    throw e;
+  }
+  return stack;
+}
+
+async function runOnce(command: string, args: string[], env: NodeJS.ProcessEnv, log: Logger, name: string): Promise<void> {
+  const { spawn } = await import('node:child_process');
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(command, args, { env, cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${name} failed with exit code ${code}`))));
+  });
+  log.info({ step: name }, `${name} done`);
+}

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# npm start: install what is missing, then run the whole platform in the foreground.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+bash "$ROOT/infra/setup.sh"
+cd "$ROOT"
+exec node_modules/.bin/tsx infra/start.ts

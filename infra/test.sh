@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# npm test: install what is missing (Chromium included), then run every suite.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+bash "$ROOT/infra/setup.sh" --with-browser
+cd "$ROOT"
+exec node_modules/.bin/tsx infra/test.ts

@@ -1,0 +1,156 @@
+/**
+ * `npm test` after setup: every suite, in order of cost.
+ *   1. Python unit tests of the trainer (pytest)
+ *   2. TypeScript unit tests (node:test, no services)
+ *   3. a real stack on test ports (PostgreSQL, Temporal, workers, web) with its own data folder,
+ *      then the integration tests, the health-check test and the Playwright e2e against it.
+ * Prints one closing line "N passed, N failed" over the suites and exits non-zero on a failure.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createLogger } from './log';
+import { ROOT, startStack, type Stack } from './stack';
+
+const log = createLogger('test');
+const only = process.env.EDGETUNE_TEST_ONLY?.split(',') ?? null;
+const results: { suite: string; ok: boolean; seconds: number }[] = [];
+
+function run(command: string, args: string[], env: NodeJS.ProcessEnv, cwd = ROOT): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { cwd, env, stdio: 'inherit' });
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+  });
+}
+
+async function suite(name: string, fn: () => Promise<boolean>): Promise<void> {
+  if (only && !only.includes(name)) return;
+  process.stdout.write(`\n##### ${name}\n`);
+  const t0 = Date.now();
+  let ok = false;
+  try {
+    ok = await fn();
+  } catch (e) {
+    log.error({ suite: name, err: (e as Error).stack }, 'suite crashed');
+  }
+  const seconds = (Date.now() - t0) / 1000;
+  results.push({ suite: name, ok, seconds });
+  process.stdout.write(`##### ${name}: ${ok ? 'ok' : 'FAILED'} in ${seconds.toFixed(0)} s\n`);
+}
+
+/** Test files under the given top-level folders whose names match `suffix`. */
+function files(folders: string[], suffix: RegExp, exclude: RegExp[] = []): string[] {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of readdirSync(path.join(ROOT, dir), { withFileTypes: true })) {
+      if (e.name === 'node_modules' || e.name.startsWith('.')) continue;
+      const rel = path.join(dir, e.name);
+      if (e.isDirectory()) walk(rel);
+      else if (suffix.test(e.name) && !exclude.some((r) => r.test(e.name))) out.push(rel);
+    }
+  };
+  for (const f of folders) walk(f);
+  return out.sort();
+}
+
+const tsx = path.join(ROOT, 'node_modules', '.bin', 'tsx');
+const python = path.join(ROOT, 'workers', 'trainer', '.venv', 'bin', 'python');
+const testData = path.join(ROOT, '.data', 'test');
+const baseEnv: NodeJS.ProcessEnv = { ...process.env, EDGETUNE_ROOT: ROOT, LLAMA_CPP_DIR: path.join(ROOT, '.tools', 'llama.cpp'), HF_HUB_OFFLINE: '1', NEXT_TELEMETRY_DISABLED: '1' };
+
+rmSync(testData, { recursive: true, force: true });
+mkdirSync(testData, { recursive: true });
+
+await suite('trainer (pytest)', async () => (await run(python, ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', 'workers/trainer/tests'], baseEnv)) === 0);
+
+// Fixtures for the device agent: an F16 GGUF of lfm2-tiny and an eval split, made by the real trainer.
+const fixtures = path.join(testData, 'fixtures');
+await suite('fixtures', async () => {
+  mkdirSync(fixtures, { recursive: true });
+  const code = await run(python, ['-m', 'edgetune_trainer.fixtures', '--out', fixtures], baseEnv, path.join(ROOT, 'workers', 'trainer'));
+  return code === 0;
+});
+
+const unitFiles = files(['packages', 'workers/orchestrator', 'workers/device-agent', 'infra'], /\.test\.ts$/, [/\.integration\.test\.ts$/]);
+await suite('unit (node:test)', async () =>
+  (await run(tsx, ['--test', '--test-concurrency=1', ...unitFiles], {
+    ...baseEnv,
+    EDGETUNE_TEST_GGUF: path.join(fixtures, 'lfm2-tiny-f16.gguf'),
+    EDGETUNE_TEST_EVAL_JSONL: path.join(fixtures, 'eval.jsonl'),
+    EDGETUNE_TEST_TRAIN_JSONL: path.join(fixtures, 'train.jsonl'),
+    STORAGE_URL: `file://${path.join(testData, 'unit-objects')}`,
+    DATA_DIR: path.join(testData, 'unit'),
+    AUTH_SECRET: 'unit-test-secret-unit-test-secret',
+  })) === 0,
+);
+
+let stack: Stack | null = null;
+const needStack = !only || only.some((s) => ['integration', 'health', 'e2e'].includes(s));
+if (needStack) {
+  await suite('stack start', async () => {
+    stack = await startStack({
+      dataDir: path.join(testData, 'stack'),
+      port: Number(process.env.TEST_PORT ?? 3100),
+      postgresPort: Number(process.env.TEST_POSTGRES_PORT ?? 5499),
+      temporalPort: Number(process.env.TEST_TEMPORAL_PORT ?? 7299),
+      temporalUiPort: Number(process.env.TEST_TEMPORAL_UI_PORT ?? 8299),
+      echo: false,
+      log,
+      web: true,
+    });
+    return true;
+  });
+}
+
+if (stack) {
+  const s = stack as Stack;
+  const env = { ...s.env, BASE_URL: s.baseUrl, EDGETUNE_TEST_TRAIN_JSONL: path.join(fixtures, 'train.jsonl'), EDGETUNE_TEST_EVAL_JSONL: path.join(fixtures, 'eval.jsonl') };
+
+  await suite('integration', async () => {
+    const integrationFiles = files(['packages', 'workers/orchestrator', 'workers/device-agent', 'infra', 'apps'], /\.integration\.test\.ts$/);
+    return (await run(tsx, ['--test', '--test-concurrency=1', ...integrationFiles], env)) === 0;
+  });
+
+  await suite('health', async () => {
+    const health = async () => {
+      const r = await fetch(`${s.baseUrl}/api/health`);
+      return { status: r.status, body: (await r.json()) as { status: string; components: Record<string, unknown> } };
+    };
+    const before = await health();
+    if (before.status !== 200) throw new Error(`expected 200 before, got ${before.status} ${JSON.stringify(before.body)}`);
+    await s.stopComponent('device-agent');
+    // Temporal forgets a poller about a minute after its last poll; wait for the health check to notice.
+    let down = await health();
+    for (let i = 0; i < 120 && down.status === 200; i++) {
+      await sleep(1000);
+      down = await health();
+    }
+    const text = JSON.stringify(down.body);
+    process.stdout.write(`health with the device agent stopped: ${down.status} ${text}\n`);
+    s.startComponent('device-agent');
+    let after = await health();
+    for (let i = 0; i < 120 && after.status !== 200; i++) {
+      await sleep(1000);
+      after = await health();
+    }
+    return down.status === 503 && /device/i.test(text) && after.status === 200;
+  });
+
+  await suite('e2e', async () =>
+    (await run(path.join(ROOT, 'node_modules', '.bin', 'playwright'), ['test', '-c', 'e2e/playwright.config.ts'], {
+      ...env,
+      E2E_ARTIFACTS_DIR: path.join(ROOT, 'e2e', 'test-results'),
+    })) === 0,
+  );
+
+  await s.stop();
+}
+
+const passed = results.filter((r) => r.ok).length;
+const failed = results.length - passed;
+process.stdout.write('\n');
+for (const r of results) process.stdout.write(`${r.ok ? 'ok    ' : 'FAILED'} ${r.suite} (${r.seconds.toFixed(0)} s)\n`);
+if (failed) process.stdout.write(`component logs: ${path.join(testData, 'stack', 'logs')}\n`);
+process.stdout.write(`suites: ${passed} passed, ${failed} failed\n`);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,4 @@
+export * from './jobs';
+export * from './pools';
+export * from './usage';
+export * from './publish';

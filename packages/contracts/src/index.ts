@@ -1,0 +1,7 @@
+export * from './ids';
+export * from './errors';
+export * from './datasets';
+export * from './models';
+export * from './devices';
+export * from './jobs';
+export * from './manifest';

@@ -1,0 +1,41 @@
+import { z } from 'zod';
+
+/** OpenAI's status names; every surface shows these. */
+export const jobStatuses = ['validating_files', 'queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+export type JobStatus = (typeof jobStatuses)[number];
+export const terminalStatuses: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
+
+/** Stages of the fineTuneJob workflow, in order; per-device stages carry the device id too. */
+export const jobStages = ['validate', 'train', 'evaluate', 'export', 'quantize', 'benchmark', 'select', 'publish'] as const;
+export type JobStage = (typeof jobStages)[number];
+
+export const hyperparametersSchema = z
+  .object({
+    method: z.enum(['lora', 'full']).default('lora'),
+    n_epochs: z.number().int().min(1).max(50).default(3),
+    learning_rate: z.number().positive().max(1).optional(),
+    batch_size: z.number().int().min(1).max(256).default(8),
+    lora_rank: z.number().int().min(1).max(256).default(16),
+  })
+  .strict();
+
+export type HyperparametersInput = z.input<typeof hyperparametersSchema>;
+
+/** Default learning rates by method, measured on lfm2-tiny (see workers/trainer). */
+export const defaultLearningRate = { lora: 2e-3, full: 5e-4 } as const;
+
+export const createJobSchema = z
+  .object({
+    model: z.string().min(1),
+    training_file: z.string().min(1),
+    validation_file: z.string().min(1).nullish(),
+    hyperparameters: hyperparametersSchema.default({ method: 'lora', n_epochs: 3, batch_size: 8, lora_rank: 16 }),
+    /** edgetune extra: device profile ids; empty or absent = every profile an online pool serves. */
+    target_devices: z.array(z.string().min(1)).max(32).optional(),
+    suffix: z.string().regex(/^[a-z0-9-]{1,40}$/, 'suffix may use a-z, 0-9 and -, up to 40 characters').nullish(),
+    seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+  })
+  .strict();
+
+export type CreateJobInput = z.input<typeof createJobSchema>;
+export type CreateJob = z.output<typeof createJobSchema>;

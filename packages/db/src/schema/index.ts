@@ -1,0 +1,5 @@
+export * from './orgs';
+export * from './files';
+export * from './jobs';
+export * from './models';
+export * from './platform';

@@ -1,0 +1,60 @@
+import type { Readable } from 'node:stream';
+import { loadConfig } from '@edgetune/config';
+import { FsStorage } from './fs';
+
+export interface ObjectInfo {
+  key: string;
+  sizeBytes: number;
+  modifiedAt: Date;
+}
+
+export interface ByteRange {
+  /** Inclusive start. */
+  start: number;
+  /** Inclusive end. */
+  end: number;
+}
+
+/**
+ * The object store. Keys are `/`-separated relative paths (`orgs/<org>/files/<id>`); the Python
+ * trainer maps them to the same layout, so both sides can share one store.
+ */
+export interface Storage {
+  put(key: string, body: Readable | Buffer | string): Promise<ObjectInfo>;
+  /** Stream an object, optionally a byte range of it. Throws StorageNotFound when absent. */
+  get(key: string, range?: ByteRange): Promise<Readable>;
+  head(key: string): Promise<ObjectInfo | null>;
+  delete(key: string): Promise<void>;
+  /** Remove every object under a prefix (used to roll back partial writes). */
+  deletePrefix(prefix: string): Promise<void>;
+  list(prefix: string): Promise<ObjectInfo[]>;
+  /** A local path for the object when the store is a filesystem (tools like llama-quantize need one). */
+  localPath(key: string): string | null;
+  /** Writes/reads a small probe object; used by /api/health. */
+  probe(): Promise<void>;
+}
+
+export class StorageNotFound extends Error {
+  constructor(readonly key: string) {
+    super(`No object at ${key}`);
+  }
+}
+
+export function assertKey(key: string): void {
+  if (!key || key.startsWith('/') || key.split('/').some((p) => p === '..' || p === '.' || p === '') || key.includes('\\') || key.includes('\0')) {
+    throw new Error(`Invalid storage key: ${JSON.stringify(key)}`);
+  }
+}
+
+export function createStorage(url: string = loadConfig().STORAGE_URL): Storage {
+  if (url.startsWith('file://')) return new FsStorage(new URL(url).pathname);
+  throw new Error(`STORAGE_URL scheme not supported yet: ${url}`);
+}
+
+let shared: Storage | null = null;
+export function storage(): Storage {
+  shared ??= createStorage();
+  return shared;
+}
+
+export { FsStorage };

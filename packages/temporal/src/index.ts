@@ -1,0 +1,3 @@
+export * from './queues';
+export * from './activities';
+export { temporalClient } from './client';

@@ -1,0 +1,113 @@
+import { createHash } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import { and, desc, eq, sql } from 'drizzle-orm';
+import * as pipeline from '@edgetune/api/pipeline/index';
+import { loadConfig } from '@edgetune/config';
+import { defaultLearningRate, findBaseModel, findDeviceProfile } from '@edgetune/contracts';
+import { db, schema } from '@edgetune/db';
+import { storage } from '@edgetune/storage';
+import type { BaseModelRef, Hyperparameters, Quantization } from '@edgetune/temporal';
+
+export interface JobPlan {
+  baseModel: BaseModelRef;
+  hyperparameters: Hyperparameters;
+  trainingFileKey: string;
+  validationFileKey: string | null;
+  trainPool: string;
+  targets: { device: string; pool: string; quantizations: Quantization[]; budget: { maxSizeBytes: number; maxPeakRssBytes: number } }[];
+  /** Storage prefix of everything this job writes. */
+  prefix: string;
+  seed: number;
+}
+
+/** Everything the workflow needs to know about a job, resolved once from the database. */
+export async function loadJobPlan(ref: { jobId: string; orgId: string }): Promise<JobPlan> {
+  const job = await pipeline.loadJobRow(ref);
+  const model = findBaseModel(job.baseModel);
+  if (!model) throw new Error(`base model ${job.baseModel} is not in the catalog`);
+  const fileKey = async (id: string) => {
+    const f = await db().query.files.findFirst({ where: and(eq(schema.files.id, id), eq(schema.files.orgId, ref.orgId)) });
+    if (!f) throw new Error(`file ${id} not found`);
+    return f.storageKey;
+  };
+  const hp = job.hyperparameters as Record<string, unknown>;
+  const method = hp.method === 'full' ? 'full' : 'lora';
+  const rank = Number(hp.lora_rank ?? 16);
+  const targets: JobPlan['targets'] = [];
+  for (const device of job.targetDevices) {
+    const profile = findDeviceProfile(device);
+    if (!profile) throw new Error(`device profile ${device} is not in the catalog`);
+    const pool = await db()
+      .select()
+      .from(schema.pools)
+      .where(sql`${device} = any(${schema.pools.profiles})`)
+      .orderBy(desc(schema.pools.lastSeenAt))
+      .limit(1);
+    if (!pool[0]) throw new Error(`no hardware pool serves ${device}`);
+    targets.push({ device, pool: pool[0].id, quantizations: profile.quantizations, budget: profile.defaultBudget });
+  }
+  return {
+    baseModel: { id: model.id, storagePrefix: model.storagePrefix, hubId: model.hubId, builtin: model.builtin, contextLength: model.contextLength },
+    hyperparameters: {
+      method,
+      epochs: Number(hp.n_epochs ?? 3),
+      learningRate: Number(hp.learning_rate ?? defaultLearningRate[method]),
+      batchSize: Number(hp.batch_size ?? 8),
+      loraRank: rank,
+      loraAlpha: rank * 2,
+      maxSeqLen: Math.min(model.contextLength, 512),
+      seed: job.seed,
+    },
+    trainingFileKey: await fileKey(job.trainingFileId),
+    validationFileKey: job.validationFileId ? await fileKey(job.validationFileId) : null,
+    trainPool: loadConfig().TRAIN_POOL,
+    targets,
+    prefix: `orgs/${ref.orgId}/jobs/${ref.jobId}`,
+    seed: job.seed,
+  };
+}
+
+async function readLines(key: string): Promise<string[]> {
+  const lines: string[] = [];
+  const rl = createInterface({ input: await storage().get(key), crlfDelay: Infinity });
+  for await (const line of rl) if (line.trim() !== '') lines.push(line);
+  return lines;
+}
+
+/** Stable per-line rank for a seeded split: the same file and seed always split the same way. */
+function rank(seed: number, line: string, i: number): string {
+  return createHash('sha256').update(`${seed}:${i}:${line}`).digest('hex');
+}
+
+export interface PreparedData {
+  trainKey: string;
+  evalKey: string;
+  trainExamples: number;
+  evalExamples: number;
+  heldOutFromTraining: boolean;
+}
+
+/**
+ * Fixes the train / eval split of a job. With a validation file it is the eval split; otherwise
+ * a seeded 10 % (at least 1, at most 200 examples) of the training file is held out.
+ */
+export async function prepareDataset(input: { prefix: string; trainingFileKey: string; validationFileKey: string | null; seed: number }): Promise<PreparedData> {
+  const trainKey = `${input.prefix}/data/train.jsonl`;
+  const evalKey = `${input.prefix}/data/eval.jsonl`;
+  const train = await readLines(input.trainingFileKey);
+  let trainLines = train;
+  let evalLines: string[];
+  if (input.validationFileKey) {
+    evalLines = await readLines(input.validationFileKey);
+  } else {
+    if (train.length < 2) throw new Error('the training file needs at least 2 examples to hold one out for evaluation');
+    const nEval = Math.min(200, Math.max(1, Math.round(train.length * 0.1)));
+    const order = train.map((l, i) => ({ i, r: rank(input.seed, l, i) })).sort((a, b) => (a.r < b.r ? -1 : 1));
+    const held = new Set(order.slice(0, nEval).map((o) => o.i));
+    trainLines = train.filter((_, i) => !held.has(i));
+    evalLines = train.filter((_, i) => held.has(i));
+  }
+  await storage().put(trainKey, trainLines.join('\n') + '\n');
+  await storage().put(evalKey, evalLines.join('\n') + '\n');
+  return { trainKey, evalKey, trainExamples: trainLines.length, evalExamples: evalLines.length, heldOutFromTraining: !input.validationFileKey };
+}

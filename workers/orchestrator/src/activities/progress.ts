@@ -1,0 +1,89 @@
+import { createInterface } from 'node:readline';
+import { Context } from '@temporalio/activity';
+import * as pipeline from '@edgetune/api/pipeline/index';
+import { storage } from '@edgetune/storage';
+import { temporalClient, trainerActivityNames, type TrainProgress } from '@edgetune/temporal';
+
+type Ref = { jobId: string; orgId: string };
+
+export function progressEvent(p: TrainProgress): pipeline.EventInput {
+  return {
+    type: 'metrics',
+    message: `Step ${p.step}/${p.totalSteps}: training loss=${p.loss.toFixed(4)}`,
+    data: {
+      step: p.step,
+      total_steps: p.totalSteps,
+      epoch: p.epoch,
+      train_loss: p.loss,
+      learning_rate: p.learningRate,
+      tokens_per_second: p.tokensPerSecond,
+      checkpoint: p.checkpointKey,
+    },
+    dedupeKey: `train-step-${p.step}`,
+  };
+}
+
+function decodePayload(p: { data?: Uint8Array | null } | undefined): unknown {
+  if (!p?.data) return null;
+  try {
+    return JSON.parse(Buffer.from(p.data).toString('utf8'));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Runs beside the trainer's activity for as long as it trains: reads the trainer's heartbeat
+ * details through Temporal (the trainer has no database access) and turns them into job events,
+ * and marks the job running once the trainer has picked the work up. Ends when cancelled.
+ */
+export async function trackTraining(ref: Ref): Promise<void> {
+  const ctx = Context.current();
+  const client = await temporalClient();
+  const workflowId = ctx.info.workflowExecution?.workflowId ?? '';
+  let lastStep = -1;
+  let running = false;
+  for (;;) {
+    if (ctx.cancellationSignal.aborted) return;
+    ctx.heartbeat({ lastStep });
+    try {
+      const d = await client.workflowService.describeWorkflowExecution({
+        namespace: ctx.info.workflowNamespace,
+        execution: { workflowId },
+      });
+      const act = d.pendingActivities?.find((a) => a.activityType?.name === trainerActivityNames.train);
+      // PENDING_ACTIVITY_STATE_STARTED = 2
+      if (act && act.state === 2 && !running) {
+        running = true;
+        await pipeline.setJobStatus({ ...ref, status: 'running', at: Date.now() });
+        await pipeline.recordEvents(ref, [{ message: `Training started on pool ${act.lastWorkerIdentity ?? 'unknown'}`, dedupeKey: 'train-started' }]);
+      }
+      const details = act?.heartbeatDetails?.payloads?.[0];
+      const p = decodePayload(details ?? undefined) as TrainProgress | null;
+      if (p && typeof p.step === 'number' && p.step > lastStep) {
+        lastStep = p.step;
+        await pipeline.recordEvents(ref, [progressEvent(p)]);
+      }
+    } catch (e) {
+      ctx.log.warn('training tracker poll failed', { error: (e as Error).message });
+    }
+    try {
+      await ctx.sleep(1000);
+    } catch {
+      return; // cancelled while sleeping
+    }
+  }
+}
+
+/** After training: every step's record from the trainer's metrics log, so no step is missing. */
+export async function ingestTrainingMetrics(ref: Ref & { metricsKey: string }): Promise<number> {
+  const rl = createInterface({ input: await storage().get(ref.metricsKey), crlfDelay: Infinity });
+  const events: pipeline.EventInput[] = [];
+  for await (const line of rl) {
+    if (!line.trim()) continue;
+    const p = JSON.parse(line) as TrainProgress;
+    events.push(progressEvent(p));
+  }
+  for (let i = 0; i < events.length; i += 500) await pipeline.recordEvents(ref, events.slice(i, i + 500));
+  return events.length;
+}
