@@ -1,0 +1,188 @@
+/**
+ * The whole path through the running platform, as a program would use it: operator bootstrap
+ * with the admin CLI, the official OpenAI client for files and jobs, the platform REST API for
+ * the manifest and ranged downloads. Needs the stack that `npm test` starts (BASE_URL).
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHash, createPublicKey, verify } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, test } from 'node:test';
+import OpenAI, { toFile } from 'openai';
+import { Connection, Client } from '@temporalio/client';
+
+const BASE_URL = process.env.BASE_URL ?? 'http://127.0.0.1:3100';
+const ROOT = process.env.EDGETUNE_ROOT ?? path.resolve(import.meta.dirname, '../../..');
+const TRAIN = process.env.EDGETUNE_TEST_TRAIN_JSONL!;
+const EVAL = process.env.EDGETUNE_TEST_EVAL_JSONL!;
+
+function admin(...args: string[]): string {
+  const r = spawnSync('bash', [path.join(ROOT, 'infra/run-ts.sh'), path.join(ROOT, 'packages/api/src/cli/admin.ts'), ...args], {
+    env: process.env,
+    encoding: 'utf8',
+  });
+  assert.equal(r.status, 0, `admin ${args[0]} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+function newAccount(tag: string): { email: string; key: string; client: OpenAI } {
+  const email = `${tag}-${Date.now()}@example.com`;
+  const org = `${tag} org ${Date.now()}`;
+  admin('create-user', '--email', email, '--password', 'correct horse battery staple', '--org', org);
+  const key = admin('create-api-key', '--email', email, '--org', org).trim().split('\n').pop()!.trim();
+  return { email, key, client: new OpenAI({ baseURL: `${BASE_URL}/v1`, apiKey: key, maxRetries: 0 }) };
+}
+
+async function rest(key: string, p: string, init: RequestInit = {}): Promise<Response> {
+  return fetch(`${BASE_URL}/api/v1${p}`, { ...init, headers: { authorization: `Bearer ${key}`, ...(init.headers ?? {}) } });
+}
+
+async function waitForStatus(client: OpenAI, id: string, statuses: string[], timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const job = await client.fineTuning.jobs.retrieve(id);
+    if (statuses.includes(job.status)) return job;
+    if (['failed', 'cancelled', 'succeeded'].includes(job.status)) {
+      const events = await client.fineTuning.jobs.listEvents(id, { limit: 100 });
+      assert.fail(`job ${id} ended ${job.status} (${JSON.stringify(job.error)}), wanted ${statuses}; events: ${events.data.map((e) => e.message).join(' | ')}`);
+    }
+    assert.ok(Date.now() < deadline, `job ${id} still ${job.status} after ${timeoutMs / 1000} s`);
+    await sleep(2000);
+  }
+}
+
+describe('fine-tuning through the OpenAI SDK and the REST API', () => {
+  let a: ReturnType<typeof newAccount>;
+  let b: ReturnType<typeof newAccount>;
+  let trainingFile: string;
+  let temporal: Client;
+
+  before(async () => {
+    assert.ok(TRAIN && EVAL, 'EDGETUNE_TEST_TRAIN_JSONL / EDGETUNE_TEST_EVAL_JSONL must be set by the test harness');
+    a = newAccount('alice');
+    b = newAccount('bob');
+    temporal = new Client({ connection: await Connection.connect({ address: process.env.TEMPORAL_ADDRESS! }) });
+  });
+  after(async () => {
+    await temporal.connection.close();
+  });
+
+  test('a malformed training file is refused with the line and the reason', async () => {
+    const bad = '{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"hello"}]}\n{"messages": [ oops\n';
+    await assert.rejects(
+      a.client.files.create({ file: await toFile(Buffer.from(bad), 'bad.jsonl'), purpose: 'fine-tune' }),
+      (e: unknown) => {
+        assert.ok(e instanceof OpenAI.APIError, String(e));
+        assert.equal(e.status, 400);
+        assert.match(e.message, /line 2/i);
+        return true;
+      },
+    );
+    const list = await a.client.files.list();
+    assert.equal(list.data.length, 0, 'nothing is stored for a refused file');
+  });
+
+  test('upload, fine-tune, publish and download', { timeout: 20 * 60_000 }, async () => {
+    const file = await a.client.files.create({ file: await toFile(readFileSync(TRAIN), 'train.jsonl'), purpose: 'fine-tune' });
+    trainingFile = file.id;
+    assert.match(file.id, /^file-/);
+    assert.equal(file.object, 'file');
+    const validation = await a.client.files.create({ file: await toFile(readFileSync(EVAL), 'eval.jsonl'), purpose: 'fine-tune' });
+
+    const job = await a.client.fineTuning.jobs.create({
+      model: 'lfm2-tiny',
+      training_file: file.id,
+      validation_file: validation.id,
+      hyperparameters: { n_epochs: 3 },
+    });
+    assert.match(job.id, /^ftjob-/);
+    assert.equal(job.object, 'fine_tuning.job');
+    assert.ok(['validating_files', 'queued', 'running'].includes(job.status));
+
+    const done = await waitForStatus(a.client, job.id, ['succeeded'], 15 * 60_000);
+    assert.ok(done.fine_tuned_model, 'a succeeded job names its published model');
+    assert.ok(done.finished_at);
+
+    const events = await a.client.fineTuning.jobs.listEvents(job.id, { limit: 1000 });
+    assert.ok(events.data.some((e) => /^Step \d+\/\d+: training loss=/.test(e.message)), 'training steps are reported as events');
+
+    // The fine-tuned model is far better at the task than the untrained base.
+    const detail = (await (await rest(a.key, `/jobs/${job.id}`)).json()) as { result?: { evaluation?: { task_accuracy: number; base_task_accuracy: number } }; stages?: unknown[] };
+    const ev = detail.result?.evaluation;
+    assert.ok(ev, `job detail has evaluation: ${JSON.stringify(detail).slice(0, 500)}`);
+    assert.ok(ev.task_accuracy >= ev.base_task_accuracy + 0.5, `task accuracy ${ev.task_accuracy} vs base ${ev.base_task_accuracy}`);
+    assert.ok(Array.isArray(detail.stages) && detail.stages.length >= 6, 'per-stage timings are recorded');
+
+    const models = await a.client.models.list();
+    assert.ok(models.data.some((m) => m.id === done.fine_tuned_model), 'the fine-tuned model is listed');
+
+    const manifestRes = await rest(a.key, `/models/${encodeURIComponent(done.fine_tuned_model!)}`);
+    assert.equal(manifestRes.status, 200);
+    const manifest = (await manifestRes.json()) as {
+      model: string;
+      version: number;
+      variants: { device: string; quantization: string; format: string; size_bytes: number; sha256: string; download_url: string; metrics: Record<string, number> }[];
+      signature?: { value: string };
+    };
+    assert.equal(manifest.model, done.fine_tuned_model);
+    const quants = new Set(manifest.variants.map((v) => v.quantization));
+    assert.ok(quants.has('Q8_0') && quants.has('Q4_K_M'), `variants: ${[...quants]}`);
+    for (const v of manifest.variants) {
+      assert.equal(v.format, 'gguf');
+      assert.match(v.sha256, /^[0-9a-f]{64}$/);
+      assert.ok(v.metrics.decode_tokens_per_second > 0 && v.metrics.prefill_tokens_per_second > 0 && v.metrics.peak_rss_bytes > 0);
+      assert.ok(v.metrics.task_accuracy >= 0 && v.metrics.task_accuracy <= 1);
+    }
+
+    // Download one variant whole and by range; the bytes match the manifest.
+    const v = manifest.variants[0];
+    const auth = { authorization: `Bearer ${a.key}` };
+    const whole = await fetch(v.download_url.replace(/^https?:\/\/[^/]+/, BASE_URL), { headers: auth });
+    assert.equal(whole.status, 200);
+    const bytes = Buffer.from(await whole.arrayBuffer());
+    assert.equal(bytes.length, v.size_bytes);
+    assert.equal(createHash('sha256').update(bytes).digest('hex'), v.sha256);
+    assert.equal(bytes.subarray(0, 4).toString('latin1'), 'GGUF');
+    const part = await fetch(v.download_url.replace(/^https?:\/\/[^/]+/, BASE_URL), { headers: { ...auth, range: 'bytes=4-99' } });
+    assert.equal(part.status, 206);
+    assert.equal(part.headers.get('content-range'), `bytes 4-99/${v.size_bytes}`);
+    assert.deepEqual(Buffer.from(await part.arrayBuffer()), bytes.subarray(4, 100));
+
+    // Another organization cannot see any of it.
+    assert.equal((await rest(b.key, `/models/${encodeURIComponent(done.fine_tuned_model!)}`)).status, 404);
+    assert.equal((await rest(b.key, `/jobs/${job.id}`)).status, 404);
+    await assert.rejects(b.client.fineTuning.jobs.retrieve(job.id), (e: unknown) => e instanceof OpenAI.NotFoundError);
+    await assert.rejects(b.client.files.retrieve(file.id), (e: unknown) => e instanceof OpenAI.NotFoundError);
+
+    // The manifest is signed by the platform key.
+    if (manifest.signature && process.env.SIGNING_KEY_FILE) {
+      const { signature, ...unsigned } = manifest as Record<string, unknown> & { signature: { value: string } };
+      const { canonicalJson } = await import('@edgetune/api/pipeline/publish');
+      const pub = createPublicKey(readFileSync(process.env.SIGNING_KEY_FILE));
+      assert.ok(verify(null, Buffer.from(canonicalJson(unsigned)), pub, Buffer.from(signature.value, 'base64')), 'manifest signature verifies');
+    }
+  });
+
+  test('cancelling a running job stops the trainer', { timeout: 10 * 60_000 }, async () => {
+    assert.ok(trainingFile, 'needs the uploaded training file');
+    const job = await a.client.fineTuning.jobs.create({ model: 'lfm2-tiny', training_file: trainingFile, hyperparameters: { n_epochs: 20 } });
+    // Wait until the trainer reports steps, then cancel.
+    const deadline = Date.now() + 5 * 60_000;
+    for (;;) {
+      const events = await a.client.fineTuning.jobs.listEvents(job.id, { limit: 100 });
+      if (events.data.some((e) => /^Step \d+/.test(e.message))) break;
+      assert.ok(Date.now() < deadline, 'training never started');
+      await sleep(1000);
+    }
+    const cancelling = await a.client.fineTuning.jobs.cancel(job.id);
+    assert.equal(cancelling.id, job.id);
+    await waitForStatus(a.client, job.id, ['cancelled'], 3 * 60_000);
+    const desc = await temporal.workflow.getHandle(`fine-tune-${job.id}`).describe();
+    assert.equal(desc.status.name, 'CANCELLED');
+    const raw = await temporal.workflowService.describeWorkflowExecution({ namespace: 'default', execution: { workflowId: `fine-tune-${job.id}` } });
+    assert.equal(raw.pendingActivities?.length ?? 0, 0, 'no activity (the trainer included) is still running');
+    await assert.rejects(a.client.fineTuning.jobs.cancel(job.id), (e: unknown) => e instanceof OpenAI.APIError && e.status === 409);
+  });
+});
