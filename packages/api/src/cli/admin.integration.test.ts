@@ -1,0 +1,46 @@
+import '../testing/env';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { verifyApiKey } from '@edgetune/auth';
+import { uniqueEmail, useDatabase } from '../testing/fixtures';
+
+useDatabase();
+
+const script = fileURLToPath(new URL('./admin.ts', import.meta.url));
+const root = path.resolve(path.dirname(script), '../../../..');
+
+function admin(...args: string[]) {
+  return spawnSync(process.execPath, ['--import', 'tsx', script, ...args], { cwd: root, env: process.env, encoding: 'utf8', timeout: 60_000 });
+}
+
+test('create-user then create-api-key prints a working key as the last line', async () => {
+  const email = uniqueEmail('cli');
+  const org = `CLI Org ${Date.now()}`;
+  const u = admin('create-user', '--email', email, '--password', 'correct horse battery', '--org', org);
+  assert.equal(u.status, 0, u.stderr);
+  assert.match(u.stdout, /Created user/);
+  const k = admin('create-api-key', '--email', email, '--org', org);
+  assert.equal(k.status, 0, k.stderr);
+  const last = k.stdout.trim().split('\n').pop()!;
+  assert.match(last, /^et_[A-Za-z0-9]{12}_[A-Za-z0-9]{32}$/);
+  const v = await verifyApiKey(last);
+  assert.ok(v);
+});
+
+test('bad input exits 1 with a clear message on stderr', () => {
+  const missing = admin('create-user', '--email', uniqueEmail('cli'));
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /--password is required/);
+  const weak = admin('create-user', '--email', uniqueEmail('cli'), '--password', 'short', '--org', 'x');
+  assert.equal(weak.status, 1);
+  assert.match(weak.stderr, /at least 10 characters/);
+  const nouser = admin('create-api-key', '--email', uniqueEmail('nobody'), '--org', 'nothing');
+  assert.equal(nouser.status, 1);
+  assert.match(nouser.stderr, /No user/);
+  const unknown = admin('frobnicate');
+  assert.equal(unknown.status, 1);
+  assert.match(unknown.stderr, /unknown command/);
+});

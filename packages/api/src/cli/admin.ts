@@ -1,0 +1,86 @@
+/**
+ * Operator commands of a self-hosted install:
+ *   npm run admin -- create-user --email E --password P --org NAME [--name N] [--role owner|admin|member|viewer]
+ *   npm run admin -- create-api-key --email E --org NAME [--name N] [--scopes read,train,publish,fleet,admin]
+ * create-api-key prints the new key as the last line of stdout. Errors go to stderr, exit 1.
+ */
+import { isRole, type Role } from '@edgetune/auth';
+import { DomainError } from '@edgetune/contracts';
+import { closeDb } from '@edgetune/db';
+import { createUser, findOrgByName, findUserByEmail, membershipOf } from '../domain/accounts';
+import { createApiKey } from '../domain/api-keys';
+
+const usage = `usage:
+  admin create-user --email E --password P --org NAME [--name N] [--role owner|admin|member|viewer]
+  admin create-api-key --email E --org NAME [--name KEYNAME] [--scopes read,train,publish,fleet,admin]`;
+
+class UsageError extends Error {}
+
+export function parseArgs(argv: string[]): { command: string; flags: Record<string, string> } {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h') throw new UsageError('missing command');
+  const flags: Record<string, string> = {};
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i];
+    if (!a.startsWith('--')) throw new UsageError(`unexpected argument '${a}'`);
+    const eq = a.indexOf('=');
+    if (eq > 0) {
+      flags[a.slice(2, eq)] = a.slice(eq + 1);
+    } else {
+      const v = rest[i + 1];
+      if (v === undefined || v.startsWith('--')) throw new UsageError(`${a} needs a value`);
+      flags[a.slice(2)] = v;
+      i++;
+    }
+  }
+  return { command, flags };
+}
+
+function need(flags: Record<string, string>, name: string): string {
+  const v = flags[name];
+  if (!v || !v.trim()) throw new UsageError(`--${name} is required`);
+  return v;
+}
+
+export async function run(argv: string[], out: (line: string) => void = (l) => process.stdout.write(l + '\n')): Promise<void> {
+  const { command, flags } = parseArgs(argv);
+  if (command === 'create-user') {
+    const role = flags.role;
+    if (role !== undefined && !isRole(role)) throw new UsageError(`--role must be one of owner, admin, member, viewer`);
+    const r = await createUser({ email: need(flags, 'email'), password: need(flags, 'password'), orgName: need(flags, 'org'), name: flags.name ?? null, role: role as Role | undefined });
+    out(`Created user ${r.user.email} (${r.user.id}) as ${r.role} of organization '${r.org.name}' (${r.org.id}).`);
+    return;
+  }
+  if (command === 'create-api-key') {
+    const email = need(flags, 'email');
+    const orgName = need(flags, 'org');
+    const user = await findUserByEmail(email);
+    if (!user) throw new DomainError('not_found', `No user with e-mail '${email}'.`);
+    const org = await findOrgByName(orgName);
+    if (!org) throw new DomainError('not_found', `No organization named '${orgName}'.`);
+    const role = await membershipOf(user.id, org.id);
+    if (!role) throw new DomainError('not_found', `User '${email}' is not a member of '${orgName}'.`);
+    const scopes = flags.scopes ? flags.scopes.split(',').map((s) => s.trim()).filter(Boolean) : ['read', 'train', 'publish', 'fleet'];
+    const key = await createApiKey({ orgId: org.id, userId: user.id, role, via: 'session', scopes: [] }, { name: flags.name ?? `admin-cli ${new Date().toISOString()}`, scopes });
+    out(`Created API key ${key.id} (${key.scopes.join(', ')}) for ${user.email} in '${org.name}'. It is shown only once:`);
+    out(key.key);
+    return;
+  }
+  throw new UsageError(`unknown command '${command}'`);
+}
+
+const isMain = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+if (isMain) {
+  let code = 0;
+  try {
+    await run(process.argv.slice(2));
+  } catch (e) {
+    code = 1;
+    if (e instanceof UsageError) process.stderr.write(`error: ${e.message}\n${usage}\n`);
+    else if (e instanceof DomainError) process.stderr.write(`error: ${e.message}\n`);
+    else process.stderr.write(`error: ${(e as Error)?.message ?? String(e)}\n`);
+  } finally {
+    await closeDb().catch(() => undefined);
+  }
+  process.exit(code);
+}

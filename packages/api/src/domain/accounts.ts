@@ -1,0 +1,160 @@
+import { and, asc, eq, sql } from 'drizzle-orm';
+import { checkPasswordPolicy, hashPassword, type Role } from '@edgetune/auth';
+import { DomainError, newId } from '@edgetune/contracts';
+import { db, schema, type Db } from '@edgetune/db';
+import type { Caller } from '../tenant';
+
+const emailPattern = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+export function normalizeEmail(email: unknown): string {
+  if (typeof email !== 'string' || !emailPattern.test(email.trim()) || email.length > 320) {
+    throw new DomainError('invalid_request', 'Enter a valid e-mail address.', { param: 'email' });
+  }
+  return email.trim().toLowerCase();
+}
+
+export function slugify(name: string): string {
+  const s = name
+    .toLowerCase()
+    .normalize('NFKD')
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 40);
+  return s || 'org';
+}
+
+function isUniqueViolation(e: unknown, constraint?: string): boolean {
+  const err = e as { code?: string; constraint?: string; cause?: { code?: string; constraint?: string } };
+  const c = err?.code === '23505' ? err : err?.cause?.code === '23505' ? err.cause : null;
+  return !!c && (!constraint || c.constraint === constraint);
+}
+
+async function uniqueSlug(tx: Db, name: string): Promise<string> {
+  const base = slugify(name);
+  for (let i = 0; i < 20; i++) {
+    const slug = i === 0 ? base : `${base}-${Math.random().toString(36).slice(2, 7)}`;
+    const [hit] = await tx.select({ id: schema.orgs.id }).from(schema.orgs).where(eq(schema.orgs.slug, slug)).limit(1);
+    if (!hit) return slug;
+  }
+  throw new DomainError('conflict', 'Could not allocate an organization slug; try another name.', { param: 'orgName' });
+}
+
+export interface SignUpInput {
+  email: string;
+  password: string;
+  name?: string | null;
+  orgName?: string | null;
+}
+
+export interface SignUpResult {
+  user: { id: string; email: string; name: string | null };
+  org: { id: string; name: string; slug: string };
+  role: Role;
+}
+
+async function emailTaken(email: string, database: Db): Promise<boolean> {
+  const [u] = await database
+    .select({ id: schema.users.id })
+    .from(schema.users)
+    .where(sql`lower(${schema.users.email}) = ${email}`)
+    .limit(1);
+  return !!u;
+}
+
+const duplicateEmail = () => new DomainError('conflict', 'An account with this e-mail address already exists.', { param: 'email' });
+
+/** Creates a user and their organization (owner membership) in one transaction. */
+export async function signUp(input: SignUpInput): Promise<SignUpResult> {
+  const email = normalizeEmail(input.email);
+  checkPasswordPolicy(input.password);
+  const name = input.name?.trim() || null;
+  const orgName = input.orgName?.trim() || `${name ?? email.split('@')[0]}'s organization`;
+  if (orgName.length > 100) throw new DomainError('invalid_request', 'Organization name must be at most 100 characters.', { param: 'orgName' });
+  if (await emailTaken(email, db())) throw duplicateEmail();
+  const passwordHash = await hashPassword(input.password);
+  try {
+    return await db().transaction(async (tx) => {
+      const userId = newId('user');
+      const orgId = newId('org');
+      const slug = await uniqueSlug(tx as unknown as Db, orgName);
+      await tx.insert(schema.users).values({ id: userId, email, name, passwordHash });
+      await tx.insert(schema.orgs).values({ id: orgId, name: orgName, slug });
+      await tx.insert(schema.memberships).values({ orgId, userId, role: 'owner' });
+      return { user: { id: userId, email, name }, org: { id: orgId, name: orgName, slug }, role: 'owner' as const };
+    });
+  } catch (e) {
+    if (isUniqueViolation(e, 'users_email_lower')) throw duplicateEmail();
+    throw e;
+  }
+}
+
+/**
+ * Operator path (admin CLI): creates a user; with `orgName`, makes them owner of a new org of
+ * that name, or a member of the existing org with that name / slug.
+ */
+export async function createUser(input: SignUpInput & { role?: Role }): Promise<SignUpResult> {
+  const email = normalizeEmail(input.email);
+  checkPasswordPolicy(input.password);
+  const orgName = input.orgName?.trim();
+  if (!orgName) return signUp({ ...input, email });
+  const existing = await findOrgByName(orgName);
+  if (!existing) return signUp({ ...input, email, orgName });
+  if (await emailTaken(email, db())) throw duplicateEmail();
+  const passwordHash = await hashPassword(input.password);
+  const role: Role = input.role ?? 'member';
+  try {
+    return await db().transaction(async (tx) => {
+      const userId = newId('user');
+      const name = input.name?.trim() || null;
+      await tx.insert(schema.users).values({ id: userId, email, name, passwordHash });
+      await tx.insert(schema.memberships).values({ orgId: existing.id, userId, role });
+      return { user: { id: userId, email, name }, org: { id: existing.id, name: existing.name, slug: existing.slug }, role };
+    });
+  } catch (e) {
+    if (isUniqueViolation(e, 'users_email_lower')) throw duplicateEmail();
+    throw e;
+  }
+}
+
+export async function findOrgByName(nameOrSlug: string): Promise<typeof schema.orgs.$inferSelect | null> {
+  const [byName] = await db().select().from(schema.orgs).where(eq(schema.orgs.name, nameOrSlug)).orderBy(asc(schema.orgs.createdAt)).limit(1);
+  if (byName) return byName;
+  const [bySlug] = await db().select().from(schema.orgs).where(eq(schema.orgs.slug, nameOrSlug)).limit(1);
+  return bySlug ?? null;
+}
+
+export async function findUserByEmail(email: string): Promise<typeof schema.users.$inferSelect | null> {
+  const [u] = await db()
+    .select()
+    .from(schema.users)
+    .where(sql`lower(${schema.users.email}) = ${email.trim().toLowerCase()}`)
+    .limit(1);
+  return u ?? null;
+}
+
+export async function membershipOf(userId: string, orgId: string): Promise<Role | null> {
+  const [m] = await db()
+    .select()
+    .from(schema.memberships)
+    .where(and(eq(schema.memberships.userId, userId), eq(schema.memberships.orgId, orgId)))
+    .limit(1);
+  return (m?.role as Role) ?? null;
+}
+
+/** The caller's user (if a session), organization and role. */
+export async function me(caller: Caller): Promise<{
+  user: { id: string; email: string; name: string | null } | null;
+  org: { id: string; name: string; slug: string };
+  role: Role;
+  via: Caller['via'];
+  scopes: string[];
+}> {
+  const [org] = await db().select().from(schema.orgs).where(eq(schema.orgs.id, caller.orgId)).limit(1);
+  if (!org) throw new DomainError('not_found', 'Organization not found.');
+  let user = null;
+  if (caller.userId) {
+    const [u] = await db().select().from(schema.users).where(eq(schema.users.id, caller.userId)).limit(1);
+    if (u) user = { id: u.id, email: u.email, name: u.name };
+  }
+  return { user, org: { id: org.id, name: org.name, slug: org.slug }, role: caller.role, via: caller.via, scopes: caller.scopes };
+}

@@ -1,0 +1,35 @@
+import { DomainError, type ErrorCode } from '@edgetune/contracts';
+
+export type TRPCCode =
+  | 'BAD_REQUEST'
+  | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'TOO_MANY_REQUESTS'
+  | 'SERVICE_UNAVAILABLE'
+  | 'INTERNAL_SERVER_ERROR';
+
+export const trpcCodeFor: Record<ErrorCode, TRPCCode> = {
+  invalid_request: 'BAD_REQUEST',
+  validation_failed: 'BAD_REQUEST',
+  unauthenticated: 'UNAUTHORIZED',
+  forbidden: 'FORBIDDEN',
+  not_found: 'NOT_FOUND',
+  conflict: 'CONFLICT',
+  payload_too_large: 'PAYLOAD_TOO_LARGE',
+  rate_limited: 'TOO_MANY_REQUESTS',
+  unavailable: 'SERVICE_UNAVAILABLE',
+  internal: 'INTERNAL_SERVER_ERROR',
+};
+
+export function isDomainError(e: unknown): e is DomainError {
+  return e instanceof DomainError || (e instanceof Error && e.name === 'DomainError' && typeof (e as DomainError).code === 'string');
+}
+
+/** Any thrown value as a DomainError; unknown errors become `internal` with a safe message. */
+export function toDomainError(e: unknown): DomainError {
+  if (isDomainError(e)) return e;
+  return new DomainError('internal', 'The server had an error while processing your request.');
+}

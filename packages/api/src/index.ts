@@ -1,0 +1,15 @@
+export { appRouter, createCaller, type AppRouter } from './root';
+export { createTRPCContext, createTRPCRouter, publicProcedure, protectedProcedure, orgProcedure, type TRPCContext } from './trpc';
+export { resolveCaller, requireCaller, bearerToken, callerForUser, callerForApiKey } from './context';
+export { type Caller, orgScope, findOwned, authorize } from './tenant';
+export { handleOpenAI } from './openai/handler';
+export { handleRest } from './rest/handler';
+export { healthCheck, type HealthReport } from './health';
+export { trpcCodeFor, toDomainError } from './errors';
+export * as accounts from './domain/accounts';
+export * as apiKeys from './domain/api-keys';
+export * as files from './domain/files';
+export * as jobs from './domain/jobs';
+export * as models from './domain/models';
+export * as devices from './domain/devices';
+export { logger } from './logger';

@@ -1,0 +1,83 @@
+import '../testing/env';
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import OpenAI, { toFile } from 'openai';
+import { createApiKey } from '../domain/api-keys';
+import { goodJsonl, goodLine, newOrg, seedPublishedModel, useDatabase } from '../testing/fixtures';
+import { handleOpenAI } from './handler';
+
+useDatabase();
+
+/** The official client, talking to handleOpenAI in-process (only baseURL + fetch differ). */
+function client(apiKey: string) {
+  return new OpenAI({
+    apiKey,
+    baseURL: 'http://edgetune.test/v1',
+    maxRetries: 0,
+    fetch: (async (input: RequestInfo | URL, init?: RequestInit) => {
+      const req = new Request(input, init);
+      // the SDK probes fetch with a data: URL; only our URLs go to the handler
+      return req.url.startsWith('http://edgetune.test/') ? handleOpenAI(req) : fetch(req);
+    }) as typeof fetch,
+  });
+}
+
+test('the openai client uploads, lists, reads and deletes files', async () => {
+  const { caller, orgId } = await newOrg('oai');
+  const { key } = await createApiKey(caller, { name: 'sdk' });
+  const ai = client(key);
+  const text = goodJsonl(4);
+  const f = await ai.files.create({ file: await toFile(Buffer.from(text), 'train.jsonl'), purpose: 'fine-tune' });
+  assert.match(f.id, /^file-/);
+  assert.equal(f.object, 'file');
+  assert.equal(f.bytes, Buffer.byteLength(text));
+  assert.equal(f.filename, 'train.jsonl');
+  assert.equal((await ai.files.retrieve(f.id)).id, f.id);
+  const list = await ai.files.list();
+  assert.deepEqual(list.data.map((x) => x.id), [f.id]);
+  assert.equal(await (await ai.files.content(f.id)).text(), text);
+
+  const model = await seedPublishedModel(orgId, f.id);
+  const models = await ai.models.list();
+  const ids = models.data.map((m) => m.id);
+  assert.ok(ids.includes('lfm2-tiny'));
+  assert.ok(ids.includes(model.name));
+  assert.equal((await ai.models.retrieve(model.name)).id, model.name);
+
+  const job = await ai.fineTuning.jobs.retrieve(model.jobId);
+  assert.equal(job.object, 'fine_tuning.job');
+  assert.equal(job.status, 'succeeded');
+  assert.equal(job.fine_tuned_model, model.name);
+  const jobs = await ai.fineTuning.jobs.list({ limit: 10 });
+  assert.deepEqual(jobs.data.map((j) => j.id), [model.jobId]);
+  const events = await ai.fineTuning.jobs.listEvents(model.jobId);
+  assert.deepEqual(events.data, []);
+  const ckpts = await ai.fineTuning.jobs.checkpoints.list(model.jobId);
+  assert.equal(ckpts.data.length, 1);
+  await assert.rejects(ai.fineTuning.jobs.cancel(model.jobId), (e: InstanceType<typeof OpenAI.APIError>) => e.status === 409);
+  await assert.rejects(ai.files.delete(f.id), (e: InstanceType<typeof OpenAI.APIError>) => e.status === 409);
+});
+
+test('a malformed file is a 400 naming the line; bad keys are 401; unknown ids 404', async () => {
+  const { caller } = await newOrg('oai-err');
+  const { key } = await createApiKey(caller, { name: 'sdk' });
+  const ai = client(key);
+  const bad = `${goodLine(1)}\n{"messages": "nope"}\n`;
+  await assert.rejects(ai.files.create({ file: await toFile(Buffer.from(bad), 'bad.jsonl'), purpose: 'fine-tune' }), (e: InstanceType<typeof OpenAI.APIError>) => {
+    assert.equal(e.status, 400);
+    assert.match(e.message, /Line 2/);
+    return true;
+  });
+  assert.deepEqual((await ai.files.list()).data, []);
+  await assert.rejects(client('et_AAAAAAAAAAAA_' + 'A'.repeat(32)).files.list(), (e: InstanceType<typeof OpenAI.APIError>) => {
+    assert.equal(e.status, 401);
+    assert.equal(e.code, 'invalid_api_key');
+    return true;
+  });
+  await assert.rejects(ai.fineTuning.jobs.retrieve('ftjob-missing'), (e: InstanceType<typeof OpenAI.APIError>) => e.status === 404);
+  await assert.rejects(ai.models.retrieve('ft:nothing'), (e: InstanceType<typeof OpenAI.APIError>) => e.status === 404);
+  await assert.rejects(
+    ai.fineTuning.jobs.create({ model: 'gpt-4o-mini', training_file: 'file-x' }),
+    (e: InstanceType<typeof OpenAI.APIError>) => e.status === 400 && /gpt-4o-mini/.test(e.message),
+  );
+});

@@ -1,0 +1,151 @@
+/** `/v1/**`: OpenAI-compatible fine-tuning API (files, fine_tuning.jobs, models). API keys only. */
+import { DomainError } from '@edgetune/contracts';
+import { requireCaller } from '../context';
+import { deleteFile, fileContent, getFile, listFiles } from '../domain/files';
+import { cancelJob, createJob, getJob, listJobEvents, listJobs, versionsForJobs } from '../domain/jobs';
+import { getModelVersion, listModelVersions } from '../domain/models';
+import { toDomainError } from '../errors';
+import { intParam, json, readJson, streamBody, uploadFromRequest } from '../http/util';
+import { logger } from '../logger';
+import type { Caller } from '../tenant';
+import { fineTunedModelObject, fromOpenAICreateJob, openAIBaseModels, toOpenAICheckpoint, toOpenAIError, toOpenAIEvent, toOpenAIFile, toOpenAIJob } from './mappers';
+
+type Route = { method: string; pattern: RegExp; run: (caller: Caller, req: Request, url: URL, m: string[]) => Promise<Response> };
+
+const listOf = <T extends { id: string }>(data: T[], hasMore: boolean) => ({
+  object: 'list' as const,
+  data,
+  has_more: hasMore,
+  first_id: data[0]?.id ?? null,
+  last_id: data[data.length - 1]?.id ?? null,
+});
+
+const routes: Route[] = [
+  {
+    method: 'POST',
+    pattern: /^\/files$/,
+    run: async (caller, req) => json(toOpenAIFile(await uploadFromRequest(caller, req))),
+  },
+  {
+    method: 'GET',
+    pattern: /^\/files$/,
+    run: async (caller, _req, url) => {
+      const page = await listFiles(caller, { limit: intParam(url, 'limit'), after: url.searchParams.get('after'), purpose: url.searchParams.get('purpose') });
+      return json(listOf(page.data.map(toOpenAIFile), page.hasMore));
+    },
+  },
+  { method: 'GET', pattern: /^\/files\/([^/]+)$/, run: async (caller, _r, _u, m) => json(toOpenAIFile(await getFile(caller, m[1]))) },
+  {
+    method: 'GET',
+    pattern: /^\/files\/([^/]+)\/content$/,
+    run: async (caller, _r, _u, m) => {
+      const { file, stream } = await fileContent(caller, m[1]);
+      return new Response(streamBody(stream), {
+        headers: { 'content-type': 'application/octet-stream', 'content-length': String(file.bytes), 'content-disposition': `attachment; filename="${file.filename.replace(/"/g, '')}"` },
+      });
+    },
+  },
+  {
+    method: 'DELETE',
+    pattern: /^\/files\/([^/]+)$/,
+    run: async (caller, _r, _u, m) => {
+      const r = await deleteFile(caller, m[1]);
+      return json({ id: r.id, object: 'file', deleted: true });
+    },
+  },
+  {
+    method: 'POST',
+    pattern: /^\/fine_tuning\/jobs$/,
+    run: async (caller, req) => {
+      const d = await createJob(caller, fromOpenAICreateJob(await readJson(req)));
+      return json(toOpenAIJob(d.job, d.version));
+    },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/fine_tuning\/jobs$/,
+    run: async (caller, _req, url) => {
+      const page = await listJobs(caller, { after: url.searchParams.get('after'), limit: intParam(url, 'limit') });
+      const versions = await versionsForJobs(caller, page.data.map((j) => j.id));
+      return json({ object: 'list', data: page.data.map((j) => toOpenAIJob(j, versions.get(j.id))), has_more: page.hasMore });
+    },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/fine_tuning\/jobs\/([^/]+)$/,
+    run: async (caller, _r, _u, m) => {
+      const d = await getJob(caller, m[1]);
+      return json(toOpenAIJob(d.job, d.version));
+    },
+  },
+  {
+    method: 'POST',
+    pattern: /^\/fine_tuning\/jobs\/([^/]+)\/cancel$/,
+    run: async (caller, _r, _u, m) => {
+      const d = await cancelJob(caller, m[1]);
+      return json(toOpenAIJob(d.job, d.version));
+    },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/fine_tuning\/jobs\/([^/]+)\/events$/,
+    run: async (caller, _req, url, m) => {
+      const page = await listJobEvents(caller, m[1], { after: url.searchParams.get('after'), limit: intParam(url, 'limit') });
+      return json({ object: 'list', data: page.data.map(toOpenAIEvent), has_more: page.hasMore });
+    },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/fine_tuning\/jobs\/([^/]+)\/checkpoints$/,
+    run: async (caller, _r, _u, m) => {
+      const d = await getJob(caller, m[1]);
+      const data = d.version && d.job.status === 'succeeded' ? [toOpenAICheckpoint(d.job, d.version)] : [];
+      return json(listOf(data, false));
+    },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/models$/,
+    run: async (caller) => {
+      const versions = await listModelVersions(caller);
+      return json({ object: 'list', data: [...openAIBaseModels(), ...versions.map((v) => fineTunedModelObject(v.version))] });
+    },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/models\/(.+)$/,
+    run: async (caller, _r, _u, m) => {
+      const id = m[1];
+      const base = openAIBaseModels().find((b) => b.id === id);
+      if (base) return json(base);
+      return json(fineTunedModelObject((await getModelVersion(caller, id)).version));
+    },
+  },
+];
+
+function errorResponse(e: unknown): Response {
+  const d = toDomainError(e);
+  if (d.code === 'internal') logger.error({ err: e }, 'openai handler failed');
+  const { status, body } = toOpenAIError(d);
+  return json(body, status);
+}
+
+export async function handleOpenAI(req: Request): Promise<Response> {
+  try {
+    const url = new URL(req.url);
+    const path = url.pathname.replace(/^.*?\/v1(?=\/|$)/, '').replace(/\/+$/, '') || '/';
+    const matching = routes.filter((r) => r.pattern.test(path));
+    if (!matching.length) throw new DomainError('not_found', `Unknown endpoint: ${req.method} /v1${path}`);
+    const route = matching.find((r) => r.method === req.method);
+    if (!route) {
+      return json({ error: { message: `Method ${req.method} is not allowed for /v1${path}.`, type: 'invalid_request_error', param: null, code: 'method_not_allowed' } }, 405, {
+        allow: matching.map((r) => r.method).join(', '),
+      });
+    }
+    const caller = await requireCaller({ sessionUserId: null, authorization: req.headers.get('authorization') });
+    const m = route.pattern.exec(path)!;
+    return await route.run(caller, req, url, [...m].map((s, i) => (i === 0 ? s : decodeURIComponent(s))));
+  } catch (e) {
+    return errorResponse(e);
+  }
+}

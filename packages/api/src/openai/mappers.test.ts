@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { DomainError } from '@edgetune/contracts';
+import type { JobRow } from '../domain/jobs';
+import { fromOpenAICreateJob, toOpenAIError, toOpenAIEvent, toOpenAIFile, toOpenAIJob } from './mappers';
+
+const job = (over: Partial<JobRow> = {}): JobRow => ({
+  id: 'ftjob-abc',
+  orgId: 'org_1',
+  createdBy: null,
+  baseModel: 'lfm2-tiny',
+  trainingFileId: 'file-1',
+  validationFileId: null,
+  hyperparameters: { method: 'lora', n_epochs: 3, learning_rate: 4e-3, batch_size: 8, lora_rank: 16 },
+  targetDevices: ['x86_64-avx2'],
+  suffix: 'demo',
+  seed: 42,
+  status: 'running',
+  error: null,
+  workflowId: 'fine-tune-ftjob-abc',
+  fineTunedModel: null,
+  trainedTokens: null,
+  result: null,
+  createdAt: new Date('2025-01-01T00:00:00Z'),
+  startedAt: null,
+  finishedAt: null,
+  ...over,
+});
+
+test('job object has OpenAI fields and edgetune extras', () => {
+  const o = toOpenAIJob(job());
+  assert.equal(o.object, 'fine_tuning.job');
+  assert.equal(o.created_at, 1735689600);
+  assert.equal(o.finished_at, null);
+  assert.equal(o.model, 'lfm2-tiny');
+  assert.equal(o.fine_tuned_model, null);
+  assert.equal(o.status, 'running');
+  assert.equal(o.error, null);
+  assert.equal(o.hyperparameters.n_epochs, 3);
+  assert.equal(o.hyperparameters.learning_rate_multiplier, 2);
+  assert.deepEqual(o.result_files, []);
+  assert.deepEqual(o.integrations, []);
+  assert.equal(o.metadata, null);
+  assert.equal(o.estimated_finish, null);
+  assert.equal(o.user_provided_suffix, 'demo');
+  assert.equal(o.method.type, 'supervised');
+  assert.deepEqual(o.target_devices, ['x86_64-avx2']);
+  assert.equal(o.organization_id, 'org_1');
+  assert.equal(o.seed, 42);
+});
+
+test('succeeded job exposes fine_tuned_model; failed job exposes error', () => {
+  assert.equal(toOpenAIJob(job({ status: 'succeeded', fineTunedModel: 'ft:lfm2-tiny:org:demo:1' })).fine_tuned_model, 'ft:lfm2-tiny:org:demo:1');
+  const failed = toOpenAIJob(job({ status: 'failed', error: { code: 'invalid_training_file', message: 'bad', param: 'training_file' } }));
+  assert.deepEqual(failed.error, { code: 'invalid_training_file', message: 'bad', param: 'training_file' });
+});
+
+test('file and event objects', () => {
+  const f = toOpenAIFile({ id: 'file-1', orgId: 'o', filename: 'a.jsonl', purpose: 'fine-tune', bytes: 10, sha256: 'x', storageKey: 'k', examples: 1, stats: {}, createdAt: new Date(5000) });
+  assert.deepEqual(f, { id: 'file-1', object: 'file', bytes: 10, created_at: 5, expires_at: null, filename: 'a.jsonl', purpose: 'fine-tune', status: 'processed', status_details: null });
+  const e = toOpenAIEvent({ seq: 1, id: 'ftevent-1', orgId: 'o', jobId: 'j', level: 'info', type: 'metrics', message: 'step 1', data: { step: 1 }, dedupeKey: 'd', createdAt: new Date(2000) });
+  assert.deepEqual(e, { id: 'ftevent-1', object: 'fine_tuning.job.event', created_at: 2, level: 'info', message: 'step 1', data: { step: 1 }, type: 'metrics' });
+});
+
+test('create body: OpenAI hyperparameters and method map to the job schema', () => {
+  const r = fromOpenAICreateJob({
+    model: 'lfm2-tiny',
+    training_file: 'file-1',
+    hyperparameters: { n_epochs: 2, batch_size: 'auto', learning_rate_multiplier: 0.5 },
+    suffix: 'x',
+    seed: 7,
+    target_devices: ['x86_64-avx2'],
+  });
+  assert.deepEqual(r, {
+    model: 'lfm2-tiny',
+    training_file: 'file-1',
+    hyperparameters: { method: 'lora', n_epochs: 2, learning_rate: 1e-3 },
+    suffix: 'x',
+    seed: 7,
+    target_devices: ['x86_64-avx2'],
+  });
+  const m = fromOpenAICreateJob({ model: 'm', training_file: 'f', method: { type: 'supervised', supervised: { hyperparameters: { n_epochs: 4, lora_rank: 8 } } }, training_type: 'full' });
+  assert.deepEqual(m.hyperparameters, { method: 'full', n_epochs: 4, lora_rank: 8 });
+  assert.throws(() => fromOpenAICreateJob({ model: 'm', training_file: 'f', method: { type: 'dpo' } }), /method.type/);
+  assert.throws(() => fromOpenAICreateJob({ model: 'm', training_file: 'f', bogus: 1 }), /bogus/);
+});
+
+test('errors map to OpenAI format and status', () => {
+  const unauth = toOpenAIError(new DomainError('unauthenticated', 'Incorrect API key provided.'));
+  assert.equal(unauth.status, 401);
+  assert.equal(unauth.body.error.code, 'invalid_api_key');
+  const nf = toOpenAIError(new DomainError('not_found', 'nope', { param: 'id' }));
+  assert.equal(nf.status, 404);
+  assert.equal(nf.body.error.type, 'invalid_request_error');
+  const bad = toOpenAIError(new DomainError('validation_failed', 'Line 3: bad', { param: 'file' }));
+  assert.equal(bad.status, 400);
+  assert.equal(bad.body.error.param, 'file');
+  assert.match(bad.body.error.message, /Line 3/);
+});

@@ -1,0 +1,214 @@
+/** Pure mappers between OpenAI's fine-tuning shapes and edgetune's domain. */
+import { baseModels, defaultLearningRate, DomainError, errorCodes, type CreateJobInput, type ErrorCode } from '@edgetune/contracts';
+import type { FileRow } from '../domain/files';
+import type { EventRow, JobRow, NormalizedHyperparameters, VersionRow } from '../domain/jobs';
+
+const unix = (d: Date | null | undefined): number | null => (d ? Math.floor(d.getTime() / 1000) : null);
+
+export function toOpenAIFile(f: FileRow) {
+  return {
+    id: f.id,
+    object: 'file' as const,
+    bytes: f.bytes,
+    created_at: unix(f.createdAt)!,
+    expires_at: null,
+    filename: f.filename,
+    purpose: f.purpose,
+    status: 'processed' as const,
+    status_details: null,
+  };
+}
+
+function hp(job: JobRow): NormalizedHyperparameters {
+  const h = job.hyperparameters as Partial<NormalizedHyperparameters>;
+  const method = h.method === 'full' ? 'full' : 'lora';
+  return {
+    method,
+    n_epochs: h.n_epochs ?? 3,
+    learning_rate: h.learning_rate ?? defaultLearningRate[method],
+    batch_size: h.batch_size ?? 8,
+    lora_rank: h.lora_rank ?? 16,
+  };
+}
+
+export function openAIHyperparameters(job: JobRow) {
+  const h = hp(job);
+  return {
+    n_epochs: h.n_epochs,
+    batch_size: h.batch_size,
+    learning_rate_multiplier: Number((h.learning_rate / defaultLearningRate[h.method]).toPrecision(6)),
+    // edgetune extras
+    learning_rate: h.learning_rate,
+    lora_rank: h.lora_rank,
+  };
+}
+
+export function toOpenAIJob(job: JobRow, version?: VersionRow | null) {
+  const h = hp(job);
+  const hyperparameters = openAIHyperparameters(job);
+  const error = job.status === 'failed' ? (job.error ?? { code: 'internal', message: 'The job failed.', param: null }) : null;
+  return {
+    id: job.id,
+    object: 'fine_tuning.job' as const,
+    created_at: unix(job.createdAt)!,
+    finished_at: unix(job.finishedAt),
+    model: job.baseModel,
+    fine_tuned_model: job.status === 'succeeded' ? (job.fineTunedModel ?? version?.name ?? null) : null,
+    organization_id: job.orgId,
+    status: job.status,
+    error: error ? { code: error.code, message: error.message, param: error.param ?? null } : null,
+    hyperparameters,
+    training_file: job.trainingFileId,
+    validation_file: job.validationFileId,
+    trained_tokens: job.trainedTokens ?? null,
+    result_files: [] as string[],
+    seed: job.seed,
+    estimated_finish: null,
+    integrations: [] as unknown[],
+    metadata: null,
+    user_provided_suffix: job.suffix,
+    method: { type: 'supervised' as const, supervised: { hyperparameters } },
+    // edgetune extras
+    training_type: h.method,
+    target_devices: job.targetDevices,
+  };
+}
+
+export function toOpenAIEvent(e: EventRow) {
+  return {
+    id: e.id,
+    object: 'fine_tuning.job.event' as const,
+    created_at: unix(e.createdAt)!,
+    level: e.level,
+    message: e.message,
+    data: e.data ?? {},
+    type: e.type,
+  };
+}
+
+export function toOpenAICheckpoint(job: JobRow, version: VersionRow) {
+  const result = (job.result ?? {}) as Record<string, unknown>;
+  const num = (k: string) => (typeof result[k] === 'number' ? (result[k] as number) : undefined);
+  return {
+    id: `ftckpt-${version.id.replace(/^mv_/, '')}`,
+    object: 'fine_tuning.job.checkpoint' as const,
+    created_at: unix(version.createdAt)!,
+    fine_tuned_model_checkpoint: version.name,
+    fine_tuning_job_id: job.id,
+    step_number: num('steps') ?? 0,
+    metrics: {
+      step: num('steps') ?? 0,
+      train_loss: num('final_loss') ?? num('finalLoss') ?? null,
+      valid_loss: num('loss') ?? num('eval_loss') ?? null,
+      valid_mean_token_accuracy: num('token_accuracy') ?? num('tokenAccuracy') ?? null,
+    },
+  };
+}
+
+export function baseModelObject(id: string) {
+  return { id, object: 'model' as const, created: 1_720_000_000, owned_by: 'liquid-ai' };
+}
+
+export function fineTunedModelObject(v: VersionRow) {
+  return { id: v.name, object: 'model' as const, created: unix(v.createdAt)!, owned_by: v.orgId, root: v.baseModel, parent: v.baseModel };
+}
+
+export const openAIBaseModels = () => baseModels.map((m) => baseModelObject(m.id));
+
+function numOrAuto(v: unknown, param: string): number | undefined {
+  if (v === undefined || v === null || v === 'auto') return undefined;
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v))) return Number(v);
+  throw new DomainError('invalid_request', `Invalid '${param}': expected a number or 'auto'.`, { param });
+}
+
+const knownBodyKeys = new Set([
+  'model',
+  'training_file',
+  'validation_file',
+  'hyperparameters',
+  'method',
+  'suffix',
+  'seed',
+  'target_devices',
+  'training_type',
+  'integrations',
+  'metadata',
+]);
+
+/** OpenAI's create-job body (plus documented extras) → contracts' createJobSchema input. */
+export function fromOpenAICreateJob(body: Record<string, unknown>): CreateJobInput {
+  for (const k of Object.keys(body)) {
+    if (!knownBodyKeys.has(k)) throw new DomainError('invalid_request', `Unrecognized request argument supplied: ${k}`, { param: k });
+  }
+  const methodObj = (body.method ?? null) as { type?: unknown; supervised?: { hyperparameters?: Record<string, unknown> } } | null;
+  if (methodObj !== null && (typeof methodObj !== 'object' || Array.isArray(methodObj))) {
+    throw new DomainError('invalid_request', "Invalid 'method': expected an object.", { param: 'method' });
+  }
+  let method: 'lora' | 'full' | undefined;
+  const mType = methodObj?.type;
+  if (mType === 'lora' || mType === 'full') method = mType;
+  else if (mType !== undefined && mType !== 'supervised') {
+    throw new DomainError('invalid_request', `Invalid 'method.type': '${String(mType)}' is not supported; use 'supervised' (or 'lora' / 'full').`, { param: 'method.type' });
+  }
+  const tt = body.training_type;
+  if (tt !== undefined && tt !== null) {
+    if (tt !== 'lora' && tt !== 'full') throw new DomainError('invalid_request', "Invalid 'training_type': expected 'lora' or 'full'.", { param: 'training_type' });
+    method = tt;
+  }
+  const rawHp = {
+    ...((methodObj?.supervised?.hyperparameters as Record<string, unknown> | undefined) ?? {}),
+    ...((body.hyperparameters as Record<string, unknown> | undefined) ?? {}),
+  };
+  if (body.hyperparameters !== undefined && (typeof body.hyperparameters !== 'object' || body.hyperparameters === null || Array.isArray(body.hyperparameters))) {
+    throw new DomainError('invalid_request', "Invalid 'hyperparameters': expected an object.", { param: 'hyperparameters' });
+  }
+  const allowedHp = new Set(['n_epochs', 'batch_size', 'learning_rate_multiplier', 'learning_rate', 'lora_rank', 'method']);
+  for (const k of Object.keys(rawHp)) {
+    if (!allowedHp.has(k)) throw new DomainError('invalid_request', `Unrecognized hyperparameter: ${k}`, { param: `hyperparameters.${k}` });
+  }
+  if (rawHp.method === 'lora' || rawHp.method === 'full') method ??= rawHp.method;
+  const m = method ?? 'lora';
+  const hyperparameters: Record<string, unknown> = { method: m };
+  const nEpochs = numOrAuto(rawHp.n_epochs, 'hyperparameters.n_epochs');
+  if (nEpochs !== undefined) hyperparameters.n_epochs = nEpochs;
+  const batch = numOrAuto(rawHp.batch_size, 'hyperparameters.batch_size');
+  if (batch !== undefined) hyperparameters.batch_size = batch;
+  const lr = numOrAuto(rawHp.learning_rate, 'hyperparameters.learning_rate');
+  const mult = numOrAuto(rawHp.learning_rate_multiplier, 'hyperparameters.learning_rate_multiplier');
+  if (mult !== undefined && !(mult > 0)) throw new DomainError('invalid_request', "Invalid 'hyperparameters.learning_rate_multiplier': must be > 0.", { param: 'hyperparameters.learning_rate_multiplier' });
+  if (lr !== undefined) hyperparameters.learning_rate = lr;
+  else if (mult !== undefined) hyperparameters.learning_rate = defaultLearningRate[m] * mult;
+  const rank = numOrAuto(rawHp.lora_rank, 'hyperparameters.lora_rank');
+  if (rank !== undefined) hyperparameters.lora_rank = rank;
+
+  const out: Record<string, unknown> = {
+    model: body.model,
+    training_file: body.training_file,
+    hyperparameters,
+  };
+  if (body.validation_file !== undefined && body.validation_file !== null) out.validation_file = body.validation_file;
+  if (body.suffix !== undefined && body.suffix !== null) out.suffix = body.suffix;
+  if (body.seed !== undefined && body.seed !== null) out.seed = body.seed;
+  if (body.target_devices !== undefined && body.target_devices !== null) out.target_devices = body.target_devices;
+  return out as CreateJobInput;
+}
+
+const openAITypes: Partial<Record<ErrorCode, string>> = {
+  unauthenticated: 'invalid_request_error',
+  forbidden: 'invalid_request_error',
+  rate_limited: 'rate_limit_exceeded',
+  unavailable: 'server_error',
+  internal: 'server_error',
+};
+
+/** DomainError → OpenAI's `{error:{message,type,param,code}}` and HTTP status. */
+export function toOpenAIError(e: DomainError): { status: number; body: { error: { message: string; type: string; param: string | null; code: string | null } } } {
+  const status = errorCodes[e.code] ?? 500;
+  let code: string | null = e.code;
+  if (e.code === 'unauthenticated') code = 'invalid_api_key';
+  else if (e.code === 'not_found' && e.param === 'model') code = 'model_not_found';
+  else if (e.code === 'validation_failed') code = 'invalid_file_format';
+  else if (e.code === 'invalid_request') code = null;
+  return { status, body: { error: { message: e.message, type: openAITypes[e.code] ?? 'invalid_request_error', param: e.param, code } } };
+}

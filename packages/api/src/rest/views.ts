@@ -1,0 +1,68 @@
+/** JSON shapes of the platform REST API (/api/v1). */
+import { loadConfig } from '@edgetune/config';
+import type { JobDetail, StageRow, VariantRow, VersionRow } from '../domain/jobs';
+import { toOpenAIJob } from '../openai/mappers';
+
+const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
+
+export function downloadUrl(modelName: string, variantId: string): string {
+  const base = loadConfig().PUBLIC_URL.replace(/\/+$/, '');
+  return `${base}/api/v1/models/${encodeURIComponent(modelName)}/variants/${encodeURIComponent(variantId)}/download`;
+}
+
+export function restStage(s: StageRow, now = Date.now()) {
+  return {
+    stage: s.stage,
+    device: s.device || null,
+    variant: s.variant || null,
+    state: s.state,
+    started_at: iso(s.startedAt),
+    finished_at: iso(s.finishedAt),
+    duration_ms: s.durationMs ?? (s.finishedAt ? s.finishedAt.getTime() - s.startedAt.getTime() : now - s.startedAt.getTime()),
+  };
+}
+
+export function restVariant(version: VersionRow, v: VariantRow) {
+  const manifestVariants = ((version.manifest as { variants?: Array<Record<string, unknown>> }).variants ?? []).filter(
+    (x) => x.device === v.device && x.quantization === v.quantization,
+  );
+  const fromManifest = manifestVariants[0] ?? {};
+  return {
+    id: v.id,
+    device: v.device,
+    quantization: v.quantization,
+    format: 'gguf' as const,
+    size_bytes: v.sizeBytes,
+    sha256: v.sha256,
+    selected: v.selected,
+    download_url: downloadUrl(version.name, v.id),
+    metrics: v.metrics ?? fromManifest.metrics ?? {},
+    measured_on: (fromManifest.measured_on as Record<string, unknown> | undefined) ?? null,
+  };
+}
+
+export function restModel(version: VersionRow, variants: VariantRow[]) {
+  const manifest = version.manifest as Record<string, unknown>;
+  return {
+    model: version.name,
+    version: version.version,
+    id: version.id,
+    base_model: version.baseModel,
+    job: version.jobId,
+    created_at: iso(version.createdAt),
+    evaluation: manifest.evaluation ?? null,
+    llama_cpp_version: manifest.llama_cpp_version ?? null,
+    signature: manifest.signature ?? null,
+    variants: variants.map((v) => restVariant(version, v)),
+  };
+}
+
+export function restJob(d: JobDetail) {
+  return {
+    ...toOpenAIJob(d.job, d.version),
+    started_at: iso(d.job.startedAt),
+    stages: d.stages.map((s) => restStage(s)),
+    result: d.job.result ?? null,
+    model_version: d.version ? restModel(d.version, d.variants) : null,
+  };
+}

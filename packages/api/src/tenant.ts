@@ -1,0 +1,69 @@
+/**
+ * THE one place that scopes tenant data by organization. Every domain function reads and writes
+ * tenant tables through these helpers; a row of another org is indistinguishable from a missing
+ * one (DomainError not_found → 404).
+ */
+import { and, eq, type SQL } from 'drizzle-orm';
+import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
+import { can, scopesAllow, type Action, type Role } from '@edgetune/auth';
+import { DomainError } from '@edgetune/contracts';
+import { db, type Db } from '@edgetune/db';
+
+export interface Caller {
+  orgId: string;
+  userId: string | null;
+  role: Role;
+  via: 'session' | 'api_key';
+  scopes: string[];
+  keyId?: string | null;
+}
+
+/** A tenant table: has `id` and `orgId` columns. */
+export type TenantTable = PgTable & { id: PgColumn; orgId: PgColumn };
+
+/** `org_id = caller.orgId AND …conditions` — every tenant query's WHERE clause starts here. */
+export function orgScope(caller: Pick<Caller, 'orgId'>, table: { orgId: PgColumn }, ...conditions: (SQL | undefined)[]): SQL {
+  return and(eq(table.orgId, caller.orgId), ...conditions) as SQL;
+}
+
+/** Throws forbidden unless the caller's role (session) or scopes (API key) allow the action. */
+export function authorize(caller: Caller, action: Action): void {
+  const ok = caller.via === 'api_key' ? scopesAllow(caller.scopes, action) && can(caller.role, action) : can(caller.role, action);
+  if (!ok) {
+    throw new DomainError(
+      'forbidden',
+      caller.via === 'api_key'
+        ? `This API key's scopes (${caller.scopes.join(', ') || 'none'}) do not allow '${action}'.`
+        : `Your role '${caller.role}' does not allow '${action}'.`,
+    );
+  }
+}
+
+/** Reads one row of a tenant table by id within the caller's org, or throws not_found. */
+export async function findOwned<T extends TenantTable>(
+  caller: Pick<Caller, 'orgId'>,
+  table: T,
+  id: string,
+  what: string,
+  database: Db = db(),
+): Promise<T['$inferSelect']> {
+  if (typeof id !== 'string' || id.length === 0 || id.length > 200) throw notFoundError(what, String(id));
+  const rows = await database
+    .select()
+    .from(table as PgTable)
+    .where(orgScope(caller, table, eq(table.id, id)))
+    .limit(1);
+  if (!rows[0]) throw notFoundError(what, id);
+  return rows[0] as T['$inferSelect'];
+}
+
+export function notFoundError(what: string, id: string, param = 'id'): DomainError {
+  return new DomainError('not_found', `No ${what} found with id '${id}'.`, { param });
+}
+
+/** Pagination parameters shared by every list function. */
+export function pageLimit(limit: number | undefined, def = 20, max = 100): number {
+  if (limit === undefined || limit === null || Number.isNaN(limit)) return def;
+  if (!Number.isInteger(limit) || limit < 1) throw new DomainError('invalid_request', `limit must be an integer between 1 and ${max}.`, { param: 'limit' });
+  return Math.min(limit, max);
+}

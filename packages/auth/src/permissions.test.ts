@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { actions, can, permissionMatrix, roles, scopesAllow } from './permissions';
+
+test('owner can do everything', () => {
+  for (const a of actions) assert.equal(can('owner', a), true, a);
+});
+
+test('viewer can only read', () => {
+  for (const a of actions) assert.equal(can('viewer', a), a === 'read', a);
+});
+
+test('member trains but does not manage keys, members or billing', () => {
+  assert.equal(can('member', 'upload'), true);
+  assert.equal(can('member', 'train'), true);
+  assert.equal(can('member', 'manage_keys'), false);
+  assert.equal(can('member', 'manage_members'), false);
+  assert.equal(can('member', 'manage_billing'), false);
+});
+
+test('admin manages keys and members but not billing', () => {
+  assert.equal(can('admin', 'manage_keys'), true);
+  assert.equal(can('admin', 'manage_members'), true);
+  assert.equal(can('admin', 'manage_billing'), false);
+});
+
+test('every role is in the matrix and every entry is a known action', () => {
+  for (const r of roles) for (const a of permissionMatrix[r]) assert.ok((actions as readonly string[]).includes(a));
+});
+
+test('unknown role is denied', () => {
+  assert.equal(can('nobody' as never, 'read'), false);
+});
+
+test('api key scopes map to actions', () => {
+  assert.equal(scopesAllow(['read'], 'read'), true);
+  assert.equal(scopesAllow(['read'], 'train'), false);
+  assert.equal(scopesAllow(['train'], 'upload'), true);
+  assert.equal(scopesAllow(['fleet'], 'manage_fleets'), true);
+  assert.equal(scopesAllow(['admin'], 'manage_keys'), true);
+  assert.equal(scopesAllow([], 'read'), false);
+  assert.equal(scopesAllow(['bogus'], 'read'), false);
+});
