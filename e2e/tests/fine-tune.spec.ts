@@ -1,0 +1,203 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { expect, test, type Page } from '@playwright/test';
+import OpenAI from 'openai';
+import { artifactsDir } from '../playwright.config';
+import { examples, malformedJsonl, toJsonl } from './dataset';
+
+const terminal = ['succeeded', 'failed', 'cancelled'];
+const JOB_TIMEOUT_MS = Number(process.env.E2E_JOB_TIMEOUT_MS ?? 12 * 60_000);
+
+async function upload(page: Page, name: string, content: string) {
+  await page.getByTestId('upload-input').setInputFiles({ name, mimeType: 'application/jsonl', buffer: Buffer.from(content, 'utf8') });
+  await page.getByTestId('upload-submit').click();
+}
+
+test('a new company signs up, fine-tunes lfm2-tiny and downloads per-device GGUF files', async ({ page, baseURL }) => {
+  const stamp = `${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
+  const email = `e2e-${stamp}@example.com`;
+  const password = `pw-${stamp}-Secret!`;
+  const orgName = `E2E Robotics ${stamp}`;
+  let apiKey = '';
+  let trainingFileId = '';
+  let validationFileId = '';
+  let jobId = '';
+
+  await test.step('sign up', async () => {
+    await page.goto('/signup');
+    await page.getByTestId('signup-org').fill(orgName);
+    await page.getByTestId('signup-name').fill('E2E Tester');
+    await page.getByTestId('signup-email').fill(email);
+    await page.getByTestId('signup-password').fill(password);
+    await page.getByTestId('signup-submit').click();
+    await page.waitForURL(/\/jobs$/);
+    await expect(page.getByTestId('nav-org')).toHaveText(orgName);
+  });
+
+  await test.step('create an API key (shown once)', async () => {
+    await page.getByTestId('nav-apikeys').click();
+    await page.waitForURL(/\/api-keys$/);
+    await page.getByTestId('apikey-name').fill('e2e key');
+    await page.getByTestId('apikey-create').click();
+    const secret = page.getByTestId('apikey-secret');
+    await expect(secret).toBeVisible();
+    apiKey = (await secret.textContent())?.trim() ?? '';
+    expect(apiKey).toMatch(/^et_\w+/);
+    await expect(page.getByTestId('apikey-row').filter({ hasText: 'e2e key' })).toHaveCount(1);
+    // The secret is never shown again.
+    await page.reload();
+    await expect(page.getByTestId('apikey-row').filter({ hasText: 'e2e key' })).toHaveCount(1);
+    await expect(page.getByTestId('apikey-secret')).toHaveCount(0);
+    await expect(page.locator('body')).not.toContainText(apiKey);
+  });
+
+  await test.step('a malformed JSONL is rejected with the line and the reason', async () => {
+    await page.getByTestId('nav-files').click();
+    await page.waitForURL(/\/files$/);
+    await upload(page, 'broken.jsonl', malformedJsonl());
+    const err = page.getByTestId('upload-error');
+    await expect(err).toBeVisible();
+    await expect(err).toContainText(/line 2/i);
+    await expect(err).toContainText(/json/i);
+  });
+
+  await test.step('upload the training and validation files', async () => {
+    await upload(page, 'tickets-train.jsonl', toJsonl(examples(200, 1)));
+    const result = page.getByTestId('upload-result');
+    await expect(result).toContainText('tickets-train.jsonl');
+    trainingFileId = (await result.getAttribute('data-file-id')) ?? '';
+    expect(trainingFileId).toMatch(/^file-/);
+
+    await upload(page, 'tickets-val.jsonl', toJsonl(examples(30, 2)));
+    await expect(result).toContainText('tickets-val.jsonl');
+    validationFileId = (await result.getAttribute('data-file-id')) ?? '';
+    expect(validationFileId).toMatch(/^file-/);
+    expect(validationFileId).not.toBe(trainingFileId);
+
+    await expect(page.locator(`[data-testid="file-row"][data-file-id="${trainingFileId}"]`)).toBeVisible();
+    await expect(page.locator(`[data-testid="file-row"][data-file-id="${validationFileId}"]`)).toBeVisible();
+  });
+
+  await test.step('start a job on lfm2-tiny with the default targets', async () => {
+    await page.getByTestId('nav-jobs').click();
+    await page.waitForURL(/\/jobs$/);
+    await page.getByTestId('new-job').click();
+    await page.waitForURL(/\/jobs\/new$/);
+    await page.getByTestId('job-model').selectOption('lfm2-tiny');
+    await page.getByTestId('job-training-file').selectOption(trainingFileId);
+    await page.getByTestId('job-validation-file').selectOption(validationFileId);
+    // Default targets: no device box ticked = every device an online pool serves.
+    await expect(page.getByTestId('device-checkbox').first()).toBeVisible();
+    for (const box of await page.getByTestId('device-checkbox').all()) await expect(box).not.toBeChecked();
+    await page.getByTestId('job-submit').click();
+    // Either the job page opens or the form says why the job could not start.
+    const createError = page.getByTestId('job-create-error');
+    const outcome = await Promise.race(
+      [
+        page.waitForURL(/\/jobs\/ftjob-[^/]+$/).then(() => 'created' as const),
+        createError.waitFor({ state: 'visible', timeout: 60_000 }).then(() => 'error' as const),
+      ].map((p) => p.catch(() => 'timeout' as const)),
+    );
+    if (outcome !== 'created') throw new Error(`job was not created (${outcome}): ${(await createError.textContent().catch(() => '')) ?? ''}`);
+    jobId = page.url().split('/').pop() ?? '';
+    await expect(page.getByTestId('job-id')).toHaveText(jobId);
+  });
+
+  await test.step('watch the job until it succeeds', async () => {
+    const status = page.getByTestId('job-status');
+    const started = Date.now();
+    const seen = new Set<string>();
+    let maxEvents = 0;
+    for (;;) {
+      const s = ((await status.textContent()) ?? '').trim();
+      if (!seen.has(s)) {
+        seen.add(s);
+        console.log(`[e2e] ${((Date.now() - started) / 1000).toFixed(0)}s status=${s}`);
+      }
+      maxEvents = Math.max(maxEvents, await page.getByTestId('job-event').count());
+      if (terminal.includes(s)) break;
+      if (Date.now() - started > JOB_TIMEOUT_MS) throw new Error(`job ${jobId} still '${s}' after ${JOB_TIMEOUT_MS / 1000}s`);
+      await page.waitForTimeout(2_000);
+    }
+    const final = ((await status.textContent()) ?? '').trim();
+    if (final !== 'succeeded') {
+      await page.screenshot({ path: path.join(artifactsDir, 'failed-job.png'), fullPage: true });
+      const why = (await page.getByTestId('job-error').textContent().catch(() => null)) ?? '';
+      throw new Error(`job ${jobId} ended ${final}: ${why}`);
+    }
+    // Live events streamed in while it ran: training steps with their loss.
+    expect(maxEvents).toBeGreaterThan(0);
+    await expect(page.getByTestId('job-events')).toContainText(/loss/i);
+  });
+
+  await test.step('stage timings, evaluation and per-device variants', async () => {
+    const stageRows = page.getByTestId('stage-row');
+    const stages = new Set(await stageRows.evaluateAll((rows) => rows.map((r) => r.getAttribute('data-stage') ?? '')));
+    for (const s of ['train', 'evaluate', 'export', 'quantize', 'benchmark', 'publish']) expect(stages, `stage ${s}`).toContain(s);
+    for (const s of ['train', 'evaluate', 'export', 'publish']) {
+      await expect(page.locator(`[data-testid="stage-row"][data-stage="${s}"]`).first()).toHaveAttribute('data-state', 'succeeded');
+    }
+    for (const row of await stageRows.all()) {
+      await expect(row).not.toHaveAttribute('data-state', 'running');
+      await expect(row.getByTestId('stage-duration')).toHaveText(/\d/);
+    }
+    await expect(page.getByTestId('eval-metrics')).toBeVisible();
+
+    const variants = page.getByTestId('variant-row');
+    await expect(variants.first()).toBeVisible();
+    const rows = await variants.evaluateAll((rs) =>
+      rs.map((r) => ({
+        device: r.getAttribute('data-device') ?? '',
+        quant: r.getAttribute('data-quant') ?? '',
+        sha: r.querySelector('[data-testid="variant-sha256"]')?.textContent?.trim() ?? '',
+        selected: r.getAttribute('data-selected') === 'true',
+      })),
+    );
+    const byDevice = new Map<string, typeof rows>();
+    for (const r of rows) byDevice.set(r.device, [...(byDevice.get(r.device) ?? []), r]);
+    expect(byDevice.size).toBeGreaterThan(0);
+    for (const [device, list] of byDevice) {
+      expect(new Set(list.map((r) => r.quant)).size, `quantizations for ${device}`).toBeGreaterThanOrEqual(2);
+      for (const r of list) expect(r.sha, `sha256 of ${device} ${r.quant}`).toMatch(/^[0-9a-f]{64}$/);
+      expect(list.filter((r) => r.selected).length, `selected variant for ${device}`).toBe(1);
+    }
+    console.log(`[e2e] variants: ${rows.map((r) => `${r.device}/${r.quant}${r.selected ? '*' : ''}`).join(', ')}`);
+
+    mkdirSync(artifactsDir, { recursive: true });
+    await page.screenshot({ path: path.join(artifactsDir, 'finished-job.png'), fullPage: true });
+  });
+
+  await test.step('download a variant from the page (full and ranged)', async () => {
+    const row = page.getByTestId('variant-row').first();
+    const href = await row.getByTestId('variant-download').getAttribute('href');
+    expect(href).toBeTruthy();
+    const url = new URL(href!, page.url()).toString();
+    const expectedSha = ((await row.getByTestId('variant-sha256').textContent()) ?? '').trim();
+    const expectedSize = Number(await row.getAttribute('data-size'));
+
+    // page.request shares the browser's cookies, like clicking the link.
+    const full = await page.request.get(url);
+    expect(full.status()).toBe(200);
+    const body = await full.body();
+    expect(body.subarray(0, 4).toString('latin1')).toBe('GGUF');
+    if (Number.isFinite(expectedSize) && expectedSize > 0) expect(body.length).toBe(expectedSize);
+    expect(createHash('sha256').update(body).digest('hex')).toBe(expectedSha);
+
+    const ranged = await page.request.get(url, { headers: { Range: 'bytes=0-3' } });
+    expect(ranged.status()).toBe(206);
+    expect((await ranged.body()).toString('latin1')).toBe('GGUF');
+    expect(ranged.headers()['content-range']).toMatch(new RegExp(`^bytes 0-3/${body.length}$`));
+  });
+
+  await test.step('the portal API key works with the official openai client', async () => {
+    const client = new OpenAI({ apiKey, baseURL: `${baseURL}/v1`, maxRetries: 0 });
+    const ids: string[] = [];
+    for await (const job of client.fineTuning.jobs.list({ limit: 20 })) ids.push(job.id);
+    expect(ids).toContain(jobId);
+    const job = await client.fineTuning.jobs.retrieve(jobId);
+    expect(job.status).toBe('succeeded');
+    expect(job.training_file).toBe(trainingFileId);
+    expect(job.fine_tuned_model).toBeTruthy();
+  });
+});

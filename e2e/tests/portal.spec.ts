@@ -1,0 +1,81 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { expect, test } from '@playwright/test';
+import { artifactsDir } from '../playwright.config';
+
+/** The portal's pages without a running job: works against a stack with no workers online. */
+test('portal pages: sign up, sign out and in, API key lifecycle, every page renders', async ({ page }) => {
+  const shots = path.join(artifactsDir, 'pages');
+  mkdirSync(shots, { recursive: true });
+  const stamp = `${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
+  const email = `portal-${stamp}@example.com`;
+  const password = `pw-${stamp}-Secret!`;
+  const orgName = `Portal Co ${stamp}`;
+
+  await page.goto('/jobs');
+  await page.waitForURL(/\/signin/);
+  await page.screenshot({ path: path.join(shots, 'signin.png') });
+
+  await page.goto('/signup');
+  await page.screenshot({ path: path.join(shots, 'signup.png') });
+  await page.getByTestId('signup-org').fill(orgName);
+  await page.getByTestId('signup-email').fill(email);
+  await page.getByTestId('signup-password').fill(password);
+  await page.getByTestId('signup-submit').click();
+  await page.waitForURL(/\/jobs$/);
+  await expect(page.getByTestId('nav-org')).toHaveText(orgName);
+  await page.screenshot({ path: path.join(shots, 'jobs.png'), fullPage: true });
+
+  // The same e-mail cannot sign up twice.
+  await page.getByTestId('signout').click();
+  await page.waitForURL(/\/signin/);
+  await page.goto('/signup');
+  await page.getByTestId('signup-org').fill('Other');
+  await page.getByTestId('signup-email').fill(email);
+  await page.getByTestId('signup-password').fill(password);
+  await page.getByTestId('signup-submit').click();
+  await expect(page.getByTestId('signup-error')).toBeVisible();
+
+  // Wrong password, then the right one.
+  await page.goto('/signin');
+  await page.getByTestId('signin-email').fill(email);
+  await page.getByTestId('signin-password').fill('wrong-password');
+  await page.getByTestId('signin-submit').click();
+  await expect(page.getByTestId('signin-error')).toBeVisible();
+  await page.getByTestId('signin-password').fill(password);
+  await page.getByTestId('signin-submit').click();
+  await page.waitForURL(/\/jobs$/);
+  await expect(page.getByTestId('nav-org')).toHaveText(orgName);
+
+  // API key: create, shown once, revoke.
+  await page.getByTestId('nav-apikeys').click();
+  await page.getByTestId('apikey-name').fill('to revoke');
+  await page.getByTestId('apikey-create').click();
+  await expect(page.getByTestId('apikey-secret')).toHaveText(/^et_/);
+  await page.screenshot({ path: path.join(shots, 'api-keys.png'), fullPage: true });
+  page.once('dialog', (d) => void d.accept());
+  await page.getByTestId('apikey-row').filter({ hasText: 'to revoke' }).getByTestId('apikey-revoke').click();
+  await expect(page.getByTestId('apikey-row').filter({ hasText: 'to revoke' })).toContainText('revoked');
+
+  await page.getByTestId('nav-files').click();
+  await page.getByTestId('upload-input').setInputFiles({
+    name: 'no-assistant.jsonl',
+    mimeType: 'application/jsonl',
+    buffer: Buffer.from(JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] }) + '\n'),
+  });
+  await page.getByTestId('upload-submit').click();
+  await expect(page.getByTestId('upload-error')).toContainText(/line 1/i);
+  await page.screenshot({ path: path.join(shots, 'files.png'), fullPage: true });
+
+  await page.goto('/jobs/new');
+  await expect(page.getByTestId('device-checkbox').first()).toBeVisible();
+  await page.screenshot({ path: path.join(shots, 'new-job.png'), fullPage: true });
+
+  await page.getByTestId('nav-models').click();
+  await expect(page.getByTestId('base-models-table')).toContainText('lfm2-tiny');
+  await page.screenshot({ path: path.join(shots, 'models.png'), fullPage: true });
+
+  // Another tenant's (or a made-up) job is simply not found.
+  await page.goto('/jobs/ftjob-doesnotexist');
+  await expect(page.locator('.alert.error')).toBeVisible();
+});
