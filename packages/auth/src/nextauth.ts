@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { getServerSession, type NextAuthOptions } from 'next-auth';
 import CredentialsImport from 'next-auth/providers/credentials';
-import { loadConfig } from '@edgetune/config';
+import { authSecret } from '@edgetune/config';
 import { db, schema } from '@edgetune/db';
 import { verifyPassword } from './password';
 
@@ -30,7 +30,7 @@ export const authOptions: NextAuthOptions = {
   pages: { signIn: '/signin' },
   // Read lazily so that importing this module never requires the secret.
   get secret() {
-    return loadConfig().AUTH_SECRET;
+    return authSecret();
   },
   providers: [
     Credentials({

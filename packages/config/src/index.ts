@@ -54,7 +54,7 @@ export function configSchema(root: string) {
   });
 }
 
-export type Config = z.infer<ReturnType<typeof configSchema>> & { PUBLIC_URL: string; AUTH_SECRET: string };
+export type Config = z.infer<ReturnType<typeof configSchema>> & { PUBLIC_URL: string };
 
 let cached: Config | null = null;
 
@@ -73,10 +73,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const config: Config = {
     ...c,
     PUBLIC_URL: c.PUBLIC_URL ?? `http://${c.HOST}:${c.PORT}`,
-    AUTH_SECRET: c.AUTH_SECRET ?? readOrFail(path.join(c.DATA_DIR, 'secrets', 'auth-secret'), 'AUTH_SECRET'),
   };
   if (env === process.env) cached = config;
   return config;
+}
+
+/**
+ * The session signing secret. Only the web app needs it, so it is resolved on demand: pool
+ * machines (trainer, device agents) run without one.
+ */
+export function authSecret(config: Config = loadConfig()): string {
+  return config.AUTH_SECRET ?? readOrFail(path.join(config.DATA_DIR, 'secrets', 'auth-secret'), 'AUTH_SECRET');
 }
 
 function readOrFail(file: string, name: string): string {

@@ -1,0 +1,19 @@
+/** Development aid: the test stack on test ports, kept running until Ctrl-C (logs in .data/dev/logs). */
+import path from 'node:path';
+import { createLogger } from './log';
+import { ROOT, startStack } from './stack';
+
+const log = createLogger('dev-stack');
+const stack = await startStack({
+  dataDir: path.join(ROOT, '.data', 'dev'),
+  port: 3100,
+  postgresPort: 5499,
+  temporalPort: 7299,
+  temporalUiPort: 8299,
+  echo: false,
+  log,
+  web: process.env.NO_WEB !== '1',
+});
+log.info({ url: stack.baseUrl }, 'dev stack up');
+process.on('SIGINT', () => void stack.stop().then(() => process.exit(0)));
+process.on('SIGTERM', () => void stack.stop().then(() => process.exit(0)));

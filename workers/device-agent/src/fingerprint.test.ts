@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import './test-env';
+import { fingerprint, normalizeArch, readCpuInfo, resolveProfiles } from './fingerprint';
+
+test('fingerprint describes this machine', () => {
+  const fp = fingerprint({ fresh: true });
+  assert.ok(['x86_64', 'aarch64'].includes(fp.arch) || fp.arch.length > 0);
+  assert.equal(fp.arch, normalizeArch(process.arch));
+  assert.ok(fp.cores >= 1);
+  assert.ok(fp.memoryBytes > 64 * 1024 * 1024);
+  assert.ok(fp.cpuModel.length > 0 && fp.cpuModel !== 'unknown');
+  assert.ok(fp.hostname.length > 0);
+  assert.ok(fp.os.length > 0);
+  assert.ok(Array.isArray(fp.isaFlags));
+  assert.ok(fp.pool.length > 0);
+  assert.match(fp.llamaCppVersion, /\S/);
+  if (fp.arch === 'x86_64' && fp.isaFlags.includes('avx2') && fp.isaFlags.includes('fma')) assert.ok(fp.profiles.includes('x86_64-avx2'));
+  assert.ok(JSON.stringify(fp).length < 16 * 1024, 'fingerprint stays a small payload');
+});
+
+test('arch names are normalized', () => {
+  assert.equal(normalizeArch('x64'), 'x86_64');
+  assert.equal(normalizeArch('arm64'), 'aarch64');
+});
+
+test('ARM /proc/cpuinfo Features are read as ISA flags', () => {
+  const info = readCpuInfo('processor\t: 0\nBogoMIPS\t: 48.00\nFeatures\t: fp asimd asimddp i8mm\nCPU implementer\t: 0x41\n\nHardware\t: Qualcomm SM8550\n');
+  assert.deepEqual(info.flags, ['asimd', 'asimddp', 'fp', 'i8mm']);
+  assert.equal(info.model, 'Qualcomm SM8550');
+});
+
+test('DEVICE_PROFILES overrides detection and must name catalog profiles', () => {
+  assert.deepEqual(resolveProfiles('aarch64', ['asimddp', 'i8mm'], undefined), ['arm64-phone', 'arm64-automotive']);
+  assert.deepEqual(resolveProfiles('x86_64', [], 'arm64-phone, x86_64-avx2'), ['arm64-phone', 'x86_64-avx2']);
+  assert.throws(() => resolveProfiles('x86_64', [], 'x86_64-avx2,toaster-9000'), /DEVICE_PROFILES.*toaster-9000/s);
+});

@@ -1,0 +1,68 @@
+import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Quantization, QuantizeInput, QuantizeOutput } from '@edgetune/temporal/activities';
+import { agentStorage, llamaTool } from './config';
+import { isGguf, localCopy, sha256File, tempDir } from './files';
+import { runChild } from './proc';
+
+export const QUANTIZATIONS: readonly Quantization[] = ['Q8_0', 'Q6_K', 'Q5_K_M', 'Q4_K_M', 'Q4_0'];
+
+export interface ActivityHooks {
+  signal?: AbortSignal;
+  heartbeat?: (detail: unknown) => void;
+  log?: (msg: string, fields?: Record<string, unknown>) => void;
+  onSpawn?: (pid: number) => void;
+}
+
+export function quantizedKey(outputPrefix: string, quantization: Quantization): string {
+  return `${outputPrefix.replace(/\/+$/, '')}/${quantization.toLowerCase()}.gguf`;
+}
+
+/**
+ * llama-quantize <f16> <out> <TYPE>, uploaded to `<outputPrefix>/<type>.gguf`. Rerunning
+ * overwrites the object atomically (temp file + rename, or the store's atomic put).
+ */
+export async function quantize(input: QuantizeInput, hooks: ActivityHooks = {}): Promise<QuantizeOutput> {
+  if (!QUANTIZATIONS.includes(input.quantization)) throw new Error(`Unsupported quantization ${input.quantization}`);
+  const tool = llamaTool('llama-quantize');
+  const store = agentStorage();
+  const key = quantizedKey(input.outputPrefix, input.quantization);
+  const scratch = await tempDir('quantize');
+  const started = performance.now();
+  try {
+    const source = await localCopy(store, input.sourceKey, scratch.dir);
+    if (!(await isGguf(source))) throw new Error(`${input.sourceKey} is not a GGUF file`);
+    // Write next to the destination when the store is a filesystem (one rename, no copy).
+    const destLocal = store.localPath(key);
+    let out: string;
+    if (destLocal) {
+      await mkdir(path.dirname(destLocal), { recursive: true });
+      out = `${destLocal}.tmp-${randomBytes(6).toString('hex')}`;
+    } else {
+      out = path.join(scratch.dir, path.basename(key));
+    }
+    try {
+      hooks.log?.('quantize started', { sourceKey: input.sourceKey, quantization: input.quantization, key });
+      await runChild(tool, [source, out, input.quantization], {
+        signal: hooks.signal,
+        heartbeat: hooks.heartbeat,
+        label: `llama-quantize ${input.quantization}`,
+        onSpawn: hooks.onSpawn,
+      });
+      if (!(await isGguf(out))) throw new Error(`llama-quantize produced no GGUF at ${out}`);
+      const { size } = await stat(out);
+      const sha256 = await sha256File(out);
+      if (destLocal) await rename(out, destLocal);
+      else await store.put(key, createReadStream(out));
+      const durationS = (performance.now() - started) / 1000;
+      hooks.log?.('quantize done', { key, sizeBytes: size, sha256, durationS });
+      return { key, quantization: input.quantization, sizeBytes: size, sha256, durationS };
+    } finally {
+      await rm(out, { force: true });
+    }
+  } finally {
+    await scratch.cleanup();
+  }
+}
