@@ -68,8 +68,7 @@ await suite('trainer (pytest)', async () => (await run(python, ['-m', 'pytest', 
 const fixtures = path.join(testData, 'fixtures');
 await suite('fixtures', async () => {
   mkdirSync(fixtures, { recursive: true });
-  const code = await run(python, ['-m', 'edgetune_trainer.fixtures', '--out', fixtures], baseEnv, path.join(ROOT, 'workers', 'trainer'));
-  return code === 0;
+  return (await run('bash', [path.join(ROOT, 'workers/device-agent/scripts/make-fixture.sh'), fixtures], baseEnv)) === 0;
 });
 
 const unitFiles = files(['packages', 'workers/orchestrator', 'workers/device-agent', 'infra'], /\.test\.ts$/, [/\.integration\.test\.ts$/]);
@@ -77,8 +76,8 @@ await suite('unit (node:test)', async () =>
   (await run(tsx, ['--test', '--test-concurrency=1', ...unitFiles], {
     ...baseEnv,
     EDGETUNE_TEST_GGUF: path.join(fixtures, 'lfm2-tiny-f16.gguf'),
-    EDGETUNE_TEST_EVAL_JSONL: path.join(fixtures, 'eval.jsonl'),
-    EDGETUNE_TEST_TRAIN_JSONL: path.join(fixtures, 'train.jsonl'),
+    EDGETUNE_TEST_EVAL_JSONL: path.join(fixtures, 'data', 'eval.jsonl'),
+    EDGETUNE_TEST_TRAIN_JSONL: path.join(fixtures, 'data', 'train.jsonl'),
     STORAGE_URL: `file://${path.join(testData, 'unit-objects')}`,
     DATA_DIR: path.join(testData, 'unit'),
     AUTH_SECRET: 'unit-test-secret-unit-test-secret',
@@ -105,7 +104,7 @@ if (needStack) {
 
 if (stack) {
   const s = stack as Stack;
-  const env = { ...s.env, BASE_URL: s.baseUrl, EDGETUNE_TEST_TRAIN_JSONL: path.join(fixtures, 'train.jsonl'), EDGETUNE_TEST_EVAL_JSONL: path.join(fixtures, 'eval.jsonl') };
+  const env = { ...s.env, BASE_URL: s.baseUrl, EDGETUNE_TEST_TRAIN_JSONL: path.join(fixtures, 'data', 'train.jsonl'), EDGETUNE_TEST_EVAL_JSONL: path.join(fixtures, 'data', 'eval.jsonl') };
 
   await suite('integration', async () => {
     const integrationFiles = files(['packages', 'workers/orchestrator', 'workers/device-agent', 'infra', 'apps'], /\.integration\.test\.ts$/);

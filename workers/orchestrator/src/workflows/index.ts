@@ -9,6 +9,7 @@ import {
   CancellationScope,
   executeChild,
   isCancellation,
+  log,
   proxyActivities,
 } from '@temporalio/workflow';
 import type {
@@ -40,7 +41,7 @@ const db = proxyActivities<typeof activities>({
 const tracker = proxyActivities<typeof activities>({
   startToCloseTimeout: '24 hours',
   heartbeatTimeout: '30s',
-  retry: { maximumAttempts: 0 },
+  retry: { initialInterval: '1s', maximumInterval: '10s' }, // unlimited attempts while training runs
   cancellationType: ActivityCancellationType.TRY_CANCEL,
 });
 
@@ -119,7 +120,10 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
 
     const trained = await stage('train', async () => {
       const trackScope = new CancellationScope();
-      const tracking = trackScope.run(() => tracker.trackTraining(ref)).catch(() => undefined);
+      const tracking = trackScope.run(() => tracker.trackTraining(ref)).catch((e: unknown) => {
+        // Progress events are a view; a tracker failure must not fail the training itself.
+        if (!isCancellation(e)) log.warn('training tracker failed', { error: String(e) });
+      });
       try {
         return await long['trainer.train']({
           jobId: ref.jobId,
