@@ -12,24 +12,23 @@ export type JobStage = (typeof jobStages)[number];
 export const hyperparametersSchema = z
   .object({
     method: z.enum(['lora', 'full']).default('lora'),
-    n_epochs: z.number().int().min(1).max(50).default(3),
+    n_epochs: z.number().int().min(1).max(50).optional(),
     learning_rate: z.number().positive().max(1).optional(),
-    batch_size: z.number().int().min(1).max(256).default(8),
-    lora_rank: z.number().int().min(1).max(256).default(16),
+    batch_size: z.number().int().min(1).max(256).optional(),
+    lora_rank: z.number().int().min(1).max(256).optional(),
+    lora_alpha: z.number().positive().max(4096).optional(),
   })
   .strict();
 
 export type HyperparametersInput = z.input<typeof hyperparametersSchema>;
 
-/** Default learning rates by method, measured on lfm2-tiny (see workers/trainer). */
-export const defaultLearningRate = { lora: 2e-3, full: 5e-4 } as const;
 
 export const createJobSchema = z
   .object({
     model: z.string().min(1),
     training_file: z.string().min(1),
     validation_file: z.string().min(1).nullish(),
-    hyperparameters: hyperparametersSchema.default({ method: 'lora', n_epochs: 3, batch_size: 8, lora_rank: 16 }),
+    hyperparameters: hyperparametersSchema.default({ method: 'lora' }),
     /** edgetune extra: device profile ids; empty or absent = every profile an online pool serves. */
     target_devices: z.array(z.string().min(1)).max(32).optional(),
     suffix: z.string().regex(/^[a-z0-9-]{1,40}$/, 'suffix may use a-z, 0-9 and -, up to 40 characters').nullish(),

@@ -3,7 +3,7 @@ import { and, asc, desc, eq, gt, inArray, lt, or } from 'drizzle-orm';
 import { z } from 'zod';
 import {
   createJobSchema,
-  defaultLearningRate,
+  defaultHyperparameters,
   DomainError,
   findBaseModel,
   findDeviceProfile,
@@ -29,6 +29,7 @@ export interface NormalizedHyperparameters {
   learning_rate: number;
   batch_size: number;
   lora_rank: number;
+  lora_alpha: number;
 }
 
 export interface JobDetail {
@@ -105,12 +106,15 @@ export async function createJob(caller: Caller, input: CreateJobInput | unknown)
     validationFileId = v.id;
   }
   const targetDevices = await resolveTargetDevices(spec.target_devices);
+  // Whatever the caller leaves unset comes from the base model's measured recipe.
+  const d = defaultHyperparameters(base.id, hp.method);
   const hyperparameters: NormalizedHyperparameters = {
     method: hp.method,
-    n_epochs: hp.n_epochs,
-    learning_rate: hp.learning_rate ?? defaultLearningRate[hp.method],
-    batch_size: hp.batch_size,
-    lora_rank: hp.lora_rank,
+    n_epochs: hp.n_epochs ?? d.n_epochs,
+    learning_rate: hp.learning_rate ?? d.learning_rate,
+    batch_size: hp.batch_size ?? d.batch_size,
+    lora_rank: hp.lora_rank ?? d.lora_rank,
+    lora_alpha: hp.lora_alpha ?? (hp.lora_rank !== undefined ? hp.lora_rank * 2 : d.lora_alpha),
   };
   const id = newId('job');
   const workflowId = workflowIds.fineTuneJob(id);

@@ -37,7 +37,7 @@ test('job object has OpenAI fields and edgetune extras', () => {
   assert.equal(o.status, 'running');
   assert.equal(o.error, null);
   assert.equal(o.hyperparameters.n_epochs, 3);
-  assert.equal(o.hyperparameters.learning_rate_multiplier, 2);
+  assert.equal(o.hyperparameters.learning_rate_multiplier, 4); // relative to lfm2-tiny's LoRA default (1e-3)
   assert.deepEqual(o.result_files, []);
   assert.deepEqual(o.integrations, []);
   assert.equal(o.metadata, null);
@@ -74,7 +74,7 @@ test('create body: OpenAI hyperparameters and method map to the job schema', () 
   assert.deepEqual(r, {
     model: 'lfm2-tiny',
     training_file: 'file-1',
-    hyperparameters: { method: 'lora', n_epochs: 2, learning_rate: 1e-3 },
+    hyperparameters: { method: 'lora', n_epochs: 2, learning_rate: 5e-4 },
     suffix: 'x',
     seed: 7,
     target_devices: ['x86_64-avx2'],

@@ -1,5 +1,5 @@
 /** Pure mappers between OpenAI's fine-tuning shapes and edgetune's domain. */
-import { baseModels, defaultLearningRate, DomainError, errorCodes, type CreateJobInput, type ErrorCode } from '@edgetune/contracts';
+import { baseModels, defaultHyperparameters, DomainError, errorCodes, type CreateJobInput, type ErrorCode } from '@edgetune/contracts';
 import type { FileRow } from '../domain/files';
 import type { EventRow, JobRow, NormalizedHyperparameters, VersionRow } from '../domain/jobs';
 
@@ -22,12 +22,14 @@ export function toOpenAIFile(f: FileRow) {
 function hp(job: JobRow): NormalizedHyperparameters {
   const h = job.hyperparameters as Partial<NormalizedHyperparameters>;
   const method = h.method === 'full' ? 'full' : 'lora';
+  const d = defaultHyperparameters(job.baseModel, method);
   return {
     method,
-    n_epochs: h.n_epochs ?? 3,
-    learning_rate: h.learning_rate ?? defaultLearningRate[method],
-    batch_size: h.batch_size ?? 8,
-    lora_rank: h.lora_rank ?? 16,
+    n_epochs: h.n_epochs ?? d.n_epochs,
+    learning_rate: h.learning_rate ?? d.learning_rate,
+    batch_size: h.batch_size ?? d.batch_size,
+    lora_rank: h.lora_rank ?? d.lora_rank,
+    lora_alpha: h.lora_alpha ?? d.lora_alpha,
   };
 }
 
@@ -36,7 +38,7 @@ export function openAIHyperparameters(job: JobRow) {
   return {
     n_epochs: h.n_epochs,
     batch_size: h.batch_size,
-    learning_rate_multiplier: Number((h.learning_rate / defaultLearningRate[h.method]).toPrecision(6)),
+    learning_rate_multiplier: Number((h.learning_rate / defaultHyperparameters(job.baseModel, h.method).learning_rate).toPrecision(6)),
     // edgetune extras
     learning_rate: h.learning_rate,
     lora_rank: h.lora_rank,
@@ -163,7 +165,7 @@ export function fromOpenAICreateJob(body: Record<string, unknown>): CreateJobInp
   if (body.hyperparameters !== undefined && (typeof body.hyperparameters !== 'object' || body.hyperparameters === null || Array.isArray(body.hyperparameters))) {
     throw new DomainError('invalid_request', "Invalid 'hyperparameters': expected an object.", { param: 'hyperparameters' });
   }
-  const allowedHp = new Set(['n_epochs', 'batch_size', 'learning_rate_multiplier', 'learning_rate', 'lora_rank', 'method']);
+  const allowedHp = new Set(['n_epochs', 'batch_size', 'learning_rate_multiplier', 'learning_rate', 'lora_rank', 'lora_alpha', 'method']);
   for (const k of Object.keys(rawHp)) {
     if (!allowedHp.has(k)) throw new DomainError('invalid_request', `Unrecognized hyperparameter: ${k}`, { param: `hyperparameters.${k}` });
   }
@@ -178,9 +180,11 @@ export function fromOpenAICreateJob(body: Record<string, unknown>): CreateJobInp
   const mult = numOrAuto(rawHp.learning_rate_multiplier, 'hyperparameters.learning_rate_multiplier');
   if (mult !== undefined && !(mult > 0)) throw new DomainError('invalid_request', "Invalid 'hyperparameters.learning_rate_multiplier': must be > 0.", { param: 'hyperparameters.learning_rate_multiplier' });
   if (lr !== undefined) hyperparameters.learning_rate = lr;
-  else if (mult !== undefined) hyperparameters.learning_rate = defaultLearningRate[m] * mult;
+  else if (mult !== undefined) hyperparameters.learning_rate = defaultHyperparameters(String(body.model), m).learning_rate * mult;
   const rank = numOrAuto(rawHp.lora_rank, 'hyperparameters.lora_rank');
   if (rank !== undefined) hyperparameters.lora_rank = rank;
+  const alpha = numOrAuto(rawHp.lora_alpha, 'hyperparameters.lora_alpha');
+  if (alpha !== undefined) hyperparameters.lora_alpha = alpha;
 
   const out: Record<string, unknown> = {
     model: body.model,

@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline';
 import { and, desc, eq, sql } from 'drizzle-orm';
 import * as pipeline from '@edgetune/api/pipeline/index';
 import { loadConfig } from '@edgetune/config';
-import { defaultLearningRate, findBaseModel, findDeviceProfile } from '@edgetune/contracts';
+import { defaultHyperparameters, findBaseModel, findDeviceProfile } from '@edgetune/contracts';
 import { db, schema } from '@edgetune/db';
 import { storage } from '@edgetune/storage';
 import type { BaseModelRef, Hyperparameters, Quantization } from '@edgetune/temporal';
@@ -32,7 +32,8 @@ export async function loadJobPlan(ref: { jobId: string; orgId: string }): Promis
   };
   const hp = job.hyperparameters as Record<string, unknown>;
   const method = hp.method === 'full' ? 'full' : 'lora';
-  const rank = Number(hp.lora_rank ?? 16);
+  const d = defaultHyperparameters(model.id, method);
+  const rank = Number(hp.lora_rank ?? d.lora_rank);
   const targets: JobPlan['targets'] = [];
   for (const device of job.targetDevices) {
     const profile = findDeviceProfile(device);
@@ -50,11 +51,11 @@ export async function loadJobPlan(ref: { jobId: string; orgId: string }): Promis
     baseModel: { id: model.id, storagePrefix: model.storagePrefix, hubId: model.hubId, builtin: model.builtin, contextLength: model.contextLength },
     hyperparameters: {
       method,
-      epochs: Number(hp.n_epochs ?? 3),
-      learningRate: Number(hp.learning_rate ?? defaultLearningRate[method]),
-      batchSize: Number(hp.batch_size ?? 8),
+      epochs: Number(hp.n_epochs ?? d.n_epochs),
+      learningRate: Number(hp.learning_rate ?? d.learning_rate),
+      batchSize: Number(hp.batch_size ?? d.batch_size),
       loraRank: rank,
-      loraAlpha: rank * 2,
+      loraAlpha: Number(hp.lora_alpha ?? d.lora_alpha),
       maxSeqLen: Math.min(model.contextLength, 512),
       seed: job.seed,
     },

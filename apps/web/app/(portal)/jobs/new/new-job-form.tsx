@@ -5,6 +5,7 @@ import { useState, type FormEvent } from 'react';
 import { errorMessage, trpc } from '@/lib/trpc';
 import { usePoll } from '@/lib/use-poll';
 import { fmtNum } from '@/lib/format';
+import type { TrainingDefaults } from '@edgetune/contracts';
 
 export interface BaseModelOption {
   id: string;
@@ -14,13 +15,15 @@ export interface BaseModelOption {
   methods: ('lora' | 'full')[];
   description: string;
   builtin: boolean;
+  /** The model's recommended hyperparameters: what an empty field means. */
+  defaults: Record<'lora' | 'full', TrainingDefaults>;
 }
 
 function fmtParams(n: number): string {
   return n >= 1e9 ? `${(n / 1e9).toFixed(1)}B` : `${Math.round(n / 1e6)}M`;
 }
 
-export function NewJobForm({ models, defaultLearningRate }: { models: BaseModelOption[]; defaultLearningRate: { lora: number; full: number } }) {
+export function NewJobForm({ models }: { models: BaseModelOption[] }) {
   const router = useRouter();
   const files = usePoll(() => trpc.files.list.query({}), null);
   const devices = usePoll(() => trpc.devices.list.query(), 10_000);
@@ -29,10 +32,10 @@ export function NewJobForm({ models, defaultLearningRate }: { models: BaseModelO
   const [trainingFile, setTrainingFile] = useState('');
   const [validationFile, setValidationFile] = useState('');
   const [method, setMethod] = useState<'lora' | 'full'>('lora');
-  const [epochs, setEpochs] = useState('3');
+  const [epochs, setEpochs] = useState('');
   const [learningRate, setLearningRate] = useState('');
-  const [batchSize, setBatchSize] = useState('8');
-  const [loraRank, setLoraRank] = useState('16');
+  const [batchSize, setBatchSize] = useState('');
+  const [loraRank, setLoraRank] = useState('');
   const [suffix, setSuffix] = useState('');
   const [targets, setTargets] = useState<string[]>([]);
   const [busy, setBusy] = useState(false);
@@ -40,6 +43,7 @@ export function NewJobForm({ models, defaultLearningRate }: { models: BaseModelO
 
   const selectedModel = models.find((m) => m.id === model);
   const methods = selectedModel?.methods ?? ['lora', 'full'];
+  const defaults = (selectedModel ?? models[0]).defaults[method];
   const fileRows = files.data?.data ?? [];
   const deviceRows = devices.data?.devices ?? [];
   const online = deviceRows.filter((d) => d.available);
@@ -59,9 +63,9 @@ export function NewJobForm({ models, defaultLearningRate }: { models: BaseModelO
         validation_file: validationFile || null,
         hyperparameters: {
           method,
-          n_epochs: Number(epochs),
-          batch_size: Number(batchSize),
-          lora_rank: Number(loraRank),
+          ...(epochs.trim() ? { n_epochs: Number(epochs) } : {}),
+          ...(batchSize.trim() ? { batch_size: Number(batchSize) } : {}),
+          ...(method === 'lora' && loraRank.trim() ? { lora_rank: Number(loraRank) } : {}),
           ...(learningRate.trim() ? { learning_rate: Number(learningRate) } : {}),
         },
         target_devices: targets.length ? targets : undefined,
@@ -149,7 +153,7 @@ export function NewJobForm({ models, defaultLearningRate }: { models: BaseModelO
             </div>
             <div>
               <label htmlFor="epochs">Epochs</label>
-              <input id="epochs" type="number" min={1} max={50} step={1} required value={epochs} onChange={(e) => setEpochs(e.target.value)} data-testid="job-epochs" />
+              <input id="epochs" type="number" min={1} max={50} step={1} placeholder={`default ${defaults.n_epochs}`} value={epochs} onChange={(e) => setEpochs(e.target.value)} data-testid="job-epochs" />
             </div>
             <div>
               <label htmlFor="lr">Learning rate</label>
@@ -159,7 +163,7 @@ export function NewJobForm({ models, defaultLearningRate }: { models: BaseModelO
                 min={0}
                 max={1}
                 step="any"
-                placeholder={`default ${defaultLearningRate[method]}`}
+                placeholder={`default ${defaults.learning_rate}`}
                 value={learningRate}
                 onChange={(e) => setLearningRate(e.target.value)}
                 data-testid="job-lr"
@@ -167,7 +171,7 @@ export function NewJobForm({ models, defaultLearningRate }: { models: BaseModelO
             </div>
             <div>
               <label htmlFor="batch">Batch size</label>
-              <input id="batch" type="number" min={1} max={256} step={1} required value={batchSize} onChange={(e) => setBatchSize(e.target.value)} data-testid="job-batch" />
+              <input id="batch" type="number" min={1} max={256} step={1} placeholder={`default ${defaults.batch_size}`} value={batchSize} onChange={(e) => setBatchSize(e.target.value)} data-testid="job-batch" />
             </div>
             <div>
               <label htmlFor="rank">LoRA rank</label>
@@ -177,7 +181,7 @@ export function NewJobForm({ models, defaultLearningRate }: { models: BaseModelO
                 min={1}
                 max={256}
                 step={1}
-                required
+                placeholder={`default ${defaults.lora_rank}`}
                 disabled={method !== 'lora'}
                 value={loraRank}
                 onChange={(e) => setLoraRank(e.target.value)}

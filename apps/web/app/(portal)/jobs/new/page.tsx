@@ -1,5 +1,5 @@
 import type { Metadata } from 'next';
-import { baseModels, defaultLearningRate } from '@edgetune/contracts';
+import { baseModels, defaultHyperparameters } from '@edgetune/contracts';
 import { NewJobForm, type BaseModelOption } from './new-job-form';
 
 export const metadata: Metadata = { title: 'New job · edgetune' };
@@ -14,6 +14,7 @@ export default function NewJobPage() {
     methods: m.methods,
     description: m.description,
     builtin: m.builtin,
+    defaults: { lora: defaultHyperparameters(m.id, 'lora'), full: defaultHyperparameters(m.id, 'full') },
   }));
-  return <NewJobForm models={models} defaultLearningRate={{ ...defaultLearningRate }} />;
+  return <NewJobForm models={models} />;
 }

@@ -1,0 +1,164 @@
+"""Temporal activities of the trainer (queue `train.<pool>`).
+
+Names, argument and result shapes follow packages/temporal/src/activities.ts: one dict argument
+with camelCase keys in, one dict out. Activities are synchronous (torch work) and run in the
+worker's thread pool.
+
+Cancellation: Temporal only delivers a cancel to an activity that heartbeats. `trainer.train`
+heartbeats every step and polls `activity.is_cancelled()` between steps
+(`no_thread_cancel_exception=True`, so no exception is injected mid-checkpoint-upload); the
+other activities heartbeat from a background thread and keep the SDK's default, which raises
+CancelledError inside the activity thread.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError, CancelledError
+
+from . import evaluate as evaluate_mod
+from . import export as export_mod
+from . import models, storage
+from . import train as train_mod
+from . import validate as validate_mod
+from .logs import job_id_var, logger
+
+HEARTBEAT_INTERVAL_S = 5.0
+
+
+@contextmanager
+def _background_heartbeat(interval_s: float = HEARTBEAT_INTERVAL_S) -> Iterator[None]:
+    """Heartbeat from a side thread while the activity thread does long blocking work."""
+    stop = threading.Event()
+    ctx = contextvars.copy_context()  # activity.heartbeat() finds its activity via contextvars
+
+    def loop() -> None:
+        while not stop.wait(interval_s):
+            try:
+                ctx.run(activity.heartbeat)
+            except Exception:  # noqa: BLE001 - a failed heartbeat must not kill the work
+                logger.warning("heartbeat failed", exc_info=True)
+
+    activity.heartbeat()
+    t = threading.Thread(target=loop, name="edgetune-heartbeat", daemon=True)
+    t.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        t.join(timeout=interval_s + 1)
+
+
+def _download(key: str, dest: Path) -> Path:
+    return storage.get_file(key, dest)
+
+
+@activity.defn(name="trainer.validate_dataset")
+def validate_dataset(inp: dict[str, Any]) -> dict[str, Any]:
+    job_id_var.set(str(inp.get("jobId", "")))
+    logger.info("validate_dataset started")
+    with _background_heartbeat(), tempfile.TemporaryDirectory(prefix="edgetune-val-") as tmp:
+        base_dir = models.resolve_base_model(inp["baseModel"])
+        tokenizer = models.load_tokenizer(base_dir)
+        out = validate_mod.validate_dataset(
+            tokenizer=tokenizer,
+            train_path=_download(inp["trainKey"], Path(tmp) / "train.jsonl"),
+            eval_path=_download(inp["evalKey"], Path(tmp) / "eval.jsonl"),
+            max_seq_len=int(inp["maxSeqLen"]),
+            context_length=int(inp["baseModel"].get("contextLength") or 0),
+        )
+    logger.info("validate_dataset finished", extra={"ok": out["ok"], "errors": len(out["errors"])})
+    return out
+
+
+@activity.defn(name="trainer.train", no_thread_cancel_exception=True)
+def train(inp: dict[str, Any]) -> dict[str, Any]:
+    job_id_var.set(str(inp.get("jobId", "")))
+    output_prefix = str(inp["outputPrefix"]).rstrip("/")
+    done = train_mod.existing_result(output_prefix)
+    if done is not None:
+        # Idempotent retry after a completed run (e.g. the completion was lost).
+        logger.info("train already completed; returning stored result")
+        return done
+    resume_from: str | None = None
+    details = activity.info().heartbeat_details
+    if details and isinstance(details[0], dict) and details[0].get("checkpointKey"):
+        resume_from = str(details[0]["checkpointKey"])
+        logger.info("resuming from checkpoint", extra={"checkpointKey": resume_from})
+
+    def progress(record: dict[str, Any]) -> None:
+        activity.heartbeat(record)
+        if record["step"] % 10 == 0 or record["step"] == record["totalSteps"]:
+            logger.info("train step", extra={"progress": record})
+
+    def should_stop() -> bool:
+        return activity.is_cancelled() or activity.is_worker_shutdown()
+
+    with tempfile.TemporaryDirectory(prefix="edgetune-train-") as tmp:
+        activity.heartbeat()
+        base_dir = models.resolve_base_model(inp["baseModel"])
+        train_path = _download(inp["trainKey"], Path(tmp) / "train.jsonl")
+        try:
+            out = train_mod.train(
+                base_model_dir=base_dir,
+                train_path=train_path,
+                hyperparameters=dict(inp.get("hyperparameters") or {}),
+                output_prefix=output_prefix,
+                progress=progress,
+                should_cancel=should_stop,
+                resume_from=resume_from,
+                checkpoint_on_stop=lambda: not activity.is_cancelled(),
+            )
+        except train_mod.TrainingCancelled as e:
+            if activity.is_cancelled():
+                logger.info("train cancelled", extra={"reason": str(e)})
+                raise CancelledError(str(e)) from e
+            # Worker shutdown: fail retryably; the next attempt resumes from the last checkpoint
+            # carried in the heartbeat details.
+            raise ApplicationError(f"worker shutting down: {e}", type="WorkerShutdown") from e
+    logger.info("train finished", extra={"result": out})
+    return out
+
+
+@activity.defn(name="trainer.evaluate")
+def evaluate(inp: dict[str, Any]) -> dict[str, Any]:
+    job_id_var.set(str(inp.get("jobId", "")))
+    logger.info("evaluate started")
+    with _background_heartbeat(), tempfile.TemporaryDirectory(prefix="edgetune-eval-") as tmp:
+        base_dir = models.resolve_base_model(inp["baseModel"])
+        out = evaluate_mod.evaluate(
+            base_model_dir=base_dir,
+            trained_prefix=str(inp["trainedPrefix"]),
+            method=str(inp["method"]),
+            eval_path=_download(inp["evalKey"], Path(tmp) / "eval.jsonl"),
+            max_new_tokens=int(inp.get("maxNewTokens") or 32),
+        )
+    logger.info("evaluate finished", extra={"result": out})
+    return out
+
+
+@activity.defn(name="trainer.export_gguf")
+def export_gguf(inp: dict[str, Any]) -> dict[str, Any]:
+    job_id_var.set(str(inp.get("jobId", "")))
+    logger.info("export_gguf started")
+    with _background_heartbeat():
+        base_dir = models.resolve_base_model(inp["baseModel"])
+        out = export_mod.export_gguf(
+            base_model_dir=base_dir,
+            trained_prefix=str(inp["trainedPrefix"]),
+            method=str(inp["method"]),
+            output_prefix=str(inp["outputPrefix"]),
+        )
+    logger.info("export_gguf finished", extra={"result": {k: v for k, v in out.items() if k != "chatTemplate"}})
+    return out
+
+
+ALL_ACTIVITIES = [validate_dataset, train, evaluate, export_gguf]

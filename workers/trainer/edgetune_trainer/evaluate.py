@@ -1,0 +1,127 @@
+"""Held-out evaluation: loss, token accuracy and task accuracy (trained vs. untrained base).
+
+Task accuracy is exact match (strip + casefold) of the greedily generated final assistant turn
+against the reference; it is the same metric the device agents compute on quantized GGUFs, so
+numbers stay comparable along the pipeline.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from . import data, models, storage
+
+TickFn = Callable[[], None]
+
+
+def load_trained(base_dir: str | Path, trained_dir: str | Path, method: str) -> Any:
+    """The fine-tuned model in memory: base + merged adapter (lora) or the full checkpoint."""
+    if method == "full":
+        return models.load_model(trained_dir)
+    from peft import PeftModel
+
+    base = models.load_model(base_dir)
+    # Merging makes generation as fast as the base and matches what export ships.
+    return PeftModel.from_pretrained(base, str(trained_dir)).merge_and_unload()
+
+
+def download_trained(trained_prefix: str, dest: str | Path) -> Path:
+    storage.get_prefix(trained_prefix.rstrip("/"), dest)
+    return Path(dest)
+
+
+def normalize(text: str) -> str:
+    return text.strip().casefold()
+
+
+@torch.no_grad()
+def loss_and_token_accuracy(
+    model: Any, tokenizer: Any, rows: list[dict[str, Any]], max_seq_len: int, tick: TickFn | None = None
+) -> tuple[float, float]:
+    model.eval()
+    total_loss, total_tokens, correct = 0.0, 0, 0
+    pad = int(tokenizer.pad_token_id)
+    encoded = [data.encode(tokenizer, r["messages"], max_seq_len) for r in rows]
+    for i in range(0, len(encoded), 8):
+        batch = data.collate(encoded[i : i + 8], pad)
+        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+        # Position t predicts token t+1.
+        shift_logits = logits[:, :-1, :]
+        shift_labels = batch["labels"][:, 1:]
+        mask = shift_labels != data.IGNORE_INDEX
+        n = int(mask.sum())
+        if n == 0:
+            continue
+        loss = torch.nn.functional.cross_entropy(shift_logits[mask].float(), shift_labels[mask], reduction="sum")
+        total_loss += float(loss)
+        correct += int((shift_logits.argmax(-1)[mask] == shift_labels[mask]).sum())
+        total_tokens += n
+        if tick is not None:
+            tick()
+    if total_tokens == 0:
+        return float("nan"), 0.0
+    return total_loss / total_tokens, correct / total_tokens
+
+
+@torch.no_grad()
+def generate_answer(model: Any, tokenizer: Any, prompt_ids: list[int], max_new_tokens: int) -> str:
+    ids = torch.tensor([prompt_ids], dtype=torch.long)
+    out = model.generate(
+        input_ids=ids,
+        attention_mask=torch.ones_like(ids),
+        max_new_tokens=max_new_tokens,
+        do_sample=False,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    return str(tokenizer.decode(out[0, ids.shape[1] :], skip_special_tokens=True))
+
+
+def task_accuracy(
+    model: Any, tokenizer: Any, rows: list[dict[str, Any]], max_new_tokens: int, tick: TickFn | None = None
+) -> float:
+    model.eval()
+    if not rows:
+        return 0.0
+    hits = 0
+    for r in rows:
+        prompt, reference = data.prompt_and_reference(tokenizer, r["messages"])
+        answer = generate_answer(model, tokenizer, prompt, max_new_tokens)
+        hits += int(normalize(answer) == normalize(reference))
+        if tick is not None:
+            tick()
+    return hits / len(rows)
+
+
+def evaluate(
+    *,
+    base_model_dir: str | Path,
+    trained_prefix: str,
+    method: str,
+    eval_path: str | Path,
+    max_new_tokens: int = 32,
+    max_seq_len: int = 2048,
+    tick: TickFn | None = None,
+) -> dict[str, Any]:
+    """Returns the EvaluateOutput dict (activities.ts)."""
+    rows = data.read_jsonl(eval_path)
+    tokenizer = models.load_tokenizer(base_model_dir)
+    with tempfile.TemporaryDirectory(prefix="edgetune-eval-") as tmp:
+        trained = load_trained(base_model_dir, download_trained(trained_prefix, tmp), method)
+    loss, tok_acc = loss_and_token_accuracy(trained, tokenizer, rows, max_seq_len, tick)
+    acc = task_accuracy(trained, tokenizer, rows, max_new_tokens, tick)
+    del trained
+    base = models.load_model(base_model_dir)
+    base_acc = task_accuracy(base, tokenizer, rows, max_new_tokens, tick)
+    return {
+        "loss": loss,
+        "tokenAccuracy": tok_acc,
+        "taskAccuracy": acc,
+        "baseTaskAccuracy": base_acc,
+        "examples": len(rows),
+    }

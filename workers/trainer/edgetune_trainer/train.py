@@ -1,0 +1,277 @@
+"""The training loop (LoRA or full fine-tuning), independent of Temporal.
+
+A plain PyTorch loop rather than HF Trainer: we need per-step progress callbacks (Temporal
+heartbeats), a cancellation check between steps, and checkpoints that resume on another machine
+with the exact same data order - all simpler to guarantee in ~200 lines we own.
+
+Data order depends only on (seed, epoch), and a checkpoint stores the global step, so a resumed
+run visits exactly the batches the interrupted run would have visited.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from . import data, models, storage
+
+LORA_TARGET_MODULES = ["q_proj", "k_proj", "v_proj", "out_proj", "in_proj", "w1", "w2", "w3"]
+
+# Defaults measured on lfm2-tiny with the synthetic routing task (see README / report).
+DEFAULTS: dict[str, Any] = {
+    "method": "lora",
+    "epochs": 3,
+    "learningRate": 2e-3,
+    "batchSize": 8,
+    "loraRank": 16,
+    "loraAlpha": 32,
+    "maxSeqLen": 256,
+    "seed": 42,
+}
+
+# Full fine-tuning updates every weight; it wants a smaller step than LoRA.
+DEFAULT_FULL_LR = 5e-4
+
+ProgressFn = Callable[[dict[str, Any]], None]
+CancelFn = Callable[[], bool]
+
+
+class TrainingCancelled(Exception):
+    """Raised between steps when the cancellation check returns True."""
+
+
+@dataclass
+class TrainOptions:
+    checkpoint_every_steps: int = 50
+    checkpoint_every_s: float = 20.0
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.0
+    max_grad_norm: float = 1.0
+
+
+def set_seed(seed: int) -> None:
+    random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _wrap_lora(model: Any, hp: dict[str, Any]) -> Any:
+    from peft import LoraConfig, get_peft_model
+
+    cfg = LoraConfig(
+        r=int(hp["loraRank"]),
+        lora_alpha=int(hp["loraAlpha"]),
+        lora_dropout=0.0,
+        target_modules=LORA_TARGET_MODULES,
+        bias="none",
+        task_type="CAUSAL_LM",
+    )
+    return get_peft_model(model, cfg)
+
+
+def _trainable_state(model: Any) -> dict[str, torch.Tensor]:
+    return {n: p.detach().cpu().contiguous() for n, p in model.named_parameters() if p.requires_grad}
+
+
+def _lr_lambda(total: int, warmup: int) -> Callable[[int], float]:
+    def fn(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return max(0.0, (total - step) / max(1, total - warmup))
+
+    return fn
+
+
+def _batch_order(n: int, batch_size: int, seed: int, epoch: int) -> list[list[int]]:
+    g = torch.Generator().manual_seed(seed * 1000 + epoch)
+    perm = torch.randperm(n, generator=g).tolist()
+    return [perm[i : i + batch_size] for i in range(0, n, batch_size)]
+
+
+def _save_checkpoint(
+    prefix: str,
+    step: int,
+    model: Any,
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
+    metrics: list[dict[str, Any]],
+) -> str:
+    key = f"{prefix}/checkpoints/step-{step}"
+    with tempfile.TemporaryDirectory(prefix="edgetune-ckpt-") as tmp:
+        t = Path(tmp)
+        save_file(_trainable_state(model), str(t / "trainable.safetensors"))
+        torch.save(optimizer.state_dict(), t / "optimizer.pt")
+        torch.save(scheduler.state_dict(), t / "scheduler.pt")
+        torch.save({"torch": torch.get_rng_state(), "python": random.getstate()}, t / "rng.pt")
+        (t / "metrics.jsonl").write_text("".join(json.dumps(m) + "\n" for m in metrics))
+        for name in ("trainable.safetensors", "optimizer.pt", "scheduler.pt", "rng.pt", "metrics.jsonl"):
+            storage.put_file(t / name, f"{key}/{name}")
+        # state.json last: a checkpoint without it is incomplete and never resumed from.
+        storage.write_bytes(f"{key}/state.json", json.dumps({"step": step}).encode())
+    storage.write_bytes(f"{prefix}/metrics.jsonl", "".join(json.dumps(m) + "\n" for m in metrics).encode())
+    return key
+
+
+def _load_checkpoint(
+    key: str, model: Any, optimizer: torch.optim.Optimizer, scheduler: Any
+) -> tuple[int, list[dict[str, Any]]]:
+    with tempfile.TemporaryDirectory(prefix="edgetune-resume-") as tmp:
+        t = Path(tmp)
+        storage.get_prefix(key, t)
+        state = json.loads((t / "state.json").read_text())
+        tensors = load_file(str(t / "trainable.safetensors"))
+        params = dict(model.named_parameters())
+        missing = [n for n, p in params.items() if p.requires_grad and n not in tensors]
+        if missing:
+            raise RuntimeError(f"checkpoint {key} does not match the model (missing {missing[:3]})")
+        with torch.no_grad():
+            for n, v in tensors.items():
+                params[n].copy_(v)
+        optimizer.load_state_dict(torch.load(t / "optimizer.pt", weights_only=False))
+        scheduler.load_state_dict(torch.load(t / "scheduler.pt", weights_only=False))
+        rng = torch.load(t / "rng.pt", weights_only=False)
+        torch.set_rng_state(rng["torch"])
+        random.setstate(rng["python"])
+        metrics = [json.loads(line) for line in (t / "metrics.jsonl").read_text().splitlines() if line]
+    return int(state["step"]), metrics
+
+
+def train(
+    *,
+    base_model_dir: str | Path,
+    train_path: str | Path,
+    hyperparameters: dict[str, Any],
+    output_prefix: str,
+    progress: ProgressFn | None = None,
+    should_cancel: CancelFn | None = None,
+    resume_from: str | None = None,
+    options: TrainOptions | None = None,
+    checkpoint_on_stop: CancelFn | None = None,
+) -> dict[str, Any]:
+    """Train and upload the result; returns the TrainOutput dict (activities.ts)."""
+    hp = {**DEFAULTS, **{k: v for k, v in hyperparameters.items() if v is not None}}
+    opts = options or TrainOptions()
+    prefix = output_prefix.rstrip("/")
+    method = str(hp["method"])
+    if method not in ("lora", "full"):
+        raise ValueError(f"unknown training method {method!r}")
+    started = time.monotonic()
+    set_seed(int(hp["seed"]))
+
+    tokenizer = models.load_tokenizer(base_model_dir)
+    model = models.load_model(base_model_dir)
+    if method == "lora":
+        model = _wrap_lora(model, hp)
+    model.train()
+
+    rows = data.read_jsonl(train_path)
+    encoded = [data.encode(tokenizer, r["messages"], int(hp["maxSeqLen"])) for r in rows]
+    if not encoded:
+        raise ValueError("training split is empty")
+    bs = max(1, int(hp["batchSize"]))
+    steps_per_epoch = math.ceil(len(encoded) / bs)
+    total = steps_per_epoch * int(hp["epochs"])
+    warmup = max(1, int(total * opts.warmup_ratio))
+
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=float(hp["learningRate"]), weight_decay=opts.weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(total, warmup))
+
+    step = 0
+    metrics: list[dict[str, Any]] = []
+    if resume_from:
+        step, metrics = _load_checkpoint(resume_from, model, optimizer, scheduler)
+    resumed_from = step
+
+    pad_id = int(tokenizer.pad_token_id)
+    tokens_seen = 0
+    train_tokens = sum(len(e.input_ids) for e in encoded) * int(hp["epochs"])
+    loop_start = time.monotonic()
+    last_ckpt_time = loop_start
+    checkpoint_key: str | None = resume_from
+    loss_val = float("nan")
+    order_cache: dict[int, list[list[int]]] = {}
+
+    while step < total:
+        if should_cancel is not None and should_cancel():
+            if checkpoint_on_stop is not None and checkpoint_on_stop() and step > resumed_from:
+                # Keep the work done so far: the heartbeat carrying this key lets a retried
+                # attempt (e.g. after a worker shutdown) resume here.
+                checkpoint_key = _save_checkpoint(prefix, step, model, optimizer, scheduler, metrics)
+                if progress is not None and metrics:
+                    progress({**metrics[-1], "checkpointKey": checkpoint_key})
+            raise TrainingCancelled(f"stopped at step {step}")
+        epoch = step // steps_per_epoch
+        if epoch not in order_cache:
+            order_cache = {epoch: _batch_order(len(encoded), bs, int(hp["seed"]), epoch)}
+        batch = data.collate([encoded[i] for i in order_cache[epoch][step % steps_per_epoch]], pad_id)
+        out = model(**batch)
+        out.loss.backward()
+        torch.nn.utils.clip_grad_norm_(trainable, opts.max_grad_norm)
+        lr = float(scheduler.get_last_lr()[0])
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        step += 1
+        loss_val = float(out.loss.detach())
+        tokens_seen += int(batch["attention_mask"].sum())
+        tps = tokens_seen / max(1e-6, time.monotonic() - loop_start)
+
+        now = time.monotonic()
+        record: dict[str, Any] = {
+            "step": step,
+            "totalSteps": total,
+            "epoch": step / steps_per_epoch,
+            "loss": loss_val,
+            "learningRate": lr,
+            "tokensPerSecond": tps,
+            "checkpointKey": checkpoint_key,
+        }
+        metrics.append(dict(record))
+        due = step % opts.checkpoint_every_steps == 0 or now - last_ckpt_time >= opts.checkpoint_every_s
+        if due and step < total:
+            checkpoint_key = _save_checkpoint(prefix, step, model, optimizer, scheduler, metrics)
+            record["checkpointKey"] = checkpoint_key
+            metrics[-1]["checkpointKey"] = checkpoint_key
+            last_ckpt_time = time.monotonic()
+        if progress is not None:
+            progress(record)
+
+    trained_prefix = f"{prefix}/adapter" if method == "lora" else f"{prefix}/model"
+    with tempfile.TemporaryDirectory(prefix="edgetune-out-") as tmp:
+        model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+        storage.put_dir(tmp, trained_prefix)
+    metrics_key = f"{prefix}/metrics.jsonl"
+    storage.write_bytes(metrics_key, "".join(json.dumps(m) + "\n" for m in metrics).encode())
+    elapsed = time.monotonic() - started
+    result = {
+        "trainedPrefix": trained_prefix,
+        "method": method,
+        "steps": step,
+        "finalLoss": loss_val,
+        "trainTokens": train_tokens,
+        "durationS": elapsed,
+        "tokensPerSecond": tokens_seen / max(1e-6, time.monotonic() - loop_start),
+        "resumedFromStep": resumed_from,
+        "metricsKey": metrics_key,
+    }
+    storage.write_bytes(f"{prefix}/train-result.json", json.dumps(result).encode())
+    return result
+
+
+def existing_result(output_prefix: str) -> dict[str, Any] | None:
+    """A completed run's TrainOutput, so a retried activity returns it instead of retraining."""
+    key = f"{output_prefix.rstrip('/')}/train-result.json"
+    if storage.exists(key):
+        return dict(json.loads(storage.read_bytes(key)))
+    return None

@@ -1,0 +1,99 @@
+"""Trainer worker process: `python -m edgetune_trainer.worker`.
+
+Environment:
+  TEMPORAL_ADDRESS    default 127.0.0.1:7233
+  TEMPORAL_NAMESPACE  default `default`
+  TRAIN_POOL          task queue `train.<pool>`, default `local`
+  TRAIN_THREADS       torch intra-op threads, default = CPU cores
+  TRAIN_CONCURRENCY   activities at once, default 1 (a pool machine trains one job at a time)
+  STORAGE_URL, LLAMA_CPP_DIR, EDGETUNE_CACHE_DIR, EDGETUNE_MODEL_DIR, HF_HUB_OFFLINE
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+from .logs import logger, setup_logging
+
+
+def _int_env(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError as e:
+        raise SystemExit(f"{name} must be an integer, got {raw!r}") from e
+    if value < 1:
+        raise SystemExit(f"{name} must be >= 1, got {raw!r}")
+    return value
+
+
+def configure_torch() -> int:
+    import torch
+
+    threads = _int_env("TRAIN_THREADS", os.cpu_count() or 1)
+    torch.set_num_threads(threads)
+    return threads
+
+
+async def run() -> None:
+    from temporalio.client import Client
+    from temporalio.worker import Worker
+
+    from . import storage
+    from .activities import ALL_ACTIVITIES
+
+    address = os.environ.get("TEMPORAL_ADDRESS", "127.0.0.1:7233")
+    namespace = os.environ.get("TEMPORAL_NAMESPACE", "default")
+    queue = f"train.{os.environ.get('TRAIN_POOL', 'local')}"
+    concurrency = _int_env("TRAIN_CONCURRENCY", 1)
+    storage.root()  # fail at start, naming STORAGE_URL, when it is missing or unsupported
+    threads = configure_torch()
+
+    client = await Client.connect(address, namespace=namespace)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+    with ThreadPoolExecutor(max_workers=concurrency + 1) as executor:
+        worker = Worker(
+            client,
+            task_queue=queue,
+            activities=ALL_ACTIVITIES,
+            activity_executor=executor,
+            max_concurrent_activities=concurrency,
+            # On shutdown running activities see is_worker_shutdown(); train checkpoints and
+            # fails retryably so another worker resumes it.
+            graceful_shutdown_timeout=timedelta(seconds=30),
+            # Heartbeats carry live progress (step, loss) that the portal shows; the SDK's
+            # default throttle (up to 60 s) would make it lag behind training by a minute.
+            max_heartbeat_throttle_interval=timedelta(seconds=2),
+            default_heartbeat_throttle_interval=timedelta(seconds=2),
+        )
+        logger.info(
+            "trainer worker started",
+            extra={"address": address, "namespace": namespace, "taskQueue": queue, "threads": threads},
+        )
+        run_task = asyncio.create_task(worker.run())
+        stop_task = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait({run_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
+        if stop_task in done:
+            logger.info("shutdown signal received; stopping worker")
+            await worker.shutdown()
+        await run_task
+    logger.info("trainer worker stopped")
+
+
+def main() -> None:
+    setup_logging(os.environ.get("LOG_LEVEL", "INFO"))
+    asyncio.run(run())
+
+
+if __name__ == "__main__":
+    main()
