@@ -57,7 +57,7 @@ export class ManagedProcess {
     return this.child !== null && this.exitCode === null && this.child.exitCode === null;
   }
 
-  async stop(timeoutMs = 15_000): Promise<void> {
+  async stop(timeoutMs = 40_000): Promise<void> {
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     this.stopping = true;

@@ -4,4 +4,4 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 bash "$ROOT/infra/setup.sh"
 cd "$ROOT"
-exec node_modules/.bin/tsx infra/start.ts
+exec node --import tsx infra/start.ts

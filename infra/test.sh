@@ -4,4 +4,4 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 bash "$ROOT/infra/setup.sh" --with-browser
 cd "$ROOT"
-exec node_modules/.bin/tsx infra/test.ts
+exec node --import tsx infra/test.ts

@@ -121,7 +121,7 @@ if (stack) {
     await s.stopComponent('device-agent');
     // Temporal forgets a poller about a minute after its last poll; wait for the health check to notice.
     let down = await health();
-    for (let i = 0; i < 120 && down.status === 200; i++) {
+    for (let i = 0; i < 200 && down.status === 200; i++) {
       await sleep(1000);
       down = await health();
     }

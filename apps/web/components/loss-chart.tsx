@@ -1,5 +1,8 @@
 /** A small inline SVG of training loss by step. */
-export function LossChart({ points }: { points: { step: number; loss: number }[] }) {
+export function LossChart({ points: raw }: { points: { step: number; loss: number }[] }) {
+  // Live events arrive sparsely and the full log is backfilled after training: order by step.
+  const byStep = new Map(raw.map((p) => [p.step, p]));
+  const points = [...byStep.values()].sort((a, b) => a.step - b.step);
   if (points.length < 2) return null;
   const w = 520;
   const h = 120;

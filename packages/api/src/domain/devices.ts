@@ -5,7 +5,7 @@ import { db, schema } from '@edgetune/db';
 import { taskQueues, temporalClient } from '@edgetune/temporal';
 
 /** A poller counts as "seen recently" within this window. */
-export const POLLER_FRESH_MS = 2 * 60_000;
+export const POLLER_FRESH_MS = 90_000; // a live worker long-polls at least every ~70 s
 
 const TASK_QUEUE_KIND_NORMAL = 1;
 export const TASK_QUEUE_TYPE_WORKFLOW = 1;
