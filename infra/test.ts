@@ -24,8 +24,8 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv, cwd = ROOT
   });
 }
 
-async function suite(name: string, fn: () => Promise<boolean>): Promise<void> {
-  if (only && !only.includes(name)) return;
+async function suite(name: string, fn: () => Promise<boolean>, always = false): Promise<void> {
+  if (only && !only.includes(name) && !always) return;
   process.stdout.write(`\n##### ${name}\n`);
   const t0 = Date.now();
   let ok = false;
@@ -69,7 +69,7 @@ const fixtures = path.join(testData, 'fixtures');
 await suite('fixtures', async () => {
   mkdirSync(fixtures, { recursive: true });
   return (await run('bash', [path.join(ROOT, 'workers/device-agent/scripts/make-fixture.sh'), fixtures], baseEnv)) === 0;
-});
+}, true);
 
 const unitFiles = files(['packages', 'workers/orchestrator', 'workers/device-agent', 'infra'], /\.test\.ts$/, [/\.integration\.test\.ts$/]);
 await suite('unit (node:test)', async () =>
@@ -99,7 +99,7 @@ if (needStack) {
       web: true,
     });
     return true;
-  });
+  }, true);
 }
 
 if (stack) {

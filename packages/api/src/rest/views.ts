@@ -43,6 +43,9 @@ export function restVariant(version: VersionRow, v: VariantRow) {
 
 export function restModel(version: VersionRow, variants: VariantRow[]) {
   const manifest = version.manifest as Record<string, unknown>;
+  // A published version is served as the very document that was signed, so a device can verify
+  // it byte for byte (canonical JSON, ed25519) before trusting any sha256 in it.
+  if (manifest.signature) return manifest;
   return {
     model: version.name,
     version: version.version,
