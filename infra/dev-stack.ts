@@ -1,5 +1,6 @@
 /** Development aid: the test stack on test ports, kept running until Ctrl-C (logs in .data/dev/logs). */
 import path from 'node:path';
+import exitHook from 'async-exit-hook';
 import { createLogger } from './log';
 import { ROOT, startStack } from './stack';
 
@@ -15,5 +16,5 @@ const stack = await startStack({
   web: process.env.NO_WEB !== '1',
 });
 log.info({ url: stack.baseUrl }, 'dev stack up');
-process.on('SIGINT', () => void stack.stop().then(() => process.exit(0)));
-process.on('SIGTERM', () => void stack.stop().then(() => process.exit(0)));
+exitHook.forceExitTimeout(90_000);
+exitHook((done) => void stack.stop().then(done, done));

@@ -57,6 +57,17 @@ export class ManagedProcess {
     return this.child !== null && this.exitCode === null && this.child.exitCode === null;
   }
 
+  /** Last resort on process exit: signal the whole process group synchronously. */
+  kill(): void {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    try {
+      process.kill(-child.pid!, 'SIGTERM');
+    } catch {
+      /* already gone */
+    }
+  }
+
   async stop(timeoutMs = 40_000): Promise<void> {
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;

@@ -128,6 +128,11 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   add('device-agent', tsx, [path.join(ROOT, 'workers', 'device-agent', 'src', 'worker.ts')], ROOT);
   if (opts.web) add('web', path.join(ROOT, 'node_modules', '.bin', 'next'), ['start', '-p', String(opts.port), '-H', '127.0.0.1'], path.join(ROOT, 'apps', 'web'));
 
+  // Whatever way this process ends, no component outlives it.
+  process.once('exit', () => {
+    for (const p of processes.values()) p.kill();
+  });
+
   const stack: Stack = {
     env,
     baseUrl,

