@@ -1,9 +1,9 @@
 /**
  * `npm test` after setup: every suite, in order of cost.
- *   1. Python unit tests of the trainer (pytest)
- *   2. TypeScript unit tests (node:test, no services)
- *   3. a real stack on test ports (PostgreSQL, Temporal, workers, web) with its own data folder,
- *      then the integration tests, the health-check test and the Playwright e2e against it.
+ *   1. TypeScript unit tests (node:test, no services)
+ *   2. a real stack on test ports (PostgreSQL, Temporal, workers, web) with its own data folder,
+ *      then the trainer's pytest suite (its worker tests use that Temporal server), the
+ *      integration tests, the health-check test and the Playwright e2e against it.
  * Prints one closing line "N passed, N failed" over the suites and exits non-zero on a failure.
  */
 import { spawn } from 'node:child_process';
@@ -62,7 +62,6 @@ const baseEnv: NodeJS.ProcessEnv = { ...process.env, EDGETUNE_ROOT: ROOT, LLAMA_
 rmSync(testData, { recursive: true, force: true });
 mkdirSync(testData, { recursive: true });
 
-await suite('trainer (pytest)', async () => (await run(python, ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', 'workers/trainer/tests'], baseEnv)) === 0);
 
 // Fixtures for the device agent: an F16 GGUF of lfm2-tiny and an eval split, made by the real trainer.
 const fixtures = path.join(testData, 'fixtures');
@@ -85,7 +84,7 @@ await suite('unit (node:test)', async () =>
 );
 
 let stack: Stack | null = null;
-const needStack = !only || only.some((s) => ['integration', 'health', 'e2e'].includes(s));
+const needStack = !only || only.some((s) => ['trainer (pytest)', 'integration', 'health', 'e2e'].includes(s));
 if (needStack) {
   await suite('stack start', async () => {
     stack = await startStack({
@@ -104,6 +103,15 @@ if (needStack) {
 
 if (stack) {
   const s = stack as Stack;
+  // The trainer's own worker tests use the stack's Temporal server (on their own task queues).
+  await suite('trainer (pytest)', async () =>
+    (await run(python, ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', 'workers/trainer/tests'], {
+      ...baseEnv,
+      TEMPORAL_ADDRESS: s.env.TEMPORAL_ADDRESS,
+      EDGETUNE_REQUIRE_TEMPORAL: '1',
+    })) === 0,
+  );
+
   const env = { ...s.env, BASE_URL: s.baseUrl, EDGETUNE_TEST_TRAIN_JSONL: path.join(fixtures, 'data', 'train.jsonl'), EDGETUNE_TEST_EVAL_JSONL: path.join(fixtures, 'data', 'eval.jsonl') };
 
   await suite('integration', async () => {
