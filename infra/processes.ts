@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type { Logger } from './log';
+import type { Logger } from '@edgetune/config';
 
 export interface ProcessSpec {
   name: string;

@@ -4,12 +4,13 @@
  * foreground; the test harness runs a second copy on other ports with its own data folder.
  * Components named by environment (DATABASE_URL, TEMPORAL_ADDRESS) are used instead of started.
  */
+import { spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
-import type { Logger } from './log';
+import type { Logger } from '@edgetune/config';
 import { startEmbeddedPostgres, type EmbeddedPg } from './postgres';
 import { ManagedProcess } from './processes';
 
@@ -176,7 +177,6 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 }
 
 async function runOnce(command: string, args: string[], env: NodeJS.ProcessEnv, log: Logger, name: string): Promise<void> {
-  const { spawn } = await import('node:child_process');
   await new Promise<void>((resolve, reject) => {
     const child = spawn(command, args, { env, cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
     child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${name} failed with exit code ${code}`))));

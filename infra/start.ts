@@ -1,25 +1,24 @@
 /** `npm start`: the whole platform in the foreground until Ctrl-C. */
 import exitHook from 'async-exit-hook';
-import { createLogger } from './log';
+import { createLogger, loadConfig } from '@edgetune/config';
 import { startStack } from './stack';
 
 const log = createLogger('edgetune');
-const port = Number(process.env.PORT ?? 3000);
-const dataDir = process.env.DATA_DIR ?? `${process.cwd()}/.data`;
-process.env.DATA_DIR = dataDir;
 
 try {
+  // Ports and folders come from the one config schema (a malformed variable fails here, named).
+  const config = loadConfig();
   const stack = await startStack({
-    dataDir,
-    port,
-    postgresPort: Number(process.env.EMBEDDED_POSTGRES_PORT ?? 5433),
-    temporalPort: Number((process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233').split(':')[1]),
-    temporalUiPort: Number(process.env.TEMPORAL_UI_PORT ?? 8233),
+    dataDir: config.DATA_DIR,
+    port: config.PORT,
+    postgresPort: config.EMBEDDED_POSTGRES_PORT,
+    temporalPort: Number(config.TEMPORAL_ADDRESS.split(':')[1]),
+    temporalUiPort: config.TEMPORAL_UI_PORT,
     echo: process.env.EDGETUNE_QUIET !== '1',
     log,
     web: true,
   });
-  log.info({ url: stack.baseUrl, temporalUi: `http://127.0.0.1:${process.env.TEMPORAL_UI_PORT ?? 8233}` }, `edgetune is up at ${stack.baseUrl}`);
+  log.info({ url: stack.baseUrl, temporalUi: `http://127.0.0.1:${config.TEMPORAL_UI_PORT}` }, `edgetune is up at ${stack.baseUrl}`);
   // embedded-postgres exits the process from its own SIGINT/SIGTERM hook (async-exit-hook);
   // registering our shutdown there too makes the exit wait until every component has stopped.
   exitHook.forceExitTimeout(90_000);

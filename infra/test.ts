@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createLogger } from './log';
+import { createLogger } from '@edgetune/config';
 import { ROOT, startStack, type Stack } from './stack';
 
 const log = createLogger('test');

@@ -91,9 +91,4 @@ function readOrFail(file: string, name: string): string {
   throw new ConfigError(`Invalid configuration:\n  ${name}: not set, and ${file} (written by npm start) does not exist`);
 }
 
-export const paths = {
-  /** Where the project's built tools (llama.cpp, temporal) are cached across clones. */
-  toolsCache(): string {
-    return process.env.EDGETUNE_TOOLS_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(process.env.HOME ?? '/tmp', '.cache'), 'edgetune');
-  },
-};
+export { createLogger, type Logger } from './log';

@@ -42,5 +42,3 @@ export class DomainError extends Error {
     return errorCodes[this.code];
   }
 }
-
-export const notFound = (what: string, id: string) => new DomainError('not_found', `No ${what} with id '${id}'.`, { param: 'id' });

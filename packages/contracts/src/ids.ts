@@ -25,7 +25,3 @@ export function newId(kind: IdKind): string {
   for (const b of bytes) out += alphabet[b % alphabet.length];
   return idPrefixes[kind] + out;
 }
-
-export function hasPrefix(kind: IdKind, id: string): boolean {
-  return typeof id === 'string' && id.startsWith(idPrefixes[kind]) && id.length > idPrefixes[kind].length;
-}

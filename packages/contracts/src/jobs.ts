@@ -5,9 +5,6 @@ export const jobStatuses = ['validating_files', 'queued', 'running', 'succeeded'
 export type JobStatus = (typeof jobStatuses)[number];
 export const terminalStatuses: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
 
-/** Stages of the fineTuneJob workflow, in order; per-device stages carry the device id too. */
-export const jobStages = ['validate', 'train', 'evaluate', 'export', 'quantize', 'benchmark', 'select', 'publish'] as const;
-export type JobStage = (typeof jobStages)[number];
 
 export const hyperparametersSchema = z
   .object({

@@ -3,7 +3,7 @@ import { createReadStream, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { fixture, processAlive } from './test-env';
 import { benchmark, benchSettings } from './benchmark';
-import { agentStorage } from './config';
+import { storage } from '@edgetune/storage';
 import { parseEvalJsonl } from './evalset';
 import { CancelledError } from './proc';
 import { quantize } from './quantize';
@@ -12,7 +12,7 @@ const F16_KEY = 'test/jobs/b/model-f16.gguf';
 const EVAL_KEY = 'test/jobs/b/eval.jsonl';
 
 async function stage(): Promise<string> {
-  const store = agentStorage();
+  const store = storage();
   await store.put(F16_KEY, createReadStream(fixture('EDGETUNE_TEST_GGUF')));
   await store.put(EVAL_KEY, createReadStream(fixture('EDGETUNE_TEST_EVAL_JSONL')));
   const q = await quantize({ jobId: 'job-b', device: 'x86_64-avx2', sourceKey: F16_KEY, quantization: 'Q8_0', outputPrefix: 'test/jobs/b/variants' });

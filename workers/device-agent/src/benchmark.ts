@@ -5,7 +5,8 @@ import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { BenchmarkInput, BenchmarkOutput } from '@edgetune/temporal/activities';
 import type { BenchChildInput, BenchChildOutput } from './bench-child';
-import { agentStorage, llamaTool } from './config';
+import { storage } from '@edgetune/storage';
+import { llamaTool } from './config';
 import { isGguf, localCopy, tempDir } from './files';
 import { fingerprint } from './fingerprint';
 import { runChild } from './proc';
@@ -118,7 +119,7 @@ export interface BenchmarkDetails extends BenchmarkOutput {
  * accuracy on the eval split and peak RSS. The two never run at the same time.
  */
 export async function benchmark(input: BenchmarkInput, hooks: ActivityHooks = {}, settings: BenchSettings = benchSettings()): Promise<BenchmarkDetails> {
-  const store = agentStorage();
+  const store = storage();
   const scratch = await tempDir('bench');
   try {
     const modelPath = await localCopy(store, input.modelKey, scratch.dir);

@@ -17,7 +17,7 @@ import type { Quantization } from '@edgetune/temporal/activities';
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'edgetune-cli-'));
 process.env.STORAGE_URL = `file://${scratch}`;
 
-const { agentStorage } = await import('./config');
+const { storage } = await import('@edgetune/storage');
 const { fingerprint } = await import('./fingerprint');
 const { quantize } = await import('./quantize');
 const { benchmark } = await import('./benchmark');
@@ -29,16 +29,16 @@ if (cmd === 'fingerprint') {
   console.log(JSON.stringify(fingerprint(), null, 2));
 } else if (cmd === 'quantize' && args.length === 3) {
   const [src, q, outDir] = args as [string, Quantization, string];
-  await agentStorage().put('cli/source.gguf', createReadStream(src));
+  await storage().put('cli/source.gguf', createReadStream(src));
   const out = await quantize({ jobId: 'cli', device: 'local', sourceKey: 'cli/source.gguf', quantization: q, outputPrefix: 'cli/out' }, { log: logHook });
   await mkdir(outDir, { recursive: true });
   const dest = path.join(outDir, path.basename(out.key));
-  await copyFile(agentStorage().localPath(out.key)!, dest);
+  await copyFile(storage().localPath(out.key)!, dest);
   console.log(JSON.stringify({ ...out, file: dest }, null, 2));
 } else if (cmd === 'bench' && args.length >= 2) {
   const [model, evalFile, maxNew] = args as [string, string, string | undefined];
-  await agentStorage().put('cli/model.gguf', createReadStream(model));
-  await agentStorage().put('cli/eval.jsonl', createReadStream(evalFile));
+  await storage().put('cli/model.gguf', createReadStream(model));
+  await storage().put('cli/eval.jsonl', createReadStream(evalFile));
   const out = await benchmark({ jobId: 'cli', device: 'local', modelKey: 'cli/model.gguf', evalKey: 'cli/eval.jsonl', maxNewTokens: Number(maxNew ?? 8) }, { log: logHook });
   console.log(JSON.stringify(out, null, 2));
 } else {

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { agentConfig as loadConfig } from './config';
+import { loadConfig } from '@edgetune/config';
 import { findDeviceProfile, profilesServedBy } from '@edgetune/contracts';
 import type { Fingerprint } from '@edgetune/temporal/activities';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createReadStream, statSync } from 'node:fs';
 import { test } from 'node:test';
 import { fixture, processAlive } from './test-env';
-import { agentStorage } from './config';
+import { storage } from '@edgetune/storage';
 import { isGguf, sha256File } from './files';
 import { CancelledError, runChild } from './proc';
 import { quantize, quantizedKey } from './quantize';
@@ -11,7 +11,7 @@ const SOURCE_KEY = 'test/jobs/q/model-f16.gguf';
 
 test('quantize Q8_0 and Q4_K_M of the tiny LFM2 F16 GGUF', async () => {
   const f16 = fixture('EDGETUNE_TEST_GGUF');
-  const store = agentStorage();
+  const store = storage();
   await store.put(SOURCE_KEY, createReadStream(f16));
   const f16Size = statSync(f16).size;
   const sizes: Record<string, number> = {};

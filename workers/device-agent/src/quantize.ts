@@ -3,7 +3,8 @@ import { createReadStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Quantization, QuantizeInput, QuantizeOutput } from '@edgetune/temporal/activities';
-import { agentStorage, llamaTool } from './config';
+import { storage } from '@edgetune/storage';
+import { llamaTool } from './config';
 import { isGguf, localCopy, sha256File, tempDir } from './files';
 import { runChild } from './proc';
 
@@ -27,7 +28,7 @@ export function quantizedKey(outputPrefix: string, quantization: Quantization): 
 export async function quantize(input: QuantizeInput, hooks: ActivityHooks = {}): Promise<QuantizeOutput> {
   if (!QUANTIZATIONS.includes(input.quantization)) throw new Error(`Unsupported quantization ${input.quantization}`);
   const tool = llamaTool('llama-quantize');
-  const store = agentStorage();
+  const store = storage();
   const key = quantizedKey(input.outputPrefix, input.quantization);
   const scratch = await tempDir('quantize');
   const started = performance.now();

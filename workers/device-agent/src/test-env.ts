@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-// Must run before anything reads the config (agentConfig() is lazy and cached).
+// Must run before anything reads the config (loadConfig() and storage() are lazy and cached).
 const root = mkdtempSync(path.join(os.tmpdir(), 'edgetune-device-agent-test-'));
 process.env.STORAGE_URL = `file://${path.join(root, 'objects')}`;
 export const testRoot = root;

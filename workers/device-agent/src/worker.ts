@@ -5,11 +5,13 @@
  *
  *   npx tsx workers/device-agent/src/worker.ts
  */
-import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { NativeConnection, Runtime, Worker, makeTelemetryFilterString } from '@temporalio/worker';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { loadConfig } from '@edgetune/config';
+import { temporalClient } from '@edgetune/temporal';
 import { taskQueues, workflowIds, workflowTypes, type RegisterPoolInput } from '@edgetune/temporal/queues';
+import { installRuntimeLogger } from '@edgetune/temporal/runtime';
 import { activities } from './activities';
-import { agentConfig } from './config';
 import { fingerprint } from './fingerprint';
 import { log } from './log';
 
@@ -32,24 +34,14 @@ async function registerPool(client: Client, input: RegisterPoolInput): Promise<v
 }
 
 async function main(): Promise<void> {
-  const config = agentConfig();
+  const config = loadConfig();
   const fp = fingerprint(); // fails at start on a bad DEVICE_PROFILES
   const taskQueue = taskQueues.device(config.DEVICE_POOL);
   log.info({ taskQueue, fingerprint: fp }, 'device agent starting');
   if (fp.llamaCppVersion === 'unknown') log.warn({ dir: config.LLAMA_CPP_DIR }, 'llama.cpp tools not built: run bash infra/llama-cpp.sh');
   if (fp.profiles.length === 0) log.warn({ arch: fp.arch }, 'this machine serves no device profile of the catalog');
 
-  Runtime.install({
-    logger: {
-      log: (level, message, meta) => log[level.toLowerCase() as 'info']({ ...meta, source: 'temporal' }, message),
-      trace: (m, meta) => log.trace({ ...meta, source: 'temporal' }, m),
-      debug: (m, meta) => log.debug({ ...meta, source: 'temporal' }, m),
-      info: (m, meta) => log.info({ ...meta, source: 'temporal' }, m),
-      warn: (m, meta) => log.warn({ ...meta, source: 'temporal' }, m),
-      error: (m, meta) => log.error({ ...meta, source: 'temporal' }, m),
-    },
-    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} } },
-  });
+  installRuntimeLogger(log);
 
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const worker = await Worker.create({
@@ -65,9 +57,8 @@ async function main(): Promise<void> {
     maxHeartbeatThrottleInterval: '3s',
   });
 
-  const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
-  const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
-  const register = () => registerPool(client, { fingerprint: fingerprint() });
+  const client = await temporalClient();
+  const register = () => registerPool(client, { fingerprint: fp });
   void register();
   const timer = setInterval(() => void register(), REGISTER_EVERY_MS);
 
@@ -80,7 +71,7 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => stop('SIGINT'));
 
   await worker.run();
-  await clientConnection.close();
+  await client.connection.close();
   await connection.close();
   log.info({}, 'device agent stopped');
 }

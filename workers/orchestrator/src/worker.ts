@@ -1,26 +1,15 @@
 /** The orchestrator worker: fineTuneJob workflows and their database / storage activities. */
 import { createRequire } from 'node:module';
-import { NativeConnection, Runtime, Worker, makeTelemetryFilterString } from '@temporalio/worker';
-import pino from 'pino';
-import { loadConfig } from '@edgetune/config';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createLogger, loadConfig } from '@edgetune/config';
 import { closeDb } from '@edgetune/db';
 import { taskQueues } from '@edgetune/temporal/queues';
+import { installRuntimeLogger } from '@edgetune/temporal/runtime';
 import * as activities from './activities/index';
 
-const log = pino({ name: 'orchestrator', base: { component: 'orchestrator' } });
+const log = createLogger('orchestrator');
 const config = loadConfig();
-
-Runtime.install({
-  logger: {
-    log: (level, message, meta) => log[level === 'TRACE' ? 'trace' : (level.toLowerCase() as 'info')]({ ...meta }, message),
-    trace: (m, meta) => log.trace(meta ?? {}, m),
-    debug: (m, meta) => log.debug(meta ?? {}, m),
-    info: (m, meta) => log.info(meta ?? {}, m),
-    warn: (m, meta) => log.warn(meta ?? {}, m),
-    error: (m, meta) => log.error(meta ?? {}, m),
-  },
-  telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) } },
-});
+installRuntimeLogger(log);
 
 const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
 const require = createRequire(import.meta.url);

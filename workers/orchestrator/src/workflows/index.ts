@@ -1,7 +1,8 @@
 /**
  * fineTuneJob: validate → train → evaluate → export GGUF → per device (child workflow):
  * quantize → benchmark → select → publish → meter. Deterministic code only: all I/O is in
- * activities, and only ids and storage keys travel through here.
+ * activities, only ids and storage keys travel through here, and Date.now() is workflow time
+ * (replayed identically).
  */
 import {
   ActivityCancellationType,
@@ -64,24 +65,28 @@ function trainer(pool: string, startToCloseTimeout: string): TrainerActivities {
   });
 }
 
+/** Runs one stage of a job, recording its start, end and duration (in workflow time). */
+async function inStage<T>(ref: { jobId: string; orgId: string }, key: { stage: string; device?: string; variant?: string }, fn: () => Promise<T>): Promise<T> {
+  await db.recordStage({ ...ref, ...key, state: 'running', at: Date.now() });
+  const result = await fn();
+  await db.recordStage({ ...ref, ...key, state: 'succeeded', at: Date.now() });
+  return result;
+}
+
 export interface FineTuneJobResult {
   fineTunedModel: string;
 }
 
 export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobResult> {
   const ref = { jobId: input.jobId, orgId: input.orgId };
-  const now = () => Date.now(); // workflow time: deterministic under replay
   let currentStage: string | null = null;
 
-  const stage = async <T>(name: string, fn: () => Promise<T>, extra: { device?: string; variant?: string } = {}): Promise<T> => {
+  const stage = <T>(name: string, fn: () => Promise<T>): Promise<T> => {
     currentStage = name;
-    await db.recordStage({ ...ref, stage: name, ...extra, state: 'running', at: now() });
-    const result = await fn();
-    await db.recordStage({ ...ref, stage: name, ...extra, state: 'succeeded', at: now() });
-    return result;
+    return inStage(ref, { stage: name }, fn);
   };
   const event = (message: string, dedupeKey: string, data: Record<string, unknown> | null = null, level: 'info' | 'warn' | 'error' = 'info') =>
-    db.recordEvents({ ...ref, events: [{ message, dedupeKey, data, level, at: now() }] });
+    db.recordEvents({ ...ref, events: [{ message, dedupeKey, data, level, at: Date.now() }] });
 
   try {
     await event('Validating training file', 'validate-start');
@@ -115,7 +120,7 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
       return prepared;
     });
 
-    await db.setJobStatus({ ...ref, status: 'queued', at: now() });
+    await db.setJobStatus({ ...ref, status: 'queued', at: Date.now() });
     await event(`Queued for training on pool ${plan.trainPool}`, 'queued');
 
     const trained = await stage('train', async () => {
@@ -137,7 +142,7 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
         await tracking;
       }
     });
-    await db.setJobStatus({ ...ref, status: 'running', at: now() }); // in case training finished between tracker polls
+    await db.setJobStatus({ ...ref, status: 'running', at: Date.now() }); // in case training finished between tracker polls
     await db.ingestTrainingMetrics({ ...ref, metricsKey: trained.metricsKey });
     await db.setJobResult({
       ...ref,
@@ -191,40 +196,43 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
     );
 
     const published = await stage('publish', () =>
-      db.publishVersion({ ...ref, evaluation, llamaCppVersion: exported.llamaCppVersion, devices, createdAt: now() }),
+      db.publishVersion({ ...ref, evaluation, llamaCppVersion: exported.llamaCppVersion, devices, createdAt: Date.now() }),
     );
     await db.meterJob({ ...ref, usage: { training_tokens: trained.trainTokens, training_seconds: trained.durationS } });
     await event(`Published ${published.name} (version ${published.version}) with ${devices.reduce((n, d) => n + d.candidates.length, 0)} variants`, 'published', { model: published.name });
-    await db.setJobStatus({ ...ref, status: 'succeeded', fineTunedModel: published.name, at: now() });
+    await db.setJobStatus({ ...ref, status: 'succeeded', fineTunedModel: published.name, at: Date.now() });
     await event('The job has successfully completed', 'succeeded');
     return { fineTunedModel: published.name };
   } catch (err) {
     if (isCancellation(err)) {
       await CancellationScope.nonCancellable(async () => {
-        await db.closeOpenStages({ ...ref, state: 'cancelled', at: now() });
-        await db.setJobStatus({ ...ref, status: 'cancelled', at: now() });
+        await db.closeOpenStages({ ...ref, state: 'cancelled', at: Date.now() });
+        await db.setJobStatus({ ...ref, status: 'cancelled', at: Date.now() });
         await event(`The job was cancelled${currentStage ? ` during ${currentStage}` : ''}`, 'cancelled');
       });
       throw err;
     }
     const failure = describeFailure(err);
-    await db.closeOpenStages({ ...ref, state: 'failed', at: now() });
-    await db.setJobStatus({ ...ref, status: 'failed', error: { code: failure.code, message: failure.message, param: failure.param }, at: now() });
+    await db.closeOpenStages({ ...ref, state: 'failed', at: Date.now() });
+    await db.setJobStatus({ ...ref, status: 'failed', error: { code: failure.code, message: failure.message, param: failure.param }, at: Date.now() });
     await event(`The job failed${currentStage ? ` during ${currentStage}` : ''}: ${failure.message}`, 'failed', null, 'error');
     throw ApplicationFailure.nonRetryable(failure.message, failure.code);
   }
 }
 
 function describeFailure(err: unknown): { code: string; message: string; param: string | null } {
-  // Activity failures wrap the real error as `cause`; report the innermost message.
-  let e = err as { message?: string; cause?: unknown; type?: string } | undefined;
-  let code = 'internal_error';
-  while (e && e.cause) {
-    if ((e as { type?: string }).type === 'DatasetError') code = 'invalid_training_file';
-    e = e.cause as typeof e;
+  // Activity failures wrap the real error as `cause`: report the innermost message, and a
+  // dataset problem anywhere in the chain as OpenAI's invalid_training_file.
+  type Failure = { message?: string; cause?: unknown; type?: string };
+  let innermost = err as Failure;
+  let dataset = false;
+  for (let e = err as Failure | undefined; e; e = e.cause as Failure | undefined) {
+    dataset ||= e.type === 'DatasetError';
+    innermost = e;
   }
-  if (e?.type === 'DatasetError') code = 'invalid_training_file';
-  return { code, message: e?.message ?? String(err), param: code === 'invalid_training_file' ? 'training_file' : null };
+  return dataset
+    ? { code: 'invalid_training_file', message: innermost.message ?? String(err), param: 'training_file' }
+    : { code: 'internal_error', message: innermost.message ?? String(err), param: null };
 }
 
 export interface DeviceCandidatesInput {
@@ -242,7 +250,6 @@ export interface DeviceCandidatesInput {
 /** One target device: quantize each candidate, benchmark it on that device's pool, select one. */
 export async function deviceCandidates(input: DeviceCandidatesInput) {
   const ref = { jobId: input.jobId, orgId: input.orgId };
-  const now = () => Date.now();
   const agent = proxyActivities<{
     quantize(i: QuantizeInput): Promise<QuantizeOutput>;
     benchmark(i: BenchmarkInput): Promise<BenchmarkOutput>;
@@ -253,12 +260,7 @@ export async function deviceCandidates(input: DeviceCandidatesInput) {
     retry: { initialInterval: '5s', maximumAttempts: 3 },
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   });
-  const stage = async <T>(name: string, variant: string, fn: () => Promise<T>): Promise<T> => {
-    await db.recordStage({ ...ref, stage: name, device: input.device, variant, state: 'running', at: now() });
-    const r = await fn();
-    await db.recordStage({ ...ref, stage: name, device: input.device, variant, state: 'succeeded', at: now() });
-    return r;
-  };
+  const stage = <T>(name: string, variant: string, fn: () => Promise<T>): Promise<T> => inStage(ref, { stage: name, device: input.device, variant }, fn);
 
   const candidates: CandidateResult[] = [];
   for (const quantization of input.quantizations) {
@@ -276,7 +278,7 @@ export async function deviceCandidates(input: DeviceCandidatesInput) {
           dedupeKey: `bench-${input.device}-${quantization}`,
           type: 'metrics',
           data: { device: input.device, quantization, size_bytes: q.sizeBytes, ...b },
-          at: now(),
+          at: Date.now(),
         },
       ],
     });
@@ -289,7 +291,7 @@ export async function deviceCandidates(input: DeviceCandidatesInput) {
   }
   await db.recordEvents({
     ...ref,
-    events: [{ message: `Selected ${choice.selected} for ${input.device}: ${choice.reason}`, dedupeKey: `select-${input.device}`, at: now() }],
+    events: [{ message: `Selected ${choice.selected} for ${input.device}: ${choice.reason}`, dedupeKey: `select-${input.device}`, at: Date.now() }],
   });
   return { device: input.device, pool: input.pool, candidates, selected: choice.selected };
 }
