@@ -34,7 +34,7 @@ test('portal pages: sign up, sign out and in, API key lifecycle, every page rend
   await page.getByTestId('signup-email').fill(email);
   await page.getByTestId('signup-password').fill(password);
   await page.getByTestId('signup-submit').click();
-  await expect(page.getByTestId('signup-error')).toBeVisible();
+  await expect(page.getByTestId('signup-error')).toContainText(/already exists/i);
 
   // Wrong password, then the right one.
   await page.goto('/signin');
@@ -77,5 +77,5 @@ test('portal pages: sign up, sign out and in, API key lifecycle, every page rend
 
   // Another tenant's (or a made-up) job is simply not found.
   await page.goto('/jobs/ftjob-doesnotexist');
-  await expect(page.locator('.alert.error')).toBeVisible();
+  await expect(page.locator('.alert.error')).toContainText(/no fine-tuning job found/i);
 });

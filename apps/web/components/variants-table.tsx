@@ -1,25 +1,9 @@
-import { fmtBytes, fmtNum, fmtPct } from '@/lib/format';
-import { metric, variantDownloadPath } from '@/lib/variants';
-
-export interface VariantLike {
-  id: string;
-  device: string;
-  quantization: string;
-  format: string;
-  sizeBytes: number;
-  sha256: string;
-  selected: boolean;
-  metrics: Record<string, unknown>;
-}
-
-export interface VersionLike {
-  name: string;
-  manifest: unknown;
-  variants: VariantLike[];
-}
+import { finite, fmtBytes, fmtNum, fmtPct } from '@/lib/format';
+import type { ModelVersion } from '@/lib/types';
+import { variantDownloadPath } from '@/lib/variants';
 
 /** Per device × quantization: size, sha256, numbers measured on the device's pool, download. */
-export function VariantsTable({ version }: { version: VersionLike }) {
+export function VariantsTable({ version }: { version: Pick<ModelVersion, 'name' | 'variants'> }) {
   const devices = [...new Set(version.variants.map((v) => v.device))];
   return (
     <div className="table-wrap">
@@ -43,7 +27,7 @@ export function VariantsTable({ version }: { version: VersionLike }) {
             version.variants
               .filter((v) => v.device === device)
               .map((v, i) => {
-                const ttft = metric(v.metrics, 'time_to_first_token_ms');
+                const ttft = finite(v.metrics.time_to_first_token_ms);
                 return (
                   <tr
                     key={v.id}
@@ -64,18 +48,18 @@ export function VariantsTable({ version }: { version: VersionLike }) {
                       )}
                     </td>
                     <td className="num">{fmtBytes(v.sizeBytes)}</td>
-                    <td className="num">{fmtNum(metric(v.metrics, 'prefill_tokens_per_second'), 1)}</td>
-                    <td className="num">{fmtNum(metric(v.metrics, 'decode_tokens_per_second'), 1)}</td>
+                    <td className="num">{fmtNum(v.metrics.prefill_tokens_per_second, 1)}</td>
+                    <td className="num">{fmtNum(v.metrics.decode_tokens_per_second, 1)}</td>
                     <td className="num">{ttft === undefined ? '—' : `${fmtNum(ttft, 1)} ms`}</td>
-                    <td className="num">{fmtBytes(metric(v.metrics, 'peak_rss_bytes'))}</td>
-                    <td className="num">{fmtPct(metric(v.metrics, 'task_accuracy'))}</td>
+                    <td className="num">{fmtBytes(finite(v.metrics.peak_rss_bytes))}</td>
+                    <td className="num">{fmtPct(v.metrics.task_accuracy)}</td>
                     <td>
                       <code className="small break" data-testid="variant-sha256">
                         {v.sha256}
                       </code>
                     </td>
                     <td>
-                      <a className="button small" href={variantDownloadPath(version, v)} download data-testid="variant-download">
+                      <a className="button small" href={variantDownloadPath(version.name, v.id)} download data-testid="variant-download">
                         Download
                       </a>
                     </td>

@@ -35,12 +35,24 @@ export function fmtTime(d: Date | string | number | null | undefined): string {
   return date.toISOString().slice(11, 19);
 }
 
-export function fmtNum(n: unknown, digits = 2): string {
-  if (typeof n !== 'number' || !Number.isFinite(n)) return '—';
+/** `v` when it is a finite number (metrics and event data are untyped JSON), else undefined. */
+export function finite(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
+export function fmtNum(v: unknown, digits = 2): string {
+  const n = finite(v);
+  if (n === undefined) return '—';
   return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: 0 });
 }
 
-export function fmtPct(n: unknown): string {
-  if (typeof n !== 'number' || !Number.isFinite(n)) return '—';
+export function fmtPct(v: unknown): string {
+  const n = finite(v);
+  if (n === undefined) return '—';
   return `${(n * 100).toFixed(1)}%`;
+}
+
+/** A model's parameter count: 1.2B, 350M. */
+export function fmtParams(n: number): string {
+  return n >= 1e9 ? `${(n / 1e9).toFixed(1)}B` : `${Math.round(n / 1e6)}M`;
 }

@@ -1,8 +1,7 @@
 import type { inferRouterOutputs } from '@trpc/server';
 import type { AppRouter } from '@edgetune/api';
 
-export type Outputs = inferRouterOutputs<AppRouter>;
+type Outputs = inferRouterOutputs<AppRouter>;
 export type JobDetail = Outputs['jobs']['get'];
 export type JobEvent = Outputs['jobs']['events']['data'][number];
-export type Stage = JobDetail['stages'][number];
 export type ModelVersion = Outputs['models']['get'];

@@ -1,4 +1,5 @@
 'use client';
+import type { ErrorDetail } from '@edgetune/contracts';
 
 export interface UploadedFile {
   id: string;
@@ -11,7 +12,7 @@ export interface ApiErrorBody {
   code: string;
   message: string;
   param: string | null;
-  details?: { line?: number; field?: string; message: string }[];
+  details?: ErrorDetail[];
 }
 
 export type UploadOutcome = { ok: true; file: UploadedFile } | { ok: false; status: number; error: ApiErrorBody };

@@ -46,14 +46,15 @@ export async function resolveCaller(opts: { sessionUserId?: string | null; autho
   return null;
 }
 
-/** Like resolveCaller but throws unauthenticated when there is no caller. */
-export async function requireCaller(opts: { sessionUserId?: string | null; authorization?: string | null }): Promise<Caller> {
+/**
+ * Like resolveCaller but throws unauthenticated when there is no caller; `anonymousMessage` says
+ * what an anonymous request lacks (an API key by default; the portal says: a sign-in).
+ */
+export async function requireCaller(
+  opts: { sessionUserId?: string | null; authorization?: string | null },
+  anonymousMessage = "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'.",
+): Promise<Caller> {
   const caller = await resolveCaller(opts);
-  if (!caller) {
-    throw new DomainError(
-      'unauthenticated',
-      opts.sessionUserId ? 'Your account is not a member of any organization.' : "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'.",
-    );
-  }
+  if (!caller) throw new DomainError('unauthenticated', opts.sessionUserId ? 'Your account is not a member of any organization.' : anonymousMessage);
   return caller;
 }

@@ -1,12 +1,4 @@
-import pino from 'pino';
-import { loadConfig } from '@edgetune/config';
-
-let level = 'info';
-try {
-  level = loadConfig().LOG_LEVEL;
-} catch {
-  /* config errors surface where config is required */
-}
+import { createLogger } from '@edgetune/config';
 
 /** Structured JSON logs, one line per event (to stderr so CLIs keep stdout clean). */
-export const logger = pino({ level, base: { component: 'api' } }, pino.destination(2));
+export const logger = createLogger('api', { stderr: true });

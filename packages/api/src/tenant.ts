@@ -3,11 +3,11 @@
  * tenant tables through these helpers; a row of another org is indistinguishable from a missing
  * one (DomainError not_found → 404).
  */
-import { and, eq, type SQL } from 'drizzle-orm';
+import { and, eq, lt, or, type SQL } from 'drizzle-orm';
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import { can, scopesAllow, type Action, type Role } from '@edgetune/auth';
 import { DomainError } from '@edgetune/contracts';
-import { db, type Db } from '@edgetune/db';
+import { db } from '@edgetune/db';
 
 export interface Caller {
   orgId: string;
@@ -39,21 +39,24 @@ export function authorize(caller: Caller, action: Action): void {
   }
 }
 
-/** Reads one row of a tenant table by id within the caller's org, or throws not_found. */
+/**
+ * Reads one row of a tenant table by id within the caller's org, or throws not_found naming
+ * `param` (the request parameter that carried the id).
+ */
 export async function findOwned<T extends TenantTable>(
   caller: Pick<Caller, 'orgId'>,
   table: T,
   id: string,
   what: string,
-  database: Db = db(),
+  param = 'id',
 ): Promise<T['$inferSelect']> {
-  if (typeof id !== 'string' || id.length === 0 || id.length > 200) throw notFoundError(what, String(id));
-  const rows = await database
+  if (typeof id !== 'string' || id.length === 0 || id.length > 200) throw notFoundError(what, String(id), param);
+  const rows = await db()
     .select()
     .from(table as PgTable)
     .where(orgScope(caller, table, eq(table.id, id)))
     .limit(1);
-  if (!rows[0]) throw notFoundError(what, id);
+  if (!rows[0]) throw notFoundError(what, id, param);
   return rows[0] as T['$inferSelect'];
 }
 
@@ -66,4 +69,24 @@ export function pageLimit(limit: number | undefined, def = 20, max = 100): numbe
   if (limit === undefined || limit === null || Number.isNaN(limit)) return def;
   if (!Number.isInteger(limit) || limit < 1) throw new DomainError('invalid_request', `limit must be an integer between 1 and ${max}.`, { param: 'limit' });
   return Math.min(limit, max);
+}
+
+/**
+ * Keyset cursor of a list ordered newest first (`created_at desc, id desc`): the rows after the
+ * row `after` of the caller's org (not_found on `after` when there is no such row).
+ */
+export async function newestFirstAfter(
+  caller: Pick<Caller, 'orgId'>,
+  table: TenantTable & { createdAt: PgColumn },
+  after: string | null | undefined,
+  what: string,
+): Promise<SQL | undefined> {
+  if (!after) return undefined;
+  const a = (await findOwned(caller, table, after, what, 'after')) as { id: string; createdAt: Date };
+  return or(lt(table.createdAt, a.createdAt), and(eq(table.createdAt, a.createdAt), lt(table.id, a.id)));
+}
+
+/** A page from rows fetched with `limit + 1`: the first `limit` rows, and whether there were more. */
+export function toPage<T>(rows: T[], limit: number): { data: T[]; hasMore: boolean } {
+  return { data: rows.slice(0, limit), hasMore: rows.length > limit };
 }

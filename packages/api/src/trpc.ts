@@ -3,17 +3,15 @@
  *   publicProcedure    – anyone
  *   protectedProcedure – a signed-in session user
  *   orgProcedure       – a resolved caller (session user in their org, or an API key);
- *                        `orgProcedure.meta({ action })` or `requirePermission(action)` checks can()
+ *                        permissions are checked by the domain functions (authorize)
  */
 import { initTRPC, TRPCError } from '@trpc/server';
 import superjson from 'superjson';
 import { z } from 'zod';
-import type { Action } from '@edgetune/auth';
 import { DomainError } from '@edgetune/contracts';
-import { resolveCaller } from './context';
+import { requireCaller } from './context';
 import { isDomainError, trpcCodeFor } from './errors';
 import { logger } from './logger';
-import { authorize, type Caller } from './tenant';
 
 export interface CreateContextOptions {
   sessionUserId: string | null;
@@ -76,17 +74,6 @@ export const protectedProcedure = publicProcedure.use(({ ctx, next }) => {
 });
 
 export const orgProcedure = publicProcedure.use(async ({ ctx, next }) => {
-  const caller = await resolveCaller({ sessionUserId: ctx.sessionUserId, authorization: ctx.authorization });
-  if (!caller) {
-    throw new DomainError('unauthenticated', ctx.sessionUserId ? 'Your account is not a member of any organization.' : 'You must be signed in.');
-  }
+  const caller = await requireCaller({ sessionUserId: ctx.sessionUserId, authorization: ctx.authorization }, 'You must be signed in.');
   return next({ ctx: { ...ctx, caller } });
 });
-
-/** orgProcedure that also requires a permission up front (domain functions check again). */
-export function requirePermission(action: Action) {
-  return orgProcedure.use(({ ctx, next }) => {
-    authorize(ctx.caller as Caller, action);
-    return next();
-  });
-}

@@ -15,6 +15,11 @@ export function fileView(f: FileRow) {
   };
 }
 
+/** A stage's recorded duration, or for a stage still running, the time since it started. */
+export function stageDurationMs(s: StageRow, now = Date.now()): number {
+  return s.durationMs ?? (s.finishedAt ?? new Date(now)).getTime() - s.startedAt.getTime();
+}
+
 export function stageView(s: StageRow, now = Date.now()) {
   return {
     stage: s.stage,
@@ -23,7 +28,7 @@ export function stageView(s: StageRow, now = Date.now()) {
     state: s.state,
     startedAt: s.startedAt,
     finishedAt: s.finishedAt,
-    durationMs: s.durationMs ?? (s.finishedAt ? s.finishedAt.getTime() - s.startedAt.getTime() : now - s.startedAt.getTime()),
+    durationMs: stageDurationMs(s, now),
   };
 }
 

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { and, eq } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { DomainError, newId } from '@edgetune/contracts';
 import { db, schema, type Db } from '@edgetune/db';
 import { apiKeyScopes, type ApiKeyScope } from './permissions';
@@ -7,7 +7,7 @@ import { apiKeyScopes, type ApiKeyScope } from './permissions';
 /** Keys look like `et_<12-char public prefix>_<32-char secret>`; only prefix + SHA-256 are stored. */
 export const API_KEY_PREFIX_LENGTH = 12;
 export const API_KEY_SECRET_LENGTH = 32;
-const apiKeyPattern = /^et_([A-Za-z0-9]{12})_([A-Za-z0-9]{32})$/;
+const apiKeyPattern = new RegExp(`^et_([A-Za-z0-9]{${API_KEY_PREFIX_LENGTH}})_([A-Za-z0-9]{${API_KEY_SECRET_LENGTH}})$`);
 const alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 
 function randomBase62(length: number): string {
@@ -55,29 +55,20 @@ export function normalizeScopes(scopes: readonly string[] | undefined): ApiKeySc
   return [...new Set(list)] as ApiKeyScope[];
 }
 
-export interface StoredApiKey {
-  id: string;
-  orgId: string;
-  name: string;
-  prefix: string;
-  scopes: ApiKeyScope[];
-  createdAt: Date;
-  expiresAt: Date | null;
-}
+export type ApiKeyRow = typeof schema.apiKeys.$inferSelect;
 
 /** Inserts a key row; the returned `key` is the only time the secret exists in clear. */
 export async function insertApiKey(
   input: { orgId: string; createdBy: string | null; name: string; scopes?: readonly string[]; expiresAt?: Date | null },
   database: Db = db(),
-): Promise<StoredApiKey & { key: string }> {
+): Promise<ApiKeyRow & { key: string }> {
   const scopes = normalizeScopes(input.scopes);
   const { key, prefix, hash } = generateApiKey();
-  const id = newId('apiKey');
   const [row] = await database
     .insert(schema.apiKeys)
-    .values({ id, orgId: input.orgId, createdBy: input.createdBy, name: input.name, prefix, hash, scopes, expiresAt: input.expiresAt ?? null })
+    .values({ id: newId('apiKey'), orgId: input.orgId, createdBy: input.createdBy, name: input.name, prefix, hash, scopes, expiresAt: input.expiresAt ?? null })
     .returning();
-  return { id, orgId: row.orgId, name: row.name, prefix, scopes, createdAt: row.createdAt, expiresAt: row.expiresAt, key };
+  return { ...row, key };
 }
 
 export interface VerifiedApiKey {
@@ -100,7 +91,7 @@ export async function verifyApiKey(key: string, database: Db = db()): Promise<Ve
     await database
       .update(schema.apiKeys)
       .set({ lastUsedAt: new Date() })
-      .where(and(eq(schema.apiKeys.id, row.id)))
+      .where(eq(schema.apiKeys.id, row.id))
       .catch(() => undefined);
   }
   return { orgId: row.orgId, keyId: row.id, scopes: row.scopes as ApiKeyScope[] };

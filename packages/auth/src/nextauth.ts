@@ -1,9 +1,8 @@
-import { sql } from 'drizzle-orm';
 import { getServerSession, type NextAuthOptions } from 'next-auth';
 import CredentialsImport from 'next-auth/providers/credentials';
 import { authSecret } from '@edgetune/config';
-import { db, schema } from '@edgetune/db';
 import { verifyPassword } from './password';
+import { findUserByEmail } from './users';
 
 // next-auth ships CommonJS; under ESM the provider factory may arrive wrapped in `default`.
 const Credentials = ((CredentialsImport as unknown as { default?: typeof CredentialsImport }).default ?? CredentialsImport) as typeof CredentialsImport;
@@ -11,11 +10,7 @@ const Credentials = ((CredentialsImport as unknown as { default?: typeof Credent
 /** Looks a user up by e-mail (case-insensitive) and checks the password; null when either fails. */
 export async function authenticateUser(email: string, password: string): Promise<{ id: string; email: string; name: string | null } | null> {
   if (!email || !password) return null;
-  const [user] = await db()
-    .select()
-    .from(schema.users)
-    .where(sql`lower(${schema.users.email}) = ${email.trim().toLowerCase()}`)
-    .limit(1);
+  const user = await findUserByEmail(email);
   if (!user) {
     // Spend comparable time so the response does not reveal whether the e-mail exists.
     await verifyPassword('$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHRzb21lc2FsdA$0000000000000000000000000000000000000000000', password);

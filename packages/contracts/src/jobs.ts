@@ -8,7 +8,8 @@ export const terminalStatuses: readonly JobStatus[] = ['succeeded', 'failed', 'c
 
 export const hyperparametersSchema = z
   .object({
-    method: z.enum(['lora', 'full']).default('lora'),
+    /** Absent: the base model's default method (the first of its `methods`). */
+    method: z.enum(['lora', 'full']).optional(),
     n_epochs: z.number().int().min(1).max(50).optional(),
     learning_rate: z.number().positive().max(1).optional(),
     batch_size: z.number().int().min(1).max(256).optional(),
@@ -25,7 +26,7 @@ export const createJobSchema = z
     model: z.string().min(1),
     training_file: z.string().min(1),
     validation_file: z.string().min(1).nullish(),
-    hyperparameters: hyperparametersSchema.default({ method: 'lora' }),
+    hyperparameters: hyperparametersSchema.default({}),
     /** edgetune extra: device profile ids; empty or absent = every profile an online pool serves. */
     target_devices: z.array(z.string().min(1)).max(32).optional(),
     suffix: z.string().regex(/^[a-z0-9-]{1,40}$/, 'suffix may use a-z, 0-9 and -, up to 40 characters').nullish(),

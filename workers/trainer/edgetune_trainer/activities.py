@@ -57,21 +57,22 @@ def _background_heartbeat(interval_s: float = HEARTBEAT_INTERVAL_S) -> Iterator[
         t.join(timeout=interval_s + 1)
 
 
-def _download(key: str, dest: Path) -> Path:
-    return storage.get_file(key, dest)
+def _begin(inp: dict[str, Any], name: str) -> None:
+    """Tag this activity's log lines with its job id and log the start."""
+    job_id_var.set(str(inp.get("jobId", "")))
+    logger.info("%s started", name)
 
 
 @activity.defn(name="trainer.validate_dataset")
 def validate_dataset(inp: dict[str, Any]) -> dict[str, Any]:
-    job_id_var.set(str(inp.get("jobId", "")))
-    logger.info("validate_dataset started")
+    _begin(inp, "validate_dataset")
     with _background_heartbeat(), tempfile.TemporaryDirectory(prefix="edgetune-val-") as tmp:
         base_dir = models.resolve_base_model(inp["baseModel"])
         tokenizer = models.load_tokenizer(base_dir)
         out = validate_mod.validate_dataset(
             tokenizer=tokenizer,
-            train_path=_download(inp["trainKey"], Path(tmp) / "train.jsonl"),
-            eval_path=_download(inp["evalKey"], Path(tmp) / "eval.jsonl"),
+            train_path=storage.get_file(inp["trainKey"], Path(tmp) / "train.jsonl"),
+            eval_path=storage.get_file(inp["evalKey"], Path(tmp) / "eval.jsonl"),
             max_seq_len=int(inp["maxSeqLen"]),
             context_length=int(inp["baseModel"].get("contextLength") or 0),
         )
@@ -81,7 +82,7 @@ def validate_dataset(inp: dict[str, Any]) -> dict[str, Any]:
 
 @activity.defn(name="trainer.train", no_thread_cancel_exception=True)
 def train(inp: dict[str, Any]) -> dict[str, Any]:
-    job_id_var.set(str(inp.get("jobId", "")))
+    _begin(inp, "train")
     output_prefix = str(inp["outputPrefix"]).rstrip("/")
     done = train_mod.existing_result(output_prefix)
     if done is not None:
@@ -103,9 +104,12 @@ def train(inp: dict[str, Any]) -> dict[str, Any]:
         return activity.is_cancelled() or activity.is_worker_shutdown()
 
     with tempfile.TemporaryDirectory(prefix="edgetune-train-") as tmp:
-        activity.heartbeat()
+        if resume_from is None:
+            # Not on a resumed attempt: a heartbeat without details would replace the ones that
+            # carry the checkpoint key, and a stop before the first step would lose the resume point.
+            activity.heartbeat()
         base_dir = models.resolve_base_model(inp["baseModel"])
-        train_path = _download(inp["trainKey"], Path(tmp) / "train.jsonl")
+        train_path = storage.get_file(inp["trainKey"], Path(tmp) / "train.jsonl")
         try:
             out = train_mod.train(
                 base_model_dir=base_dir,
@@ -130,15 +134,14 @@ def train(inp: dict[str, Any]) -> dict[str, Any]:
 
 @activity.defn(name="trainer.evaluate")
 def evaluate(inp: dict[str, Any]) -> dict[str, Any]:
-    job_id_var.set(str(inp.get("jobId", "")))
-    logger.info("evaluate started")
+    _begin(inp, "evaluate")
     with _background_heartbeat(), tempfile.TemporaryDirectory(prefix="edgetune-eval-") as tmp:
         base_dir = models.resolve_base_model(inp["baseModel"])
         out = evaluate_mod.evaluate(
             base_model_dir=base_dir,
             trained_prefix=str(inp["trainedPrefix"]),
             method=str(inp["method"]),
-            eval_path=_download(inp["evalKey"], Path(tmp) / "eval.jsonl"),
+            eval_path=storage.get_file(inp["evalKey"], Path(tmp) / "eval.jsonl"),
             max_new_tokens=int(inp.get("maxNewTokens") or 32),
         )
     logger.info("evaluate finished", extra={"result": out})
@@ -147,8 +150,7 @@ def evaluate(inp: dict[str, Any]) -> dict[str, Any]:
 
 @activity.defn(name="trainer.export_gguf")
 def export_gguf(inp: dict[str, Any]) -> dict[str, Any]:
-    job_id_var.set(str(inp.get("jobId", "")))
-    logger.info("export_gguf started")
+    _begin(inp, "export_gguf")
     with _background_heartbeat():
         base_dir = models.resolve_base_model(inp["baseModel"])
         out = export_mod.export_gguf(

@@ -8,31 +8,12 @@ numbers stay comparable along the pipeline.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from . import data, models, storage
-
-TickFn = Callable[[], None]
-
-
-def load_trained(base_dir: str | Path, trained_dir: str | Path, method: str) -> Any:
-    """The fine-tuned model in memory: base + merged adapter (lora) or the full checkpoint."""
-    if method == "full":
-        return models.load_model(trained_dir)
-    from peft import PeftModel
-
-    base = models.load_model(base_dir)
-    # Merging makes generation as fast as the base and matches what export ships.
-    return PeftModel.from_pretrained(base, str(trained_dir)).merge_and_unload()
-
-
-def download_trained(trained_prefix: str, dest: str | Path) -> Path:
-    storage.get_prefix(trained_prefix.rstrip("/"), dest)
-    return Path(dest)
 
 
 def normalize(text: str) -> str:
@@ -41,7 +22,7 @@ def normalize(text: str) -> str:
 
 @torch.no_grad()
 def loss_and_token_accuracy(
-    model: Any, tokenizer: Any, rows: list[dict[str, Any]], max_seq_len: int, tick: TickFn | None = None
+    model: Any, tokenizer: Any, rows: list[dict[str, Any]], max_seq_len: int
 ) -> tuple[float, float]:
     model.eval()
     total_loss, total_tokens, correct = 0.0, 0, 0
@@ -61,8 +42,6 @@ def loss_and_token_accuracy(
         total_loss += float(loss)
         correct += int((shift_logits.argmax(-1)[mask] == shift_labels[mask]).sum())
         total_tokens += n
-        if tick is not None:
-            tick()
     if total_tokens == 0:
         return float("nan"), 0.0
     return total_loss / total_tokens, correct / total_tokens
@@ -82,9 +61,7 @@ def generate_answer(model: Any, tokenizer: Any, prompt_ids: list[int], max_new_t
     return str(tokenizer.decode(out[0, ids.shape[1] :], skip_special_tokens=True))
 
 
-def task_accuracy(
-    model: Any, tokenizer: Any, rows: list[dict[str, Any]], max_new_tokens: int, tick: TickFn | None = None
-) -> float:
+def task_accuracy(model: Any, tokenizer: Any, rows: list[dict[str, Any]], max_new_tokens: int) -> float:
     model.eval()
     if not rows:
         return 0.0
@@ -93,8 +70,6 @@ def task_accuracy(
         prompt, reference = data.prompt_and_reference(tokenizer, r["messages"])
         answer = generate_answer(model, tokenizer, prompt, max_new_tokens)
         hits += int(normalize(answer) == normalize(reference))
-        if tick is not None:
-            tick()
     return hits / len(rows)
 
 
@@ -106,18 +81,20 @@ def evaluate(
     eval_path: str | Path,
     max_new_tokens: int = 32,
     max_seq_len: int = 2048,
-    tick: TickFn | None = None,
 ) -> dict[str, Any]:
     """Returns the EvaluateOutput dict (activities.ts)."""
     rows = data.read_jsonl(eval_path)
     tokenizer = models.load_tokenizer(base_model_dir)
-    with tempfile.TemporaryDirectory(prefix="edgetune-eval-") as tmp:
-        trained = load_trained(base_model_dir, download_trained(trained_prefix, tmp), method)
-    loss, tok_acc = loss_and_token_accuracy(trained, tokenizer, rows, max_seq_len, tick)
-    acc = task_accuracy(trained, tokenizer, rows, max_new_tokens, tick)
-    del trained
+    # The base is loaded once: scored first, then the LoRA adapter is merged into it in place.
     base = models.load_model(base_model_dir)
-    base_acc = task_accuracy(base, tokenizer, rows, max_new_tokens, tick)
+    base_acc = task_accuracy(base, tokenizer, rows, max_new_tokens)
+    if method == "full":
+        base = None  # replaced by the full checkpoint: one model in memory at a time
+    with tempfile.TemporaryDirectory(prefix="edgetune-eval-") as tmp:
+        storage.get_prefix(trained_prefix, tmp)
+        trained = models.load_trained(base_model_dir, tmp, method, base=base)
+    loss, tok_acc = loss_and_token_accuracy(trained, tokenizer, rows, max_seq_len)
+    acc = task_accuracy(trained, tokenizer, rows, max_new_tokens)
     return {
         "loss": loss,
         "tokenAccuracy": tok_acc,

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from . import evaluate, gguf_convert, models, storage
+from . import gguf_convert, models, storage
 
 
 class QuantizedBaseError(RuntimeError):
@@ -24,7 +24,7 @@ def merged_hf_dir(base_dir: Path, trained_dir: Path, method: str, out_dir: Path)
     base_cfg = json.loads((base_dir / "config.json").read_text())
     if base_cfg.get("quantization_config"):
         raise QuantizedBaseError("refusing to merge into a quantized base model; use 16/32-bit weights")
-    model = evaluate.load_trained(base_dir, trained_dir, method)
+    model = models.load_trained(base_dir, trained_dir, method)
     if hasattr(model.config, "quantization_config"):
         delattr(model.config, "quantization_config")
     model.save_pretrained(out_dir, safe_serialization=True)
@@ -50,13 +50,14 @@ def export_gguf(*, base_model_dir: str | Path, trained_prefix: str, method: str,
     key = f"{output_prefix.rstrip('/')}/model-f16.gguf"
     with tempfile.TemporaryDirectory(prefix="edgetune-export-") as tmp:
         t = Path(tmp)
-        trained = evaluate.download_trained(trained_prefix, t / "trained")
-        hf = merged_hf_dir(base_dir, trained, method, t / "merged")
+        storage.get_prefix(trained_prefix, t / "trained")
+        hf = merged_hf_dir(base_dir, t / "trained", method, t / "merged")
         gguf_path = gguf_convert.convert(hf, t / "model-f16.gguf", "f16")
         digest = storage.sha256_file(gguf_path)
         size = gguf_path.stat().st_size
         storage.put_file(gguf_path, key)
-        chat_template = str(models.load_tokenizer(hf).chat_template or "")
+        # The template the converter put into the GGUF (merged_hf_dir keeps it in this file).
+        chat_template = str(json.loads((hf / "tokenizer_config.json").read_text()).get("chat_template") or "")
     return {
         "ggufKey": key,
         "sizeBytes": size,

@@ -33,16 +33,28 @@ EXTRA_PRE_TOKENIZERS: dict[str, str] = {
 
 
 def llama_cpp_dir() -> Path:
-    return Path(os.environ.get("LLAMA_CPP_DIR", "/tmp/probe/llama.cpp"))
+    """`$LLAMA_CPP_DIR`, else `<repo>/.tools/llama.cpp` (made by infra/llama-cpp.sh), as in packages/config."""
+    env = os.environ.get("LLAMA_CPP_DIR")
+    return Path(env) if env else Path(__file__).resolve().parents[3] / ".tools" / "llama.cpp"
 
 
 def llama_cpp_version() -> str:
+    """`$LLAMA_CPP_VERSION`, else the "<tag> <commit>" stamp infra/llama-cpp.sh writes (what the
+    device agents report), else `git describe` of the llama.cpp checkout itself."""
     env = os.environ.get("LLAMA_CPP_VERSION")
     if env:
         return env
+    root = llama_cpp_dir()
+    stamp = root / "EDGETUNE_LLAMA_CPP_VERSION"
+    version = stamp.read_text().strip() if stamp.is_file() else ""
+    if version:
+        return version
+    if not (root / ".git").exists():
+        # `git -C` would describe whatever repository encloses the directory.
+        return "unknown"
     try:
         out = subprocess.run(
-            ["git", "-C", str(llama_cpp_dir()), "describe", "--tags", "--always"],
+            ["git", "-C", str(root), "describe", "--tags", "--always"],
             capture_output=True,
             text=True,
             check=True,
@@ -99,6 +111,9 @@ def main(argv: list[str] | None = None) -> None:
 
 def convert(hf_dir: str | Path, outfile: str | Path, outtype: str = "f16") -> Path:
     """Run the converter in a child process; raises with its log tail on failure."""
+    script = llama_cpp_dir() / "convert_hf_to_gguf.py"
+    if not script.is_file():
+        raise RuntimeError(f"llama.cpp converter not found at {script}: set LLAMA_CPP_DIR (bash infra/llama-cpp.sh)")
     cmd = [
         sys.executable,
         "-m",

@@ -109,5 +109,18 @@ def load_model(model_dir: str | Path) -> Any:
     from transformers import AutoModelForCausalLM
 
     # float32 on CPU: training stability and exact merges; GPUs could use bf16 later.
-    model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=torch.float32)
-    return model
+    return AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=torch.float32)
+
+
+def load_trained(base_dir: str | Path, trained_dir: str | Path, method: str, *, base: Any = None) -> Any:
+    """The fine-tuned model in memory: the full checkpoint (method "full"), or the base with the
+    LoRA adapter merged in. `base` is the base model when it is already loaded; the adapter is
+    merged into it in place."""
+    if method == "full":
+        return load_model(trained_dir)
+    from peft import PeftModel
+
+    if base is None:
+        base = load_model(base_dir)
+    # Merging makes generation as fast as the base and matches what export ships.
+    return PeftModel.from_pretrained(base, str(trained_dir)).merge_and_unload()

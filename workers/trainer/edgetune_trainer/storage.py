@@ -12,7 +12,9 @@ import hashlib
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import unquote, urlparse
 
 __all__ = [
@@ -70,20 +72,25 @@ def exists(key: str) -> bool:
     return _path(key).is_file()
 
 
-def _atomic_copy(src: Path, dest: Path) -> None:
+def _atomic_write(dest: Path, write: Callable[[BinaryIO], object]) -> None:
     # Write a temp file in the destination directory and rename it: readers never see a
     # half-written object, and rename within one directory is atomic on POSIX.
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
     try:
-        with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
-            shutil.copyfileobj(inp, out, 1024 * 1024)
+        with os.fdopen(fd, "wb") as out:
+            write(out)
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, dest)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _atomic_copy(src: Path, dest: Path) -> None:
+    with open(src, "rb") as inp:
+        _atomic_write(dest, lambda out: shutil.copyfileobj(inp, out, 1024 * 1024))
 
 
 def get_file(key: str, dest_path: str | os.PathLike[str]) -> Path:
@@ -112,18 +119,7 @@ def read_bytes(key: str) -> bytes:
 
 
 def write_bytes(key: str, data: bytes) -> str:
-    dest = _path(key)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    _atomic_write(_path(key), lambda out: out.write(data))
     return key
 
 

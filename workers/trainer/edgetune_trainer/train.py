@@ -97,6 +97,10 @@ def _batch_order(n: int, batch_size: int, seed: int, epoch: int) -> list[list[in
     return [perm[i : i + batch_size] for i in range(0, n, batch_size)]
 
 
+def _jsonl(records: list[dict[str, Any]]) -> bytes:
+    return "".join(json.dumps(r) + "\n" for r in records).encode()
+
+
 def _save_checkpoint(
     prefix: str,
     step: int,
@@ -112,12 +116,11 @@ def _save_checkpoint(
         torch.save(optimizer.state_dict(), t / "optimizer.pt")
         torch.save(scheduler.state_dict(), t / "scheduler.pt")
         torch.save({"torch": torch.get_rng_state(), "python": random.getstate()}, t / "rng.pt")
-        (t / "metrics.jsonl").write_text("".join(json.dumps(m) + "\n" for m in metrics))
-        for name in ("trainable.safetensors", "optimizer.pt", "scheduler.pt", "rng.pt", "metrics.jsonl"):
-            storage.put_file(t / name, f"{key}/{name}")
-        # state.json last: a checkpoint without it is incomplete and never resumed from.
-        storage.write_bytes(f"{key}/state.json", json.dumps({"step": step}).encode())
-    storage.write_bytes(f"{prefix}/metrics.jsonl", "".join(json.dumps(m) + "\n" for m in metrics).encode())
+        (t / "metrics.jsonl").write_bytes(_jsonl(metrics))
+        storage.put_dir(t, key)
+    # state.json last: a checkpoint without it is incomplete and never resumed from.
+    storage.write_bytes(f"{key}/state.json", json.dumps({"step": step}).encode())
+    storage.write_bytes(f"{prefix}/metrics.jsonl", _jsonl(metrics))
     return key
 
 
@@ -252,7 +255,7 @@ def train(
         tokenizer.save_pretrained(tmp)
         storage.put_dir(tmp, trained_prefix)
     metrics_key = f"{prefix}/metrics.jsonl"
-    storage.write_bytes(metrics_key, "".join(json.dumps(m) + "\n" for m in metrics).encode())
+    storage.write_bytes(metrics_key, _jsonl(metrics))
     elapsed = time.monotonic() - started
     result = {
         "trainedPrefix": trained_prefix,

@@ -12,11 +12,12 @@ import pytest
 
 from edgetune_trainer import data, export, gguf_convert, models, storage
 
-LLAMA = Path(os.environ.get("LLAMA_CPP_DIR", "/tmp/probe/llama.cpp"))
+LLAMA = gguf_convert.llama_cpp_dir()
 
 
 def _reader(path: Path) -> Any:
-    sys.path.insert(0, str(LLAMA / "gguf-py"))
+    if str(LLAMA / "gguf-py") not in sys.path:
+        sys.path.insert(0, str(LLAMA / "gguf-py"))
     from gguf import GGUFReader
 
     return GGUFReader(str(path))
@@ -42,17 +43,35 @@ def test_refuses_quantized_base(tiny_dir: Path, tmp_path: Path) -> None:
         export.merged_hf_dir(fake, fake, "full", tmp_path / "out")
 
 
+@pytest.fixture(scope="module")
+def exported() -> dict[str, dict[str, Any]]:
+    """ExportGgufOutput per method, filled by _export (each model is exported once per module)."""
+    return {}
+
+
+def _export(
+    exported: dict[str, dict[str, Any]], tiny_dir: Path, method: str, trained: dict[str, Any]
+) -> dict[str, Any]:
+    if method not in exported:
+        exported[method] = export.export_gguf(
+            base_model_dir=tiny_dir,
+            trained_prefix=trained["out"]["trainedPrefix"],
+            method=method,
+            output_prefix=f"exports/{method}",
+        )
+    return exported[method]
+
+
 @pytest.mark.parametrize("method", ["lora", "full"])
 def test_export_gguf(
-    method: str, request: pytest.FixtureRequest, tiny_dir: Path, tiny_tokenizer: Any, tmp_path: Path
+    method: str,
+    request: pytest.FixtureRequest,
+    exported: dict[str, dict[str, Any]],
+    tiny_dir: Path,
+    tiny_tokenizer: Any,
+    tmp_path: Path,
 ) -> None:
-    trained = request.getfixturevalue(f"trained_{method}")
-    out = export.export_gguf(
-        base_model_dir=tiny_dir,
-        trained_prefix=trained["out"]["trainedPrefix"],
-        method=method,
-        output_prefix=f"exports/{method}",
-    )
+    out = _export(exported, tiny_dir, method, request.getfixturevalue(f"trained_{method}"))
     assert out["ggufKey"] == f"exports/{method}/model-f16.gguf"
     local = storage.get_file(out["ggufKey"], tmp_path / "m.gguf")
     assert storage.sha256_file(local) == out["sha256"] and local.stat().st_size == out["sizeBytes"]
@@ -80,11 +99,17 @@ def _llama_tokenize() -> Path | None:
     return next((p for p in candidates if p.is_file()), None)
 
 
-def test_gguf_tokenization_matches_hf(trained_lora: dict[str, Any], tiny_tokenizer: Any, tmp_path: Path) -> None:
+def test_gguf_tokenization_matches_hf(
+    exported: dict[str, dict[str, Any]],
+    tiny_dir: Path,
+    trained_lora: dict[str, Any],
+    tiny_tokenizer: Any,
+    tmp_path: Path,
+) -> None:
     tool = _llama_tokenize()
-    if tool is None or not storage.exists("exports/lora/model-f16.gguf"):
-        pytest.skip("llama-tokenize not built (or no export yet)")
-    gguf = storage.get_file("exports/lora/model-f16.gguf", tmp_path / "m.gguf")
+    if tool is None:
+        pytest.skip(f"llama-tokenize not built under {LLAMA} (bash infra/llama-cpp.sh) and LLAMA_TOKENIZE unset")
+    gguf = storage.get_file(_export(exported, tiny_dir, "lora", trained_lora)["ggufKey"], tmp_path / "m.gguf")
     msgs = [{"role": "system", "content": "Route it."}, {"role": "user", "content": "hi, my invoice 123 is wrong!"}]
     prompt = data.render(tiny_tokenizer, msgs, add_generation_prompt=True)
     hf_ids = data.tokenize_text(tiny_tokenizer, prompt)

@@ -23,10 +23,14 @@ def test_is_real_lfm2_and_roundtrips(tiny_dir: Path, tmp_path: Path) -> None:
         assert torch.equal(model(ids).logits, again(ids).logits)
 
 
-def test_generation_is_deterministic(tmp_path: Path) -> None:
+def test_generation_is_deterministic(tiny_dir: Path, tmp_path: Path) -> None:
     a = tiny_model.build_tokenizer().to_str()
     b = tiny_model.build_tokenizer().to_str()
     assert a == b
+    # The whole checkpoint too (weights included): a fresh generation equals the staged lfm2-tiny.
+    fresh = tiny_model.generate(tmp_path / "again")
+    for f in sorted(fresh.iterdir()):
+        assert f.read_bytes() == (tiny_dir / f.name).read_bytes(), f.name
 
 
 def test_chat_template_and_bos(tiny_tokenizer: Any) -> None:

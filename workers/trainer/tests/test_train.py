@@ -52,22 +52,21 @@ def small_train(tmp_path_factory: pytest.TempPathFactory) -> Path:
 SMALL_HP = {**train.DEFAULTS, "epochs": 1, "batchSize": 8}
 
 
+def _train_small(tiny_dir: Path, small_train: Path, prefix: str, **kw: Any) -> dict[str, Any]:
+    return train.train(
+        base_model_dir=tiny_dir, train_path=small_train, hyperparameters=SMALL_HP, output_prefix=prefix, **kw
+    )
+
+
 def test_checkpoint_resume_matches_uninterrupted(tiny_dir: Path, small_train: Path) -> None:
     opts = train.TrainOptions(checkpoint_every_steps=2, checkpoint_every_s=1e9)
-    full_run = train.train(
-        base_model_dir=tiny_dir,
-        train_path=small_train,
-        hyperparameters=SMALL_HP,
-        output_prefix="jobs/ref",
-        options=opts,
-    )
+    full_run = _train_small(tiny_dir, small_train, "jobs/ref", options=opts)
     seen: list[dict[str, Any]] = []
     with pytest.raises(train.TrainingCancelled):
-        train.train(
-            base_model_dir=tiny_dir,
-            train_path=small_train,
-            hyperparameters=SMALL_HP,
-            output_prefix="jobs/resume",
+        _train_small(
+            tiny_dir,
+            small_train,
+            "jobs/resume",
             options=opts,
             progress=seen.append,
             should_cancel=lambda: len(seen) >= 3,
@@ -76,14 +75,7 @@ def test_checkpoint_resume_matches_uninterrupted(tiny_dir: Path, small_train: Pa
     key = seen[-1]["checkpointKey"]
     assert key == "jobs/resume/checkpoints/step-2"
     assert storage.exists(f"{key}/state.json")
-    resumed = train.train(
-        base_model_dir=tiny_dir,
-        train_path=small_train,
-        hyperparameters=SMALL_HP,
-        output_prefix="jobs/resume",
-        options=opts,
-        resume_from=key,
-    )
+    resumed = _train_small(tiny_dir, small_train, "jobs/resume", options=opts, resume_from=key)
     assert resumed["resumedFromStep"] == 2 and resumed["steps"] == full_run["steps"] == 6
     # Same data order and restored optimizer/scheduler/RNG: the result matches the
     # uninterrupted run.
@@ -95,13 +87,6 @@ def test_checkpoint_resume_matches_uninterrupted(tiny_dir: Path, small_train: Pa
 def test_cancellation_stops_loop(tiny_dir: Path, small_train: Path) -> None:
     seen: list[dict[str, Any]] = []
     with pytest.raises(train.TrainingCancelled):
-        train.train(
-            base_model_dir=tiny_dir,
-            train_path=small_train,
-            hyperparameters=SMALL_HP,
-            output_prefix="jobs/cancel",
-            progress=seen.append,
-            should_cancel=lambda: len(seen) >= 1,
-        )
+        _train_small(tiny_dir, small_train, "jobs/cancel", progress=seen.append, should_cancel=lambda: len(seen) >= 1)
     assert len(seen) == 1
     assert not storage.exists("jobs/cancel/adapter/adapter_config.json")

@@ -8,13 +8,16 @@ import os
 import socket
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 import pytest
-from _probe_workflow import TrainerProbe
+from temporalio import workflow
 from temporalio.client import Client, WorkflowFailureError
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import CancelledError
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+from temporalio.workflow import ActivityCancellationType
 
 from edgetune_trainer import storage
 from edgetune_trainer.activities import ALL_ACTIVITIES
@@ -36,6 +39,29 @@ def _reachable() -> bool:
 if os.environ.get("EDGETUNE_REQUIRE_TEMPORAL") == "1" and not _reachable():
     raise RuntimeError(f"EDGETUNE_REQUIRE_TEMPORAL=1 but no Temporal server answers at {ADDRESS}")
 pytestmark = pytest.mark.skipif(not _reachable(), reason=f"no Temporal server at {ADDRESS}")
+
+
+@workflow.defn(name="edgetuneTrainerProbe")
+class TrainerProbe:
+    """A minimal workflow that calls the trainer activities by name, like the TS workflow."""
+
+    @workflow.run
+    async def run(self, inp: dict[str, Any]) -> dict[str, Any]:
+        validated = await workflow.execute_activity(
+            "trainer.validate_dataset",
+            inp["validate"],
+            start_to_close_timeout=timedelta(minutes=5),
+            heartbeat_timeout=timedelta(seconds=30),
+        )
+        trained = await workflow.execute_activity(
+            "trainer.train",
+            inp["train"],
+            start_to_close_timeout=timedelta(minutes=10),
+            heartbeat_timeout=timedelta(seconds=2),
+            retry_policy=RetryPolicy(maximum_attempts=1),
+            cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+        )
+        return {"validate": validated, "train": trained}
 
 
 def _input(tiny_ref: dict[str, Any], dataset: dict[str, Any], prefix: str, epochs: int) -> dict[str, Any]:

@@ -4,10 +4,10 @@
  *   npm run admin -- create-api-key --email E --org NAME [--name N] [--scopes read,train,publish,fleet,admin]
  * create-api-key prints the new key as the last line of stdout. Errors go to stderr, exit 1.
  */
-import { isRole, type Role } from '@edgetune/auth';
+import { findUserByEmail, isRole, type Role } from '@edgetune/auth';
 import { DomainError } from '@edgetune/contracts';
 import { closeDb } from '@edgetune/db';
-import { createUser, findOrgByName, findUserByEmail, membershipOf } from '../domain/accounts';
+import { createUser, findOrgByName, membershipOf } from '../domain/accounts';
 import { createApiKey } from '../domain/api-keys';
 
 const usage = `usage:

@@ -1,5 +1,5 @@
-import { and, asc, eq, sql } from 'drizzle-orm';
-import { checkPasswordPolicy, hashPassword, type Role } from '@edgetune/auth';
+import { and, asc, eq } from 'drizzle-orm';
+import { checkPasswordPolicy, findUserByEmail, hashPassword, type Role } from '@edgetune/auth';
 import { DomainError, newId } from '@edgetune/contracts';
 import { db, schema, type Db } from '@edgetune/db';
 import type { Caller } from '../tenant';
@@ -52,16 +52,32 @@ export interface SignUpResult {
   role: Role;
 }
 
-async function emailTaken(email: string, database: Db): Promise<boolean> {
-  const [u] = await database
-    .select({ id: schema.users.id })
-    .from(schema.users)
-    .where(sql`lower(${schema.users.email}) = ${email}`)
-    .limit(1);
-  return !!u;
-}
-
 const duplicateEmail = () => new DomainError('conflict', 'An account with this e-mail address already exists.', { param: 'email' });
+
+/**
+ * Inserts a user and, in the same transaction, what `join` adds (their organization and role);
+ * a duplicate e-mail (any case) is a conflict and leaves nothing behind.
+ */
+async function insertUser(
+  input: { email: string; password: string; name: string | null },
+  join: (tx: Db, userId: string) => Promise<Pick<SignUpResult, 'org' | 'role'>>,
+): Promise<SignUpResult> {
+  const { email, name } = input;
+  // Checked first so a duplicate does not pay for hashing; the unique index settles races.
+  if (await findUserByEmail(email)) throw duplicateEmail();
+  const passwordHash = await hashPassword(input.password);
+  try {
+    return await db().transaction(async (tx) => {
+      const userId = newId('user');
+      await tx.insert(schema.users).values({ id: userId, email, name, passwordHash });
+      const { org, role } = await join(tx as unknown as Db, userId);
+      return { user: { id: userId, email, name }, org, role };
+    });
+  } catch (e) {
+    if (isUniqueViolation(e, 'users_email_lower')) throw duplicateEmail();
+    throw e;
+  }
+}
 
 /** Creates a user and their organization (owner membership) in one transaction. */
 export async function signUp(input: SignUpInput): Promise<SignUpResult> {
@@ -70,22 +86,13 @@ export async function signUp(input: SignUpInput): Promise<SignUpResult> {
   const name = input.name?.trim() || null;
   const orgName = input.orgName?.trim() || `${name ?? email.split('@')[0]}'s organization`;
   if (orgName.length > 100) throw new DomainError('invalid_request', 'Organization name must be at most 100 characters.', { param: 'orgName' });
-  if (await emailTaken(email, db())) throw duplicateEmail();
-  const passwordHash = await hashPassword(input.password);
-  try {
-    return await db().transaction(async (tx) => {
-      const userId = newId('user');
-      const orgId = newId('org');
-      const slug = await uniqueSlug(tx as unknown as Db, orgName);
-      await tx.insert(schema.users).values({ id: userId, email, name, passwordHash });
-      await tx.insert(schema.orgs).values({ id: orgId, name: orgName, slug });
-      await tx.insert(schema.memberships).values({ orgId, userId, role: 'owner' });
-      return { user: { id: userId, email, name }, org: { id: orgId, name: orgName, slug }, role: 'owner' as const };
-    });
-  } catch (e) {
-    if (isUniqueViolation(e, 'users_email_lower')) throw duplicateEmail();
-    throw e;
-  }
+  return insertUser({ email, password: input.password, name }, async (tx, userId) => {
+    const orgId = newId('org');
+    const slug = await uniqueSlug(tx, orgName);
+    await tx.insert(schema.orgs).values({ id: orgId, name: orgName, slug });
+    await tx.insert(schema.memberships).values({ orgId, userId, role: 'owner' });
+    return { org: { id: orgId, name: orgName, slug }, role: 'owner' };
+  });
 }
 
 /**
@@ -99,21 +106,11 @@ export async function createUser(input: SignUpInput & { role?: Role }): Promise<
   if (!orgName) return signUp({ ...input, email });
   const existing = await findOrgByName(orgName);
   if (!existing) return signUp({ ...input, email, orgName });
-  if (await emailTaken(email, db())) throw duplicateEmail();
-  const passwordHash = await hashPassword(input.password);
   const role: Role = input.role ?? 'member';
-  try {
-    return await db().transaction(async (tx) => {
-      const userId = newId('user');
-      const name = input.name?.trim() || null;
-      await tx.insert(schema.users).values({ id: userId, email, name, passwordHash });
-      await tx.insert(schema.memberships).values({ orgId: existing.id, userId, role });
-      return { user: { id: userId, email, name }, org: { id: existing.id, name: existing.name, slug: existing.slug }, role };
-    });
-  } catch (e) {
-    if (isUniqueViolation(e, 'users_email_lower')) throw duplicateEmail();
-    throw e;
-  }
+  return insertUser({ email, password: input.password, name: input.name?.trim() || null }, async (tx, userId) => {
+    await tx.insert(schema.memberships).values({ orgId: existing.id, userId, role });
+    return { org: { id: existing.id, name: existing.name, slug: existing.slug }, role };
+  });
 }
 
 export async function findOrgByName(nameOrSlug: string): Promise<typeof schema.orgs.$inferSelect | null> {
@@ -121,15 +118,6 @@ export async function findOrgByName(nameOrSlug: string): Promise<typeof schema.o
   if (byName) return byName;
   const [bySlug] = await db().select().from(schema.orgs).where(eq(schema.orgs.slug, nameOrSlug)).limit(1);
   return bySlug ?? null;
-}
-
-export async function findUserByEmail(email: string): Promise<typeof schema.users.$inferSelect | null> {
-  const [u] = await db()
-    .select()
-    .from(schema.users)
-    .where(sql`lower(${schema.users.email}) = ${email.trim().toLowerCase()}`)
-    .limit(1);
-  return u ?? null;
 }
 
 export async function membershipOf(userId: string, orgId: string): Promise<Role | null> {

@@ -1,5 +1,5 @@
 import { desc, eq, isNull } from 'drizzle-orm';
-import { insertApiKey } from '@edgetune/auth';
+import { insertApiKey, type ApiKeyRow } from '@edgetune/auth';
 import { DomainError } from '@edgetune/contracts';
 import { db, schema } from '@edgetune/db';
 import { authorize, findOwned, orgScope, type Caller } from '../tenant';
@@ -17,7 +17,7 @@ export interface ApiKeyView {
   revokedAt: Date | null;
 }
 
-function view(row: typeof schema.apiKeys.$inferSelect): ApiKeyView {
+function view(row: ApiKeyRow): ApiKeyView {
   return {
     id: row.id,
     name: row.name,
@@ -45,9 +45,8 @@ export async function createApiKey(
   if (caller.via === 'api_key' && input.scopes?.some((s) => !caller.scopes.includes(s) && !caller.scopes.includes('admin'))) {
     throw new DomainError('forbidden', 'An API key cannot create a key with scopes it does not have.', { param: 'scopes' });
   }
-  const created = await insertApiKey({ orgId: caller.orgId, createdBy: caller.userId, name, scopes: input.scopes, expiresAt: input.expiresAt ?? null });
-  const [row] = await db().select().from(schema.apiKeys).where(orgScope(caller, schema.apiKeys, eq(schema.apiKeys.id, created.id)));
-  return { ...view(row), key: created.key };
+  const { key, ...row } = await insertApiKey({ orgId: caller.orgId, createdBy: caller.userId, name, scopes: input.scopes, expiresAt: input.expiresAt ?? null });
+  return { ...view(row), key };
 }
 
 export async function listApiKeys(caller: Caller, opts: { includeRevoked?: boolean } = {}): Promise<ApiKeyView[]> {

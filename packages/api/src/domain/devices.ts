@@ -8,8 +8,8 @@ import { taskQueues, temporalClient } from '@edgetune/temporal';
 export const POLLER_FRESH_MS = 90_000; // a live worker long-polls at least every ~70 s
 
 const TASK_QUEUE_KIND_NORMAL = 1;
-export const TASK_QUEUE_TYPE_WORKFLOW = 1;
-export const TASK_QUEUE_TYPE_ACTIVITY = 2;
+const TASK_QUEUE_TYPE_WORKFLOW = 1;
+const TASK_QUEUE_TYPE_ACTIVITY = 2;
 
 export interface PollerInfo {
   identity: string;
@@ -57,12 +57,8 @@ export async function listPools(): Promise<PoolView[]> {
   return Promise.all(
     rows.map(async (row) => {
       const queue = row.kind === 'train' ? taskQueues.train(row.id) : taskQueues.device(row.id);
-      let fresh: PollerInfo[] = [];
-      try {
-        fresh = freshPollers(await describePollers(queue, 'activity'));
-      } catch {
-        fresh = [];
-      }
+      // A queue Temporal cannot describe has no live poller as far as we can tell.
+      const fresh = freshPollers(await describePollers(queue, 'activity').catch((): PollerInfo[] => []));
       const last = fresh.map((p) => p.lastAccessTime!.getTime()).sort((a, b) => b - a)[0];
       return {
         id: row.id,
@@ -79,8 +75,10 @@ export async function listPools(): Promise<PoolView[]> {
   );
 }
 
+const isOnlineDevicePool = (p: PoolView) => p.kind === 'device' && p.online;
+
 export async function onlineDevicePools(): Promise<PoolView[]> {
-  return (await listPools()).filter((p) => p.kind === 'device' && p.online);
+  return (await listPools()).filter(isOnlineDevicePool);
 }
 
 export interface DeviceView extends DeviceProfile {
@@ -89,9 +87,12 @@ export interface DeviceView extends DeviceProfile {
   available: boolean;
 }
 
-/** The device catalog with, for each profile, the online pools that serve it. */
-export async function listDevices(): Promise<DeviceView[]> {
-  const online = await onlineDevicePools();
+/**
+ * The device catalog with, for each profile, the online pools that serve it. Pass `pools` when
+ * the caller already has listPools()' answer, so Temporal is not asked twice.
+ */
+export async function listDevices(pools?: PoolView[]): Promise<DeviceView[]> {
+  const online = (pools ?? (await listPools())).filter(isOnlineDevicePool);
   return deviceProfiles.map((d) => {
     const pools = online.filter((p) => p.profiles.includes(d.id)).map((p) => p.id);
     return { ...d, pools, available: pools.length > 0 };

@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import { and, desc, eq, lt, or, sql } from 'drizzle-orm';
+import { desc, eq, or } from 'drizzle-orm';
 import { loadConfig } from '@edgetune/config';
 import { DomainError, filePurposes, newId, validateChatLine, type ErrorDetail } from '@edgetune/contracts';
 import { db, schema } from '@edgetune/db';
 import { storage } from '@edgetune/storage';
-import { authorize, findOwned, notFoundError, orgScope, pageLimit, type Caller } from '../tenant';
+import { authorize, findOwned, newestFirstAfter, orgScope, pageLimit, toPage, type Caller } from '../tenant';
 
 export type FileRow = typeof schema.files.$inferSelect;
 export type ByteSource = AsyncIterable<Uint8Array | string>;
@@ -113,9 +113,8 @@ function checkFilename(filename: string): string {
 export async function uploadFile(caller: Caller, input: UploadInput): Promise<FileRow> {
   authorize(caller, 'upload');
   const filename = checkFilename(input.filename);
-  if (typeof input.purpose === 'string' || input.purpose == null) {
-    if (typeof input.purpose === 'string') checkPurpose(input.purpose);
-  }
+  // A purpose known up front is checked before any byte is stored; a missing one after the body.
+  if (typeof input.purpose === 'string') checkPurpose(input.purpose);
   const maxBytes = loadConfig().MAX_UPLOAD_BYTES;
   const id = newId('file');
   const key = fileStorageKey(caller.orgId, id);
@@ -167,20 +166,14 @@ export async function listFiles(
 ): Promise<{ data: FileRow[]; hasMore: boolean }> {
   authorize(caller, 'read');
   const limit = pageLimit(opts.limit, 100, 10_000);
-  let cursor;
-  if (opts.after) {
-    const a = await findOwned(caller, schema.files, opts.after, 'file').catch(() => {
-      throw notFoundError('file', opts.after!, 'after');
-    });
-    cursor = or(lt(schema.files.createdAt, a.createdAt), and(eq(schema.files.createdAt, a.createdAt), lt(schema.files.id, a.id)));
-  }
+  const cursor = await newestFirstAfter(caller, schema.files, opts.after, 'file');
   const rows = await db()
     .select()
     .from(schema.files)
     .where(orgScope(caller, schema.files, opts.purpose ? eq(schema.files.purpose, opts.purpose) : undefined, cursor))
     .orderBy(desc(schema.files.createdAt), desc(schema.files.id))
     .limit(limit + 1);
-  return { data: rows.slice(0, limit), hasMore: rows.length > limit };
+  return toPage(rows, limit);
 }
 
 export async function getFile(caller: Caller, id: string): Promise<FileRow> {
@@ -206,11 +199,4 @@ export async function deleteFile(caller: Caller, id: string): Promise<{ id: stri
   await db().delete(schema.files).where(orgScope(caller, schema.files, eq(schema.files.id, id)));
   await storage().delete(file.storageKey);
   return { id, deleted: true };
-}
-
-/** Total count, for dashboards. */
-export async function countFiles(caller: Caller): Promise<number> {
-  authorize(caller, 'read');
-  const [r] = await db().select({ n: sql<number>`count(*)::int` }).from(schema.files).where(orgScope(caller, schema.files));
-  return r.n;
 }

@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { and, asc, desc, eq, gt, inArray, lt, or } from 'drizzle-orm';
+import { asc, desc, eq, gt, inArray } from 'drizzle-orm';
 import { z } from 'zod';
 import {
   createJobSchema,
@@ -14,8 +14,9 @@ import {
 } from '@edgetune/contracts';
 import { db, schema } from '@edgetune/db';
 import { taskQueues, temporalClient, workflowIds, workflowTypes, type FineTuneJobInput } from '@edgetune/temporal';
-import { authorize, findOwned, notFoundError, orgScope, pageLimit, type Caller } from '../tenant';
+import { authorize, findOwned, newestFirstAfter, notFoundError, orgScope, pageLimit, toPage, type Caller } from '../tenant';
 import { onlineDevicePools } from './devices';
+import { variantsOf } from './models';
 
 export type JobRow = typeof schema.jobs.$inferSelect;
 export type StageRow = typeof schema.jobStages.$inferSelect;
@@ -89,27 +90,23 @@ export async function createJob(caller: Caller, input: CreateJobInput | unknown)
   const base = findBaseModel(spec.model);
   if (!base) throw new DomainError('invalid_request', `Model '${spec.model}' is not available for fine-tuning.`, { param: 'model' });
   const hp = spec.hyperparameters;
-  if (!base.methods.includes(hp.method)) {
-    throw new DomainError('invalid_request', `Model '${base.id}' supports ${base.methods.join(', ')} fine-tuning, not '${hp.method}'.`, { param: 'hyperparameters.method' });
+  const method = hp.method ?? base.methods[0];
+  if (!base.methods.includes(method)) {
+    throw new DomainError('invalid_request', `Model '${base.id}' supports ${base.methods.join(', ')} fine-tuning, not '${method}'.`, { param: 'hyperparameters.method' });
   }
-  const training = await findOwned(caller, schema.files, spec.training_file, 'file').catch((e) => {
-    throw e instanceof DomainError && e.code === 'not_found' ? notFoundError('file', spec.training_file, 'training_file') : e;
-  });
+  const training = await findOwned(caller, schema.files, spec.training_file, 'file', 'training_file');
   if (training.purpose !== 'fine-tune') {
     throw new DomainError('invalid_request', `File '${training.id}' has purpose '${training.purpose}', expected 'fine-tune'.`, { param: 'training_file' });
   }
   let validationFileId: string | null = null;
   if (spec.validation_file) {
-    const v = await findOwned(caller, schema.files, spec.validation_file, 'file').catch((e) => {
-      throw e instanceof DomainError && e.code === 'not_found' ? notFoundError('file', spec.validation_file!, 'validation_file') : e;
-    });
-    validationFileId = v.id;
+    validationFileId = (await findOwned(caller, schema.files, spec.validation_file, 'file', 'validation_file')).id;
   }
   const targetDevices = await resolveTargetDevices(spec.target_devices);
   // Whatever the caller leaves unset comes from the base model's measured recipe.
-  const d = defaultHyperparameters(base.id, hp.method);
+  const d = defaultHyperparameters(base.id, method);
   const hyperparameters: NormalizedHyperparameters = {
-    method: hp.method,
+    method,
     n_epochs: hp.n_epochs ?? d.n_epochs,
     learning_rate: hp.learning_rate ?? d.learning_rate,
     batch_size: hp.batch_size ?? d.batch_size,
@@ -149,20 +146,14 @@ export async function createJob(caller: Caller, input: CreateJobInput | unknown)
 export async function listJobs(caller: Caller, opts: { after?: string | null; limit?: number } = {}): Promise<{ data: JobRow[]; hasMore: boolean }> {
   authorize(caller, 'read');
   const limit = pageLimit(opts.limit);
-  let cursor;
-  if (opts.after) {
-    const a = await findOwned(caller, schema.jobs, opts.after, 'fine-tuning job').catch(() => {
-      throw notFoundError('fine-tuning job', opts.after!, 'after');
-    });
-    cursor = or(lt(schema.jobs.createdAt, a.createdAt), and(eq(schema.jobs.createdAt, a.createdAt), lt(schema.jobs.id, a.id)));
-  }
+  const cursor = await newestFirstAfter(caller, schema.jobs, opts.after, 'fine-tuning job');
   const rows = await db()
     .select()
     .from(schema.jobs)
     .where(orgScope(caller, schema.jobs, cursor))
     .orderBy(desc(schema.jobs.createdAt), desc(schema.jobs.id))
     .limit(limit + 1);
-  return { data: rows.slice(0, limit), hasMore: rows.length > limit };
+  return toPage(rows, limit);
 }
 
 export async function getJob(caller: Caller, id: string): Promise<JobDetail> {
@@ -178,13 +169,7 @@ export async function getJob(caller: Caller, id: string): Promise<JobDetail> {
     .from(schema.modelVersions)
     .where(orgScope(caller, schema.modelVersions, eq(schema.modelVersions.jobId, id)))
     .limit(1);
-  const variants = version
-    ? await db()
-        .select()
-        .from(schema.modelVariants)
-        .where(orgScope(caller, schema.modelVariants, eq(schema.modelVariants.versionId, version.id)))
-        .orderBy(asc(schema.modelVariants.device), asc(schema.modelVariants.sizeBytes))
-    : [];
+  const variants = version ? await variantsOf(caller, [version.id]) : [];
   return { job, stages, version: version ?? null, variants };
 }
 
@@ -222,7 +207,7 @@ export async function listJobEvents(
     .where(orgScope(caller, schema.jobEvents, eq(schema.jobEvents.jobId, jobId), cursor))
     .orderBy(asc(schema.jobEvents.seq))
     .limit(limit + 1);
-  return { data: rows.slice(0, limit), hasMore: rows.length > limit };
+  return toPage(rows, limit);
 }
 
 /** Requests cancellation of the job's workflow; the workflow records the final status. */

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { and, asc, desc, eq, inArray } from 'drizzle-orm';
+import { asc, desc, eq, inArray } from 'drizzle-orm';
 import { DomainError } from '@edgetune/contracts';
 import { db, schema } from '@edgetune/db';
 import { storage } from '@edgetune/storage';
@@ -13,6 +13,16 @@ export interface ModelVersionDetail {
 
 const modelNotFound = (name: string) => new DomainError('not_found', `The model '${name}' does not exist or you do not have access to it.`, { param: 'model' });
 
+/** The variants of some versions of the caller's org, by device then size. */
+export async function variantsOf(caller: Caller, versionIds: string[]): Promise<VariantRow[]> {
+  if (!versionIds.length) return [];
+  return db()
+    .select()
+    .from(schema.modelVariants)
+    .where(orgScope(caller, schema.modelVariants, inArray(schema.modelVariants.versionId, versionIds)))
+    .orderBy(asc(schema.modelVariants.device), asc(schema.modelVariants.sizeBytes));
+}
+
 /** Published model versions of the caller's org, newest first, with their variants. */
 export async function listModelVersions(caller: Caller, opts: { limit?: number } = {}): Promise<ModelVersionDetail[]> {
   authorize(caller, 'read');
@@ -22,12 +32,7 @@ export async function listModelVersions(caller: Caller, opts: { limit?: number }
     .where(orgScope(caller, schema.modelVersions))
     .orderBy(desc(schema.modelVersions.createdAt))
     .limit(pageLimit(opts.limit, 100, 1000));
-  if (!versions.length) return [];
-  const variants = await db()
-    .select()
-    .from(schema.modelVariants)
-    .where(orgScope(caller, schema.modelVariants, inArray(schema.modelVariants.versionId, versions.map((v) => v.id))))
-    .orderBy(asc(schema.modelVariants.device), asc(schema.modelVariants.sizeBytes));
+  const variants = await variantsOf(caller, versions.map((v) => v.id));
   return versions.map((version) => ({ version, variants: variants.filter((x) => x.versionId === version.id) }));
 }
 
@@ -41,21 +46,12 @@ export async function getModelVersion(caller: Caller, name: string): Promise<Mod
     .where(orgScope(caller, schema.modelVersions, name.startsWith('mv_') ? eq(schema.modelVersions.id, name) : eq(schema.modelVersions.name, name)))
     .limit(1);
   if (!version) throw modelNotFound(name);
-  const variants = await db()
-    .select()
-    .from(schema.modelVariants)
-    .where(orgScope(caller, schema.modelVariants, eq(schema.modelVariants.versionId, version.id)))
-    .orderBy(asc(schema.modelVariants.device), asc(schema.modelVariants.sizeBytes));
-  return { version, variants };
+  return { version, variants: await variantsOf(caller, [version.id]) };
 }
 
 export async function getVariant(caller: Caller, modelName: string, variantId: string): Promise<{ version: VersionRow; variant: VariantRow }> {
-  const { version } = await getModelVersion(caller, modelName);
-  const [variant] = await db()
-    .select()
-    .from(schema.modelVariants)
-    .where(orgScope(caller, schema.modelVariants, and(eq(schema.modelVariants.versionId, version.id), eq(schema.modelVariants.id, variantId))))
-    .limit(1);
+  const { version, variants } = await getModelVersion(caller, modelName);
+  const variant = variants.find((v) => v.id === variantId);
   if (!variant) throw new DomainError('not_found', `No variant '${variantId}' in model '${modelName}'.`, { param: 'variant' });
   return { version, variant };
 }

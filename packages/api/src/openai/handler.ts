@@ -1,16 +1,11 @@
 /** `/v1/**`: OpenAI-compatible fine-tuning API (files, fine_tuning.jobs, models). API keys only. */
-import { DomainError } from '@edgetune/contracts';
 import { requireCaller } from '../context';
 import { deleteFile, fileContent, getFile, listFiles } from '../domain/files';
 import { cancelJob, createJob, getJob, listJobEvents, listJobs, versionsForJobs } from '../domain/jobs';
 import { getModelVersion, listModelVersions } from '../domain/models';
-import { toDomainError } from '../errors';
+import { dispatch, type Route } from '../http/routes';
 import { intParam, json, readJson, streamBody, uploadFromRequest } from '../http/util';
-import { logger } from '../logger';
-import type { Caller } from '../tenant';
 import { fineTunedModelObject, fromOpenAICreateJob, openAIBaseModels, toOpenAICheckpoint, toOpenAIError, toOpenAIEvent, toOpenAIFile, toOpenAIJob } from './mappers';
-
-type Route = { method: string; pattern: RegExp; run: (caller: Caller, req: Request, url: URL, m: string[]) => Promise<Response> };
 
 const listOf = <T extends { id: string }>(data: T[], hasMore: boolean) => ({
   object: 'list' as const,
@@ -123,29 +118,16 @@ const routes: Route[] = [
   },
 ];
 
-function errorResponse(e: unknown): Response {
-  const d = toDomainError(e);
-  if (d.code === 'internal') logger.error({ err: e }, 'openai handler failed');
-  const { status, body } = toOpenAIError(d);
-  return json(body, status);
-}
-
-export async function handleOpenAI(req: Request): Promise<Response> {
-  try {
-    const url = new URL(req.url);
-    const path = url.pathname.replace(/^.*?\/v1(?=\/|$)/, '').replace(/\/+$/, '') || '/';
-    const matching = routes.filter((r) => r.pattern.test(path));
-    if (!matching.length) throw new DomainError('not_found', `Unknown endpoint: ${req.method} /v1${path}`);
-    const route = matching.find((r) => r.method === req.method);
-    if (!route) {
-      return json({ error: { message: `Method ${req.method} is not allowed for /v1${path}.`, type: 'invalid_request_error', param: null, code: 'method_not_allowed' } }, 405, {
-        allow: matching.map((r) => r.method).join(', '),
-      });
-    }
-    const caller = await requireCaller({ sessionUserId: null, authorization: req.headers.get('authorization') });
-    const m = route.pattern.exec(path)!;
-    return await route.run(caller, req, url, [...m].map((s, i) => (i === 0 ? s : decodeURIComponent(s))));
-  } catch (e) {
-    return errorResponse(e);
-  }
+export function handleOpenAI(req: Request): Promise<Response> {
+  return dispatch(req, {
+    name: 'openai',
+    mount: '/v1',
+    routes,
+    caller: (r) => requireCaller({ sessionUserId: null, authorization: r.headers.get('authorization') }),
+    error: (e) => {
+      const { status, body } = toOpenAIError(e);
+      return json(body, status);
+    },
+    methodNotAllowed: (message, allow) => json({ error: { message, type: 'invalid_request_error', param: null, code: 'method_not_allowed' } }, 405, { allow }),
+  });
 }

@@ -74,7 +74,7 @@ test('create body: OpenAI hyperparameters and method map to the job schema', () 
   assert.deepEqual(r, {
     model: 'lfm2-tiny',
     training_file: 'file-1',
-    hyperparameters: { method: 'lora', n_epochs: 2, learning_rate: 5e-4 },
+    hyperparameters: { n_epochs: 2, learning_rate: 2.5e-4 }, // no method given: lfm2-tiny's default (full, lr 5e-4) applies
     suffix: 'x',
     seed: 7,
     target_devices: ['x86_64-avx2'],

@@ -1,5 +1,5 @@
 /** Pure mappers between OpenAI's fine-tuning shapes and edgetune's domain. */
-import { baseModels, defaultHyperparameters, DomainError, errorCodes, type CreateJobInput, type ErrorCode } from '@edgetune/contracts';
+import { baseModels, defaultHyperparameters, defaultMethod, DomainError, errorCodes, type CreateJobInput, type ErrorCode } from '@edgetune/contracts';
 import type { FileRow } from '../domain/files';
 import type { EventRow, JobRow, NormalizedHyperparameters, VersionRow } from '../domain/jobs';
 
@@ -19,35 +19,27 @@ export function toOpenAIFile(f: FileRow) {
   };
 }
 
-function hp(job: JobRow): NormalizedHyperparameters {
+/** A job's hyperparameters in OpenAI's words (plus edgetune's), unset ones from the model's defaults. */
+function openAIHyperparameters(job: JobRow) {
   const h = job.hyperparameters as Partial<NormalizedHyperparameters>;
   const method = h.method === 'full' ? 'full' : 'lora';
   const d = defaultHyperparameters(job.baseModel, method);
+  const learningRate = h.learning_rate ?? d.learning_rate;
   return {
     method,
-    n_epochs: h.n_epochs ?? d.n_epochs,
-    learning_rate: h.learning_rate ?? d.learning_rate,
-    batch_size: h.batch_size ?? d.batch_size,
-    lora_rank: h.lora_rank ?? d.lora_rank,
-    lora_alpha: h.lora_alpha ?? d.lora_alpha,
-  };
-}
-
-export function openAIHyperparameters(job: JobRow) {
-  const h = hp(job);
-  return {
-    n_epochs: h.n_epochs,
-    batch_size: h.batch_size,
-    learning_rate_multiplier: Number((h.learning_rate / defaultHyperparameters(job.baseModel, h.method).learning_rate).toPrecision(6)),
-    // edgetune extras
-    learning_rate: h.learning_rate,
-    lora_rank: h.lora_rank,
+    hyperparameters: {
+      n_epochs: h.n_epochs ?? d.n_epochs,
+      batch_size: h.batch_size ?? d.batch_size,
+      learning_rate_multiplier: Number((learningRate / d.learning_rate).toPrecision(6)),
+      // edgetune extras
+      learning_rate: learningRate,
+      lora_rank: h.lora_rank ?? d.lora_rank,
+    },
   };
 }
 
 export function toOpenAIJob(job: JobRow, version?: VersionRow | null) {
-  const h = hp(job);
-  const hyperparameters = openAIHyperparameters(job);
+  const { method, hyperparameters } = openAIHyperparameters(job);
   const error = job.status === 'failed' ? (job.error ?? { code: 'internal', message: 'The job failed.', param: null }) : null;
   return {
     id: job.id,
@@ -71,7 +63,7 @@ export function toOpenAIJob(job: JobRow, version?: VersionRow | null) {
     user_provided_suffix: job.suffix,
     method: { type: 'supervised' as const, supervised: { hyperparameters } },
     // edgetune extras
-    training_type: h.method,
+    training_type: method,
     target_devices: job.targetDevices,
   };
 }
@@ -170,8 +162,9 @@ export function fromOpenAICreateJob(body: Record<string, unknown>): CreateJobInp
     if (!allowedHp.has(k)) throw new DomainError('invalid_request', `Unrecognized hyperparameter: ${k}`, { param: `hyperparameters.${k}` });
   }
   if (rawHp.method === 'lora' || rawHp.method === 'full') method ??= rawHp.method;
-  const m = method ?? 'lora';
-  const hyperparameters: Record<string, unknown> = { method: m };
+  const m = method ?? defaultMethod(String(body.model));
+  // Only an explicit method travels on; createJob applies the model's default otherwise.
+  const hyperparameters: Record<string, unknown> = method ? { method } : {};
   const nEpochs = numOrAuto(rawHp.n_epochs, 'hyperparameters.n_epochs');
   if (nEpochs !== undefined) hyperparameters.n_epochs = nEpochs;
   const batch = numOrAuto(rawHp.batch_size, 'hyperparameters.batch_size');

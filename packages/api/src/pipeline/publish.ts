@@ -64,8 +64,10 @@ export function signManifest(manifest: Manifest): Manifest {
   return { ...unsigned, signature: { algorithm: 'ed25519', key_id: keyId, value } };
 }
 
+/** Where a variant is downloaded from (the REST API's download route); also used in REST views. */
 export function variantDownloadUrl(modelName: string, variantId: string): string {
-  return `${loadConfig().PUBLIC_URL}/api/v1/models/${encodeURIComponent(modelName)}/variants/${variantId}/download`;
+  const base = loadConfig().PUBLIC_URL.replace(/\/+$/, '');
+  return `${base}/api/v1/models/${encodeURIComponent(modelName)}/variants/${encodeURIComponent(variantId)}/download`;
 }
 
 async function contentAddress(orgId: string, c: CandidateResult): Promise<string> {

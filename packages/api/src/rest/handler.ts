@@ -1,38 +1,30 @@
 /** `/api/v1/**`: the platform's own REST API (Bearer API key or the portal's session). */
-import { DomainError, errorCodes } from '@edgetune/contracts';
+import { errorCodes } from '@edgetune/contracts';
 import { requireCaller } from '../context';
 import { listDevices, listPools } from '../domain/devices';
 import { deleteFile, fileContent, getFile, listFiles } from '../domain/files';
 import { cancelJob, createJob, getJob, listJobEvents, listJobs, versionsForJobs } from '../domain/jobs';
 import { getModelVersion, listModelVersions, openVariantDownload } from '../domain/models';
-import { toDomainError } from '../errors';
+import { dispatch, routePath, type Route } from '../http/routes';
 import { intParam, json, readJson, streamBody, uploadFromRequest } from '../http/util';
-import { logger } from '../logger';
-import { toOpenAIEvent, toOpenAIFile, toOpenAIJob } from '../openai/mappers';
+import { toOpenAIEvent, toOpenAIJob } from '../openai/mappers';
 import { authorize, type Caller } from '../tenant';
 import { openApiDocument } from './openapi';
-import { restJob, restModel } from './views';
+import { restFile, restJob, restModel } from './views';
 
-type Handler = (caller: Caller, req: Request, url: URL, m: string[]) => Promise<Response>;
-interface Route {
-  method: string;
-  pattern: RegExp;
-  run: Handler;
-}
-
-const fileJson = (f: Parameters<typeof toOpenAIFile>[0]) => ({ ...toOpenAIFile(f), sha256: f.sha256, examples: f.examples, stats: f.stats });
+const MOUNT = '/api/v1';
 
 const routes: Route[] = [
-  { method: 'POST', pattern: /^\/files$/, run: async (c, req) => json(fileJson(await uploadFromRequest(c, req, 'fine-tune')), 201) },
+  { method: 'POST', pattern: /^\/files$/, run: async (c, req) => json(restFile(await uploadFromRequest(c, req, 'fine-tune')), 201) },
   {
     method: 'GET',
     pattern: /^\/files$/,
     run: async (c, _r, url) => {
       const p = await listFiles(c, { limit: intParam(url, 'limit'), after: url.searchParams.get('after'), purpose: url.searchParams.get('purpose') });
-      return json({ object: 'list', data: p.data.map(fileJson), has_more: p.hasMore });
+      return json({ object: 'list', data: p.data.map(restFile), has_more: p.hasMore });
     },
   },
-  { method: 'GET', pattern: /^\/files\/([^/]+)$/, run: async (c, _r, _u, m) => json(fileJson(await getFile(c, m[1]))) },
+  { method: 'GET', pattern: /^\/files\/([^/]+)$/, run: async (c, _r, _u, m) => json(restFile(await getFile(c, m[1]))) },
   {
     method: 'GET',
     pattern: /^\/files\/([^/]+)\/content$/,
@@ -133,29 +125,14 @@ async function download(caller: Caller, req: Request, model: string, variantId: 
   return new Response(isHead ? null : streamBody(d.stream!), { status: 200, headers: { ...base, 'content-length': String(d.size) } });
 }
 
-function errorResponse(e: unknown): Response {
-  const d = toDomainError(e);
-  if (d.code === 'internal') logger.error({ err: e }, 'rest handler failed');
-  return json({ error: { code: d.code, message: d.message, param: d.param, details: d.details } }, errorCodes[d.code] ?? 500);
-}
-
 export async function handleRest(req: Request, opts: { sessionUserId: string | null }): Promise<Response> {
-  try {
-    const url = new URL(req.url);
-    const path = url.pathname.replace(/^.*?\/api\/v1(?=\/|$)/, '').replace(/\/+$/, '') || '/';
-    if (path === '/openapi.json' && (req.method === 'GET' || req.method === 'HEAD')) return json(openApiDocument());
-    const matching = routes.filter((r) => r.pattern.test(path));
-    if (!matching.length) throw new DomainError('not_found', `Unknown endpoint: ${req.method} /api/v1${path}`);
-    const route = matching.find((r) => r.method === req.method);
-    if (!route) {
-      return json({ error: { code: 'method_not_allowed', message: `Method ${req.method} is not allowed for /api/v1${path}.`, param: null, details: [] } }, 405, {
-        allow: matching.map((r) => r.method).join(', '),
-      });
-    }
-    const caller = await requireCaller({ sessionUserId: opts.sessionUserId, authorization: req.headers.get('authorization') });
-    const m = route.pattern.exec(path)!;
-    return await route.run(caller, req, url, [...m].map((s, i) => (i === 0 ? s : decodeURIComponent(s))));
-  } catch (e) {
-    return errorResponse(e);
-  }
+  if ((req.method === 'GET' || req.method === 'HEAD') && routePath(new URL(req.url), MOUNT) === '/openapi.json') return json(openApiDocument());
+  return dispatch(req, {
+    name: 'rest',
+    mount: MOUNT,
+    routes,
+    caller: (r) => requireCaller({ sessionUserId: opts.sessionUserId, authorization: r.headers.get('authorization') }),
+    error: (e) => json({ error: { code: e.code, message: e.message, param: e.param, details: e.details } }, errorCodes[e.code] ?? 500),
+    methodNotAllowed: (message, allow) => json({ error: { code: 'method_not_allowed', message, param: null, details: [] } }, 405, { allow }),
+  });
 }

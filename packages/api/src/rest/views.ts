@@ -1,13 +1,15 @@
 /** JSON shapes of the platform REST API (/api/v1). */
-import { loadConfig } from '@edgetune/config';
+import type { FileRow } from '../domain/files';
 import type { JobDetail, StageRow, VariantRow, VersionRow } from '../domain/jobs';
-import { toOpenAIJob } from '../openai/mappers';
+import { toOpenAIFile, toOpenAIJob } from '../openai/mappers';
+import { variantDownloadUrl } from '../pipeline/publish';
+import { stageDurationMs } from '../views';
 
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
 
-export function downloadUrl(modelName: string, variantId: string): string {
-  const base = loadConfig().PUBLIC_URL.replace(/\/+$/, '');
-  return `${base}/api/v1/models/${encodeURIComponent(modelName)}/variants/${encodeURIComponent(variantId)}/download`;
+/** OpenAI's file object plus what edgetune measured on upload. */
+export function restFile(f: FileRow) {
+  return { ...toOpenAIFile(f), sha256: f.sha256, examples: f.examples, stats: f.stats };
 }
 
 export function restStage(s: StageRow, now = Date.now()) {
@@ -18,15 +20,13 @@ export function restStage(s: StageRow, now = Date.now()) {
     state: s.state,
     started_at: iso(s.startedAt),
     finished_at: iso(s.finishedAt),
-    duration_ms: s.durationMs ?? (s.finishedAt ? s.finishedAt.getTime() - s.startedAt.getTime() : now - s.startedAt.getTime()),
+    duration_ms: stageDurationMs(s, now),
   };
 }
 
 export function restVariant(version: VersionRow, v: VariantRow) {
-  const manifestVariants = ((version.manifest as { variants?: Array<Record<string, unknown>> }).variants ?? []).filter(
-    (x) => x.device === v.device && x.quantization === v.quantization,
-  );
-  const fromManifest = manifestVariants[0] ?? {};
+  const fromManifest =
+    ((version.manifest as { variants?: Array<Record<string, unknown>> }).variants ?? []).find((x) => x.device === v.device && x.quantization === v.quantization) ?? {};
   return {
     id: v.id,
     device: v.device,
@@ -35,7 +35,7 @@ export function restVariant(version: VersionRow, v: VariantRow) {
     size_bytes: v.sizeBytes,
     sha256: v.sha256,
     selected: v.selected,
-    download_url: downloadUrl(version.name, v.id),
+    download_url: variantDownloadUrl(version.name, v.id),
     metrics: v.metrics ?? fromManifest.metrics ?? {},
     measured_on: (fromManifest.measured_on as Record<string, unknown> | undefined) ?? null,
   };
@@ -55,7 +55,7 @@ export function restModel(version: VersionRow, variants: VariantRow[]) {
     created_at: iso(version.createdAt),
     evaluation: manifest.evaluation ?? null,
     llama_cpp_version: manifest.llama_cpp_version ?? null,
-    signature: manifest.signature ?? null,
+    signature: null,
     variants: variants.map((v) => restVariant(version, v)),
   };
 }

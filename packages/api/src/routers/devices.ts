@@ -3,7 +3,7 @@ import { createTRPCRouter, orgProcedure } from '../trpc';
 
 export const devicesRouter = createTRPCRouter({
   list: orgProcedure.query(async () => {
-    const [devices, pools] = await Promise.all([listDevices(), listPools()]);
-    return { devices, pools: pools.map(({ fingerprint, ...p }) => ({ ...p, fingerprint })) };
+    const pools = await listPools();
+    return { devices: await listDevices(pools), pools };
   }),
 });

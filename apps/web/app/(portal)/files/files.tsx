@@ -1,6 +1,6 @@
 'use client';
 import { useRef, useState, type FormEvent } from 'react';
-import { errorMessage, trpc } from '@/lib/trpc';
+import { errorMessage, trpc, unsaidDetails } from '@/lib/trpc';
 import { usePoll } from '@/lib/use-poll';
 import { fmtBytes, fmtDate } from '@/lib/format';
 import { uploadFile, type ApiErrorBody, type UploadedFile } from '@/lib/upload';
@@ -8,7 +8,6 @@ import { uploadFile, type ApiErrorBody, type UploadedFile } from '@/lib/upload';
 export function Files() {
   const files = usePoll(() => trpc.files.list.query({}), null);
   const input = useRef<HTMLInputElement>(null);
-  const [chosen, setChosen] = useState<File | null>(null);
   const [progress, setProgress] = useState<number | null>(null);
   const [result, setResult] = useState<UploadedFile | null>(null);
   const [uploadError, setUploadError] = useState<ApiErrorBody | null>(null);
@@ -16,7 +15,7 @@ export function Files() {
 
   async function onUpload(e: FormEvent) {
     e.preventDefault();
-    const file = input.current?.files?.[0] ?? chosen;
+    const file = input.current?.files?.[0];
     if (!file) return;
     setResult(null);
     setUploadError(null);
@@ -26,7 +25,6 @@ export function Files() {
     if (out.ok) {
       setResult(out.file);
       if (input.current) input.current.value = '';
-      setChosen(null);
       await files.reload();
     } else {
       setUploadError(out.error);
@@ -44,7 +42,7 @@ export function Files() {
     }
   }
 
-  const details = uploadError?.details?.filter((d) => d.message && !uploadError.message.includes(d.message)) ?? [];
+  const details = uploadError ? unsaidDetails(uploadError.message, uploadError.details) : [];
 
   return (
     <>
@@ -62,10 +60,7 @@ export function Files() {
             ref={input}
             type="file"
             accept=".jsonl,.json,application/jsonl,application/x-ndjson,text/plain"
-            onChange={(e) => {
-              setChosen(e.target.files?.[0] ?? null);
-              setUploadError(null);
-            }}
+            onChange={() => setUploadError(null)}
             data-testid="upload-input"
           />
           <button type="submit" disabled={progress !== null} data-testid="upload-submit">
@@ -87,7 +82,7 @@ export function Files() {
               <ul>
                 {details.map((d, i) => (
                   <li key={i} data-testid="upload-error-detail">
-                    {d.message}
+                    {d}
                   </li>
                 ))}
               </ul>

@@ -3,9 +3,8 @@ import Link from 'next/link';
 import { trpc } from '@/lib/trpc';
 import { usePoll } from '@/lib/use-poll';
 import { fmtDate } from '@/lib/format';
+import { isTerminal } from '@/lib/jobs';
 import { StatusBadge } from '@/components/status-badge';
-
-const terminal = new Set(['succeeded', 'failed', 'cancelled']);
 
 export function Jobs() {
   const jobs = usePoll(() => trpc.jobs.list.query({}), 5_000);
@@ -47,7 +46,7 @@ export function Jobs() {
                 <td>{j.fineTunedModel ? <code>{j.fineTunedModel}</code> : <span className="muted">—</span>}</td>
                 <td>{j.targetDevices.join(', ')}</td>
                 <td>{fmtDate(j.createdAt)}</td>
-                <td>{terminal.has(j.status) ? fmtDate(j.finishedAt) : <span className="muted">—</span>}</td>
+                <td>{isTerminal(j.status) ? fmtDate(j.finishedAt) : <span className="muted">—</span>}</td>
               </tr>
             ))}
           </tbody>

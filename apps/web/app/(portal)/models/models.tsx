@@ -2,11 +2,7 @@
 import Link from 'next/link';
 import { trpc } from '@/lib/trpc';
 import { usePoll } from '@/lib/use-poll';
-import { fmtBytes, fmtDate, fmtNum } from '@/lib/format';
-
-function fmtParams(n: number): string {
-  return n >= 1e9 ? `${(n / 1e9).toFixed(1)}B` : `${Math.round(n / 1e6)}M`;
-}
+import { fmtBytes, fmtDate, fmtNum, fmtParams } from '@/lib/format';
 
 export function Models() {
   const models = usePoll(() => trpc.models.list.query(), null);

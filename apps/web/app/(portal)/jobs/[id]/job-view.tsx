@@ -3,16 +3,17 @@ import Link from 'next/link';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { errorMessage, trpc } from '@/lib/trpc';
 import { usePoll } from '@/lib/use-poll';
-import { fmtDate, fmtDuration, fmtNum, fmtPct, fmtTime } from '@/lib/format';
-import type { JobDetail, JobEvent, Stage } from '@/lib/types';
+import { finite, fmtDate, fmtDuration, fmtNum, fmtPct, fmtTime } from '@/lib/format';
+import { isTerminal } from '@/lib/jobs';
+import type { JobDetail, JobEvent } from '@/lib/types';
 import { StatusBadge } from '@/components/status-badge';
 import { VariantsTable } from '@/components/variants-table';
 import { LossChart } from '@/components/loss-chart';
 
-const terminal = new Set(['succeeded', 'failed', 'cancelled']);
 const POLL_MS = 2_000;
 
-function useJobEvents(id: string, live: boolean) {
+/** The job's events, each page fetched after the last event seen; the caller decides when to fetch. */
+function useJobEvents(id: string) {
   const [events, setEvents] = useState<JobEvent[]>([]);
   const [error, setError] = useState<string | null>(null);
   const cursor = useRef<string | null>(null);
@@ -41,29 +42,18 @@ function useJobEvents(id: string, live: boolean) {
     }
   }, [id]);
 
-  useEffect(() => {
-    void fetchMore();
-    if (!live) return;
-    const t = setInterval(() => void fetchMore(), POLL_MS);
-    return () => clearInterval(t);
-  }, [fetchMore, live]);
-
-  return { events, error };
-}
-
-function num(v: unknown): number | undefined {
-  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+  return { events, error, fetchMore };
 }
 
 function eventText(e: JobEvent): string {
   const d = (e.data ?? {}) as Record<string, unknown>;
   if (e.type === 'metrics') {
     const parts: string[] = [];
-    if (num(d.step) !== undefined) parts.push(`step ${d.step}${num(d.total_steps) !== undefined ? `/${d.total_steps}` : ''}`);
+    if (finite(d.step) !== undefined) parts.push(`step ${d.step}${finite(d.total_steps) !== undefined ? `/${d.total_steps}` : ''}`);
     const loss = lossOf(d);
     if (loss !== undefined) parts.push(`loss ${loss.toFixed(4)}`);
-    if (num(d.learning_rate) !== undefined) parts.push(`lr ${num(d.learning_rate)!.toExponential(2)}`);
-    if (num(d.tokens_per_second) !== undefined) parts.push(`${fmtNum(d.tokens_per_second, 0)} tok/s`);
+    if (finite(d.learning_rate) !== undefined) parts.push(`lr ${finite(d.learning_rate)!.toExponential(2)}`);
+    if (finite(d.tokens_per_second) !== undefined) parts.push(`${fmtNum(d.tokens_per_second, 0)} tok/s`);
     if (parts.length && !/loss/i.test(e.message)) return `${e.message} — ${parts.join(', ')}`;
   }
   return e.message;
@@ -71,13 +61,13 @@ function eventText(e: JobEvent): string {
 
 /** Training loss of a metrics event (the trainer reports it as train_loss). */
 function lossOf(d: Record<string, unknown> | null | undefined): number | undefined {
-  return num(d?.train_loss) ?? num(d?.loss);
+  return finite(d?.train_loss) ?? finite(d?.loss);
 }
 
 function latestMetrics(events: JobEvent[]): Record<string, unknown> | null {
   for (let i = events.length - 1; i >= 0; i--) {
     const d = events[i].data as Record<string, unknown> | null;
-    if (d && num(d.step) !== undefined) return d;
+    if (d && finite(d.step) !== undefined) return d;
   }
   return null;
 }
@@ -102,19 +92,18 @@ function fmtMetric(key: string, v: number): string {
   return fmtNum(v, 4);
 }
 
-function stageLabel(s: Stage): string {
-  return s.stage;
-}
-
 export function JobView({ id }: { id: string }) {
+  const { events, error: eventsError, fetchMore } = useJobEvents(id);
   const [done, setDone] = useState(false);
-  const job = usePoll(() => trpc.jobs.get.query({ id }), done ? null : POLL_MS, [id]);
-  const status = job.data?.status;
-  const isTerminal = !!status && terminal.has(status);
+  // One tick asks for the job and its new events together, so httpBatchLink sends one request.
+  const job = usePoll(async () => (await Promise.all([trpc.jobs.get.query({ id }), fetchMore()]))[0], done ? null : POLL_MS, [id]);
+  const ended = isTerminal(job.data?.status);
   useEffect(() => {
-    if (isTerminal) setDone(true);
-  }, [isTerminal]);
-  const { events, error: eventsError } = useJobEvents(id, !done);
+    if (!ended) return;
+    setDone(true);
+    // The events written while the final status was read come with one last fetch.
+    void fetchMore();
+  }, [ended, fetchMore]);
   const [confirming, setConfirming] = useState(false);
   const [cancelError, setCancelError] = useState<string | null>(null);
   const [cancelling, setCancelling] = useState(false);
@@ -157,7 +146,7 @@ export function JobView({ id }: { id: string }) {
   const m = latestMetrics(events);
   const lossPoints = events
     .map((e) => e.data as Record<string, unknown> | null)
-    .filter((d): d is Record<string, unknown> => !!d && num(d.step) !== undefined && lossOf(d) !== undefined)
+    .filter((d): d is Record<string, unknown> => !!d && finite(d.step) !== undefined && lossOf(d) !== undefined)
     .map((d) => ({ step: d.step as number, loss: lossOf(d)! }));
   const evaluation = resultSection(j, 'evaluation').sort((a, b) => {
     const ia = evaluationOrder.indexOf(a[0]);
@@ -177,7 +166,7 @@ export function JobView({ id }: { id: string }) {
           </h1>
           <StatusBadge status={j.status} testid="job-status" />
         </div>
-        {!terminal.has(j.status) &&
+        {!isTerminal(j.status) &&
           (confirming ? (
             <div className="row" data-testid="job-cancel-confirm-box">
               <span>Cancel this job? Training stops and its pool is released.</span>
@@ -220,7 +209,7 @@ export function JobView({ id }: { id: string }) {
               {hp.method === 'lora' ? ` · rank ${String(hp.lora_rank ?? '')}` : ''}
             </dd>
             <dt>Target devices</dt>
-            <dd>{j.targetDevices.join(', ')}</dd>
+            <dd data-testid="job-target-devices">{j.targetDevices.join(', ')}</dd>
             <dt>Fine-tuned model</dt>
             <dd>{j.fineTunedModel ? <code data-testid="job-fine-tuned-model">{j.fineTunedModel}</code> : <span className="muted">—</span>}</dd>
             <dt>Created</dt>
@@ -240,7 +229,7 @@ export function JobView({ id }: { id: string }) {
           <div className="stats" data-testid="train-progress">
             <div className="stat">
               <div className="label">Step</div>
-              <div className="value">{m ? `${String(m.step)}${num(m.total_steps) !== undefined ? ` / ${String(m.total_steps)}` : ''}` : '—'}</div>
+              <div className="value">{m ? `${String(m.step)}${finite(m.total_steps) !== undefined ? ` / ${String(m.total_steps)}` : ''}` : '—'}</div>
             </div>
             <div className="stat">
               <div className="label">Loss</div>
@@ -253,7 +242,7 @@ export function JobView({ id }: { id: string }) {
               <div className="value">{m ? fmtNum(m.tokens_per_second, 0) : '—'}</div>
             </div>
           </div>
-          {num(m?.step) !== undefined && num(m?.total_steps) !== undefined && (
+          {finite(m?.step) !== undefined && finite(m?.total_steps) !== undefined && (
             <div className="progress">
               <div style={{ width: `${Math.min(100, (100 * (m!.step as number)) / (m!.total_steps as number))}%` }} />
             </div>
@@ -305,7 +294,7 @@ export function JobView({ id }: { id: string }) {
                   data-variant={s.variant ?? ''}
                   data-state={s.state}
                 >
-                  <td>{stageLabel(s)}</td>
+                  <td>{s.stage}</td>
                   <td>{s.device ?? <span className="muted">—</span>}</td>
                   <td>{s.variant ? <code>{s.variant}</code> : <span className="muted">—</span>}</td>
                   <td>

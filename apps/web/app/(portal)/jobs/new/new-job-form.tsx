@@ -4,24 +4,26 @@ import { useRouter } from 'next/navigation';
 import { useState, type FormEvent } from 'react';
 import { errorMessage, trpc } from '@/lib/trpc';
 import { usePoll } from '@/lib/use-poll';
-import { fmtNum } from '@/lib/format';
-import type { TrainingDefaults } from '@edgetune/contracts';
+import { fmtNum, fmtParams } from '@/lib/format';
+import type { BaseModel, TrainingDefaults } from '@edgetune/contracts';
 
-export interface BaseModelOption {
-  id: string;
-  name: string;
-  parameters: number;
-  contextLength: number;
-  methods: ('lora' | 'full')[];
-  description: string;
-  builtin: boolean;
+type Method = BaseModel['methods'][number];
+
+/** What the form shows of a catalog model. */
+export type BaseModelOption = Pick<BaseModel, 'id' | 'name' | 'parameters' | 'contextLength' | 'methods' | 'description'> & {
   /** The model's recommended hyperparameters: what an empty field means. */
-  defaults: Record<'lora' | 'full', TrainingDefaults>;
-}
+  defaults: Record<Method, TrainingDefaults>;
+};
 
-function fmtParams(n: number): string {
-  return n >= 1e9 ? `${(n / 1e9).toFixed(1)}B` : `${Math.round(n / 1e6)}M`;
-}
+type NumericHp = 'n_epochs' | 'learning_rate' | 'batch_size' | 'lora_rank';
+
+/** The optional numeric hyperparameters, in form order; an empty field leaves the model's default. */
+const numericFields: { key: NumericHp; id: string; label: string; min: number; max: number; step: number | 'any'; testid: string }[] = [
+  { key: 'n_epochs', id: 'epochs', label: 'Epochs', min: 1, max: 50, step: 1, testid: 'job-epochs' },
+  { key: 'learning_rate', id: 'lr', label: 'Learning rate', min: 0, max: 1, step: 'any', testid: 'job-lr' },
+  { key: 'batch_size', id: 'batch', label: 'Batch size', min: 1, max: 256, step: 1, testid: 'job-batch' },
+  { key: 'lora_rank', id: 'rank', label: 'LoRA rank', min: 1, max: 256, step: 1, testid: 'job-rank' },
+];
 
 export function NewJobForm({ models }: { models: BaseModelOption[] }) {
   const router = useRouter();
@@ -31,11 +33,8 @@ export function NewJobForm({ models }: { models: BaseModelOption[] }) {
   const [model, setModel] = useState(models[0]?.id ?? '');
   const [trainingFile, setTrainingFile] = useState('');
   const [validationFile, setValidationFile] = useState('');
-  const [method, setMethod] = useState<'lora' | 'full'>('lora');
-  const [epochs, setEpochs] = useState('');
-  const [learningRate, setLearningRate] = useState('');
-  const [batchSize, setBatchSize] = useState('');
-  const [loraRank, setLoraRank] = useState('');
+  const [method, setMethod] = useState<Method>(models[0]?.methods[0] ?? 'lora');
+  const [numbers, setNumbers] = useState<Partial<Record<NumericHp, string>>>({});
   const [suffix, setSuffix] = useState('');
   const [targets, setTargets] = useState<string[]>([]);
   const [busy, setBusy] = useState(false);
@@ -47,6 +46,9 @@ export function NewJobForm({ models }: { models: BaseModelOption[] }) {
   const fileRows = files.data?.data ?? [];
   const deviceRows = devices.data?.devices ?? [];
   const online = deviceRows.filter((d) => d.available);
+
+  /** lora_rank only applies to a LoRA job. */
+  const applies = (key: NumericHp) => key !== 'lora_rank' || method === 'lora';
 
   function toggle(id: string, on: boolean) {
     setTargets((t) => (on ? [...t, id] : t.filter((x) => x !== id)));
@@ -63,10 +65,7 @@ export function NewJobForm({ models }: { models: BaseModelOption[] }) {
         validation_file: validationFile || null,
         hyperparameters: {
           method,
-          ...(epochs.trim() ? { n_epochs: Number(epochs) } : {}),
-          ...(batchSize.trim() ? { batch_size: Number(batchSize) } : {}),
-          ...(method === 'lora' && loraRank.trim() ? { lora_rank: Number(loraRank) } : {}),
-          ...(learningRate.trim() ? { learning_rate: Number(learningRate) } : {}),
+          ...Object.fromEntries(numericFields.filter((f) => applies(f.key) && numbers[f.key]?.trim()).map((f) => [f.key, Number(numbers[f.key])])),
         },
         target_devices: targets.length ? targets : undefined,
         suffix: suffix.trim() || null,
@@ -93,7 +92,7 @@ export function NewJobForm({ models }: { models: BaseModelOption[] }) {
             onChange={(e) => {
               setModel(e.target.value);
               const m = models.find((x) => x.id === e.target.value);
-              if (m && !m.methods.includes(method)) setMethod(m.methods[0]);
+              if (m) setMethod(m.methods[0]); // each model starts from its own default method
             }}
             data-testid="job-model"
           >
@@ -143,7 +142,7 @@ export function NewJobForm({ models }: { models: BaseModelOption[] }) {
           <div className="fields">
             <div>
               <label htmlFor="method">Method</label>
-              <select id="method" value={method} onChange={(e) => setMethod(e.target.value as 'lora' | 'full')} data-testid="job-method">
+              <select id="method" value={method} onChange={(e) => setMethod(e.target.value as Method)} data-testid="job-method">
                 {methods.map((m) => (
                   <option key={m} value={m}>
                     {m === 'lora' ? 'LoRA adapter' : 'Full fine-tune'}
@@ -151,43 +150,23 @@ export function NewJobForm({ models }: { models: BaseModelOption[] }) {
                 ))}
               </select>
             </div>
-            <div>
-              <label htmlFor="epochs">Epochs</label>
-              <input id="epochs" type="number" min={1} max={50} step={1} placeholder={`default ${defaults.n_epochs}`} value={epochs} onChange={(e) => setEpochs(e.target.value)} data-testid="job-epochs" />
-            </div>
-            <div>
-              <label htmlFor="lr">Learning rate</label>
-              <input
-                id="lr"
-                type="number"
-                min={0}
-                max={1}
-                step="any"
-                placeholder={`default ${defaults.learning_rate}`}
-                value={learningRate}
-                onChange={(e) => setLearningRate(e.target.value)}
-                data-testid="job-lr"
-              />
-            </div>
-            <div>
-              <label htmlFor="batch">Batch size</label>
-              <input id="batch" type="number" min={1} max={256} step={1} placeholder={`default ${defaults.batch_size}`} value={batchSize} onChange={(e) => setBatchSize(e.target.value)} data-testid="job-batch" />
-            </div>
-            <div>
-              <label htmlFor="rank">LoRA rank</label>
-              <input
-                id="rank"
-                type="number"
-                min={1}
-                max={256}
-                step={1}
-                placeholder={`default ${defaults.lora_rank}`}
-                disabled={method !== 'lora'}
-                value={loraRank}
-                onChange={(e) => setLoraRank(e.target.value)}
-                data-testid="job-rank"
-              />
-            </div>
+            {numericFields.map((f) => (
+              <div key={f.key}>
+                <label htmlFor={f.id}>{f.label}</label>
+                <input
+                  id={f.id}
+                  type="number"
+                  min={f.min}
+                  max={f.max}
+                  step={f.step}
+                  placeholder={`default ${defaults[f.key]}`}
+                  disabled={!applies(f.key)}
+                  value={numbers[f.key] ?? ''}
+                  onChange={(e) => setNumbers((n) => ({ ...n, [f.key]: e.target.value }))}
+                  data-testid={f.testid}
+                />
+              </div>
+            ))}
             <div>
               <label htmlFor="suffix">Model name suffix (optional)</label>
               <input

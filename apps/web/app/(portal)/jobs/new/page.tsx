@@ -13,7 +13,6 @@ export default function NewJobPage() {
     contextLength: m.contextLength,
     methods: m.methods,
     description: m.description,
-    builtin: m.builtin,
     defaults: { lora: defaultHyperparameters(m.id, 'lora'), full: defaultHyperparameters(m.id, 'full') },
   }));
   return <NewJobForm models={models} />;

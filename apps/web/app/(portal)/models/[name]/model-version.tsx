@@ -5,6 +5,7 @@ import { usePoll } from '@/lib/use-poll';
 import { fmtDate, fmtNum, fmtPct } from '@/lib/format';
 import { VariantsTable } from '@/components/variants-table';
 import { CopyButton } from '@/components/copy-button';
+import type { Manifest } from '@edgetune/contracts';
 
 export function ModelVersionView({ name }: { name: string }) {
   const v = usePoll(() => trpc.models.get.query({ name }), null, [name]);
@@ -21,11 +22,8 @@ export function ModelVersionView({ name }: { name: string }) {
     );
   }
   const d = v.data;
-  const manifest = d.manifest as {
-    evaluation?: Record<string, number>;
-    llama_cpp_version?: string;
-    signature?: { algorithm: string; key_id: string; value: string };
-  };
+  // Stored as JSON: read it as a manifest whose fields may be missing.
+  const manifest = d.manifest as Partial<Manifest>;
   const manifestJson = JSON.stringify(d.manifest, null, 2);
   return (
     <>
