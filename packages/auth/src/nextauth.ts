@@ -11,7 +11,7 @@ const Credentials = ((CredentialsImport as unknown as { default?: typeof Credent
 export async function authenticateUser(email: string, password: string): Promise<{ id: string; email: string; name: string | null } | null> {
   if (!email || !password) return null;
   const user = await findUserByEmail(email);
-  if (!user) {
+  if (!user || !user.passwordHash) {
     // Spend comparable time so the response does not reveal whether the e-mail exists.
     await verifyPassword('$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHRzb21lc2FsdA$0000000000000000000000000000000000000000000', password);
     return null;

@@ -12,6 +12,12 @@ export const idPrefixes = {
   modelVersion: 'mv_',
   variant: 'var_',
   usage: 'use_',
+  dataset: 'ds_',
+  upload: 'upl_',
+  invitation: 'inv_',
+  userToken: 'tok_',
+  email: 'eml_',
+  audit: 'aud_',
 } as const;
 
 export type IdKind = keyof typeof idPrefixes;

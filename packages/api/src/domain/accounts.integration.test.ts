@@ -19,7 +19,7 @@ test('sign-up creates the user, an organization and an owner membership', async 
   assert.equal(m.orgId, r.org.id);
   assert.equal(m.role, 'owner');
   const [u] = await db().select().from(schema.users).where(eq(schema.users.id, r.user.id));
-  assert.match(u.passwordHash, /^\$argon2id\$/);
+  assert.match(u.passwordHash ?? '', /^\$argon2id\$/);
   const who = await me({ orgId: r.org.id, userId: r.user.id, role: 'owner', via: 'session', scopes: [] });
   assert.equal(who.org.name, 'Ada Robotics');
   assert.equal(who.user?.email, email);

@@ -56,7 +56,7 @@ test('succeeded job exposes fine_tuned_model; failed job exposes error', () => {
 });
 
 test('file and event objects', () => {
-  const f = toOpenAIFile({ id: 'file-1', orgId: 'o', filename: 'a.jsonl', purpose: 'fine-tune', bytes: 10, sha256: 'x', storageKey: 'k', examples: 1, stats: {}, createdAt: new Date(5000) });
+  const f = toOpenAIFile({ id: 'file-1', orgId: 'o', filename: 'a.jsonl', purpose: 'fine-tune', bytes: 10, sha256: 'x', storageKey: 'k', examples: 1, stats: {}, datasetId: null, version: null, format: 'chat', source: null, report: null, createdBy: null, createdAt: new Date(5000) });
   assert.deepEqual(f, { id: 'file-1', object: 'file', bytes: 10, created_at: 5, expires_at: null, filename: 'a.jsonl', purpose: 'fine-tune', status: 'processed', status_details: null });
   const e = toOpenAIEvent({ seq: 1, id: 'ftevent-1', orgId: 'o', jobId: 'j', level: 'info', type: 'metrics', message: 'step 1', data: { step: 1 }, dedupeKey: 'd', createdAt: new Date(2000) });
   assert.deepEqual(e, { id: 'ftevent-1', object: 'fine_tuning.job.event', created_at: 2, level: 'info', message: 'step 1', data: { step: 1 }, type: 'metrics' });
