@@ -4,6 +4,8 @@ import type { NextConfig } from 'next';
 process.env.NEXT_TELEMETRY_DISABLED = '1';
 
 const nextConfig: NextConfig = {
+  // Several copies of the app can be built side by side (development helpers) with their own folder.
+  distDir: process.env.EDGETUNE_NEXT_DIST_DIR ?? '.next',
   reactStrictMode: true,
   poweredByHeader: false,
   // Workspace packages export raw TypeScript.
