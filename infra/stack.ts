@@ -27,6 +27,8 @@ export interface StackOptions {
   log: Logger;
   /** Start the web app (tests of the workers alone can skip it). */
   web: boolean;
+  /** Added to every component's environment (e.g. the test OpenID provider's OIDC_* settings). */
+  extraEnv?: Record<string, string>;
 }
 
 export interface Stack {
@@ -91,7 +93,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     STORAGE_URL: process.env.STORAGE_URL ?? `file://${path.join(opts.dataDir, 'objects')}`,
     AUTH_SECRET: authSecret,
     NEXTAUTH_SECRET: authSecret,
-    NEXTAUTH_URL: baseUrl,
+    // next-auth builds OAuth callback URLs from this: the public address when there is one.
+    NEXTAUTH_URL: process.env.NEXTAUTH_URL ?? process.env.PUBLIC_URL ?? baseUrl,
     SIGNING_KEY_FILE: signingKeyFile,
     HOST: '127.0.0.1',
     PORT: String(opts.port),
@@ -101,6 +104,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     // One training thread: measured 5-8x faster per step than two on a 2-core machine that also
     // runs the web app and the device agent (workers/trainer tests).
     TRAIN_THREADS: process.env.TRAIN_THREADS ?? '1',
+    ...opts.extraEnv,
   };
 
   // Migrations run in a child so this process never caches another stack's config.

@@ -11,6 +11,7 @@ import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger } from '@edgetune/config';
+import { startOidcTestProvider, type OidcTestProvider } from './oidc-test-provider';
 import { ROOT, startStack, type Stack } from './stack';
 
 const log = createLogger('test');
@@ -70,7 +71,7 @@ await suite('fixtures', async () => {
   return (await run('bash', [path.join(ROOT, 'workers/device-agent/scripts/make-fixture.sh'), fixtures], baseEnv)) === 0;
 }, true);
 
-const unitFiles = files(['packages', 'workers/orchestrator', 'workers/device-agent', 'infra'], /\.test\.ts$/, [/\.integration\.test\.ts$/]);
+const unitFiles = files(['packages', 'workers/orchestrator', 'workers/device-agent', 'infra', 'apps/web/lib'], /\.test\.ts$/, [/\.integration\.test\.ts$/]);
 await suite('unit (node:test)', async () =>
   (await run(tsx, ['--test', '--test-concurrency=1', ...unitFiles], {
     ...baseEnv,
@@ -84,18 +85,26 @@ await suite('unit (node:test)', async () =>
 );
 
 let stack: Stack | null = null;
+let oidc: OidcTestProvider | null = null;
 const needStack = !only || only.some((s) => ['trainer (pytest)', 'integration', 'health', 'e2e'].includes(s));
 if (needStack) {
   await suite('stack start', async () => {
+    const port = Number(process.env.TEST_PORT ?? 3100);
+    // A real OpenID provider on loopback, configured into the web app as its SSO provider.
+    oidc = await startOidcTestProvider({
+      port: Number(process.env.TEST_OIDC_PORT ?? 3199),
+      redirectUris: [`http://127.0.0.1:${port}/api/auth/callback/oidc`],
+    });
     stack = await startStack({
       dataDir: path.join(testData, 'stack'),
-      port: Number(process.env.TEST_PORT ?? 3100),
+      port,
       postgresPort: Number(process.env.TEST_POSTGRES_PORT ?? 5499),
       temporalPort: Number(process.env.TEST_TEMPORAL_PORT ?? 7299),
       temporalUiPort: Number(process.env.TEST_TEMPORAL_UI_PORT ?? 8299),
       echo: false,
       log,
       web: true,
+      extraEnv: { ...oidc.env, OIDC_NAME: 'Test IdP' },
     });
     return true;
   }, true);
@@ -153,6 +162,7 @@ if (stack) {
 
   await s.stop();
 }
+await (oidc as OidcTestProvider | null)?.stop();
 
 const passed = results.filter((r) => r.ok).length;
 const failed = results.length - passed;

@@ -68,3 +68,36 @@ export function malformedJsonl(): string {
     JSON.stringify({ messages: [{ role: 'robot', content: 'beep' }, { role: 'assistant', content: 'billing' }] }),
   ].join('\n') + '\n';
 }
+
+/**
+ * A chat dataset that exercises the preview: a tool call with its result, a turn excluded from the
+ * loss (weight 0), and `duplicateLine` repeating line 1 exactly (a duplicates warning that links there).
+ */
+export function toolChatRecords(n: number, duplicateLine: number): unknown[] {
+  const out: unknown[] = [];
+  const tools = [
+    {
+      type: 'function',
+      function: { name: 'get_order_status', description: 'Look up an order', parameters: { type: 'object', properties: { order_id: { type: 'string' } }, required: ['order_id'] } },
+    },
+  ];
+  for (let i = 1; i <= n; i++) {
+    if (i === duplicateLine) {
+      out.push(out[0]);
+      continue;
+    }
+    const id = `A-${1000 + i}`;
+    out.push({
+      tools,
+      messages: [
+        { role: 'system', content: 'You are the order desk of a small shop.' },
+        { role: 'user', content: `Where is my order ${id}?` },
+        { role: 'assistant', content: 'Let me check that.', weight: 0 },
+        { role: 'assistant', content: null, tool_calls: [{ id: `call_${i}`, type: 'function', function: { name: 'get_order_status', arguments: JSON.stringify({ order_id: id }) } }] },
+        { role: 'tool', tool_call_id: `call_${i}`, content: JSON.stringify({ status: i % 2 ? 'shipped' : 'packing' }) },
+        { role: 'assistant', content: `Order ${id} is ${i % 2 ? 'on its way' : 'being packed'}.` },
+      ],
+    });
+  }
+  return out;
+}

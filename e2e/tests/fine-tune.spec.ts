@@ -22,6 +22,8 @@ test('a new company signs up, fine-tunes lfm2-tiny and downloads per-device GGUF
   let apiKey = '';
   let trainingFileId = '';
   let validationFileId = '';
+  let trainingDatasetId = '';
+  let validationDatasetId = '';
   let jobId = '';
 
   await test.step('sign up', async () => {
@@ -53,8 +55,8 @@ test('a new company signs up, fine-tunes lfm2-tiny and downloads per-device GGUF
   });
 
   await test.step('a malformed JSONL is rejected with the line and the reason', async () => {
-    await page.getByTestId('nav-files').click();
-    await page.waitForURL(/\/files$/);
+    await page.getByTestId('nav-datasets').click();
+    await page.waitForURL(/\/datasets$/);
     await upload(page, 'broken.jsonl', malformedJsonl());
     const err = page.getByTestId('upload-error');
     await expect(err).toBeVisible();
@@ -67,16 +69,19 @@ test('a new company signs up, fine-tunes lfm2-tiny and downloads per-device GGUF
     const result = page.getByTestId('upload-result');
     await expect(result).toContainText('tickets-train.jsonl');
     trainingFileId = (await result.getAttribute('data-file-id')) ?? '';
+    trainingDatasetId = (await result.getAttribute('data-dataset-id')) ?? '';
     expect(trainingFileId).toMatch(/^file-/);
 
     await upload(page, 'tickets-val.jsonl', toJsonl(examples(30, 2)));
     await expect(result).toContainText('tickets-val.jsonl');
     validationFileId = (await result.getAttribute('data-file-id')) ?? '';
+    validationDatasetId = (await result.getAttribute('data-dataset-id')) ?? '';
     expect(validationFileId).toMatch(/^file-/);
     expect(validationFileId).not.toBe(trainingFileId);
 
-    await expect(page.locator(`[data-testid="file-row"][data-file-id="${trainingFileId}"]`)).toBeVisible();
-    await expect(page.locator(`[data-testid="file-row"][data-file-id="${validationFileId}"]`)).toBeVisible();
+    // Each file without a dataset name becomes version 1 of a dataset named after it.
+    await expect(page.locator(`[data-testid="dataset-row"][data-file-id="${trainingFileId}"]`)).toContainText('tickets-train');
+    await expect(page.locator(`[data-testid="dataset-row"][data-file-id="${validationFileId}"]`)).toContainText('tickets-val');
   });
 
   await test.step('start a job on lfm2-tiny with the default targets', async () => {
@@ -85,8 +90,11 @@ test('a new company signs up, fine-tunes lfm2-tiny and downloads per-device GGUF
     await page.getByTestId('new-job').click();
     await page.waitForURL(/\/jobs\/new$/);
     await page.getByTestId('job-model').selectOption('lfm2-tiny');
-    await page.getByTestId('job-training-file').selectOption(trainingFileId);
-    await page.getByTestId('job-validation-file').selectOption(validationFileId);
+    // Data by dataset; its latest version is chosen by default.
+    await page.getByTestId('job-training-dataset').selectOption(trainingDatasetId);
+    await expect(page.getByTestId('job-training-file')).toHaveValue(trainingFileId);
+    await page.getByTestId('job-validation-dataset').selectOption(validationDatasetId);
+    await expect(page.getByTestId('job-validation-file')).toHaveValue(validationFileId);
     // Default targets: no device box ticked = every device an online pool serves.
     await expect(page.getByTestId('device-checkbox').first()).toBeVisible();
     for (const box of await page.getByTestId('device-checkbox').all()) await expect(box).not.toBeChecked();

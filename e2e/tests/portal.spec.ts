@@ -57,7 +57,7 @@ test('portal pages: sign up, sign out and in, API key lifecycle, every page rend
   await page.getByTestId('apikey-row').filter({ hasText: 'to revoke' }).getByTestId('apikey-revoke').click();
   await expect(page.getByTestId('apikey-row').filter({ hasText: 'to revoke' })).toContainText('revoked');
 
-  await page.getByTestId('nav-files').click();
+  await page.getByTestId('nav-datasets').click();
   await page.getByTestId('upload-input').setInputFiles({
     name: 'no-assistant.jsonl',
     mimeType: 'application/jsonl',
@@ -65,7 +65,7 @@ test('portal pages: sign up, sign out and in, API key lifecycle, every page rend
   });
   await page.getByTestId('upload-submit').click();
   await expect(page.getByTestId('upload-error')).toContainText(/line 1/i);
-  await page.screenshot({ path: path.join(shots, 'files.png'), fullPage: true });
+  await page.screenshot({ path: path.join(shots, 'datasets.png'), fullPage: true });
 
   await page.goto('/jobs/new');
   await expect(page.getByTestId('device-checkbox').first()).toBeVisible();

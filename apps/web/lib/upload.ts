@@ -1,57 +1,312 @@
 'use client';
 import type { ErrorDetail } from '@edgetune/contracts';
 
-export interface UploadedFile {
-  id: string;
-  filename: string;
-  bytes?: number;
-  [k: string]: unknown;
-}
+/**
+ * The portal's uploader: the resumable REST API (`/api/v1/uploads`), so a dropped connection costs
+ * at most one chunk and an upload interrupted by a reload continues from the server's offset.
+ */
 
 export interface ApiErrorBody {
   code: string;
   message: string;
   param: string | null;
-  details?: ErrorDetail[];
+  /** Validation errors name the line (or row) and field; the api may add the offending text. */
+  details?: (ErrorDetail & { excerpt?: string; row?: number })[];
+  [k: string]: unknown;
 }
 
-export type UploadOutcome = { ok: true; file: UploadedFile } | { ok: false; status: number; error: ApiErrorBody };
+export interface UploadOptions {
+  dataset?: string;
+  format?: 'auto' | 'chat' | 'prompt_completion' | 'preference';
+  /** CSV / Parquet: target field → source column. */
+  columns?: Record<string, string>;
+  baseModel?: string;
+}
 
-/**
- * Uploads a JSONL file through the REST API (session cookie), reporting byte progress.
- * XMLHttpRequest because fetch has no upload progress events.
- */
-export function uploadFile(file: File, onProgress: (fraction: number) => void): Promise<UploadOutcome> {
-  return new Promise((resolve) => {
-    const form = new FormData();
-    form.append('purpose', 'fine-tune');
-    form.append('file', file, file.name);
+/** What `POST /api/v1/uploads/{id}/complete` answers: the version and its dataset (shapes owned by the api). */
+export interface CompletedUpload {
+  file: { id: string; filename?: string; bytes?: number; version?: number | null; [k: string]: unknown };
+  dataset: { id: string; name?: string; [k: string]: unknown } | null;
+  report?: unknown;
+  /** True when the same bytes were already a version of this dataset (nothing new was stored). */
+  reused?: boolean;
+  [k: string]: unknown;
+}
+
+export type UploadPhase = 'starting' | 'sending' | 'retrying' | 'validating';
+
+export interface UploadProgress {
+  phase: UploadPhase;
+  sent: number;
+  total: number;
+  uploadId: string | null;
+  /** While retrying: the attempt that failed and when the next starts. */
+  attempt?: number;
+  retryInMs?: number;
+  reason?: string;
+}
+
+export type UploadOutcome =
+  | { ok: true; result: CompletedUpload }
+  /** `resumable`: the staged bytes are still on the server; calling again with `resumeId` continues. */
+  | { ok: false; status: number; error: ApiErrorBody; resumable: boolean; uploadId: string | null };
+
+/** An upload this browser started and did not finish, remembered across reloads. */
+export interface PendingUpload {
+  id: string;
+  name: string;
+  size: number;
+  lastModified: number;
+  options: UploadOptions;
+  startedAt: number;
+}
+
+const STORE_KEY = 'edgetune.pendingUploads';
+/** Attempts per chunk before the upload pauses and waits for the user to resume it. */
+const MAX_ATTEMPTS = 6;
+const BACKOFF_MS = [500, 1000, 2000, 4000, 8000];
+
+export function pendingUploads(): PendingUpload[] {
+  try {
+    const v = JSON.parse(localStorage.getItem(STORE_KEY) ?? '[]') as unknown;
+    return Array.isArray(v) ? (v as PendingUpload[]).filter((p) => p && typeof p.id === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+function savePending(list: PendingUpload[]) {
+  try {
+    localStorage.setItem(STORE_KEY, JSON.stringify(list));
+  } catch {
+    // storage full or disabled: resuming after a reload is then unavailable, the upload still works
+  }
+}
+
+export function forgetPending(id: string) {
+  savePending(pendingUploads().filter((p) => p.id !== id));
+}
+
+function remember(p: PendingUpload) {
+  savePending([...pendingUploads().filter((x) => x.id !== p.id && !sameFile(x, p)), p]);
+}
+
+function sameFile(p: Pick<PendingUpload, 'name' | 'size' | 'lastModified'>, f: Pick<PendingUpload, 'name' | 'size' | 'lastModified'>): boolean {
+  return p.name === f.name && p.size === f.size && p.lastModified === f.lastModified;
+}
+
+/** The unfinished upload of this very file (same name, size and modification time), if any. */
+export function pendingFor(file: File): PendingUpload | undefined {
+  return pendingUploads().find((p) => sameFile(p, { name: file.name, size: file.size, lastModified: file.lastModified }));
+}
+
+/** Aborts the upload on the server (its staged bytes are removed) and forgets it here. */
+export async function discardUpload(id: string): Promise<void> {
+  forgetPending(id);
+  await fetch(`/api/v1/uploads/${encodeURIComponent(id)}`, { method: 'DELETE' }).catch(() => undefined);
+}
+
+interface HttpResult {
+  status: number;
+  body: unknown;
+}
+
+function apiError(r: HttpResult): ApiErrorBody {
+  const err = (r.body as { error?: ApiErrorBody } | null)?.error;
+  if (err && typeof err.message === 'string') return err;
+  if (r.status === 0) return { code: 'network', message: 'The connection to the server was lost.', param: null };
+  return { code: `http_${r.status}`, message: `The server answered HTTP ${r.status}.`, param: null };
+}
+
+/** Worth another try: the connection dropped, the server was briefly unavailable or busy. */
+function transient(status: number): boolean {
+  return status === 0 || status === 408 || status === 429 || status >= 500;
+}
+
+async function jsonRequest(method: string, url: string, body?: unknown, signal?: AbortSignal): Promise<HttpResult> {
+  try {
+    const res = await fetch(url, {
+      method,
+      signal,
+      headers: body === undefined ? undefined : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let parsed: unknown = null;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      parsed = null;
+    }
+    return { status: res.status, body: parsed };
+  } catch (e) {
+    if (signal?.aborted) throw e;
+    return { status: 0, body: null };
+  }
+}
+
+/** One chunk, by XMLHttpRequest because fetch reports no upload progress. */
+function putChunk(url: string, chunk: Blob, start: number, total: number, onSent: (n: number) => void, signal?: AbortSignal): Promise<HttpResult> {
+  return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
-    xhr.open('POST', '/api/v1/files');
+    xhr.open('PUT', url);
+    xhr.setRequestHeader('content-type', 'application/octet-stream');
+    xhr.setRequestHeader('content-range', `bytes ${start}-${start + chunk.size - 1}/${total}`);
     xhr.responseType = 'text';
-    xhr.upload.onprogress = (e) => {
-      if (e.lengthComputable) onProgress(e.loaded / e.total);
-    };
+    xhr.upload.onprogress = (e) => onSent(e.loaded);
+    const onAbort = () => xhr.abort();
+    signal?.addEventListener('abort', onAbort, { once: true });
     xhr.onload = () => {
+      signal?.removeEventListener('abort', onAbort);
       let body: unknown = null;
       try {
-        body = JSON.parse(xhr.responseText);
+        body = xhr.responseText ? JSON.parse(xhr.responseText) : null;
       } catch {
         body = null;
       }
-      if (xhr.status >= 200 && xhr.status < 300 && body && typeof body === 'object' && 'id' in body) {
-        onProgress(1);
-        resolve({ ok: true, file: body as UploadedFile });
-        return;
-      }
-      const err = (body as { error?: ApiErrorBody } | null)?.error;
-      resolve({
-        ok: false,
-        status: xhr.status,
-        error: err ?? { code: 'http_' + xhr.status, message: `Upload failed (HTTP ${xhr.status}).`, param: null },
-      });
+      resolve({ status: xhr.status, body });
     };
-    xhr.onerror = () => resolve({ ok: false, status: 0, error: { code: 'network', message: 'Network error while uploading.', param: null } });
-    xhr.send(form);
+    xhr.onerror = () => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve({ status: 0, body: null });
+    };
+    xhr.onabort = () => reject(new DOMException('Upload cancelled', 'AbortError'));
+    xhr.send(chunk);
   });
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        reject(new DOMException('Upload cancelled', 'AbortError'));
+      },
+      { once: true },
+    );
+  });
+}
+
+function offsetOf(body: unknown): number | null {
+  const b = body as { offset?: unknown; error?: { offset?: unknown; details?: unknown } } | null;
+  if (typeof b?.offset === 'number') return b.offset;
+  if (typeof b?.error?.offset === 'number') return b.error.offset;
+  return null;
+}
+
+/**
+ * Uploads `file`, or continues the upload `resumeId` of the same file from the server's offset.
+ * A failed chunk is retried with backoff; when the connection stays down the upload pauses with
+ * `resumable: true` and stays remembered (localStorage) so a later call — even after a reload — continues it.
+ */
+export async function uploadDataset(
+  file: File,
+  options: UploadOptions,
+  opts: { resumeId?: string | null; onProgress: (p: UploadProgress) => void; signal?: AbortSignal },
+): Promise<UploadOutcome> {
+  const { onProgress, signal } = opts;
+  const total = file.size;
+  let id: string | null = null;
+  let offset = 0;
+  let chunkSize = 8 * 1024 * 1024;
+  const fail = (r: HttpResult, resumable: boolean): UploadOutcome => {
+    if (!resumable && id) forgetPending(id);
+    return { ok: false, status: r.status, error: apiError(r), resumable, uploadId: id };
+  };
+
+  onProgress({ phase: 'starting', sent: 0, total, uploadId: opts.resumeId ?? null });
+  if (opts.resumeId) {
+    const r = await jsonRequest('GET', `/api/v1/uploads/${encodeURIComponent(opts.resumeId)}`, undefined, signal);
+    const s = r.body as { offset?: number; size?: number | null; status?: string; chunkSize?: number } | null;
+    if (r.status === 200 && s && (s.status === 'open' || s.status === 'completing' || s.status === 'completed') && typeof s.offset === 'number' && (s.size == null || s.size === total)) {
+      id = opts.resumeId;
+      // Completing or completed (the answer was lost): asking to complete again returns the version.
+      offset = s.status === 'open' ? s.offset : total;
+      if (typeof s.chunkSize === 'number' && s.chunkSize > 0) chunkSize = s.chunkSize;
+    } else if (r.status === 0) {
+      id = opts.resumeId;
+      return fail(r, true);
+    } else {
+      // Expired, aborted or finished elsewhere: start afresh.
+      forgetPending(opts.resumeId);
+    }
+  }
+  if (!id) {
+    const r = await jsonRequest(
+      'POST',
+      '/api/v1/uploads',
+      {
+        filename: file.name,
+        purpose: 'fine-tune',
+        size: total,
+        ...(options.dataset ? { dataset: options.dataset } : {}),
+        ...(options.format && options.format !== 'auto' ? { format: options.format } : {}),
+        ...(options.columns && Object.keys(options.columns).length ? { columns: options.columns } : {}),
+        ...(options.baseModel ? { baseModel: options.baseModel } : {}),
+      },
+      signal,
+    );
+    const b = r.body as { id?: string; offset?: number; chunkSize?: number } | null;
+    if (r.status < 200 || r.status >= 300 || !b?.id) return fail(r, false);
+    id = b.id;
+    offset = b.offset ?? 0;
+    if (typeof b.chunkSize === 'number' && b.chunkSize > 0) chunkSize = b.chunkSize;
+    remember({ id, name: file.name, size: total, lastModified: file.lastModified, options, startedAt: Date.now() });
+  }
+
+  const url = `/api/v1/uploads/${encodeURIComponent(id)}`;
+  let attempt = 0;
+  while (offset < total) {
+    const start = offset;
+    const chunk = file.slice(start, Math.min(total, start + chunkSize));
+    onProgress({ phase: 'sending', sent: start, total, uploadId: id });
+    const r = await putChunk(url, chunk, start, total, (n) => onProgress({ phase: 'sending', sent: start + n, total, uploadId: id }), signal);
+    if (r.status >= 200 && r.status < 300) {
+      offset = offsetOf(r.body) ?? start + chunk.size;
+      attempt = 0;
+      continue;
+    }
+    if (r.status === 409) {
+      // The server has a different offset (e.g. a chunk arrived whose answer got lost): continue from there.
+      const known = offsetOf(r.body) ?? offsetOf((await jsonRequest('GET', url, undefined, signal)).body);
+      if (known !== null && known !== start) {
+        offset = known;
+        continue;
+      }
+      return fail(r, false);
+    }
+    if (!transient(r.status)) return fail(r, false);
+    attempt++;
+    if (attempt >= MAX_ATTEMPTS) return fail(r, true);
+    const wait = BACKOFF_MS[Math.min(attempt - 1, BACKOFF_MS.length - 1)];
+    onProgress({ phase: 'retrying', sent: start, total, uploadId: id, attempt, retryInMs: wait, reason: apiError(r).message });
+    await sleep(wait, signal);
+    // Part of the failed chunk may have been stored: ask where to continue.
+    const s = await jsonRequest('GET', url, undefined, signal);
+    const known = s.status === 200 ? offsetOf(s.body) : null;
+    if (known !== null) offset = known;
+  }
+
+  onProgress({ phase: 'validating', sent: total, total, uploadId: id });
+  for (let n = 1; ; ) {
+    const r = await jsonRequest('POST', `${url}/complete`, {}, signal);
+    if (r.status >= 200 && r.status < 300 && (r.body as CompletedUpload | null)?.file) {
+      forgetPending(id);
+      return { ok: true, result: r.body as CompletedUpload };
+    }
+    if (r.status === 409) {
+      // A retried request finds the first one still validating: wait for it, then ask again.
+      const s = await jsonRequest('GET', url, undefined, signal);
+      const st = (s.body as { status?: string } | null)?.status;
+      if (st === 'completing' || st === 'completed') {
+        await sleep(2000, signal);
+        continue;
+      }
+      if (st !== 'open') return fail(r, false);
+    } else if (!transient(r.status)) return fail(r, false);
+    if (n++ >= MAX_ATTEMPTS) return fail(r, true);
+    await sleep(BACKOFF_MS[Math.min(n - 2, BACKOFF_MS.length - 1)], signal);
+  }
 }

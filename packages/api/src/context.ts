@@ -1,10 +1,27 @@
-import { asc, eq } from 'drizzle-orm';
-import { isRole, verifyApiKey } from '@edgetune/auth';
+import { and, asc, eq } from 'drizzle-orm';
+import {
+  assertNotLocked,
+  checkApiKey,
+  cookieValue,
+  countAttempt,
+  isRole,
+  limitKeys,
+  lockedError,
+  rateLimitRules,
+  requestMeta,
+  type HeaderSource,
+  type RequestMeta,
+} from '@edgetune/auth';
 import { DomainError } from '@edgetune/contracts';
 import { db, schema } from '@edgetune/db';
 import type { Caller } from './tenant';
 
 export type { Caller } from './tenant';
+
+/** The httpOnly cookie that holds a browser session's active organization. */
+export const ORG_COOKIE = 'et_org';
+
+const noMeta: RequestMeta = { ip: null, userAgent: null };
 
 /** The bearer token of an `Authorization` header, or null when absent. */
 export function bearerToken(authorization: string | null | undefined): string | null {
@@ -13,36 +30,68 @@ export function bearerToken(authorization: string | null | undefined): string | 
   return m ? m[1].trim() : null;
 }
 
-/** The organization a session user acts in (their first membership for now). */
-export async function callerForUser(userId: string): Promise<Caller | null> {
-  const [m] = await db()
-    .select()
-    .from(schema.memberships)
-    .where(eq(schema.memberships.userId, userId))
-    .orderBy(asc(schema.memberships.createdAt))
-    .limit(1);
+/**
+ * The organization a session user acts in: `orgId` (the `et_org` cookie) when they are a member
+ * of it, else their first membership. Memberships are read on every request, so a removed member
+ * loses access at once.
+ */
+export async function callerForUser(userId: string, opts: { orgId?: string | null; meta?: RequestMeta } = {}): Promise<Caller | null> {
+  const meta = opts.meta ?? noMeta;
+  let [m] = opts.orgId
+    ? await db()
+        .select()
+        .from(schema.memberships)
+        .where(and(eq(schema.memberships.userId, userId), eq(schema.memberships.orgId, opts.orgId)))
+        .limit(1)
+    : [];
+  m ??= (
+    await db().select().from(schema.memberships).where(eq(schema.memberships.userId, userId)).orderBy(asc(schema.memberships.createdAt), asc(schema.memberships.orgId)).limit(1)
+  )[0];
   if (!m || !isRole(m.role)) return null;
-  return { orgId: m.orgId, userId, role: m.role, via: 'session', scopes: [] };
+  return { orgId: m.orgId, userId, role: m.role, via: 'session', scopes: [], ip: meta.ip, userAgent: meta.userAgent };
 }
 
-export async function callerForApiKey(key: string): Promise<Caller | null> {
-  const v = await verifyApiKey(key);
-  if (!v) return null;
-  return { orgId: v.orgId, userId: null, role: v.scopes.includes('admin') ? 'admin' : 'member', via: 'api_key', scopes: v.scopes, keyId: v.keyId };
+const keyFailures = 'failed API key attempts from your address';
+
+/**
+ * The caller of an API key (acting in the key's organization), or an unauthenticated error that
+ * says why the key does not work. Failures count against the client address.
+ */
+export async function callerForApiKey(key: string, meta: RequestMeta = noMeta): Promise<Caller> {
+  const ipKey = meta.ip ? limitKeys.apiKeyIp(meta.ip) : null;
+  await assertNotLocked([ipKey], keyFailures);
+  const r = await checkApiKey(key);
+  if (r.ok) {
+    const v = r.key;
+    return { orgId: v.orgId, userId: null, role: v.scopes.includes('admin') ? 'admin' : 'member', via: 'api_key', scopes: v.scopes, keyId: v.keyId, ip: meta.ip, userAgent: meta.userAgent };
+  }
+  const lockedUntil = await countAttempt(ipKey, rateLimitRules().apiKeyIp);
+  if (lockedUntil) throw lockedError(keyFailures, lockedUntil);
+  const message =
+    r.reason === 'revoked'
+      ? `This API key was revoked on ${r.at.toISOString()}; create a new one.`
+      : r.reason === 'expired'
+        ? `This API key expired on ${r.at.toISOString()}; create a new one.`
+        : 'Incorrect API key provided. Keys that were deleted with their organization no longer exist.';
+  throw new DomainError('unauthenticated', message, { param: null });
+}
+
+export interface CallerRequest {
+  sessionUserId?: string | null;
+  authorization?: string | null;
+  /** Request headers: client address, user agent and the `et_org` cookie. */
+  headers?: HeaderSource;
 }
 
 /**
  * Resolves the caller from a bearer API key (preferred when present) or a session user id.
  * A present but invalid key is an error rather than a silent fallback to the session.
  */
-export async function resolveCaller(opts: { sessionUserId?: string | null; authorization?: string | null }): Promise<Caller | null> {
+export async function resolveCaller(opts: CallerRequest): Promise<Caller | null> {
+  const meta = opts.headers ? requestMeta(opts.headers) : noMeta;
   const token = bearerToken(opts.authorization);
-  if (token) {
-    const caller = await callerForApiKey(token);
-    if (!caller) throw new DomainError('unauthenticated', 'Incorrect API key provided.', { param: null });
-    return caller;
-  }
-  if (opts.sessionUserId) return callerForUser(opts.sessionUserId);
+  if (token) return callerForApiKey(token, meta);
+  if (opts.sessionUserId) return callerForUser(opts.sessionUserId, { orgId: cookieValue(opts.headers, ORG_COOKIE), meta });
   return null;
 }
 
@@ -50,11 +99,14 @@ export async function resolveCaller(opts: { sessionUserId?: string | null; autho
  * Like resolveCaller but throws unauthenticated when there is no caller; `anonymousMessage` says
  * what an anonymous request lacks (an API key by default; the portal says: a sign-in).
  */
-export async function requireCaller(
-  opts: { sessionUserId?: string | null; authorization?: string | null },
-  anonymousMessage = "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'.",
-): Promise<Caller> {
+export async function requireCaller(opts: CallerRequest, anonymousMessage = "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'."): Promise<Caller> {
   const caller = await resolveCaller(opts);
   if (!caller) throw new DomainError('unauthenticated', opts.sessionUserId ? 'Your account is not a member of any organization.' : anonymousMessage);
   return caller;
+}
+
+/** Set-Cookie value selecting the active organization of this browser (httpOnly, SameSite=Lax). */
+export function orgCookie(orgId: string | null, secure: boolean): string {
+  const attrs = ['Path=/', 'HttpOnly', 'SameSite=Lax', ...(secure ? ['Secure'] : [])];
+  return orgId ? [`${ORG_COOKIE}=${encodeURIComponent(orgId)}`, 'Max-Age=31536000', ...attrs].join('; ') : [`${ORG_COOKIE}=`, 'Max-Age=0', ...attrs].join('; ');
 }

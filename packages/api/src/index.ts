@@ -4,6 +4,7 @@ export { resolveCaller, requireCaller, bearerToken, callerForUser, callerForApiK
 export { type Caller, orgScope, findOwned, authorize } from './tenant';
 export { handleOpenAI } from './openai/handler';
 export { handleRest } from './rest/handler';
+export { handleTrpc } from './http/trpc';
 export { healthCheck, type HealthReport } from './health';
 export { trpcCodeFor, toDomainError } from './errors';
 export * as accounts from './domain/accounts';
@@ -13,3 +14,4 @@ export * as jobs from './domain/jobs';
 export * as models from './domain/models';
 export * as devices from './domain/devices';
 export { logger } from './logger';
+export { signInWithSso } from './domain/sso';

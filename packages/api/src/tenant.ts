@@ -5,7 +5,7 @@
  */
 import { and, eq, lt, or, type SQL } from 'drizzle-orm';
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
-import { can, scopesAllow, type Action, type Role } from '@edgetune/auth';
+import { denyReason, scopeDenyReason, type Action, type Role } from '@edgetune/auth';
 import { DomainError } from '@edgetune/contracts';
 import { db } from '@edgetune/db';
 
@@ -16,6 +16,9 @@ export interface Caller {
   via: 'session' | 'api_key';
   scopes: string[];
   keyId?: string | null;
+  /** Where the request came from (audit log, per-address limits); absent for server-side callers. */
+  ip?: string | null;
+  userAgent?: string | null;
 }
 
 /** A tenant table: has `id` and `orgId` columns. */
@@ -26,17 +29,15 @@ export function orgScope(caller: Pick<Caller, 'orgId'>, table: { orgId: PgColumn
   return and(eq(table.orgId, caller.orgId), ...conditions) as SQL;
 }
 
-/** Throws forbidden unless the caller's role (session) or scopes (API key) allow the action. */
+/** Why the caller may not do the action (role, and for API keys also scopes), or null. */
+export function callerDenyReason(caller: Pick<Caller, 'role' | 'via' | 'scopes'>, action: Action): string | null {
+  return (caller.via === 'api_key' ? scopeDenyReason(caller.scopes, action) : null) ?? denyReason(caller.role, action);
+}
+
+/** Throws forbidden (with the reason the portal also shows) unless the caller may do the action. */
 export function authorize(caller: Caller, action: Action): void {
-  const ok = caller.via === 'api_key' ? scopesAllow(caller.scopes, action) && can(caller.role, action) : can(caller.role, action);
-  if (!ok) {
-    throw new DomainError(
-      'forbidden',
-      caller.via === 'api_key'
-        ? `This API key's scopes (${caller.scopes.join(', ') || 'none'}) do not allow '${action}'.`
-        : `Your role '${caller.role}' does not allow '${action}'.`,
-    );
-  }
+  const reason = callerDenyReason(caller, action);
+  if (reason) throw new DomainError('forbidden', reason);
 }
 
 /**

@@ -8,14 +8,18 @@
 import { initTRPC, TRPCError } from '@trpc/server';
 import superjson from 'superjson';
 import { z } from 'zod';
+import { requestMeta, retryAfterSecondsOf } from '@edgetune/auth';
+import { loadConfig } from '@edgetune/config';
 import { DomainError } from '@edgetune/contracts';
-import { requireCaller } from './context';
+import { orgCookie, requireCaller } from './context';
 import { isDomainError, trpcCodeFor } from './errors';
 import { logger } from './logger';
 
 export interface CreateContextOptions {
   sessionUserId: string | null;
   headers: Headers;
+  /** Response headers (the fetch adapter's `resHeaders`): procedures set the `et_org` cookie here. */
+  resHeaders?: Headers;
 }
 
 export async function createTRPCContext(opts: CreateContextOptions) {
@@ -23,7 +27,14 @@ export async function createTRPCContext(opts: CreateContextOptions) {
     sessionUserId: opts.sessionUserId,
     authorization: opts.headers.get('authorization'),
     headers: opts.headers,
+    resHeaders: opts.resHeaders ?? null,
+    meta: requestMeta(opts.headers),
   };
+}
+
+/** Makes `orgId` this browser's active organization (null clears the choice). */
+export function setActiveOrgCookie(ctx: { resHeaders: Headers | null }, orgId: string | null): void {
+  ctx.resHeaders?.append('set-cookie', orgCookie(orgId, loadConfig().PUBLIC_URL.startsWith('https:')));
 }
 
 export type TRPCContext = Awaited<ReturnType<typeof createTRPCContext>>;
@@ -39,6 +50,7 @@ const t = initTRPC.context<TRPCContext>().create({
         ...shape.data,
         stack: undefined,
         domainCode: domain?.code ?? null,
+        retryAfterSeconds: retryAfterSecondsOf(domain),
         param: domain?.param ?? null,
         details: domain?.details ?? [],
         zodError: cause instanceof z.ZodError ? cause.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })) : null,
@@ -74,6 +86,6 @@ export const protectedProcedure = publicProcedure.use(({ ctx, next }) => {
 });
 
 export const orgProcedure = publicProcedure.use(async ({ ctx, next }) => {
-  const caller = await requireCaller({ sessionUserId: ctx.sessionUserId, authorization: ctx.authorization }, 'You must be signed in.');
+  const caller = await requireCaller({ sessionUserId: ctx.sessionUserId, authorization: ctx.authorization, headers: ctx.headers }, 'You must be signed in.');
   return next({ ctx: { ...ctx, caller } });
 });

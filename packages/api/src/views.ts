@@ -1,5 +1,6 @@
 /** Public (portal / REST) views of domain rows: no storage keys, stable snake_case-free names for tRPC. */
-import type { FileRow } from './domain/files';
+import type { DatasetDetail, DatasetSummary } from './domain/datasets';
+import type { FileRow, JobUse, VersionResult } from './domain/files';
 import type { JobDetail, JobRow, StageRow, VariantRow, VersionRow } from './domain/jobs';
 
 export function fileView(f: FileRow) {
@@ -11,7 +12,59 @@ export function fileView(f: FileRow) {
     sha256: f.sha256,
     examples: f.examples,
     stats: f.stats,
+    format: f.format,
+    datasetId: f.datasetId,
+    version: f.version,
     createdAt: f.createdAt,
+  };
+}
+
+/** A dataset version for the portal: the file, its report and source, and its lineage. */
+export function datasetVersionView(f: FileRow, usedBy: JobUse[] = []) {
+  return {
+    id: f.id,
+    version: f.version,
+    filename: f.filename,
+    sha256: f.sha256,
+    format: f.format,
+    examples: f.examples,
+    bytes: f.bytes,
+    createdAt: f.createdAt,
+    report: f.report,
+    source: f.source,
+    stats: f.stats,
+    usedBy: { jobs: usedBy.map((j) => ({ id: j.id, status: j.status, fineTunedModel: j.fineTunedModel, role: j.trainingFileId === f.id ? ('training' as const) : ('validation' as const) })) },
+  };
+}
+
+export function datasetSummaryView(s: DatasetSummary) {
+  const l = s.latest;
+  return {
+    id: s.dataset.id,
+    name: s.dataset.name,
+    description: s.dataset.description,
+    createdAt: s.dataset.createdAt,
+    versions: s.versions,
+    latestVersion: l ? { id: l.id, version: l.version, examples: l.examples, format: l.format, bytes: l.bytes, createdAt: l.createdAt } : null,
+  };
+}
+
+export function datasetDetailView(d: DatasetDetail) {
+  return {
+    id: d.dataset.id,
+    name: d.dataset.name,
+    description: d.dataset.description,
+    createdAt: d.dataset.createdAt,
+    versions: d.versions.map((v) => datasetVersionView(v.file, v.usedBy)),
+  };
+}
+
+export function uploadResultView(r: VersionResult) {
+  return {
+    file: fileView(r.file),
+    dataset: { id: r.dataset.id, name: r.dataset.name, createdAt: r.dataset.createdAt },
+    report: r.file.report,
+    reused: r.reused,
   };
 }
 

@@ -77,15 +77,20 @@ export interface VerifiedApiKey {
   scopes: ApiKeyScope[];
 }
 
-/** Resolves a presented key; null for malformed, unknown, revoked or expired keys. */
-export async function verifyApiKey(key: string, database: Db = db()): Promise<VerifiedApiKey | null> {
+/**
+ * Why a presented key does not work. Revocation and expiry are only told to whoever presents the
+ * whole key (the hash matched); anything else, including a key of a deleted organization, is
+ * 'unknown'.
+ */
+export type ApiKeyRefusal = { reason: 'unknown' } | { reason: 'revoked'; at: Date } | { reason: 'expired'; at: Date };
+
+export async function checkApiKey(key: string, database: Db = db()): Promise<{ ok: true; key: VerifiedApiKey } | ({ ok: false } & ApiKeyRefusal)> {
   const parsed = parseApiKey(key);
-  if (!parsed) return null;
+  if (!parsed) return { ok: false, reason: 'unknown' };
   const [row] = await database.select().from(schema.apiKeys).where(eq(schema.apiKeys.prefix, parsed.prefix)).limit(1);
-  if (!row) return null;
-  if (!apiKeyMatches(key.trim(), row.hash)) return null;
-  if (row.revokedAt) return null;
-  if (row.expiresAt && row.expiresAt.getTime() <= Date.now()) return null;
+  if (!row || !apiKeyMatches(key.trim(), row.hash)) return { ok: false, reason: 'unknown' };
+  if (row.revokedAt) return { ok: false, reason: 'revoked', at: row.revokedAt };
+  if (row.expiresAt && row.expiresAt.getTime() <= Date.now()) return { ok: false, reason: 'expired', at: row.expiresAt };
   // Best effort; at most one write per key per minute.
   if (!row.lastUsedAt || Date.now() - row.lastUsedAt.getTime() > 60_000) {
     await database
@@ -94,5 +99,11 @@ export async function verifyApiKey(key: string, database: Db = db()): Promise<Ve
       .where(eq(schema.apiKeys.id, row.id))
       .catch(() => undefined);
   }
-  return { orgId: row.orgId, keyId: row.id, scopes: row.scopes as ApiKeyScope[] };
+  return { ok: true, key: { orgId: row.orgId, keyId: row.id, scopes: row.scopes as ApiKeyScope[] } };
+}
+
+/** Resolves a presented key; null for malformed, unknown, revoked or expired keys. */
+export async function verifyApiKey(key: string, database: Db = db()): Promise<VerifiedApiKey | null> {
+  const r = await checkApiKey(key, database);
+  return r.ok ? r.key : null;
 }

@@ -1,53 +1,56 @@
 import { getServerSession, type NextAuthOptions } from 'next-auth';
 import CredentialsImport from 'next-auth/providers/credentials';
 import { authSecret } from '@edgetune/config';
-import { verifyPassword } from './password';
-import { findUserByEmail } from './users';
+import { requestMeta } from './request';
+import { sessionClaimsFor, validSessionUserId } from './sessions';
+import { passwordSignIn } from './signin';
+import { ssoProviders, ssoSignIn } from './sso';
+
+export { authenticateUser } from './users';
 
 // next-auth ships CommonJS; under ESM the provider factory may arrive wrapped in `default`.
 const Credentials = ((CredentialsImport as unknown as { default?: typeof CredentialsImport }).default ?? CredentialsImport) as typeof CredentialsImport;
 
-/** Looks a user up by e-mail (case-insensitive) and checks the password; null when either fails. */
-export async function authenticateUser(email: string, password: string): Promise<{ id: string; email: string; name: string | null } | null> {
-  if (!email || !password) return null;
-  const user = await findUserByEmail(email);
-  if (!user || !user.passwordHash) {
-    // Spend comparable time so the response does not reveal whether the e-mail exists.
-    await verifyPassword('$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHRzb21lc2FsdA$0000000000000000000000000000000000000000000', password);
-    return null;
-  }
-  if (!(await verifyPassword(user.passwordHash, password))) return null;
-  return { id: user.id, email: user.email, name: user.name };
-}
-
 export const authOptions: NextAuthOptions = {
   session: { strategy: 'jwt' },
-  pages: { signIn: '/signin' },
+  // Refused sign-ins (e.g. an SSO e-mail the provider did not verify) come back to the form with `?error=`.
+  pages: { signIn: '/signin', error: '/signin' },
   // Read lazily so that importing this module never requires the secret.
   get secret() {
     return authSecret();
   },
-  providers: [
-    Credentials({
-      name: 'Email and password',
-      credentials: {
-        email: { label: 'Email', type: 'email' },
-        password: { label: 'Password', type: 'password' },
-      },
-      async authorize(credentials) {
-        const user = await authenticateUser(credentials?.email ?? '', credentials?.password ?? '');
-        return user ? { id: user.id, email: user.email, name: user.name } : null;
-      },
-    }),
-  ],
+  // A getter: the SSO providers come from configuration, which importing this module must not load.
+  get providers() {
+    return [
+      Credentials({
+        name: 'Email and password',
+        credentials: {
+          email: { label: 'Email', type: 'email' },
+          password: { label: 'Password', type: 'password' },
+        },
+        // Lockouts throw: next-auth hands the message to the sign-in form as `error`.
+        async authorize(credentials, req) {
+          const user = await passwordSignIn(credentials?.email ?? '', credentials?.password ?? '', requestMeta(req?.headers));
+          return user ? { id: user.id, email: user.email, name: user.name } : null;
+        },
+      }),
+      ...ssoProviders(),
+    ];
+  },
   callbacks: {
+    // OAuth sign-ins: links the external account to our user and points `user.id` at it.
+    signIn: ssoSignIn,
+    // `user` is present only at sign-in (any provider): the token remembers the sessionVersion.
     async jwt({ token, user }) {
-      if (user?.id) token.uid = user.id;
+      if (user?.id) Object.assign(token, (await sessionClaimsFor(user.id)) ?? { uid: user.id });
       return token;
     },
+    // Every session read checks the token against users.session_version; an empty object is
+    // "no session" to both getServerSession and the browser client.
     async session({ session, token }) {
-      const uid = (token.uid as string | undefined) ?? token.sub;
-      if (session.user && uid) (session.user as { id?: string }).id = uid;
+      const uid = await validSessionUserId({ uid: token.uid ?? token.sub, sv: token.sv });
+      if (!uid) return {} as typeof session;
+      if (session.user) (session.user as { id?: string }).id = uid;
       return session;
     },
   },

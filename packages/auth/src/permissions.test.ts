@@ -41,3 +41,19 @@ test('api key scopes map to actions', () => {
   assert.equal(scopesAllow([], 'read'), false);
   assert.equal(scopesAllow(['bogus'], 'read'), false);
 });
+
+test('denyReason explains a refusal and whom to ask; null when allowed', async () => {
+  const { denyReason, scopeDenyReason } = await import('./permissions');
+  assert.equal(denyReason('viewer', 'train'), "Your role 'viewer' cannot launch or cancel jobs; ask an owner or admin.");
+  assert.equal(denyReason('admin', 'manage_billing'), "Your role 'admin' cannot manage billing; ask an owner.");
+  assert.equal(denyReason('member', 'train'), null);
+  for (const r of roles) for (const a of actions) assert.equal(denyReason(r, a) === null, can(r, a), `${r} ${a}`);
+  assert.match(scopeDenyReason(['read'], 'train')!, /scopes \(read\) do not allow it to launch or cancel jobs; use a key with the 'train' scope/);
+  assert.equal(scopeDenyReason(['train'], 'upload'), null);
+});
+
+test('manage_org and view_audit belong to owners and admins only', () => {
+  for (const a of ['manage_org', 'view_audit'] as const) {
+    assert.deepEqual(roles.filter((r) => can(r, a)), ['owner', 'admin']);
+  }
+});

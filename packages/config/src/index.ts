@@ -50,9 +50,53 @@ export function configSchema(root: string) {
     /** llama.cpp source + build; infra/llama-cpp.sh links the cached build here. */
     LLAMA_CPP_DIR: z.string().default(path.join(root, '.tools', 'llama.cpp')),
     LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
-    MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(512 * 1024 * 1024),
+    /** Largest upload accepted (bytes as sent, before decompression); refused early from the declared size. */
+    MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(8 * 1024 ** 3),
+    /** Decompression-bomb guard: the most a compressed upload may expand to. */
+    MAX_DECOMPRESSED_BYTES: z.coerce.number().int().positive().default(32 * 1024 ** 3),
+    /** Single sign-on: a provider is offered only when all of its variables are set. */
+    GITHUB_CLIENT_ID: z.string().min(1).optional(),
+    GITHUB_CLIENT_SECRET: z.string().min(1).optional(),
+    GOOGLE_CLIENT_ID: z.string().min(1).optional(),
+    GOOGLE_CLIENT_SECRET: z.string().min(1).optional(),
+    /** Issuer URL of any OpenID Connect provider; its discovery document lives under it. */
+    OIDC_ISSUER: z.string().url().optional(),
+    OIDC_CLIENT_ID: z.string().min(1).optional(),
+    OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+    /** Label of the OIDC button on the sign-in page ("Sign in with <OIDC_NAME>"). */
+    OIDC_NAME: z.string().min(1).max(60).default('Single sign-on'),
+    /** smtp(s)://user:pass@host:port; unset = e-mail lands in the outbox table (`npm run admin -- outbox`). */
+    SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').optional(),
+    EMAIL_FROM: z.string().min(3).default('edgetune <no-reply@edgetune.local>'),
+    /** Reverse proxies in front of the web app; picks the client address out of X-Forwarded-For. */
+    TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
+    /** Brute-force protection: fixed windows; reaching a limit locks that account / address. */
+    RATE_LIMIT_WINDOW_MINUTES: z.coerce.number().int().positive().default(15),
+    RATE_LIMIT_LOCKOUT_MINUTES: z.coerce.number().int().positive().default(15),
+    RATE_LIMIT_SIGNIN_ACCOUNT: z.coerce.number().int().positive().default(10),
+    RATE_LIMIT_SIGNIN_IP: z.coerce.number().int().positive().default(50),
+    RATE_LIMIT_SIGNUP_IP: z.coerce.number().int().positive().default(20),
+    RATE_LIMIT_RESET_ACCOUNT: z.coerce.number().int().positive().default(5),
+    RATE_LIMIT_RESET_IP: z.coerce.number().int().positive().default(20),
+    RATE_LIMIT_API_KEY_IP: z.coerce.number().int().positive().default(50),
+  }).superRefine((c, ctx) => {
+    // A half-configured provider is an operator mistake: fail at start instead of hiding the button.
+    for (const group of ssoVariableGroups) {
+      const set = group.filter((k) => c[k] !== undefined);
+      if (set.length === 0 || set.length === group.length) continue;
+      for (const k of group) {
+        if (c[k] === undefined) ctx.addIssue({ code: 'custom', path: [k], message: `required because ${set.join(' and ')} ${set.length > 1 ? 'are' : 'is'} set` });
+      }
+    }
   });
 }
+
+/** The variables that together configure one SSO provider. */
+export const ssoVariableGroups = [
+  ['GITHUB_CLIENT_ID', 'GITHUB_CLIENT_SECRET'],
+  ['GOOGLE_CLIENT_ID', 'GOOGLE_CLIENT_SECRET'],
+  ['OIDC_ISSUER', 'OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET'],
+] as const;
 
 export type Config = z.infer<ReturnType<typeof configSchema>> & { PUBLIC_URL: string };
 

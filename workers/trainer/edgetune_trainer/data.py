@@ -2,8 +2,14 @@
 
 Examples are rendered with the base model's own chat template (the exact text the deployed
 model will see), and only assistant turns - their content and the closing end-of-turn token -
-carry loss. Spans are found by rendering growing prefixes of the conversation, so this works for
-any template where a prefix's rendering is a prefix of the full rendering (ChatML, LFM2).
+carry loss; an assistant turn with `"weight": 0` is context only. Spans are found by rendering
+growing prefixes of the conversation, so this works for any template where a prefix's rendering
+is a prefix of the full rendering (ChatML, LFM2).
+
+Records may carry OpenAI-style tools: `tools` on the record, `tool_calls` on assistant messages
+(content may then be null) and `tool` messages. Templates that read `tool_calls` get them as they
+are; for the others (LFM2 expects calls written in the assistant text) the calls are written into
+the content between the template's tool-call markers, so they are trained on like any answer.
 """
 
 from __future__ import annotations
@@ -16,7 +22,9 @@ from typing import Any
 import torch
 
 IGNORE_INDEX = -100
-ROLES = ("system", "user", "assistant")
+ROLES = ("system", "user", "assistant", "tool")
+TOOL_CALL_START = "<|tool_call_start|>"
+TOOL_CALL_END = "<|tool_call_end|>"
 
 
 @dataclass(frozen=True)
@@ -34,8 +42,62 @@ def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
     return rows
 
 
-def render(tokenizer: Any, messages: list[dict[str, str]], *, add_generation_prompt: bool = False) -> str:
-    text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
+def _template_source(tokenizer: Any) -> str:
+    t = getattr(tokenizer, "chat_template", None)
+    if isinstance(t, dict):
+        t = t.get("default") or next(iter(t.values()), "")
+    return t if isinstance(t, str) else ""
+
+
+def _calls_text(tokenizer: Any, calls: list[dict[str, Any]]) -> str:
+    """Tool calls as text: a JSON list of {name, arguments}, inside the tool-call markers when the
+    tokenizer has them (LFM2), bare otherwise."""
+    out = []
+    for c in calls:
+        fn = c.get("function") or {}
+        args: Any = fn.get("arguments", "{}")
+        try:
+            args = json.loads(args) if isinstance(args, str) else args
+        except json.JSONDecodeError:
+            pass
+        out.append({"name": fn.get("name"), "arguments": args})
+    text = json.dumps(out, ensure_ascii=False)
+    vocab = tokenizer.get_vocab() if hasattr(tokenizer, "get_vocab") else {}
+    if TOOL_CALL_START in vocab and TOOL_CALL_END in vocab:
+        return f"{TOOL_CALL_START}{text}{TOOL_CALL_END}"
+    return text
+
+
+def for_template(tokenizer: Any, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Messages the chat template can render: null content becomes text, and tool calls are
+    written into the content unless the template renders `tool_calls` itself."""
+    native = "tool_calls" in _template_source(tokenizer)
+    out: list[dict[str, Any]] = []
+    for m in messages:
+        m2 = dict(m)
+        content = m2.get("content")
+        if not isinstance(content, str):
+            content = "" if content is None else json.dumps(content, ensure_ascii=False)
+        calls = m2.get("tool_calls")
+        if calls and not native:
+            content = content + _calls_text(tokenizer, calls)
+            m2.pop("tool_calls", None)
+        m2["content"] = content
+        out.append(m2)
+    return out
+
+
+def render(
+    tokenizer: Any,
+    messages: list[dict[str, Any]],
+    *,
+    add_generation_prompt: bool = False,
+    tools: list[dict[str, Any]] | None = None,
+) -> str:
+    kwargs: dict[str, Any] = {"tokenize": False, "add_generation_prompt": add_generation_prompt}
+    if tools:
+        kwargs["tools"] = tools
+    text = tokenizer.apply_chat_template(for_template(tokenizer, messages), **kwargs)
     return str(text)
 
 
@@ -44,16 +106,18 @@ def tokenize_text(tokenizer: Any, text: str) -> list[int]:
     return list(tokenizer(text, add_special_tokens=False)["input_ids"])
 
 
-def assistant_spans(tokenizer: Any, messages: list[dict[str, str]]) -> tuple[str, list[tuple[int, int]]]:
+def assistant_spans(
+    tokenizer: Any, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None
+) -> tuple[str, list[tuple[int, int]]]:
     """Full rendered text plus [start, end) character spans that should carry loss."""
-    full = render(tokenizer, messages)
+    full = render(tokenizer, messages, tools=tools)
     eos = tokenizer.eos_token or ""
     spans: list[tuple[int, int]] = []
     for i, m in enumerate(messages):
-        if m["role"] != "assistant":
+        if m["role"] != "assistant" or m.get("weight") == 0:
             continue
-        start = len(render(tokenizer, messages[:i], add_generation_prompt=True)) if i else 0
-        end = len(render(tokenizer, messages[: i + 1]))
+        start = len(render(tokenizer, messages[:i], add_generation_prompt=True, tools=tools)) if i else 0
+        end = len(render(tokenizer, messages[: i + 1], tools=tools))
         # Stop right after the end-of-turn token; the newline that follows is not predicted at
         # inference time (generation stops at EOS).
         eos_at = full.rfind(eos, start, end) if eos else -1
@@ -63,8 +127,10 @@ def assistant_spans(tokenizer: Any, messages: list[dict[str, str]]) -> tuple[str
     return full, spans
 
 
-def encode(tokenizer: Any, messages: list[dict[str, str]], max_seq_len: int) -> Encoded:
-    full, spans = assistant_spans(tokenizer, messages)
+def encode(
+    tokenizer: Any, messages: list[dict[str, Any]], max_seq_len: int, tools: list[dict[str, Any]] | None = None
+) -> Encoded:
+    full, spans = assistant_spans(tokenizer, messages, tools)
     enc = tokenizer(full, add_special_tokens=False, return_offsets_mapping=True)
     ids: list[int] = list(enc["input_ids"])
     labels: list[int] = []
@@ -74,11 +140,17 @@ def encode(tokenizer: Any, messages: list[dict[str, str]], max_seq_len: int) -> 
     return Encoded(ids[:max_seq_len], labels[:max_seq_len])
 
 
-def prompt_and_reference(tokenizer: Any, messages: list[dict[str, str]]) -> tuple[list[int], str]:
-    """Prompt ids up to the final assistant turn (with generation prompt) and its reference text."""
+def prompt_and_reference(
+    tokenizer: Any, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None
+) -> tuple[list[int], str]:
+    """Prompt ids up to the final assistant turn (with generation prompt) and its reference text
+    (tool calls included, as the template writes them)."""
     last = max(i for i, m in enumerate(messages) if m["role"] == "assistant")
-    text = render(tokenizer, messages[:last], add_generation_prompt=True)
-    return tokenize_text(tokenizer, text), messages[last]["content"]
+    text = render(tokenizer, messages[:last], add_generation_prompt=True, tools=tools)
+    # Decoding a generation drops special tokens, so the reference leaves the markers out too.
+    reference = for_template(tokenizer, [messages[last]])[0]["content"]
+    reference = reference.replace(TOOL_CALL_START, "").replace(TOOL_CALL_END, "")
+    return tokenize_text(tokenizer, text), reference
 
 
 def collate(batch: list[Encoded], pad_id: int) -> dict[str, torch.Tensor]:

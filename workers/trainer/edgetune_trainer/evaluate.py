@@ -27,7 +27,7 @@ def loss_and_token_accuracy(
     model.eval()
     total_loss, total_tokens, correct = 0.0, 0, 0
     pad = int(tokenizer.pad_token_id)
-    encoded = [data.encode(tokenizer, r["messages"], max_seq_len) for r in rows]
+    encoded = [data.encode(tokenizer, r["messages"], max_seq_len, r.get("tools")) for r in rows]
     for i in range(0, len(encoded), 8):
         batch = data.collate(encoded[i : i + 8], pad)
         logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
@@ -67,7 +67,7 @@ def task_accuracy(model: Any, tokenizer: Any, rows: list[dict[str, Any]], max_ne
         return 0.0
     hits = 0
     for r in rows:
-        prompt, reference = data.prompt_and_reference(tokenizer, r["messages"])
+        prompt, reference = data.prompt_and_reference(tokenizer, r["messages"], r.get("tools"))
         answer = generate_answer(model, tokenizer, prompt, max_new_tokens)
         hits += int(normalize(answer) == normalize(reference))
     return hits / len(rows)

@@ -53,6 +53,25 @@ def _stage_builtin(ref: dict[str, Any]) -> None:
             storage.put_file(p, f"{prefix}/{p.relative_to(tmp).as_posix()}")
 
 
+# The builtin base models of the catalog (packages/contracts/src/models.ts: id, storagePrefix).
+# The API counts tokens with their tokenizer from the object store, so the worker stages them when
+# it starts instead of waiting for the first job.
+BUILTIN_MODELS: tuple[dict[str, Any], ...] = (
+    {"id": tiny_model.MODEL_ID, "storagePrefix": "base-models/lfm2-tiny", "builtin": True},
+)
+
+
+def stage_builtin_models(refs: tuple[dict[str, Any], ...] | None = None) -> list[str]:
+    """Generates and uploads every builtin model missing from the store; returns the ids staged."""
+    staged: list[str] = []
+    for ref in BUILTIN_MODELS if refs is None else refs:
+        prefix = ref["storagePrefix"].rstrip("/")
+        if not storage.exists(f"{prefix}/config.json"):
+            _stage_builtin(ref)
+            staged.append(ref["id"])
+    return staged
+
+
 def _from_store(prefix: str) -> Path:
     dest = _cache_dir_for(prefix)
     if (dest / MARKER).is_file():

@@ -165,6 +165,14 @@ def _write_tokenizer(out: Path, tok: Tokenizer) -> dict[str, int]:
     return ids
 
 
+def write_tokenizer(out_dir: str | Path) -> Path:
+    """Only the tokenizer files of lfm2-tiny (what token counting needs), without the weights."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    _write_tokenizer(out, build_tokenizer())
+    return out
+
+
 def generate(out_dir: str | Path) -> Path:
     """Write the lfm2-tiny HF checkpoint directory to `out_dir` and return it."""
     import torch

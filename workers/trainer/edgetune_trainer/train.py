@@ -177,7 +177,7 @@ def train(
     model.train()
 
     rows = data.read_jsonl(train_path)
-    encoded = [data.encode(tokenizer, r["messages"], int(hp["maxSeqLen"])) for r in rows]
+    encoded = [data.encode(tokenizer, r["messages"], int(hp["maxSeqLen"]), r.get("tools")) for r in rows]
     if not encoded:
         raise ValueError("training split is empty")
     bs = max(1, int(hp["batchSize"]))

@@ -15,23 +15,56 @@ from . import data
 MAX_ERRORS = 200
 
 
+def _check_message(i: int, m: Any, call_ids: set[str]) -> str | None:
+    if not isinstance(m, dict):
+        return f"message {i} must be an object"
+    role = m.get("role")
+    if role not in data.ROLES:
+        return f"message {i} has invalid role {role!r} (expected system, user, assistant or tool)"
+    content = m.get("content")
+    calls = m.get("tool_calls")
+    if calls is not None:
+        if role != "assistant" or not isinstance(calls, list) or not calls:
+            return f"message {i} has tool_calls, which must be a non-empty list on an assistant message"
+        for c in calls:
+            fn = c.get("function") if isinstance(c, dict) else None
+            if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
+                return f"message {i} has a tool call without a function name"
+            if isinstance(c.get("id"), str):
+                call_ids.add(c["id"])
+        if content is not None and not isinstance(content, str):
+            return f"message {i} has non-string content"
+    elif role == "tool":
+        if not isinstance(content, str):
+            return f"message {i} (tool) has non-string content"
+        if m.get("tool_call_id") is not None and m.get("tool_call_id") not in call_ids:
+            return f"message {i} (tool) answers an unknown tool call {m.get('tool_call_id')!r}"
+    elif not isinstance(content, str) or not content.strip():
+        return f"message {i} has empty or non-string content"
+    weight = m.get("weight")
+    if weight is not None and weight not in (0, 1):
+        return f"message {i} has weight {weight!r} (expected 0 or 1)"
+    return None
+
+
 def _check_record(obj: Any) -> str | None:
     if not isinstance(obj, dict):
         return "record must be a JSON object"
     msgs = obj.get("messages")
     if not isinstance(msgs, list) or not msgs:
         return "missing or empty 'messages' array"
+    tools = obj.get("tools")
+    if tools is not None and not isinstance(tools, list):
+        return "'tools' must be a list"
+    call_ids: set[str] = set()
     for i, m in enumerate(msgs, start=1):
-        if not isinstance(m, dict):
-            return f"message {i} must be an object"
-        role = m.get("role")
-        if role not in data.ROLES:
-            return f"message {i} has invalid role {role!r} (expected system, user or assistant)"
-        content = m.get("content")
-        if not isinstance(content, str) or not content.strip():
-            return f"message {i} has empty or non-string content"
+        problem = _check_message(i, m, call_ids)
+        if problem:
+            return problem
     if not any(m["role"] == "assistant" for m in msgs):
         return "no assistant message"
+    if not any(m["role"] == "assistant" and m.get("weight") != 0 for m in msgs):
+        return "every assistant message has weight 0: nothing to learn from"
     return None
 
 
@@ -53,7 +86,7 @@ def validate_split(
                 continue
             problem = _check_record(obj)
             if problem is None:
-                n = len(data.tokenize_text(tokenizer, data.render(tokenizer, obj["messages"])))
+                n = len(data.tokenize_text(tokenizer, data.render(tokenizer, obj["messages"], tools=obj.get("tools"))))
                 if n > limit:
                     which = "maxSeqLen" if limit == max_seq_len else "the model context length"
                     problem = f"example has {n} tokens, longer than {which} ({limit})"

@@ -41,6 +41,20 @@ def configure_torch() -> int:
     return threads
 
 
+def _stage_builtin_models() -> None:
+    """Puts the builtin base models (weights and tokenizer) in the object store in the background,
+    so dataset validation can count tokens before any job ran. A failure is logged, not fatal:
+    the first job that needs the model stages it again."""
+    from . import models
+
+    try:
+        staged = models.stage_builtin_models()
+        if staged:
+            logger.info("staged builtin base models", extra={"models": staged})
+    except Exception:  # noqa: BLE001 - any failure here must not stop the worker
+        logger.exception("staging builtin base models failed")
+
+
 async def run() -> None:
     from temporalio.client import Client
     from temporalio.worker import Worker
@@ -54,6 +68,7 @@ async def run() -> None:
     concurrency = _int_env("TRAIN_CONCURRENCY", 1)
     storage.root()  # fail at start, naming STORAGE_URL, when it is missing or unsupported
     threads = configure_torch()
+    staging = asyncio.get_running_loop().run_in_executor(None, _stage_builtin_models)
 
     client = await Client.connect(address, namespace=namespace)
     stop = asyncio.Event()
@@ -87,6 +102,7 @@ async def run() -> None:
             logger.info("shutdown signal received; stopping worker")
             await worker.shutdown()
         await run_task
+    await staging
     logger.info("trainer worker stopped")
 
 

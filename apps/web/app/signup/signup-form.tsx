@@ -4,10 +4,12 @@ import { useState, type FormEvent } from 'react';
 import { signIn } from 'next-auth/react';
 import { errorMessage, trpc } from '@/lib/trpc';
 
-export function SignUpForm() {
+export function SignUpForm({ initialEmail = '', callbackUrl = '/jobs' }: { initialEmail?: string; callbackUrl?: string }) {
+  // Someone coming from an invitation joins that organization; their own one is optional.
+  const invited = callbackUrl.startsWith('/invite/');
   const [name, setName] = useState('');
   const [orgName, setOrgName] = useState('');
-  const [email, setEmail] = useState('');
+  const [email, setEmail] = useState(initialEmail);
   const [password, setPassword] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -29,7 +31,7 @@ export function SignUpForm() {
       setError('Your account was created, but signing in failed. Try signing in.');
       return;
     }
-    window.location.assign('/jobs');
+    window.location.assign(callbackUrl);
   }
 
   return (
@@ -37,8 +39,8 @@ export function SignUpForm() {
       <h1>
         Create your <span style={{ color: 'var(--accent)' }}>edgetune</span> account
       </h1>
-      <label htmlFor="orgName">Organization name</label>
-      <input id="orgName" type="text" required value={orgName} onChange={(e) => setOrgName(e.target.value)} data-testid="signup-org" placeholder="Acme Robotics" />
+      <label htmlFor="orgName">{invited ? 'Your own organization (optional)' : 'Organization name'}</label>
+      <input id="orgName" type="text" required={!invited} value={orgName} onChange={(e) => setOrgName(e.target.value)} data-testid="signup-org" placeholder="Acme Robotics" />
       <label htmlFor="name">Your name</label>
       <input id="name" type="text" autoComplete="name" value={name} onChange={(e) => setName(e.target.value)} data-testid="signup-name" />
       <label htmlFor="email">Work email</label>
@@ -64,7 +66,7 @@ export function SignUpForm() {
         {busy ? 'Creating account…' : 'Create account'}
       </button>
       <p className="alt">
-        Already have an account? <Link href="/signin">Sign in</Link>
+        Already have an account? <Link href={callbackUrl === '/jobs' ? '/signin' : `/signin?callbackUrl=${encodeURIComponent(callbackUrl)}`}>Sign in</Link>
       </p>
     </form>
   );

@@ -2,19 +2,26 @@
  * Operator commands of a self-hosted install:
  *   npm run admin -- create-user --email E --password P --org NAME [--name N] [--role owner|admin|member|viewer]
  *   npm run admin -- create-api-key --email E --org NAME [--name N] [--scopes read,train,publish,fleet,admin]
- * create-api-key prints the new key as the last line of stdout. Errors go to stderr, exit 1.
+ *   npm run admin -- outbox [--to EMAIL] [--json] [--limit N]
+ * create-api-key prints the new key as the last line of stdout; outbox prints the e-mails that
+ * went to the local outbox (no SMTP_URL), newest first. Errors go to stderr, exit 1.
  */
 import { findUserByEmail, isRole, type Role } from '@edgetune/auth';
 import { DomainError } from '@edgetune/contracts';
 import { closeDb } from '@edgetune/db';
 import { createUser, findOrgByName, membershipOf } from '../domain/accounts';
 import { createApiKey } from '../domain/api-keys';
+import { listOutbox } from '../domain/email';
 
 const usage = `usage:
   admin create-user --email E --password P --org NAME [--name N] [--role owner|admin|member|viewer]
-  admin create-api-key --email E --org NAME [--name KEYNAME] [--scopes read,train,publish,fleet,admin]`;
+  admin create-api-key --email E --org NAME [--name KEYNAME] [--scopes read,train,publish,fleet,admin]
+  admin outbox [--to EMAIL] [--json] [--limit N]`;
 
 class UsageError extends Error {}
+
+/** Flags that take no value. */
+const booleanFlags = new Set(['json']);
 
 export function parseArgs(argv: string[]): { command: string; flags: Record<string, string> } {
   const [command, ...rest] = argv;
@@ -26,6 +33,8 @@ export function parseArgs(argv: string[]): { command: string; flags: Record<stri
     const eq = a.indexOf('=');
     if (eq > 0) {
       flags[a.slice(2, eq)] = a.slice(eq + 1);
+    } else if (booleanFlags.has(a.slice(2))) {
+      flags[a.slice(2)] = 'true';
     } else {
       const v = rest[i + 1];
       if (v === undefined || v.startsWith('--')) throw new UsageError(`${a} needs a value`);
@@ -64,6 +73,25 @@ export async function run(argv: string[], out: (line: string) => void = (l) => p
     const key = await createApiKey({ orgId: org.id, userId: user.id, role, via: 'session', scopes: [] }, { name: flags.name ?? `admin-cli ${new Date().toISOString()}`, scopes });
     out(`Created API key ${key.id} (${key.scopes.join(', ')}) for ${user.email} in '${org.name}'. It is shown only once:`);
     out(key.key);
+    return;
+  }
+  if (command === 'outbox') {
+    const limit = flags.limit === undefined ? 20 : Number(flags.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new UsageError('--limit must be an integer between 1 and 1000');
+    const mails = await listOutbox({ to: flags.to ?? null, limit });
+    if (flags.json === 'true') {
+      out(JSON.stringify(mails.map((m) => ({ id: m.id, to: m.to, subject: m.subject, kind: m.kind, transport: m.transport, createdAt: m.createdAt, sentAt: m.sentAt, error: m.error, text: m.text }))));
+      return;
+    }
+    if (!mails.length) out(flags.to ? `No e-mail to ${flags.to}.` : 'The outbox is empty.');
+    for (const m of mails) {
+      out(`── ${m.createdAt.toISOString()}  ${m.id}  [${m.kind}, ${m.transport}${m.error ? `, failed: ${m.error}` : ''}]`);
+      out(`To: ${m.to}`);
+      out(`Subject: ${m.subject}`);
+      out('');
+      out(m.text.trimEnd());
+      out('');
+    }
     return;
   }
   throw new UsageError(`unknown command '${command}'`);

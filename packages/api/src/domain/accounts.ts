@@ -1,8 +1,8 @@
-import { and, asc, eq } from 'drizzle-orm';
-import { checkPasswordPolicy, findUserByEmail, hashPassword, type Role } from '@edgetune/auth';
+import { and, asc, eq, sql } from 'drizzle-orm';
+import { actions, checkPasswordPolicy, findUserByEmail, hashPassword, type Action, type Role } from '@edgetune/auth';
 import { DomainError, newId } from '@edgetune/contracts';
 import { db, schema, type Db } from '@edgetune/db';
-import type { Caller } from '../tenant';
+import { callerDenyReason, type Caller } from '../tenant';
 
 const emailPattern = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
@@ -23,7 +23,7 @@ export function slugify(name: string): string {
   return s || 'org';
 }
 
-function isUniqueViolation(e: unknown, constraint?: string): boolean {
+export function isUniqueViolation(e: unknown, constraint?: string): boolean {
   const err = e as { code?: string; constraint?: string; cause?: { code?: string; constraint?: string } };
   const c = err?.code === '23505' ? err : err?.cause?.code === '23505' ? err.cause : null;
   return !!c && (!constraint || c.constraint === constraint);
@@ -84,15 +84,23 @@ export async function signUp(input: SignUpInput): Promise<SignUpResult> {
   const email = normalizeEmail(input.email);
   checkPasswordPolicy(input.password);
   const name = input.name?.trim() || null;
-  const orgName = input.orgName?.trim() || `${name ?? email.split('@')[0]}'s organization`;
+  const orgName = input.orgName?.trim() || defaultOrgName(email, name);
   if (orgName.length > 100) throw new DomainError('invalid_request', 'Organization name must be at most 100 characters.', { param: 'orgName' });
-  return insertUser({ email, password: input.password, name }, async (tx, userId) => {
-    const orgId = newId('org');
-    const slug = await uniqueSlug(tx, orgName);
-    await tx.insert(schema.orgs).values({ id: orgId, name: orgName, slug });
-    await tx.insert(schema.memberships).values({ orgId, userId, role: 'owner' });
-    return { org: { id: orgId, name: orgName, slug }, role: 'owner' };
-  });
+  return insertUser({ email, password: input.password, name }, (tx, userId) => createOwnOrganization(tx, userId, orgName));
+}
+
+/** The default name of the organization a new account gets. */
+export function defaultOrgName(email: string, name: string | null): string {
+  return `${name ?? email.split('@')[0]}'s organization`;
+}
+
+/** A new organization owned by `userId` (sign-up and first SSO sign-in), inside the caller's transaction. */
+export async function createOwnOrganization(tx: Db, userId: string, orgName: string): Promise<Pick<SignUpResult, 'org' | 'role'>> {
+  const orgId = newId('org');
+  const slug = await uniqueSlug(tx, orgName);
+  await tx.insert(schema.orgs).values({ id: orgId, name: orgName, slug });
+  await tx.insert(schema.memberships).values({ orgId, userId, role: 'owner' });
+  return { org: { id: orgId, name: orgName, slug }, role: 'owner' };
 }
 
 /**
@@ -129,20 +137,38 @@ export async function membershipOf(userId: string, orgId: string): Promise<Role 
   return (m?.role as Role) ?? null;
 }
 
-/** The caller's user (if a session), organization and role. */
+/** The caller's user (if a session), organization, role, and what the caller may do and why not. */
 export async function me(caller: Caller): Promise<{
   user: { id: string; email: string; name: string | null } | null;
   org: { id: string; name: string; slug: string };
   role: Role;
   via: Caller['via'];
   scopes: string[];
+  emailVerified: boolean;
+  permissions: Record<Action, { allowed: boolean; reason: string | null }>;
+  orgs: number;
 }> {
   const [org] = await db().select().from(schema.orgs).where(eq(schema.orgs.id, caller.orgId)).limit(1);
   if (!org) throw new DomainError('not_found', 'Organization not found.');
   let user = null;
+  let emailVerified = false;
+  let orgs = 1;
   if (caller.userId) {
     const [u] = await db().select().from(schema.users).where(eq(schema.users.id, caller.userId)).limit(1);
-    if (u) user = { id: u.id, email: u.email, name: u.name };
+    if (u) {
+      user = { id: u.id, email: u.email, name: u.name };
+      emailVerified = !!u.emailVerifiedAt;
+    }
+    if (caller.via === 'session') {
+      const [n] = await db().select({ n: sql<number>`count(*)::int` }).from(schema.memberships).where(eq(schema.memberships.userId, caller.userId));
+      orgs = n?.n ?? 1;
+    }
   }
-  return { user, org: { id: org.id, name: org.name, slug: org.slug }, role: caller.role, via: caller.via, scopes: caller.scopes };
+  const permissions = Object.fromEntries(
+    actions.map((a) => {
+      const reason = callerDenyReason(caller, a);
+      return [a, { allowed: reason === null, reason }];
+    }),
+  ) as Record<Action, { allowed: boolean; reason: string | null }>;
+  return { user, org: { id: org.id, name: org.name, slug: org.slug }, role: caller.role, via: caller.via, scopes: caller.scopes, emailVerified, permissions, orgs };
 }

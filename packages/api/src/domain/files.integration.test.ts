@@ -52,7 +52,7 @@ test('a malformed file names the first bad line and leaves no row and no object'
 
 test('an empty file and a wrong purpose are rejected, leaving nothing behind', async () => {
   const { caller, orgId } = await newOrg('empty');
-  await assert.rejects(uploadFile(caller, { filename: 'e.jsonl', purpose: 'fine-tune', body: bytes('\n\n') }), (e: DomainError) => e.code === 'validation_failed' && /empty/.test(e.message));
+  await assert.rejects(uploadFile(caller, { filename: 'e.jsonl', purpose: 'fine-tune', body: bytes('\n\n') }), (e: DomainError) => e.code === 'validation_failed' && /no examples/.test(e.message));
   await assert.rejects(uploadFile(caller, { filename: 'e.jsonl', purpose: 'batch', body: bytes(goodJsonl(1)) }), (e: DomainError) => e.param === 'purpose');
   await assert.rejects(uploadFile(caller, { filename: 'e.jsonl', purpose: async () => 'assistants', body: bytes(goodJsonl(1)) }), (e: DomainError) => e.param === 'purpose');
   assert.equal((await db().select().from(schema.files).where(eq(schema.files.orgId, orgId))).length, 0);

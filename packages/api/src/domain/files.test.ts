@@ -1,39 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ChatJsonlValidator } from './files';
+import type { DomainError } from '@edgetune/contracts';
+import { checkFields, datasetNameFromFilename } from './files';
 import { parseRange } from './models';
-
-const good = JSON.stringify({ messages: [{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'hello' }] });
-
-test('validator counts examples across arbitrary chunk boundaries and skips blank lines', () => {
-  const v = new ChatJsonlValidator();
-  const text = `${good}\r\n\n${good}\n${good}`;
-  for (const ch of Buffer.from(text)) v.write(new Uint8Array([ch]));
-  v.end();
-  assert.equal(v.errorCount, 0);
-  assert.equal(v.examples, 3);
-  assert.equal(v.stats().assistant_messages, 3);
-});
-
-test('validator names the bad lines and caps the reported errors at 20', () => {
-  const v = new ChatJsonlValidator();
-  const lines = [good, '{not json', good, ...Array.from({ length: 30 }, () => '{"messages": []}')];
-  v.write(lines.join('\n'));
-  v.end();
-  assert.equal(v.errors[0].line, 2);
-  assert.match(v.errors[0].message, /Line 2/);
-  assert.equal(v.errors.length, 20);
-  assert.equal(v.errorCount, 31);
-});
-
-test('multi-byte characters split across chunks decode correctly', () => {
-  const v = new ChatJsonlValidator();
-  const line = Buffer.from(JSON.stringify({ messages: [{ role: 'user', content: 'héllo 日本' }, { role: 'assistant', content: 'ok' }] }) + '\n');
-  for (let i = 0; i < line.length; i++) v.write(line.subarray(i, i + 1));
-  v.end();
-  assert.equal(v.errorCount, 0);
-  assert.equal(v.examples, 1);
-});
 
 test('parseRange', () => {
   assert.deepEqual(parseRange(null, 100), { kind: 'full' });
@@ -44,4 +13,41 @@ test('parseRange', () => {
   assert.deepEqual(parseRange('bytes=100-', 100), { kind: 'unsatisfiable' });
   assert.deepEqual(parseRange('bytes=9-3', 100), { kind: 'unsatisfiable' });
   assert.deepEqual(parseRange('items=0-1', 100), { kind: 'unsatisfiable' });
+});
+
+test('an upload without a dataset name goes to the dataset named after the file', () => {
+  assert.equal(datasetNameFromFilename('support-chats.jsonl.gz'), 'support-chats');
+  assert.equal(datasetNameFromFilename('Q3 export.CSV.zst'), 'Q3 export');
+  assert.equal(datasetNameFromFilename('data.v2.parquet'), 'data.v2');
+  assert.equal(datasetNameFromFilename('.jsonl'), '.jsonl');
+  assert.equal(datasetNameFromFilename('notes'), 'notes');
+});
+
+test('upload options are checked before any byte is stored, each naming its field', () => {
+  assert.deepEqual(checkFields({ purpose: 'fine-tune', dataset: '  Support  ', format: 'auto', columns: '{"prompt":"q","completion":"a"}' }, true), {
+    purpose: 'fine-tune',
+    dataset: 'Support',
+    format: 'auto',
+    columns: { prompt: 'q', completion: 'a' },
+    baseModel: undefined,
+  });
+  // The purpose may arrive after the file (multipart order): only the final check requires it.
+  assert.equal(checkFields({}, false).purpose, null);
+  const param = (f: Parameters<typeof checkFields>[0], final = true) => {
+    try {
+      checkFields(f, final);
+    } catch (e) {
+      return (e as DomainError).param;
+    }
+    return 'accepted';
+  };
+  assert.equal(param({}), 'purpose');
+  assert.equal(param({ purpose: 'batch' }), 'purpose');
+  assert.equal(param({ purpose: 'fine-tune', format: 'alpaca' }), 'format');
+  assert.equal(param({ purpose: 'fine-tune', dataset: 'x'.repeat(101) }), 'dataset');
+  assert.equal(param({ purpose: 'fine-tune', dataset: 'a\u0001b' }), 'dataset');
+  assert.equal(param({ purpose: 'fine-tune', columns: '{oops' }), 'columns');
+  assert.equal(param({ purpose: 'fine-tune', columns: '["a"]' }), 'columns');
+  assert.equal(param({ purpose: 'fine-tune', columns: { prompt: '' } }), 'columns.prompt');
+  assert.equal(param({ purpose: 'fine-tune', columns: { prompt: 'q' }, format: 'preference' }), 'accepted');
 });

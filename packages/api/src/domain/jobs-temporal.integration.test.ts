@@ -71,6 +71,8 @@ test('create starts the workflow on the orchestrator queue; cancel requests canc
     await client.workflow.getHandle(d.job.workflowId).terminate('test cleanup').catch(() => undefined);
     const [row] = await db().select().from(schema.jobs).where(eq(schema.jobs.orgId, orgId));
     assert.equal(row.id, d.job.id);
+    const audited = await db().select().from(schema.auditEvents).where(eq(schema.auditEvents.orgId, orgId));
+    for (const action of ['job.created', 'job.cancelled']) assert.ok(audited.some((e) => e.action === action && e.targetId === d.job.id), `${action} audited`);
   } finally {
     await db().delete(schema.pools).where(eq(schema.pools.id, poolId));
   }

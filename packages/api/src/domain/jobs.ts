@@ -15,7 +15,9 @@ import {
 import { db, schema } from '@edgetune/db';
 import { taskQueues, temporalClient, workflowIds, workflowTypes, type FineTuneJobInput } from '@edgetune/temporal';
 import { authorize, findOwned, newestFirstAfter, notFoundError, orgScope, pageLimit, toPage, type Caller } from '../tenant';
+import { recordAudit } from './audit';
 import { onlineDevicePools } from './devices';
+import { findLiveFile, type FileRow } from './files';
 import { variantsOf } from './models';
 
 export type JobRow = typeof schema.jobs.$inferSelect;
@@ -81,6 +83,20 @@ async function resolveTargetDevices(requested: string[] | undefined): Promise<st
   return [...served].filter((d) => findDeviceProfile(d)).sort();
 }
 
+/**
+ * Supervised fine-tuning trains on conversations (prompt/completion files are stored as chat).
+ * Preference pairs need a preference-tuning method the trainer does not have yet.
+ */
+function assertTrainableFormat(file: FileRow, param: string): void {
+  if (file.format === 'preference') {
+    throw new DomainError(
+      'invalid_request',
+      `File '${file.id}' holds preference pairs (prompt / chosen / rejected); preference tuning is not available yet. Use a chat or prompt/completion dataset for supervised fine-tuning.`,
+      { param },
+    );
+  }
+}
+
 /** Validates, inserts the job row and starts its workflow; the row is removed if the start fails. */
 export async function createJob(caller: Caller, input: CreateJobInput | unknown): Promise<JobDetail> {
   authorize(caller, 'train');
@@ -94,13 +110,16 @@ export async function createJob(caller: Caller, input: CreateJobInput | unknown)
   if (!base.methods.includes(method)) {
     throw new DomainError('invalid_request', `Model '${base.id}' supports ${base.methods.join(', ')} fine-tuning, not '${method}'.`, { param: 'hyperparameters.method' });
   }
-  const training = await findOwned(caller, schema.files, spec.training_file, 'file', 'training_file');
+  const training = await findLiveFile(caller, spec.training_file, 'training_file');
   if (training.purpose !== 'fine-tune') {
     throw new DomainError('invalid_request', `File '${training.id}' has purpose '${training.purpose}', expected 'fine-tune'.`, { param: 'training_file' });
   }
+  assertTrainableFormat(training, 'training_file');
   let validationFileId: string | null = null;
   if (spec.validation_file) {
-    validationFileId = (await findOwned(caller, schema.files, spec.validation_file, 'file', 'validation_file')).id;
+    const validation = await findLiveFile(caller, spec.validation_file, 'validation_file');
+    assertTrainableFormat(validation, 'validation_file');
+    validationFileId = validation.id;
   }
   const targetDevices = await resolveTargetDevices(spec.target_devices);
   // Whatever the caller leaves unset comes from the base model's measured recipe.
@@ -140,6 +159,7 @@ export async function createJob(caller: Caller, input: CreateJobInput | unknown)
     await db().delete(schema.jobs).where(orgScope(caller, schema.jobs, eq(schema.jobs.id, id)));
     throw new DomainError('unavailable', `Could not start the fine-tuning workflow: ${(e as Error).message}`);
   }
+  await recordAudit(caller, { action: 'job.created', targetType: 'job', targetId: id, data: { model: base.id, trainingFile: training.id, targetDevices } });
   return getJob(caller, id);
 }
 
@@ -232,5 +252,6 @@ export async function cancelJob(caller: Caller, id: string): Promise<JobDetail> 
       throw new DomainError('unavailable', `Could not cancel the job's workflow: ${(e as Error).message}`);
     }
   }
+  await recordAudit(caller, { action: 'job.cancelled', targetType: 'job', targetId: id, data: { previousStatus: job.status } });
   return getJob(caller, id);
 }

@@ -1,6 +1,8 @@
 import { Readable } from 'node:stream';
 import { DomainError } from '@edgetune/contracts';
-import { uploadFile, type FileRow } from '../domain/files';
+import { loadConfig } from '@edgetune/config';
+import { uploadVersion, type VersionFields, type VersionResult } from '../domain/files';
+import { tooLarge } from '../domain/staging';
 import type { Caller } from '../tenant';
 import { multipartBoundary, parseMultipart, readText } from './multipart';
 
@@ -37,28 +39,59 @@ export function intParam(url: URL, name: string): number | undefined {
 
 const emptyBody: AsyncIterable<Uint8Array> = { async *[Symbol.asyncIterator]() {} };
 
+/** Room for multipart framing and small fields around the file in a declared Content-Length. */
+const MULTIPART_OVERHEAD = 1024 * 1024;
+
+/** The upload fields of a form or a query string (`columns` as JSON text). */
+function versionFields(get: (name: string) => string | null | undefined): VersionFields {
+  return {
+    purpose: get('purpose') ?? undefined,
+    dataset: get('dataset') ?? undefined,
+    format: get('format') ?? undefined,
+    columns: get('columns') ?? undefined,
+    baseModel: get('base_model') ?? get('baseModel') ?? undefined,
+  };
+}
+
+function contentLength(req: Request): number | null {
+  const v = req.headers.get('content-length');
+  if (v === null || !/^\d+$/.test(v.trim())) return null;
+  return Number(v);
+}
+
 /**
- * Uploads a file from a request: multipart/form-data (fields `file` and `purpose`, in any order)
- * or a raw JSONL body with `?filename=…&purpose=…`. Streams; never buffers the file.
+ * Uploads a dataset file from a request: multipart/form-data (fields `file`, `purpose`, and the
+ * optional `dataset`, `format`, `columns` (JSON), `base_model`, in any order) or a raw body with
+ * the same names as query parameters plus `filename`. Streams to a staging file; never buffers the
+ * file. A declared size over the limit is refused before any byte is read.
  */
-export async function uploadFromRequest(caller: Caller, req: Request, defaultPurpose: string | null = null): Promise<FileRow> {
+export async function uploadFromRequest(caller: Caller, req: Request, defaultPurpose: string | null = null): Promise<VersionResult> {
   const contentType = req.headers.get('content-type');
   const body = (req.body ?? emptyBody) as unknown as AsyncIterable<Uint8Array>;
+  const declared = contentLength(req);
+  const maxBytes = loadConfig().MAX_UPLOAD_BYTES;
   const boundary = multipartBoundary(contentType);
+  const signal = req.signal;
   if (boundary) {
+    if (declared !== null && declared > maxBytes + MULTIPART_OVERHEAD) throw tooLarge(maxBytes);
     const fields: Record<string, string> = {};
     const parts = parseMultipart(body, boundary);
     for await (const part of parts) {
       if (part.name === 'file') {
-        return await uploadFile(caller, {
+        const early = versionFields((n) => fields[n]);
+        return await uploadVersion(caller, {
+          ...early,
+          purpose: early.purpose ?? null,
           filename: part.filename ?? 'upload.jsonl',
           body: part.body,
-          purpose: async () => {
+          signal,
+          lateFields: async () => {
             for await (const rest of parts) {
               if (rest.name === 'file') throw new DomainError('invalid_request', 'Send exactly one file.', { param: 'file' });
               fields[rest.name] = await readText(rest.body);
             }
-            return fields.purpose ?? defaultPurpose;
+            const all = versionFields((n) => fields[n]);
+            return { ...all, purpose: all.purpose ?? defaultPurpose };
           },
         });
       }
@@ -68,9 +101,13 @@ export async function uploadFromRequest(caller: Caller, req: Request, defaultPur
   }
   if (contentType && /^multipart\//i.test(contentType)) throw new DomainError('invalid_request', 'multipart body without a boundary.');
   const url = new URL(req.url);
-  return uploadFile(caller, {
+  const q = versionFields((n) => url.searchParams.get(n));
+  return uploadVersion(caller, {
+    ...q,
+    purpose: q.purpose ?? defaultPurpose,
     filename: url.searchParams.get('filename') ?? 'upload.jsonl',
-    purpose: url.searchParams.get('purpose') ?? defaultPurpose,
     body,
+    declaredBytes: declared,
+    signal,
   });
 }

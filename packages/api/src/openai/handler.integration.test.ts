@@ -1,8 +1,10 @@
 import '../testing/env';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import OpenAI, { toFile } from 'openai';
 import { createApiKey } from '../domain/api-keys';
+import { zstdFrame } from '../testing/datasets';
 import { goodJsonl, goodLine, newOrg, seedPublishedModel, useDatabase } from '../testing/fixtures';
 import { handleOpenAI } from './handler';
 
@@ -55,7 +57,11 @@ test('the openai client uploads, lists, reads and deletes files', async () => {
   const ckpts = await ai.fineTuning.jobs.checkpoints.list(model.jobId);
   assert.equal(ckpts.data.length, 1);
   await assert.rejects(ai.fineTuning.jobs.cancel(model.jobId), (e: InstanceType<typeof OpenAI.APIError>) => e.status === 409);
-  await assert.rejects(ai.files.delete(f.id), (e: InstanceType<typeof OpenAI.APIError>) => e.status === 409);
+  // The job has finished: its file may go; the job keeps naming it, the file itself is gone.
+  assert.equal((await ai.files.delete(f.id)).deleted, true);
+  await assert.rejects(ai.files.retrieve(f.id), (e: InstanceType<typeof OpenAI.APIError>) => e.status === 404);
+  assert.deepEqual((await ai.files.list()).data, []);
+  assert.equal((await ai.fineTuning.jobs.retrieve(model.jobId)).training_file, f.id);
 });
 
 test('a malformed file is a 400 naming the line; bad keys are 401; unknown ids 404', async () => {
@@ -80,4 +86,31 @@ test('a malformed file is a 400 naming the line; bad keys are 401; unknown ids 4
     ai.fineTuning.jobs.create({ model: 'gpt-4o-mini', training_file: 'file-x' }),
     (e: InstanceType<typeof OpenAI.APIError>) => e.status === 400 && /gpt-4o-mini/.test(e.message),
   );
+});
+
+test('the openai client uploads gzip and zstd files; content is the decompressed JSONL', async () => {
+  const { caller } = await newOrg('oai-compressed');
+  const { key } = await createApiKey(caller, { name: 'sdk' });
+  const ai = client(key);
+  const text = goodJsonl(6);
+  const gz = gzipSync(text);
+  const g = await ai.files.create({ file: await toFile(gz, 'train.jsonl.gz'), purpose: 'fine-tune' });
+  assert.equal(g.bytes, gz.length);
+  assert.equal(g.filename, 'train.jsonl.gz');
+  assert.equal(await (await ai.files.content(g.id)).text(), text);
+
+  const zst = zstdFrame(Buffer.from(goodJsonl(9)));
+  const z = await ai.files.create({ file: await toFile(zst, 'more.jsonl.zst'), purpose: 'fine-tune' });
+  assert.equal(z.bytes, zst.length);
+  assert.equal(await (await ai.files.content(z.id)).text(), goodJsonl(9));
+  // The same bytes again: the same file.
+  assert.equal((await ai.files.create({ file: await toFile(zst, 'more.jsonl.zst'), purpose: 'fine-tune' })).id, z.id);
+
+  await assert.rejects(ai.files.create({ file: await toFile(gz.subarray(0, gz.length - 8), 'cut.jsonl.gz'), purpose: 'fine-tune' }), (e: InstanceType<typeof OpenAI.APIError>) => {
+    assert.equal(e.status, 400);
+    assert.equal(e.code, 'invalid_file_format');
+    assert.match(e.message, /gzip/);
+    return true;
+  });
+  assert.deepEqual((await ai.files.list()).data.map((f) => f.id).sort(), [g.id, z.id].sort());
 });

@@ -1,4 +1,5 @@
 /** `/v1/**`: OpenAI-compatible fine-tuning API (files, fine_tuning.jobs, models). API keys only. */
+import { retryAfterSecondsOf } from '@edgetune/auth';
 import { requireCaller } from '../context';
 import { deleteFile, fileContent, getFile, listFiles } from '../domain/files';
 import { cancelJob, createJob, getJob, listJobEvents, listJobs, versionsForJobs } from '../domain/jobs';
@@ -15,11 +16,12 @@ const listOf = <T extends { id: string }>(data: T[], hasMore: boolean) => ({
   last_id: data[data.length - 1]?.id ?? null,
 });
 
-const routes: Route[] = [
+/** Exported so the isolation and role matrix tests can enumerate every route. */
+export const routes: Route[] = [
   {
     method: 'POST',
     pattern: /^\/files$/,
-    run: async (caller, req) => json(toOpenAIFile(await uploadFromRequest(caller, req))),
+    run: async (caller, req) => json(toOpenAIFile((await uploadFromRequest(caller, req)).file)),
   },
   {
     method: 'GET',
@@ -34,9 +36,9 @@ const routes: Route[] = [
     method: 'GET',
     pattern: /^\/files\/([^/]+)\/content$/,
     run: async (caller, _r, _u, m) => {
-      const { file, stream } = await fileContent(caller, m[1]);
+      const { file, stream, size } = await fileContent(caller, m[1]);
       return new Response(streamBody(stream), {
-        headers: { 'content-type': 'application/octet-stream', 'content-length': String(file.bytes), 'content-disposition': `attachment; filename="${file.filename.replace(/"/g, '')}"` },
+        headers: { 'content-type': 'application/octet-stream', 'content-length': String(size), 'content-disposition': `attachment; filename="${file.filename.replace(/"/g, '')}"` },
       });
     },
   },
@@ -123,10 +125,11 @@ export function handleOpenAI(req: Request): Promise<Response> {
     name: 'openai',
     mount: '/v1',
     routes,
-    caller: (r) => requireCaller({ sessionUserId: null, authorization: r.headers.get('authorization') }),
+    caller: (r) => requireCaller({ sessionUserId: null, authorization: r.headers.get('authorization'), headers: r.headers }),
     error: (e) => {
       const { status, body } = toOpenAIError(e);
-      return json(body, status);
+      const retry = retryAfterSecondsOf(e);
+      return json(body, status, retry ? { 'retry-after': String(retry) } : {});
     },
     methodNotAllowed: (message, allow) => json({ error: { message, type: 'invalid_request_error', param: null, code: 'method_not_allowed' } }, 405, { allow }),
   });

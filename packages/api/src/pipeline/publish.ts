@@ -7,9 +7,10 @@ import { readFileSync } from 'node:fs';
 import { and, eq, sql } from 'drizzle-orm';
 import { loadConfig } from '@edgetune/config';
 import { newId, type Manifest, type ManifestVariant } from '@edgetune/contracts';
-import { db, schema } from '@edgetune/db';
+import { db, schema, type Db } from '@edgetune/db';
 import { storage } from '@edgetune/storage';
 import type { BenchmarkOutput, EvaluateOutput, Quantization } from '@edgetune/temporal';
+import { recordAudit } from '../domain/audit';
 import type { JobRef } from './jobs';
 
 export interface CandidateResult {
@@ -147,6 +148,12 @@ export async function publishVersion(input: PublishInput): Promise<PublishOutput
         manifest: manifest as unknown as Record<string, unknown>, manifestKey,
       });
       await tx.insert(schema.modelVariants).values(variantRows);
+      // Published by the pipeline on behalf of whoever launched the job.
+      await recordAudit(
+        { orgId: input.orgId, userId: job.createdBy },
+        { action: 'model.published', targetType: 'model_version', targetId: versionId, data: { name, version: Number(next), jobId: job.id, variants: variantRows.length } },
+        tx as unknown as Db,
+      );
     });
   } catch (err) {
     await storage().delete(manifestKey);

@@ -1,4 +1,5 @@
 /** `/api/v1/**`: the platform's own REST API (Bearer API key or the portal's session). */
+import { retryAfterSecondsOf } from '@edgetune/auth';
 import { errorCodes } from '@edgetune/contracts';
 import { requireCaller } from '../context';
 import { listDevices, listPools } from '../domain/devices';
@@ -9,13 +10,16 @@ import { dispatch, routePath, type Route } from '../http/routes';
 import { intParam, json, readJson, streamBody, uploadFromRequest } from '../http/util';
 import { toOpenAIEvent, toOpenAIJob } from '../openai/mappers';
 import { authorize, type Caller } from '../tenant';
+import { datasetRoutes } from './datasets';
+import { identityRoutes } from './identity';
 import { openApiDocument } from './openapi';
 import { restFile, restJob, restModel } from './views';
 
 const MOUNT = '/api/v1';
 
-const routes: Route[] = [
-  { method: 'POST', pattern: /^\/files$/, run: async (c, req) => json(restFile(await uploadFromRequest(c, req, 'fine-tune')), 201) },
+/** Exported so the isolation and role matrix tests can enumerate every route. */
+export const routes: Route[] = [
+  { method: 'POST', pattern: /^\/files$/, run: async (c, req) => json({ ...restFile((await uploadFromRequest(c, req, 'fine-tune')).file) }, 201) },
   {
     method: 'GET',
     pattern: /^\/files$/,
@@ -29,11 +33,14 @@ const routes: Route[] = [
     method: 'GET',
     pattern: /^\/files\/([^/]+)\/content$/,
     run: async (c, _r, _u, m) => {
-      const { file, stream } = await fileContent(c, m[1]);
-      return new Response(streamBody(stream), { headers: { 'content-type': 'application/jsonl', 'content-length': String(file.bytes), etag: `"${file.sha256}"` } });
+      const { file, stream, size } = await fileContent(c, m[1]);
+      // The stored content is the normalized JSONL; the sha256 names the bytes as uploaded.
+      return new Response(streamBody(stream), { headers: { 'content-type': 'application/jsonl', 'content-length': String(size), etag: `W/"${file.sha256}"` } });
     },
   },
   { method: 'DELETE', pattern: /^\/files\/([^/]+)$/, run: async (c, _r, _u, m) => json({ ...(await deleteFile(c, m[1])), object: 'file' }) },
+  ...datasetRoutes,
+  ...identityRoutes,
   { method: 'POST', pattern: /^\/jobs$/, run: async (c, req) => json(restJob(await createJob(c, await readJson(req))), 201) },
   {
     method: 'GET',
@@ -131,8 +138,11 @@ export async function handleRest(req: Request, opts: { sessionUserId: string | n
     name: 'rest',
     mount: MOUNT,
     routes,
-    caller: (r) => requireCaller({ sessionUserId: opts.sessionUserId, authorization: r.headers.get('authorization') }),
-    error: (e) => json({ error: { code: e.code, message: e.message, param: e.param, details: e.details } }, errorCodes[e.code] ?? 500),
+    caller: (r) => requireCaller({ sessionUserId: opts.sessionUserId, authorization: r.headers.get('authorization'), headers: r.headers }),
+    error: (e) => {
+      const retry = retryAfterSecondsOf(e);
+      return json({ error: { code: e.code, message: e.message, param: e.param, details: e.details } }, errorCodes[e.code] ?? 500, retry ? { 'retry-after': String(retry) } : {});
+    },
     methodNotAllowed: (message, allow) => json({ error: { code: 'method_not_allowed', message, param: null, details: [] } }, 405, { allow }),
   });
 }

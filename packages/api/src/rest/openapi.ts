@@ -1,5 +1,7 @@
 /** OpenAPI 3.1 description of /api/v1 (served at /api/v1/openapi.json). */
 import { loadConfig } from '@edgetune/config';
+import { datasetPaths, datasetSchemas, uploadOptionProperties } from './openapi-datasets';
+import { identityPaths, identitySchemas } from './openapi-identity';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const jsonContent = (schema: unknown) => ({ 'application/json': { schema } });
@@ -42,12 +44,19 @@ export function openApiDocument(): Record<string, unknown> {
       '/files': {
         post: {
           operationId: 'uploadFile',
-          summary: 'Upload a chat JSONL file (validated line by line)',
+          summary: 'Upload a dataset version: chat / prompt-completion / preference JSONL, CSV or Parquet, optionally gzip or zstd (validated line by line)',
           requestBody: {
             required: true,
             content: {
               'multipart/form-data': {
-                schema: { type: 'object', required: ['file'], properties: { file: { type: 'string', format: 'binary' }, purpose: { type: 'string', enum: ['fine-tune'] } } },
+                schema: {
+                  type: 'object',
+                  required: ['file'],
+                  properties: { file: { type: 'string', format: 'binary' }, purpose: { type: 'string', enum: ['fine-tune'] }, ...uploadOptionProperties },
+                },
+              },
+              'application/octet-stream': {
+                schema: { type: 'string', format: 'binary', description: 'Raw body; filename, purpose, dataset, format, columns and base_model as query parameters' },
               },
               'application/jsonl': { schema: { type: 'string', format: 'binary' } },
             },
@@ -93,11 +102,15 @@ export function openApiDocument(): Record<string, unknown> {
       },
       '/devices': { get: { operationId: 'listDevices', responses: { '200': ok(listOf('Device')), ...errors } } },
       '/pools': { get: { operationId: 'listPools', responses: { '200': ok(listOf('Pool')), ...errors } } },
+      ...identityPaths,
+      ...datasetPaths,
     },
     components: {
       securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API key (et_…) or the portal session cookie' } },
       responses: { Error: { description: 'Error', content: jsonContent(ref('Error')) } },
       schemas: {
+        ...identitySchemas,
+        ...datasetSchemas,
         Error: {
           type: 'object',
           required: ['error'],
@@ -127,6 +140,9 @@ export function openApiDocument(): Record<string, unknown> {
             sha256: { type: 'string' },
             examples: { type: 'integer' },
             stats: { type: 'object', additionalProperties: { type: 'number' } },
+            format: { type: 'string', enum: ['chat', 'prompt_completion', 'preference'] },
+            dataset_id: { type: ['string', 'null'] },
+            version: { type: ['integer', 'null'] },
           },
         },
         CreateJob: {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
 import { and, desc, eq, sql } from 'drizzle-orm';
 import * as pipeline from '@edgetune/api/pipeline/index';
 import { loadConfig } from '@edgetune/config';
@@ -68,11 +69,10 @@ export async function loadJobPlan(ref: { jobId: string; orgId: string }): Promis
   };
 }
 
-async function readLines(key: string): Promise<string[]> {
-  const lines: string[] = [];
+/** The non-blank lines of a stored file, streamed (a dataset may be gigabytes). */
+async function* readLines(key: string): AsyncGenerator<string> {
   const rl = createInterface({ input: await storage().get(key), crlfDelay: Infinity });
-  for await (const line of rl) if (line.trim() !== '') lines.push(line);
-  return lines;
+  for await (const line of rl) if (line.trim() !== '') yield line;
 }
 
 /** Stable per-line rank for a seeded split: the same file and seed always split the same way. */
@@ -88,27 +88,54 @@ export interface PreparedData {
   heldOutFromTraining: boolean;
 }
 
+const MAX_EVAL = 200;
+
+/** Writes the lines `keep` selects to `key`, streaming; returns how many were written. */
+async function writeLines(key: string, lines: AsyncIterable<string>, keep: (i: number) => boolean = () => true): Promise<number> {
+  let n = 0;
+  async function* out(): AsyncGenerator<string> {
+    let i = 0;
+    for await (const line of lines) {
+      if (keep(i++)) {
+        n++;
+        yield line + '\n';
+      }
+    }
+  }
+  await storage().put(key, Readable.from(out()));
+  return n;
+}
+
 /**
  * Fixes the train / eval split of a job. With a validation file it is the eval split; otherwise
- * a seeded 10 % (at least 1, at most 200 examples) of the training file is held out.
+ * a seeded 10 % (at least 1, at most 200 examples) of the training file is held out: the lines
+ * with the smallest ranks. Streams in constant memory — only the 200 smallest ranks are kept.
  */
 export async function prepareDataset(input: { prefix: string; trainingFileKey: string; validationFileKey: string | null; seed: number }): Promise<PreparedData> {
   const trainKey = `${input.prefix}/data/train.jsonl`;
   const evalKey = `${input.prefix}/data/eval.jsonl`;
-  const train = await readLines(input.trainingFileKey);
-  let trainLines = train;
-  let evalLines: string[];
   if (input.validationFileKey) {
-    evalLines = await readLines(input.validationFileKey);
-  } else {
-    if (train.length < 2) throw new Error('the training file needs at least 2 examples to hold one out for evaluation');
-    const nEval = Math.min(200, Math.max(1, Math.round(train.length * 0.1)));
-    const order = train.map((l, i) => ({ i, r: rank(input.seed, l, i) })).sort((a, b) => (a.r < b.r ? -1 : 1));
-    const held = new Set(order.slice(0, nEval).map((o) => o.i));
-    trainLines = train.filter((_, i) => !held.has(i));
-    evalLines = train.filter((_, i) => held.has(i));
+    const trainExamples = await writeLines(trainKey, readLines(input.trainingFileKey));
+    const evalExamples = await writeLines(evalKey, readLines(input.validationFileKey));
+    return { trainKey, evalKey, trainExamples, evalExamples, heldOutFromTraining: false };
   }
-  await storage().put(trainKey, trainLines.join('\n') + '\n');
-  await storage().put(evalKey, evalLines.join('\n') + '\n');
-  return { trainKey, evalKey, trainExamples: trainLines.length, evalExamples: evalLines.length, heldOutFromTraining: !input.validationFileKey };
+  // The smallest ranks seen so far, sorted ascending (at most MAX_EVAL of them).
+  const smallest: { r: string; i: number }[] = [];
+  let total = 0;
+  for await (const line of readLines(input.trainingFileKey)) {
+    const r = rank(input.seed, line, total);
+    if (smallest.length < MAX_EVAL || r < smallest[smallest.length - 1].r) {
+      let at = smallest.length;
+      while (at > 0 && smallest[at - 1].r > r) at--;
+      smallest.splice(at, 0, { r, i: total });
+      if (smallest.length > MAX_EVAL) smallest.pop();
+    }
+    total++;
+  }
+  if (total < 2) throw new Error('the training file needs at least 2 examples to hold one out for evaluation');
+  const nEval = Math.min(MAX_EVAL, Math.max(1, Math.round(total * 0.1)));
+  const held = new Set(smallest.slice(0, nEval).map((o) => o.i));
+  const trainExamples = await writeLines(trainKey, readLines(input.trainingFileKey), (i) => !held.has(i));
+  const evalExamples = await writeLines(evalKey, readLines(input.trainingFileKey), (i) => held.has(i));
+  return { trainKey, evalKey, trainExamples, evalExamples, heldOutFromTraining: true };
 }

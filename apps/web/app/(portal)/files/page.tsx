@@ -1,8 +1,6 @@
-import type { Metadata } from 'next';
-import { Files } from './files';
+import { redirect } from 'next/navigation';
 
-export const metadata: Metadata = { title: 'Files · edgetune' };
-
+/** Files became datasets (named series of versions); old links land on the new page. */
 export default function FilesPage() {
-  return <Files />;
+  redirect('/datasets');
 }

@@ -53,7 +53,7 @@ export function Jobs() {
         </table>
         {jobs.data && rows.length === 0 && (
           <div className="empty">
-            No jobs yet. Upload a dataset under <Link href="/files">Files</Link>, then start a <Link href="/jobs/new">new job</Link>.
+            No jobs yet. Upload a dataset under <Link href="/datasets">Datasets</Link>, then start a <Link href="/jobs/new">new job</Link>.
           </div>
         )}
         {jobs.loading && <div className="empty">Loading…</div>}

@@ -9,6 +9,7 @@ import type { JobDetail, JobEvent } from '@/lib/types';
 import { StatusBadge } from '@/components/status-badge';
 import { VariantsTable } from '@/components/variants-table';
 import { LossChart } from '@/components/loss-chart';
+import { DatasetFileLink } from '@/components/dataset-file-link';
 
 const POLL_MS = 2_000;
 
@@ -199,10 +200,10 @@ export function JobView({ id }: { id: string }) {
             <dd>{j.baseModel}</dd>
             <dt>Training file</dt>
             <dd>
-              <code>{j.trainingFileId}</code>
+              <DatasetFileLink fileId={j.trainingFileId} testid="job-training-data" />
             </dd>
             <dt>Validation file</dt>
-            <dd>{j.validationFileId ? <code>{j.validationFileId}</code> : <span className="muted">held out from training</span>}</dd>
+            <dd>{j.validationFileId ? <DatasetFileLink fileId={j.validationFileId} /> : <span className="muted">held out from training</span>}</dd>
             <dt>Hyperparameters</dt>
             <dd>
               {String(hp.method ?? '')} · {String(hp.n_epochs ?? '')} epochs · lr {String(hp.learning_rate ?? '')} · batch {String(hp.batch_size ?? '')}

@@ -5,6 +5,9 @@ import { useState, type FormEvent } from 'react';
 import { errorMessage, trpc } from '@/lib/trpc';
 import { usePoll } from '@/lib/use-poll';
 import { fmtNum, fmtParams } from '@/lib/format';
+import { DatasetVersionPicker } from '@/components/dataset-version-picker';
+import { usePermission } from '@/lib/me';
+import { DeniedReason } from '@/components/denied-reason';
 import type { BaseModel, TrainingDefaults } from '@edgetune/contracts';
 
 type Method = BaseModel['methods'][number];
@@ -27,7 +30,8 @@ const numericFields: { key: NumericHp; id: string; label: string; min: number; m
 
 export function NewJobForm({ models }: { models: BaseModelOption[] }) {
   const router = useRouter();
-  const files = usePoll(() => trpc.files.list.query({}), null);
+  const train = usePermission('train');
+  const datasets = usePoll(() => trpc.datasets.list.query({ limit: 100 }), null);
   const devices = usePoll(() => trpc.devices.list.query(), 10_000);
 
   const [model, setModel] = useState(models[0]?.id ?? '');
@@ -43,7 +47,7 @@ export function NewJobForm({ models }: { models: BaseModelOption[] }) {
   const selectedModel = models.find((m) => m.id === model);
   const methods = selectedModel?.methods ?? ['lora', 'full'];
   const defaults = (selectedModel ?? models[0]).defaults[method];
-  const fileRows = files.data?.data ?? [];
+  const datasetRows = datasets.data?.data ?? [];
   const deviceRows = devices.data?.devices ?? [];
   const online = deviceRows.filter((d) => d.available);
 
@@ -105,34 +109,30 @@ export function NewJobForm({ models }: { models: BaseModelOption[] }) {
           {selectedModel && <p className="hint">{selectedModel.description}</p>}
 
           <div className="grid2">
-            <div>
-              <label htmlFor="training">Training file</label>
-              <select id="training" required value={trainingFile} onChange={(e) => setTrainingFile(e.target.value)} data-testid="job-training-file">
-                <option value="">Choose a file…</option>
-                {fileRows.map((f) => (
-                  <option key={f.id} value={f.id}>
-                    {f.filename} ({f.examples} examples) — {f.id}
-                  </option>
-                ))}
-              </select>
-            </div>
-            <div>
-              <label htmlFor="validation">Validation file (optional)</label>
-              <select id="validation" value={validationFile} onChange={(e) => setValidationFile(e.target.value)} data-testid="job-validation-file">
-                <option value="">None — hold out part of the training file</option>
-                {fileRows
-                  .filter((f) => f.id !== trainingFile)
-                  .map((f) => (
-                    <option key={f.id} value={f.id}>
-                      {f.filename} ({f.examples} examples) — {f.id}
-                    </option>
-                  ))}
-              </select>
-            </div>
+            <DatasetVersionPicker
+              id="training"
+              label="Training data"
+              datasets={datasetRows}
+              value={trainingFile}
+              onChange={setTrainingFile}
+              emptyLabel="Choose a dataset…"
+              required
+              testid="job-training"
+            />
+            <DatasetVersionPicker
+              id="validation"
+              label="Validation data (optional)"
+              datasets={datasetRows}
+              value={validationFile}
+              onChange={setValidationFile}
+              emptyLabel="None — hold out part of the training data"
+              testid="job-validation"
+            />
           </div>
-          {files.data && fileRows.length === 0 && (
+          {datasets.error && <div className="alert error">{datasets.error}</div>}
+          {datasets.data && datasetRows.length === 0 && (
             <p className="hint">
-              No files yet — <Link href="/files">upload a JSONL dataset</Link> first.
+              No datasets yet — <Link href="/datasets">upload one</Link> first.
             </p>
           )}
         </div>
@@ -250,9 +250,10 @@ export function NewJobForm({ models }: { models: BaseModelOption[] }) {
           </div>
         )}
         <div className="row">
-          <button type="submit" disabled={busy || !trainingFile || !model} data-testid="job-submit">
+          <button type="submit" disabled={!train.allowed || busy || !trainingFile || !model} title={train.reason ?? undefined} data-testid="job-submit">
             {busy ? 'Starting…' : 'Start fine-tuning'}
           </button>
+          <DeniedReason permission={train} testid="job-submit-reason" />
           <Link href="/jobs" className="button secondary">
             Cancel
           </Link>

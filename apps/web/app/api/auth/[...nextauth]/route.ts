@@ -1,8 +1,13 @@
 import NextAuth from 'next-auth';
-import { authOptions } from '@edgetune/auth';
+import { authOptions, setSsoAccountLinker } from '@edgetune/auth';
+import { signInWithSso } from '@edgetune/api';
 
 export const runtime = 'nodejs';
 export const dynamic = 'force-dynamic';
+
+// SSO sign-ins create users and organizations, which is domain code in packages/api (which
+// depends on packages/auth); this is where the two meet.
+setSsoAccountLinker(signInWithSso);
 
 const handler = NextAuth(authOptions);
 

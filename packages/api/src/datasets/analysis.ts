@@ -1,0 +1,332 @@
+/**
+ * Warnings and statistics gathered while records stream by, in bounded memory: duplicate
+ * detection keeps 64-bit fingerprints in typed arrays, line lists keep the first few lines and a
+ * count, label counts stop at a small number of distinct labels.
+ */
+
+export const WARNING_LINES = 20;
+/** Fewer characters than this across all of an example's text makes it "too short". */
+export const MIN_EXAMPLE_CHARS = 20;
+/** A final answer this short (and on one line) is treated as a label for the imbalance check. */
+export const MAX_LABEL_CHARS = 40;
+const MAX_LABELS = 64;
+/** Labels whose most common value has this many times the examples of the rarest are imbalanced. */
+export const IMBALANCE_RATIO = 10;
+/** Cap of the duplicate table: 2^22 slots × 12 bytes = 48 MB, ~3.1 M distinct examples. */
+const DUP_MAX_SLOTS = 1 << 22;
+
+export interface Warning {
+  code: string;
+  message: string;
+  lines: number[];
+  count: number;
+}
+
+/** First N line numbers plus a total: what a warning shows without growing with the file. */
+export class LineList {
+  lines: number[] = [];
+  count = 0;
+  add(line: number): void {
+    this.count++;
+    if (this.lines.length < WARNING_LINES) this.lines.push(line);
+  }
+}
+
+/**
+ * Exact and near-duplicate detection. Slots are keyed by the normalized-text hash (near
+ * duplicates); each slot also keeps the exact hash of the first example that landed there, so an
+ * identical example is told apart from a merely similar one.
+ */
+export class DuplicateTable {
+  private mask: number;
+  private h1: Uint32Array;
+  private h2: Uint32Array;
+  private ex: Uint32Array;
+  private used = 0;
+  full = false;
+  /** Examples not added once the table was full (still checked against it). */
+  skipped = 0;
+
+  constructor(
+    initialSlots = 1 << 16,
+    private readonly maxSlots = DUP_MAX_SLOTS,
+  ) {
+    this.h1 = new Uint32Array(initialSlots);
+    this.h2 = new Uint32Array(initialSlots);
+    this.ex = new Uint32Array(initialSlots);
+    this.mask = initialSlots - 1;
+  }
+
+  /** 0 = new, 1 = exact duplicate, 2 = near duplicate. h1/h2: normalized-text hash; e: exact hash. */
+  check(h1: number, h2: number, e: number): 0 | 1 | 2 {
+    h1 >>>= 0;
+    e >>>= 0;
+    h2 = h2 >>> 0 || 1; // 0 marks an empty slot
+    let i = h1 & this.mask;
+    for (;;) {
+      const s = this.h2[i];
+      if (s === 0) break;
+      if (s === h2 && this.h1[i] === h1) return this.ex[i] === e ? 1 : 2;
+      i = (i + 1) & this.mask;
+    }
+    if ((this.used + 1) * 4 > (this.mask + 1) * 3) {
+      if (this.mask + 1 >= this.maxSlots) {
+        this.full = true;
+        this.skipped++;
+        return 0;
+      }
+      this.grow();
+      return this.check(h1, h2, e);
+    }
+    this.h1[i] = h1;
+    this.h2[i] = h2;
+    this.ex[i] = e;
+    this.used++;
+    return 0;
+  }
+
+  private grow(): void {
+    const { h1, h2, ex } = this;
+    const n = (this.mask + 1) * 2;
+    this.h1 = new Uint32Array(n);
+    this.h2 = new Uint32Array(n);
+    this.ex = new Uint32Array(n);
+    this.mask = n - 1;
+    for (let j = 0; j < h2.length; j++) {
+      if (h2[j] === 0) continue;
+      let i = h1[j] & this.mask;
+      while (this.h2[i] !== 0) i = (i + 1) & this.mask;
+      this.h1[i] = h1[j];
+      this.h2[i] = h2[j];
+      this.ex[i] = ex[j];
+    }
+  }
+}
+
+/**
+ * Per UTF-16 code unit, what the hashes and the PII pre-check need, so the hot loop makes one
+ * table load and no data-dependent branch (a branch per separator cost ~3× the hashing itself):
+ * bits 0–15 the folded code (ASCII letters and digits lower-cased, non-ASCII text as itself,
+ * whitespace and punctuation 0 = a separator), bit 16 a digit, bit 17 a character that keeps a
+ * run of digits going (digits, '@' and phone punctuation ' ().-+'), bit 18 '@'.
+ */
+let propsTable: Uint32Array | null = null;
+function charProps(): Uint32Array {
+  if (propsTable) return propsTable;
+  const t = new Uint32Array(65536);
+  for (let c = 0; c < 65536; c++) {
+    let w: number;
+    if (c < 128) w = (c >= 48 && c < 58) || (c >= 97 && c < 123) ? c : c >= 65 && c < 91 ? c | 0x20 : 0;
+    // Non-ASCII: general punctuation and spaces separate; everything else is text.
+    else w = (c >= 0x2000 && c <= 0x206f) || c === 0xa0 || (c >= 0x3000 && c <= 0x303f) || c === 0xfeff || (c >= 0xa1 && c <= 0xbf) ? 0 : c;
+    const digit = c >= 48 && c < 58 ? 1 : 0;
+    const keep = digit || c === 64 || (c < 128 && ' ().-+'.includes(String.fromCharCode(c))) ? 1 : 0;
+    t[c] = w | (digit << 16) | (keep << 17) | ((c === 64 ? 1 : 0) << 18);
+  }
+  propsTable = t;
+  return t;
+}
+
+/**
+ * Streaming hashes of an example's text: `n1`/`n2` over the normalized text (case-folded ASCII,
+ * runs of whitespace and punctuation collapsed to one separator, both ends trimmed) and `e` over
+ * the exact text. Fed piece by piece (role, content, …) so no joined string is built.
+ */
+export class ExampleHasher {
+  n1 = 0;
+  n2 = 0;
+  e = 0;
+  /**
+   * Set by `feed` when the text just fed could hold personal data (an '@', or ten digits within
+   * a run of digits and phone punctuation), so the PII regexes only run on such texts.
+   */
+  piiCandidate = false;
+  /** 1 when separators were seen since the last letter or digit (and some came before them). */
+  private gap = 0;
+  private started = 0;
+
+  reset(): void {
+    this.n1 = 0x811c9dc5;
+    this.n2 = 0x2545f491;
+    this.e = 0x9e3779b9;
+    this.gap = 0;
+    this.started = 0;
+  }
+
+  /** A boundary between fields (e.g. a role marker): part of both hashes. */
+  mark(code: number): void {
+    this.n1 = Math.imul(this.n1 ^ code, 0x01000193);
+    this.n2 = Math.imul(this.n2 ^ code, 0x5bd1e995);
+    this.e = Math.imul(this.e ^ code, 0x01000193);
+    this.gap = 0;
+    this.started = 0;
+  }
+
+  feed(s: string): void {
+    const props = charProps();
+    let n1 = this.n1;
+    let n2 = this.n2;
+    let e = this.e;
+    let gap = this.gap;
+    let started = this.started;
+    let digits = 0;
+    let pii = 0;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      e = Math.imul(e ^ c, 0x01000193);
+      const p = props[c];
+      const w = p & 0xffff;
+      // Branch-free: a separator (w = 0) leaves n1/n2 as they are (xor 0, multiply by 1); the
+      // first letter or digit after separators carries the gap in bit 16 (one separator however
+      // long the run; none before the first word or after the last).
+      const nz = (w + 0xffff) >>> 16;
+      const m = -nz;
+      const v = (w | (gap << 16)) & m;
+      const n2s = (n2 >>> 15) & m;
+      n1 = Math.imul(n1 ^ v, 1 + (0x01000192 & m));
+      n2 = Math.imul(n2 ^ v, 1 + (0x5bd1e994 & m)) ^ n2s;
+      gap = (1 - nz) & started;
+      started |= nz;
+      digits = (digits + ((p >>> 16) & 1)) & -((p >>> 17) & 1);
+      pii |= ((9 - digits) >>> 31) | ((p >>> 18) & 1);
+    }
+    this.n1 = n1;
+    this.n2 = n2;
+    this.e = e;
+    this.gap = gap;
+    this.started = started;
+    this.piiCandidate = pii !== 0;
+  }
+
+  finish(): void {
+    this.n1 = (this.n1 ^ (this.n1 >>> 15)) >>> 0;
+    this.n2 = Math.imul(this.n2 ^ (this.n2 >>> 16), 0x85ebca6b) >>> 0;
+    this.e = (this.e ^ (this.e >>> 13)) >>> 0;
+  }
+}
+
+const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/;
+const DIGIT_RUN = /\+?\(?\d[\d ().-]{7,}\d/g;
+
+function luhn(digits: string): boolean {
+  let sum = 0;
+  let dbl = false;
+  for (let i = digits.length - 1; i >= 0; i--) {
+    let d = digits.charCodeAt(i) - 48;
+    if (dbl) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+    dbl = !dbl;
+  }
+  return sum % 10 === 0;
+}
+
+/**
+ * Likely personal data in a text: 1 = email, 2 = phone number, 4 = payment card number (13–19
+ * digits passing the Luhn check). Phone numbers: 10–15 digits written the way phone numbers are
+ * (a leading +, parentheses, or 3-3-4 groups), so plain ids and amounts are not flagged.
+ */
+export function scanPii(s: string): number {
+  let found = 0;
+  if (s.indexOf('@') >= 0 && EMAIL.test(s)) found |= 1;
+  DIGIT_RUN.lastIndex = 0;
+  let m: RegExpExecArray | null;
+  while ((m = DIGIT_RUN.exec(s)) && found !== 7) {
+    const raw = m[0];
+    const digits = raw.replace(/\D/g, '');
+    if (digits.length >= 13 && digits.length <= 19 && luhn(digits) && !/^(\d)\1+$/.test(digits)) found |= 4;
+    else if (digits.length >= 10 && digits.length <= 15 && (raw[0] === '+' || raw.includes('(') || /\d{3}[-. ]\d{3}[-. ]\d{4}/.test(raw))) found |= 2;
+  }
+  return found;
+}
+
+/** Final answers that look like class labels, counted while they stay few. */
+export class LabelCounter {
+  private counts = new Map<string, { count: number; lines: number[] }>();
+  short = 0;
+  total = 0;
+  overflow = false;
+
+  add(answer: string, line: number): void {
+    this.total++;
+    const label = answer.trim();
+    if (label.length === 0 || label.length > MAX_LABEL_CHARS || label.includes('\n')) return;
+    this.short++;
+    if (this.overflow) return;
+    // "Billing", "billing." and "billing" are one label.
+    const key = label.toLowerCase().replace(/^[\s\p{P}]+|[\s\p{P}]+$/gu, '') || label;
+    let c = this.counts.get(key);
+    if (!c) {
+      if (this.counts.size >= MAX_LABELS) {
+        this.overflow = true;
+        this.counts.clear();
+        return;
+      }
+      c = { count: 0, lines: [] };
+      this.counts.set(key, c);
+    }
+    c.count++;
+    if (c.lines.length < WARNING_LINES) c.lines.push(line);
+  }
+
+  /** The label distribution when the final answers form a label set (≥ 95 % short, 2–64 values), else null. */
+  distribution(): { label: string; count: number; lines: number[] }[] | null {
+    if (this.overflow || this.total < 10 || this.short < this.total * 0.95 || this.counts.size < 2) return null;
+    return [...this.counts].map(([label, c]) => ({ label, count: c.count, lines: c.lines })).sort((a, b) => b.count - a.count);
+  }
+}
+
+/** Exact counts of small values (tokens per example), for percentiles and the histogram. */
+export class TokenStats {
+  private static readonly CAP = 1 << 17;
+  private counts = new Uint32Array(TokenStats.CAP + 1);
+  n = 0;
+  total = 0;
+  max = 0;
+
+  add(tokens: number): void {
+    this.n++;
+    this.total += tokens;
+    if (tokens > this.max) this.max = tokens;
+    this.counts[Math.min(tokens, TokenStats.CAP)]++;
+  }
+
+  private percentile(p: number): number {
+    const target = Math.max(1, Math.ceil(this.n * p));
+    let seen = 0;
+    for (let v = 0; v < this.counts.length; v++) {
+      seen += this.counts[v];
+      if (seen >= target) return v === TokenStats.CAP ? this.max : v;
+    }
+    return this.max;
+  }
+
+  /** Power-of-two buckets from 0 up to the longest example: [0,16), [16,32), [32,64), … */
+  histogram(): { lo: number; hi: number; count: number }[] {
+    const out: { lo: number; hi: number; count: number }[] = [];
+    let lo = 0;
+    let hi = 16;
+    while (lo <= this.max) {
+      let count = 0;
+      for (let v = lo; v < Math.min(hi, TokenStats.CAP + 1); v++) count += this.counts[v];
+      if (hi > TokenStats.CAP) count += 0; // values above CAP are all counted at CAP
+      out.push({ lo, hi, count });
+      lo = hi;
+      hi *= 2;
+    }
+    return out;
+  }
+
+  summary(): { total: number; mean: number; p50: number; p95: number; max: number; histogram: { lo: number; hi: number; count: number }[] } {
+    return {
+      total: this.total,
+      mean: this.n ? Math.round((this.total / this.n) * 10) / 10 : 0,
+      p50: this.n ? this.percentile(0.5) : 0,
+      p95: this.n ? this.percentile(0.95) : 0,
+      max: this.max,
+      histogram: this.histogram(),
+    };
+  }
+}

@@ -1,0 +1,211 @@
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { createGunzip } from 'node:zlib';
+import { Decompress } from 'fzstd';
+import { DomainError } from '@edgetune/contracts';
+
+/**
+ * Opening an uploaded file: what it is (by its first bytes, not only its name), and its bytes
+ * decompressed as a stream with a decompression-bomb guard.
+ */
+
+export type Compression = 'none' | 'gzip' | 'zstd';
+export type Container = 'jsonl' | 'csv' | 'parquet';
+
+export const READ_CHUNK = 1 << 20;
+/** Decompressed/compressed ratio above which a stream is treated as a bomb (checked past a floor). */
+export const DEFAULT_MAX_RATIO = 1000;
+const RATIO_FLOOR = 64 << 20;
+
+export function fail(message: string, param = 'file'): DomainError {
+  return new DomainError('validation_failed', message, { param });
+}
+
+export async function readHead(path: string, n: number): Promise<Buffer> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(n);
+    const { bytesRead } = await fh.read(buf, 0, n, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
+export function sniffCompression(head: Buffer): Compression {
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+  if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
+  return 'none';
+}
+
+export const isParquet = (head: Buffer): boolean => head.length >= 4 && head.toString('latin1', 0, 4) === 'PAR1';
+
+const knownBinary: [string, (b: Buffer) => boolean][] = [
+  ['a ZIP archive (or an Excel/Office file)', (b) => b.length >= 4 && b.readUInt32LE(0) === 0x04034b50],
+  ['a PDF document', (b) => b.toString('latin1', 0, 5) === '%PDF-'],
+  ['a PNG image', (b) => b.length >= 4 && b.readUInt32BE(0) === 0x89504e47],
+  ['a JPEG image', (b) => b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff],
+  ['a bzip2 archive', (b) => b.toString('latin1', 0, 3) === 'BZh'],
+  ['an xz archive', (b) => b.length >= 6 && b.toString('latin1', 1, 6) === '7zXZ\u0000'],
+  ['a 7-Zip archive', (b) => b.length >= 2 && b.toString('latin1', 0, 2) === '7z'],
+  ['a SQLite database', (b) => b.toString('latin1', 0, 15) === 'SQLite format 3'],
+];
+
+/**
+ * Refuses content that is clearly not text before validating it line by line (which would report
+ * thousands of meaningless "invalid JSON" errors). `head` is the start of the decompressed bytes.
+ */
+export function assertText(head: Buffer, compression: Compression): void {
+  const inside = compression === 'none' ? '' : ` (inside the ${compression} stream)`;
+  for (const [what, test] of knownBinary) {
+    if (test(head)) throw fail(`This is not a JSONL, CSV or Parquet file: it looks like ${what}${inside}.`);
+  }
+  if (head.length === 0) return;
+  let control = 0;
+  let nul = -1;
+  for (let i = 0; i < head.length; i++) {
+    const c = head[i];
+    if (c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d && c !== 0x0c) {
+      control++;
+      if (c === 0 && nul < 0) nul = i;
+    }
+  }
+  // Text never contains NUL; a few stray control characters are tolerated (the record check names them).
+  if (nul >= 0 || control > head.length / 100) {
+    const why = nul >= 0 ? `a NUL byte at offset ${nul}` : `${control} control bytes in the first ${head.length}`;
+    throw fail(`This is not a JSONL, CSV or Parquet file: its first bytes are binary (${why})${inside}.`);
+  }
+}
+
+/**
+ * An uncompressed file in READ_CHUNK pieces through two reused buffers: the next piece is read
+ * while the caller works on the current one. A yielded buffer is only valid until the caller asks
+ * for the next (readers copy what they keep); no buffer per read piles up waiting for the GC.
+ */
+async function* plainChunks(path: string, stats: ByteStats, signal?: AbortSignal): AsyncGenerator<Buffer> {
+  const fh = await open(path, 'r');
+  let pending: Promise<{ bytesRead: number }> | null = null;
+  try {
+    const bufs = [Buffer.allocUnsafeSlow(READ_CHUNK), Buffer.allocUnsafeSlow(READ_CHUNK)];
+    let turn = 0;
+    let pos = 0;
+    pending = fh.read(bufs[0], 0, READ_CHUNK, pos);
+    for (;;) {
+      const { bytesRead } = await pending;
+      pending = null;
+      if (bytesRead === 0) return;
+      signal?.throwIfAborted();
+      const current = bufs[turn];
+      pos += bytesRead;
+      turn ^= 1;
+      pending = fh.read(bufs[turn], 0, READ_CHUNK, pos);
+      stats.compressedBytes += bytesRead;
+      stats.bytes += bytesRead;
+      yield current.subarray(0, bytesRead);
+    }
+  } finally {
+    // Stopped early (error, abort): let the read ahead finish before closing the file.
+    if (pending) await (pending as Promise<unknown>).catch(() => undefined);
+    await fh.close();
+  }
+}
+
+export interface ByteStats {
+  /** Bytes read from the file (the upload as sent). */
+  compressedBytes: number;
+  /** Bytes after decompression. */
+  bytes: number;
+}
+
+/**
+ * The file's bytes, decompressed, as a stream of chunks. Throws a DomainError naming the problem
+ * for truncated or corrupt compressed data and for a decompression bomb (over `maxBytes`, or a
+ * ratio over `maxRatio` once past 64 MB).
+ */
+export async function* decodedChunks(
+  path: string,
+  compression: Compression,
+  stats: ByteStats,
+  limits: { maxBytes: number; maxRatio: number },
+  signal?: AbortSignal,
+): AsyncGenerator<Buffer> {
+  if (compression === 'none') {
+    yield* plainChunks(path, stats, signal);
+    return;
+  }
+  const input = createReadStream(path, { highWaterMark: READ_CHUNK, signal });
+  const guard = (n: number): void => {
+    stats.bytes += n;
+    if (stats.bytes > limits.maxBytes) {
+      throw fail(`The file decompresses to more than ${limits.maxBytes} bytes (the maximum); it looks like a decompression bomb or is too large to accept.`);
+    }
+    if (stats.bytes > RATIO_FLOOR && stats.bytes > stats.compressedBytes * limits.maxRatio) {
+      throw fail(`The file expands more than ${limits.maxRatio}× when decompressed; refusing it as a likely decompression bomb.`);
+    }
+  };
+  try {
+    if (compression === 'gzip') {
+      const gunzip = createGunzip({ chunkSize: 256 << 10 });
+      input.on('data', (c: string | Buffer) => {
+        stats.compressedBytes += c.length;
+      });
+      input.on('error', (e) => gunzip.destroy(e));
+      input.pipe(gunzip);
+      try {
+        for await (const c of gunzip) {
+          guard((c as Buffer).length);
+          yield c as Buffer;
+        }
+      } catch (e) {
+        if (e instanceof DomainError) throw e;
+        const err = e as NodeJS.ErrnoException;
+        if (err.code === 'Z_BUF_ERROR' || /unexpected end/i.test(err.message)) {
+          throw fail(`The gzip stream is truncated after ${stats.bytes} decompressed bytes (unexpected end of file); the upload may have been cut off.`);
+        }
+        if (err.code?.startsWith('Z_')) throw fail(`The gzip data is corrupt after ${stats.bytes} decompressed bytes (${err.message}).`);
+        throw e;
+      } finally {
+        input.destroy();
+        gunzip.destroy();
+      }
+      return;
+    }
+    // zstd: fzstd decodes synchronously into a callback. Input goes in small slices and the guard
+    // runs inside the callback, so one slice of a bomb cannot expand far before it is refused.
+    let out: Buffer[] = [];
+    const z = new Decompress((d: Uint8Array) => {
+      guard(d.byteLength);
+      out.push(Buffer.from(d.buffer, d.byteOffset, d.byteLength));
+    });
+    const push = (c: Uint8Array, final: boolean): void => {
+      try {
+        z.push(c, final);
+      } catch (e) {
+        if (e instanceof DomainError) throw e;
+        const code = (e as { code?: number }).code;
+        if (code === 5 || /unexpected EOF/i.test((e as Error).message)) {
+          throw fail(`The zstd stream is truncated after ${stats.bytes} decompressed bytes (unexpected end of file); the upload may have been cut off.`);
+        }
+        throw fail(`The zstd data is corrupt after ${stats.bytes} decompressed bytes (${(e as Error).message}).`);
+      }
+    };
+    const SLICE = 64 << 10;
+    for await (const c of input) {
+      const buf = c as Buffer;
+      for (let i = 0; i < buf.length; i += SLICE) {
+        const part = buf.subarray(i, Math.min(buf.length, i + SLICE));
+        stats.compressedBytes += part.length;
+        push(part, false);
+        if (out.length) {
+          const ready = out;
+          out = [];
+          yield* ready;
+        }
+      }
+    }
+    push(new Uint8Array(0), true);
+    yield* out;
+  } finally {
+    input.destroy();
+  }
+}

@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { FsStorage } from '@edgetune/storage';
+import { loadTokenCounter, pyDumps, type TokenCounter } from './tokens';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
+const trainerDir = path.join(repo, 'workers', 'trainer');
+const root = mkdtempSync(path.join(os.tmpdir(), 'edgetune-tokens-'));
+let counter: TokenCounter;
+
+before(async () => {
+  const dir = path.join(root, 'base-models', 'lfm2-tiny');
+  mkdirSync(dir, { recursive: true });
+  execFileSync(path.join(trainerDir, '.venv', 'bin', 'python'), ['-c', 'import sys; from edgetune_trainer import tiny_model; tiny_model.write_tokenizer(sys.argv[1])', dir], { cwd: trainerDir });
+  const r = await loadTokenCounter('lfm2-tiny', new FsStorage(root));
+  assert.ok(r.counter, r.availability.reason);
+  counter = r.counter;
+});
+after(() => rmSync(root, { recursive: true, force: true }));
+
+test('the piece scanner and piece table count exactly what the library encoder counts (fuzz)', () => {
+  // Characters chosen to hit every branch of the split regex: apostrophe suffixes, letters with
+  // and without a leading space/punctuation, digit runs, punctuation runs with newlines,
+  // whitespace runs (spaces, tabs, \v, \f, \r\n, NBSP, ideographic space), non-ASCII letters
+  // and digits, astral characters, and the added tokens themselves.
+  const pool = ["'", 's', 'S', 't', 'r', 'e', 'E', 'v', 'm', 'l', 'L', 'd', 'a', 'Z', ' ', ' ', '  ', '\t', '\v', '\f', '\n', '\r\n', '\r', '0', '7', '12345', '.', ',', '!?', '"', '(', ')', '-', '<', '>', '|', 'é', 'ß', 'Ω', '東京', 'ー', '١٢', '²', '½', '\u00a0', '\u3000', '\u2028', '🙂', '𝔘', '<|im_start|>', '<|im_end|>', '<|endoftext|>'];
+  let seed = 12345;
+  const rnd = (n: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % n;
+  };
+  const lib = (t: string): number => (counter as unknown as { libraryCount(t: string): number }).libraryCount(t);
+  for (let i = 0; i < 3000; i++) {
+    let t = '';
+    const len = 1 + rnd(40);
+    for (let j = 0; j < len; j++) t += pool[rnd(pool.length)];
+    assert.equal(counter.countText(t), lib(t), `text ${JSON.stringify(t)}`);
+  }
+});
+
+test('the piece table grows and keeps its counts (rehashed pieces still count right)', () => {
+  const lib = (t: string): number => (counter as unknown as { libraryCount(t: string): number }).libraryCount(t);
+  // 20k distinct words: far more than the table's first size, so it doubles several times.
+  const word = (i: number): string => {
+    let w = '';
+    for (let n = i + 1; n > 0; n = Math.floor(n / 26)) w += String.fromCharCode(97 + (n % 26));
+    return w;
+  };
+  const texts = Array.from({ length: 400 }, (_, t) => Array.from({ length: 50 }, (_, k) => ` ${word(t * 50 + k)}`).join(''));
+  const first = texts.map((t) => counter.countText(t));
+  assert.ok((counter as unknown as { pMask: number }).pMask + 1 >= 32768, 'the table grew from 4096 slots to hold 20k pieces');
+  texts.forEach((t, i) => assert.equal(counter.countText(t), first[i], `text ${i} again (from the table)`));
+  for (let i = 0; i < texts.length; i += 37) assert.equal(first[i], lib(texts[i]), `text ${i}`);
+});
+
+test('examples counted per message equal the rendered example counted by the library encoder (fuzz)', () => {
+  // Contents that start with whitespace, newlines, punctuation, digits, added tokens or nothing
+  // at all, so both the per-message path and its fallbacks run; each shape repeats many times
+  // (the per-message path only starts after a shape's first verified examples).
+  const starts = ['', ' ', '\n', '\r\n', '\t', '.', '7', 'A', 'é', '\u00a0', '\u3000', '🙂', "'s", '<|im_end|>', '<|im_start|>user', 'The', 'so', '"', 'Ω'];
+  const words = ['hello', ' world', '!', ' 42', '\n\n', '  ', 'naïve', ' café', '<|im_end|>', "'ll", ' x ', '\t', '东京', ' '];
+  let seed = 777;
+  const rnd = (n: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % n;
+  };
+  const content = (): string => {
+    let t = starts[rnd(starts.length)];
+    const n = rnd(8);
+    for (let j = 0; j < n; j++) t += words[rnd(words.length)];
+    return t;
+  };
+  const c = counter as unknown as {
+    libraryCount(t: string): number;
+    renderRaw(m: unknown[], tools: null): string;
+    countPerMessage(m: unknown[]): number;
+  };
+  const perMessage = c.countPerMessage.bind(counter);
+  let used = 0;
+  c.countPerMessage = (m) => {
+    const n = perMessage(m);
+    if (n >= 0) used++;
+    return n;
+  };
+  try {
+    for (let i = 0; i < 1500; i++) {
+      const msgs: { role: string; content: string }[] = [];
+      if (i % 3 === 0) msgs.push({ role: 'system', content: ['You are terse.', 'Answer in French.', content()][rnd(3)] });
+      const turns = 1 + rnd(2);
+      for (let t = 0; t < turns; t++) msgs.push({ role: 'user', content: content() }, { role: 'assistant', content: content() });
+      assert.equal(counter.countExample(msgs, null), c.libraryCount(c.renderRaw(msgs, null)), `example ${JSON.stringify(msgs)}`);
+    }
+  } finally {
+    c.countPerMessage = perMessage;
+  }
+  assert.ok(used > 150, `the per-message path counted ${used} examples`);
+  assert.equal(counter.fastPathNote, null, 'no fast path was turned off');
+});
+
+test('pyDumps writes JSON as Python json.dumps(ensure_ascii=False) does', () => {
+  const v = [{ name: 'f', arguments: { city: 'Zürich', n: 2, ok: true, list: [1, null, 'a"b'], nested: {} } }];
+  const py = execFileSync(path.join(trainerDir, '.venv', 'bin', 'python'), ['-c', 'import json,sys; print(json.dumps(json.loads(sys.stdin.read()), ensure_ascii=False), end="")'], {
+    input: JSON.stringify(v),
+  }).toString();
+  assert.equal(pyDumps(v), py);
+});

@@ -1,0 +1,153 @@
+import '../testing/env';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { utimes, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { test } from 'node:test';
+import { eq } from 'drizzle-orm';
+import { DomainError } from '@edgetune/contracts';
+import { db, schema } from '@edgetune/db';
+import { chatJsonl, droppedAfter, leftovers, nothingLeft } from '../testing/datasets';
+import { bytes, newOrg, useDatabase } from '../testing/fixtures';
+import { stagingDir } from './staging';
+import { abortUpload, completeUpload, createUpload, getUpload, putChunk, UploadOffsetConflict, uploadStagingPath } from './uploads';
+
+useDatabase();
+
+const range = (start: number, end: number, total: number) => `bytes ${start}-${end}/${total}`;
+
+test('a resumable upload survives a dropped chunk and continues from the server offset', async () => {
+  const { caller, orgId } = await newOrg('resume');
+  const body = Buffer.from(chatJsonl(400));
+  const total = body.length;
+  const u = await createUpload(caller, { filename: 'big.jsonl', size: total, dataset: 'resumed' });
+  assert.equal(u.status, 'open');
+  assert.ok(existsSync(uploadStagingPath(orgId, u.id)));
+
+  const first = 10_000;
+  assert.deepEqual(await putChunk(caller, u.id, { contentRange: range(0, first - 1, total), body: bytes(body.subarray(0, first).toString('latin1'), 4096) }), { offset: first, size: total });
+
+  // The connection drops after 3000 of the next chunk's bytes arrived.
+  await assert.rejects(
+    putChunk(caller, u.id, { contentRange: range(first, first + 19_999, total), body: droppedAfter([body.subarray(first, first + 3000)]) }),
+    /connection reset/,
+  );
+  const status = await getUpload(caller, u.id);
+  assert.equal(status.offset, first + 3000, 'the bytes that arrived are kept');
+  assert.equal(status.status, 'open');
+
+  // A client that resends from its own idea of the offset is told where to continue.
+  await assert.rejects(putChunk(caller, u.id, { contentRange: range(first, total - 1, total), body: bytes('x') }), (e: UploadOffsetConflict) => {
+    assert.ok(e instanceof UploadOffsetConflict);
+    assert.equal(e.code, 'conflict');
+    assert.equal(e.offset, first + 3000);
+    return true;
+  });
+  // A chunk whose body is shorter than its range keeps what came and says where to go on.
+  const at = status.offset;
+  await assert.rejects(
+    putChunk(caller, u.id, { contentRange: range(at, at + 999, total), body: (async function* () { yield body.subarray(at, at + 400); })() }),
+    (e: UploadOffsetConflict) => e.offset === at + 400,
+  );
+  const rest = at + 400;
+  await putChunk(caller, u.id, { contentRange: range(rest, total - 1, total), body: (async function* () { yield body.subarray(rest); })() });
+  assert.equal((await getUpload(caller, u.id)).offset, total);
+
+  const done = await completeUpload(caller, u.id);
+  assert.equal(done.file.examples, 400);
+  assert.equal(done.file.sha256, createHash('sha256').update(body).digest('hex'));
+  assert.equal(done.dataset.name, 'resumed');
+  assert.equal(done.file.bytes, total);
+  const s = await getUpload(caller, u.id);
+  assert.equal(s.status, 'completed');
+  assert.equal(s.fileId, done.file.id);
+  assert.ok(!existsSync(uploadStagingPath(orgId, u.id)));
+  // Completing again (a client whose answer got lost) returns the same version.
+  assert.equal((await completeUpload(caller, u.id)).file.id, done.file.id);
+  await assert.rejects(putChunk(caller, u.id, { contentRange: range(0, 0, total), body: bytes('x') }), (e: DomainError) => e.code === 'conflict');
+  const left = await leftovers(orgId);
+  assert.deepEqual([left.files.length, left.objects.length, left.staged], [1, 1, []]);
+});
+
+test('completing before every byte arrived fails clearly and leaves nothing', async () => {
+  const { caller, orgId } = await newOrg('cutoff');
+  const body = Buffer.from(chatJsonl(50));
+  const u = await createUpload(caller, { filename: 'cut.jsonl', size: body.length });
+  await putChunk(caller, u.id, { contentRange: range(0, 999, body.length), body: bytes(body.subarray(0, 1000).toString('latin1')) });
+  await assert.rejects(completeUpload(caller, u.id), (e: DomainError) => {
+    assert.equal(e.code, 'invalid_request');
+    assert.match(e.message, /cut off: 1000 of \d+ bytes/);
+    return true;
+  });
+  const s = await getUpload(caller, u.id);
+  assert.equal(s.status, 'failed');
+  assert.match(String(s.error?.message), /cut off/);
+  assert.deepEqual(await leftovers(orgId), nothingLeft);
+  // It stays failed with the same explanation.
+  await assert.rejects(completeUpload(caller, u.id), /cut off/);
+});
+
+test('an upload whose content is invalid fails with the line and leaves nothing', async () => {
+  const { caller, orgId } = await newOrg('upl-invalid');
+  const body = Buffer.from(chatJsonl(3) + '{"messages": "nope"}\n');
+  const u = await createUpload(caller, { filename: 'bad.jsonl', size: body.length });
+  await putChunk(caller, u.id, { contentRange: range(0, body.length - 1, body.length), body: bytes(body.toString()) });
+  await assert.rejects(completeUpload(caller, u.id), (e: DomainError) => e.code === 'validation_failed' && e.details[0]?.line === 4);
+  const s = await getUpload(caller, u.id);
+  assert.equal(s.status, 'failed');
+  assert.equal((s.error?.details as { line: number }[])[0].line, 4);
+  assert.deepEqual(await leftovers(orgId), nothingLeft);
+});
+
+test('abort, limits, bad ranges, expiry and other tenants', async () => {
+  const { caller, orgId } = await newOrg('upl-misc');
+  const other = await newOrg('upl-other');
+  const u = await createUpload(caller, { filename: 'a.jsonl', size: 100 });
+  for (const bad of [null, 'bytes 0-9', 'bytes 5-2/100', 'bytes 0-100/100', 'items 0-1/100']) {
+    await assert.rejects(putChunk(caller, u.id, { contentRange: bad, body: bytes('x') }), (e: DomainError) => e.code === 'invalid_request' && e.param === 'Content-Range', String(bad));
+  }
+  await assert.rejects(putChunk(caller, u.id, { contentRange: 'bytes 0-9/99', body: bytes('x') }), /differs from the upload's size 100/);
+  await assert.rejects(putChunk(caller, u.id, { contentRange: 'bytes 0-9/100', body: bytes('x'.repeat(11)) }), /longer than its Content-Range/);
+  await assert.rejects(putChunk(caller, u.id, { contentRange: 'bytes 0-9/100', contentLength: 5, body: bytes('x'.repeat(10)) }), (e: DomainError) => e.param === 'Content-Length');
+
+  // Another organization cannot see, write, complete or abort it.
+  for (const op of [
+    () => getUpload(other.caller, u.id),
+    () => putChunk(other.caller, u.id, { contentRange: 'bytes 0-9/100', body: bytes('x'.repeat(10)) }),
+    () => completeUpload(other.caller, u.id),
+    () => abortUpload(other.caller, u.id),
+  ]) {
+    await assert.rejects(op(), (e: DomainError) => e.code === 'not_found');
+  }
+  await assert.rejects(createUpload({ ...caller, role: 'viewer' }, { filename: 'v.jsonl', size: 1 }), (e: DomainError) => e.code === 'forbidden');
+
+  const aborted = await abortUpload(caller, u.id);
+  assert.equal(aborted.status, 'aborted');
+  assert.ok(!existsSync(uploadStagingPath(orgId, u.id)));
+  await assert.rejects(putChunk(caller, u.id, { contentRange: 'bytes 0-9/100', body: bytes('x'.repeat(10)) }), (e: DomainError) => e.code === 'conflict');
+
+  // Too large is refused before anything is created.
+  await assert.rejects(createUpload(caller, { filename: 'huge.jsonl', size: 64 * 1024 ** 4 }), (e: DomainError) => e.code === 'payload_too_large');
+  await assert.rejects(createUpload(caller, { filename: 'x.jsonl', size: -1 }), (e: DomainError) => e.param === 'size');
+  await assert.rejects(createUpload(caller, { filename: 'x.csv', size: 10, columns: '[1]' }), (e: DomainError) => e.param === 'columns');
+
+  // Uploads idle past their expiry are swept (row and bytes) when someone creates a new one.
+  const stale = await createUpload(caller, { filename: 'stale.jsonl', size: 100 });
+  await putChunk(caller, stale.id, { contentRange: 'bytes 0-9/100', body: bytes('0123456789') });
+  await db().update(schema.uploads).set({ expiresAt: new Date(Date.now() - 1000) }).where(eq(schema.uploads.id, stale.id));
+  await assert.rejects(putChunk(caller, stale.id, { contentRange: 'bytes 10-19/100', body: bytes('0123456789') }), /expired/);
+  // So are staged files a crashed process left behind, but not the bytes of a live upload.
+  const live = await createUpload(caller, { filename: 'live.jsonl', size: 100 });
+  const orphan = path.join(stagingDir(orgId), 'crashed-single-shot.upload');
+  await writeFile(orphan, 'partial');
+  const old = new Date(Date.now() - 25 * 60 * 60 * 1000);
+  await utimes(orphan, old, old);
+  await utimes(uploadStagingPath(orgId, live.id), old, old);
+  await createUpload(other.caller, { filename: 'fresh.jsonl', size: 10 });
+  assert.ok(!existsSync(orphan));
+  assert.ok(existsSync(uploadStagingPath(orgId, live.id)));
+  assert.equal((await db().select().from(schema.uploads).where(eq(schema.uploads.id, stale.id))).length, 0);
+  assert.ok(!existsSync(uploadStagingPath(orgId, stale.id)));
+  await assert.rejects(getUpload(caller, stale.id), (e: DomainError) => e.code === 'not_found');
+});

@@ -1,0 +1,353 @@
+/**
+ * Resumable (chunked) uploads: a client creates an upload with the file's size, sends the bytes
+ * in order with `Content-Range`, can ask for the offset to continue after a dropped connection,
+ * and completes it, which turns the staged bytes into a dataset version (files.createVersion).
+ * Staged bytes live at `<DATA_DIR>/uploads/<org>/<upload id>.part`; uploads idle for 24 hours are
+ * swept (file and row) whenever a new upload is created.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readdir, stat, truncate } from 'node:fs/promises';
+import path from 'node:path';
+import { and, eq, inArray, lt } from 'drizzle-orm';
+import { loadConfig } from '@edgetune/config';
+import { DomainError, newId } from '@edgetune/contracts';
+import { db, schema } from '@edgetune/db';
+import { logger } from '../logger';
+import { authorize, findOwned, orgScope, type Caller } from '../tenant';
+import { checkFields, checkFilename, createVersion, findLiveFile, type VersionFields, type VersionResult } from './files';
+import { asBuffer, removeStaged, stagingDir, stagingRoot, tooLarge, type ByteSource } from './staging';
+
+export type UploadRow = typeof schema.uploads.$inferSelect;
+
+/** The chunk size a client is told to use (any size up to MAX_CHUNK_BYTES is accepted). */
+export const UPLOAD_CHUNK_BYTES = 8 * 1024 * 1024;
+export const MAX_CHUNK_BYTES = 256 * 1024 * 1024;
+/** An upload expires this long after its last activity. */
+export const UPLOAD_TTL_MS = 24 * 60 * 60 * 1000;
+
+export function uploadStagingPath(orgId: string, uploadId: string): string {
+  return path.join(stagingDir(orgId), `${uploadId}.part`);
+}
+
+/** 409 that tells the client where to continue. */
+export class UploadOffsetConflict extends DomainError {
+  constructor(
+    message: string,
+    readonly offset: number,
+  ) {
+    super('conflict', message, { param: 'Content-Range', details: [{ field: 'offset', message: String(offset) }] });
+  }
+}
+
+export interface CreateUploadInput extends VersionFields {
+  filename: string;
+  /** Total bytes the client will send. */
+  size: number;
+}
+
+/**
+ * Removes expired uploads of every organization (their staged bytes, then their rows), and staged
+ * files a crashed process left behind (older than the expiry, belonging to no live upload).
+ */
+export async function sweepExpiredUploads(now = new Date()): Promise<number> {
+  // A maintenance pass over all tenants: it only deletes abandoned staging state and returns nothing.
+  const expired = await db().select({ id: schema.uploads.id, orgId: schema.uploads.orgId }).from(schema.uploads).where(lt(schema.uploads.expiresAt, now));
+  if (expired.length) {
+    await removeStaged(...expired.map((u) => uploadStagingPath(u.orgId, u.id)));
+    await db()
+      .delete(schema.uploads)
+      .where(and(inArray(schema.uploads.id, expired.map((u) => u.id)), lt(schema.uploads.expiresAt, now)));
+  }
+  return expired.length + (await sweepOrphanedStaging(now));
+}
+
+async function sweepOrphanedStaging(now: Date): Promise<number> {
+  const root = stagingRoot();
+  const cutoff = now.getTime() - UPLOAD_TTL_MS;
+  const old: { file: string; uploadId: string | null }[] = [];
+  let orgs: string[] = [];
+  try {
+    orgs = await readdir(root);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw e;
+  }
+  for (const org of orgs) {
+    let names: string[] = [];
+    try {
+      names = await readdir(path.join(root, org));
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      const file = path.join(root, org, name);
+      const s = await stat(file).catch(() => null);
+      if (s?.isFile() && s.mtimeMs < cutoff) old.push({ file, uploadId: /^(upl_[A-Za-z0-9]+)\.part$/.exec(name)?.[1] ?? null });
+    }
+  }
+  if (!old.length) return 0;
+  const ids = old.map((o) => o.uploadId).filter((id): id is string => !!id);
+  const live = new Set(ids.length ? (await db().select({ id: schema.uploads.id }).from(schema.uploads).where(inArray(schema.uploads.id, ids))).map((r) => r.id) : []);
+  const orphans = old.filter((o) => !o.uploadId || !live.has(o.uploadId)).map((o) => o.file);
+  await removeStaged(...orphans);
+  return orphans.length;
+}
+
+export async function createUpload(caller: Caller, input: CreateUploadInput): Promise<UploadRow> {
+  authorize(caller, 'upload');
+  const filename = checkFilename(input.filename);
+  const size = input.size;
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
+    throw new DomainError('invalid_request', "Invalid 'size': expected the file's size in bytes (a non-negative integer).", { param: 'size' });
+  }
+  const maxBytes = loadConfig().MAX_UPLOAD_BYTES;
+  if (size > maxBytes) throw tooLarge(maxBytes);
+  const fields = checkFields({ ...input, purpose: input.purpose ?? 'fine-tune' }, true);
+  await sweepExpiredUploads().catch((err) => logger.error({ err }, 'sweeping expired uploads failed'));
+
+  const id = newId('upload');
+  const file = uploadStagingPath(caller.orgId, id);
+  await mkdir(path.dirname(file), { recursive: true });
+  await (await open(file, 'wx')).close();
+  try {
+    const [row] = await db()
+      .insert(schema.uploads)
+      .values({
+        id,
+        orgId: caller.orgId,
+        createdBy: caller.userId,
+        filename,
+        purpose: fields.purpose!,
+        options: { dataset: fields.dataset, format: fields.format, columns: fields.columns ?? null, baseModel: fields.baseModel ?? null },
+        totalBytes: size,
+        receivedBytes: 0,
+        status: 'open',
+        expiresAt: new Date(Date.now() + UPLOAD_TTL_MS),
+      })
+      .returning();
+    return row;
+  } catch (e) {
+    await removeStaged(file);
+    throw e;
+  }
+}
+
+async function findUpload(caller: Caller, id: string): Promise<UploadRow> {
+  const row = await findOwned(caller, schema.uploads, id, 'upload');
+  return row;
+}
+
+function assertOpen(u: UploadRow): void {
+  if (u.expiresAt.getTime() < Date.now()) {
+    throw new DomainError('conflict', `Upload '${u.id}' has expired (no activity for 24 hours); start a new upload.`, { param: 'id' });
+  }
+  if (u.status !== 'open') {
+    const why = u.status === 'completed' ? 'is already completed' : u.status === 'completing' ? 'is being completed' : u.status === 'failed' ? 'has failed' : 'was aborted';
+    throw new DomainError('conflict', `Upload '${u.id}' ${why}; it accepts no more bytes.`, { param: 'id' });
+  }
+}
+
+/** `bytes START-END/TOTAL` → inclusive range; a zero-byte upload has nothing to PUT. */
+export function parseContentRange(header: string | null): { start: number; end: number; total: number } {
+  const m = header ? /^\s*bytes\s+(\d+)-(\d+)\/(\d+)\s*$/i.exec(header) : null;
+  if (!m) {
+    throw new DomainError('invalid_request', "Missing or malformed 'Content-Range' header; expected 'bytes START-END/TOTAL' (END inclusive).", { param: 'Content-Range' });
+  }
+  const [start, end, total] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || !Number.isSafeInteger(total) || end < start || end >= total) {
+    throw new DomainError('invalid_request', `Invalid 'Content-Range' ${header}: END must be ≥ START and < TOTAL.`, { param: 'Content-Range' });
+  }
+  return { start, end, total };
+}
+
+/** Uploads being written in this process: one chunk at a time per upload. */
+const writing = new Set<string>();
+
+/**
+ * Appends one chunk at the current offset. Bytes that reached the disk count even when the
+ * connection drops mid-chunk, so a client continues from `GET`'s offset without resending them.
+ */
+export async function putChunk(
+  caller: Caller,
+  id: string,
+  input: { contentRange: string | null; contentLength?: number | null; body: ByteSource },
+): Promise<{ offset: number; size: number }> {
+  authorize(caller, 'upload');
+  const u = await findUpload(caller, id);
+  assertOpen(u);
+  const total = u.totalBytes ?? 0;
+  const { start, end, total: declaredTotal } = parseContentRange(input.contentRange);
+  if (declaredTotal !== total) {
+    throw new DomainError('invalid_request', `Content-Range total ${declaredTotal} differs from the upload's size ${total}.`, { param: 'Content-Range' });
+  }
+  if (start !== u.receivedBytes) {
+    throw new UploadOffsetConflict(`Chunk starts at byte ${start}, but the upload continues at byte ${u.receivedBytes}; resend from there.`, u.receivedBytes);
+  }
+  const length = end - start + 1;
+  if (length > MAX_CHUNK_BYTES) throw new DomainError('payload_too_large', `A chunk may be at most ${MAX_CHUNK_BYTES} bytes.`, { param: 'Content-Range' });
+  if (input.contentLength != null && input.contentLength !== length) {
+    throw new DomainError('invalid_request', `Content-Length ${input.contentLength} does not match the Content-Range length ${length}.`, { param: 'Content-Length' });
+  }
+  if (writing.has(id)) throw new UploadOffsetConflict(`Another chunk of upload '${id}' is being received; retry when it is done.`, u.receivedBytes);
+  writing.add(id);
+  let written = 0;
+  let failure: unknown = null;
+  const file = uploadStagingPath(caller.orgId, id);
+  try {
+    // Each piece is written before the next is read: when the connection drops, everything that
+    // arrived is on disk and counted.
+    const fh = await open(file, 'r+');
+    try {
+      for await (const chunk of input.body) {
+        const buf = asBuffer(chunk);
+        if (written + buf.length > length) {
+          throw new DomainError('invalid_request', `The chunk is longer than its Content-Range (${length} bytes).`, { param: 'Content-Range' });
+        }
+        let done = 0;
+        while (done < buf.length) {
+          const { bytesWritten } = await fh.write(buf, done, buf.length - done, start + written + done);
+          done += bytesWritten;
+        }
+        written += buf.length;
+      }
+    } catch (e) {
+      failure = e;
+    } finally {
+      await fh.close();
+    }
+    const onDisk = written;
+    const offset = start + onDisk;
+    await db()
+      .update(schema.uploads)
+      .set({ receivedBytes: offset, updatedAt: new Date(), expiresAt: new Date(Date.now() + UPLOAD_TTL_MS) })
+      .where(orgScope(caller, schema.uploads, eq(schema.uploads.id, id), eq(schema.uploads.receivedBytes, start), eq(schema.uploads.status, 'open')));
+    if (failure) throw failure;
+    if (onDisk < length) {
+      throw new UploadOffsetConflict(`The chunk ended after ${onDisk} of ${length} bytes; continue from byte ${offset}.`, offset);
+    }
+    return { offset, size: total };
+  } finally {
+    writing.delete(id);
+  }
+}
+
+export interface UploadStatus {
+  id: string;
+  filename: string;
+  offset: number;
+  size: number;
+  status: UploadRow['status'];
+  fileId: string | null;
+  error: Record<string, unknown> | null;
+  chunkSize: number;
+  expiresAt: Date;
+  createdAt: Date;
+}
+
+export function uploadStatusOf(u: UploadRow): UploadStatus {
+  return {
+    id: u.id,
+    filename: u.filename,
+    offset: u.receivedBytes,
+    size: u.totalBytes ?? 0,
+    status: u.status,
+    fileId: u.fileId,
+    error: u.error ?? null,
+    chunkSize: UPLOAD_CHUNK_BYTES,
+    expiresAt: u.expiresAt,
+    createdAt: u.createdAt,
+  };
+}
+
+export async function getUpload(caller: Caller, id: string): Promise<UploadStatus> {
+  authorize(caller, 'read');
+  return uploadStatusOf(await findUpload(caller, id));
+}
+
+async function hashFile(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+function errorRecord(e: unknown): Record<string, unknown> {
+  if (e instanceof DomainError) return { code: e.code, message: e.message, param: e.param, details: e.details };
+  return { code: 'internal', message: 'The server had an error while processing the upload.', param: null, details: [] };
+}
+
+/**
+ * Validates the staged bytes and creates the dataset version. Completing twice returns the same
+ * version; completing before every byte arrived fails the upload and removes its bytes.
+ */
+export async function completeUpload(caller: Caller, id: string, opts: { signal?: AbortSignal } = {}): Promise<VersionResult> {
+  authorize(caller, 'upload');
+  const u = await findUpload(caller, id);
+  if (u.status === 'completed' && u.fileId) {
+    const file = await findLiveFile(caller, u.fileId);
+    const [dataset] = file.datasetId ? await db().select().from(schema.datasets).where(orgScope(caller, schema.datasets, eq(schema.datasets.id, file.datasetId))) : [];
+    if (dataset) return { file, dataset, reused: true };
+  }
+  if (u.status === 'failed' && u.error) {
+    const err = u.error as { code?: string; message?: string; param?: string | null; details?: [] };
+    throw new DomainError((err.code as DomainError['code']) ?? 'conflict', String(err.message ?? `Upload '${id}' has failed.`), { param: err.param ?? null, details: err.details ?? [] });
+  }
+  assertOpen(u);
+  const [claimed] = await db()
+    .update(schema.uploads)
+    .set({ status: 'completing', updatedAt: new Date() })
+    .where(orgScope(caller, schema.uploads, eq(schema.uploads.id, id), eq(schema.uploads.status, 'open')))
+    .returning();
+  if (!claimed) throw new DomainError('conflict', `Upload '${id}' is being completed or written to; try again.`, { param: 'id' });
+  if (writing.has(id)) {
+    await setStatus(caller, id, { status: 'open' });
+    throw new UploadOffsetConflict(`A chunk of upload '${id}' is still being received; complete it when that chunk is done.`, claimed.receivedBytes);
+  }
+  const file = uploadStagingPath(caller.orgId, id);
+  try {
+    const total = claimed.totalBytes ?? 0;
+    if (claimed.receivedBytes < total) {
+      throw new DomainError(
+        'invalid_request',
+        `The upload was cut off: ${claimed.receivedBytes} of ${total} bytes arrived before it was completed. Nothing was stored; upload the file again.`,
+        { param: 'id' },
+      );
+    }
+    // A crash between a write and its bookkeeping may have left bytes past the recorded offset.
+    const onDisk = (await stat(file)).size;
+    if (onDisk < total) throw new DomainError('internal', `The staged bytes of upload '${id}' are incomplete on disk (${onDisk} of ${total}).`);
+    if (onDisk > total) await truncate(file, total);
+    const opts2 = (claimed.options ?? {}) as VersionFields;
+    const fields = checkFields({ ...opts2, purpose: claimed.purpose }, true);
+    const result = await createVersion(caller, { path: file, bytes: total, sha256: await hashFile(file) }, { filename: claimed.filename, fields, signal: opts.signal });
+    await setStatus(caller, id, { status: 'completed', fileId: result.file.id, error: null });
+    return result;
+  } catch (e) {
+    await removeStaged(file);
+    await setStatus(caller, id, { status: 'failed', error: errorRecord(e) }).catch((err) => logger.error({ err, id }, 'could not record a failed upload'));
+    throw e;
+  }
+}
+
+async function setStatus(caller: Caller, id: string, patch: Partial<Pick<UploadRow, 'status' | 'fileId' | 'error'>>): Promise<void> {
+  await db()
+    .update(schema.uploads)
+    .set({ ...patch, updatedAt: new Date() })
+    .where(orgScope(caller, schema.uploads, eq(schema.uploads.id, id)));
+}
+
+/** Stops an upload and removes its staged bytes. */
+export async function abortUpload(caller: Caller, id: string): Promise<UploadStatus> {
+  authorize(caller, 'upload');
+  const u = await findUpload(caller, id);
+  if (u.status === 'completing') throw new DomainError('conflict', `Upload '${id}' is being completed and cannot be aborted now.`, { param: 'id' });
+  if (u.status === 'completed') throw new DomainError('conflict', `Upload '${id}' is completed; delete file '${u.fileId}' instead.`, { param: 'id' });
+  if (writing.has(id)) throw new UploadOffsetConflict(`A chunk of upload '${id}' is being received; abort again when it is done.`, u.receivedBytes);
+  await removeStaged(uploadStagingPath(caller.orgId, id));
+  const [row] = await db()
+    .update(schema.uploads)
+    .set({ status: 'aborted', updatedAt: new Date() })
+    .where(orgScope(caller, schema.uploads, eq(schema.uploads.id, id)))
+    .returning();
+  return uploadStatusOf(row);
+}

@@ -1,0 +1,177 @@
+import '../testing/env';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { test } from 'node:test';
+import { parse } from 'csv-parse/sync';
+import { eq } from 'drizzle-orm';
+import { rateLimitRules } from '@edgetune/auth';
+import { db, schema } from '@edgetune/db';
+import { createApiKey, listApiKeys, revokeApiKey } from '../domain/api-keys';
+import { listOutbox } from '../domain/email';
+import { renameOrg } from '../domain/orgs';
+import { handleOpenAI } from '../openai/handler';
+import { createCaller } from '../root';
+import { newOrg, uniqueEmail, useDatabase } from '../testing/fixtures';
+import { createTRPCContext } from '../trpc';
+import { handleRest } from './handler';
+import { openApiDocument } from './openapi';
+
+useDatabase();
+
+const base = 'http://edgetune.test/api/v1';
+const rest = (path: string, init: RequestInit & { session?: string | null } = {}) =>
+  handleRest(new Request(base + path, init), { sessionUserId: init.session ?? null });
+const bearer = (key: string, extra: Record<string, string> = {}) => ({ authorization: `Bearer ${key}`, ...extra });
+
+test('GET /me and members; POST invitations with an admin key; a read key is refused with the reason', async () => {
+  const { caller, userId, email, orgId } = await newOrg('restme');
+  const admin = await createApiKey(caller, { name: 'admin key', scopes: ['admin'] });
+  const reader = await createApiKey(caller, { name: 'reader', scopes: ['read'] });
+  const me = await (await rest('/me', { headers: bearer(reader.key) })).json();
+  assert.equal(me.via, 'api_key');
+  assert.equal(me.org.id, orgId);
+  assert.equal(me.permissions.read.allowed, true);
+  assert.equal(me.permissions.train.allowed, false);
+  assert.match(me.permissions.train.reason, /scopes \(read\) do not allow it to launch or cancel jobs/);
+  const viaSession = await (await rest('/me', { session: userId })).json();
+  assert.equal(viaSession.user.email, email);
+  assert.equal(viaSession.email_verified, false);
+  assert.equal(viaSession.permissions.manage_billing.allowed, true);
+
+  const members = await (await rest('/orgs/current/members', { headers: bearer(reader.key) })).json();
+  assert.deepEqual(members.data.map((m: { email: string; role: string }) => [m.email, m.role]), [[email, 'owner']]);
+
+  const invitee = uniqueEmail('restinv');
+  const body = JSON.stringify({ email: invitee, role: 'viewer' });
+  const refused = await rest('/orgs/current/invitations', { method: 'POST', headers: bearer(reader.key), body });
+  assert.equal(refused.status, 403);
+  assert.match((await refused.json()).error.message, /use a key with the 'admin' scope/);
+  const created = await rest('/orgs/current/invitations', { method: 'POST', headers: bearer(admin.key), body });
+  assert.equal(created.status, 201);
+  const inv = await created.json();
+  assert.equal(inv.object, 'invitation');
+  assert.equal(inv.email, invitee);
+  assert.equal(Object.keys(inv).some((k) => /token|hash/i.test(k)), false);
+  assert.equal((await listOutbox({ to: invitee })).length, 1);
+  const bad = await rest('/orgs/current/invitations', { method: 'POST', headers: bearer(admin.key), body: JSON.stringify({ email: 'nope', role: 'viewer' }) });
+  assert.equal(bad.status, 400);
+  assert.equal((await bad.json()).error.param, 'email');
+
+  const doc = openApiDocument() as { paths: Record<string, unknown> };
+  for (const p of ['/me', '/orgs/current/members', '/orgs/current/invitations', '/audit-events', '/audit-events/export']) assert.ok(doc.paths[p], `OpenAPI documents ${p}`);
+});
+
+test('audit log: recorded with actor and address, paged newest first, filtered, exported as CSV and JSONL, org-scoped', async () => {
+  const { caller, orgId, email } = await newOrg('audit');
+  const other = await newOrg('audit-other');
+  const ip = '192.0.2.44';
+  const c = { ...caller, ip, userAgent: 'audit-test/2' };
+  const keys = [];
+  for (let i = 0; i < 5; i++) keys.push(await createApiKey(c, { name: `key ${i}`, scopes: ['read'] }));
+  await revokeApiKey(c, keys[0].id);
+  await renameOrg(c, 'Audited, "Inc"');
+  await createApiKey(other.caller, { name: 'theirs' });
+
+  const admin = await createApiKey(caller, { name: 'auditor', scopes: ['admin'] });
+  const page1 = await (await rest('/audit-events?limit=3', { headers: bearer(admin.key) })).json();
+  assert.equal(page1.data.length, 3);
+  assert.equal(page1.has_more, true);
+  assert.deepEqual(page1.data.map((e: { action: string }) => e.action), ['api_key.created', 'org.renamed', 'api_key.revoked']);
+  const renamed = page1.data[1];
+  assert.equal(renamed.actor.label, email);
+  assert.equal(renamed.ip, ip);
+  assert.equal(renamed.user_agent, 'audit-test/2');
+  assert.deepEqual(renamed.data, { from: renamed.data.from, to: 'Audited, "Inc"' });
+  const seen = [...page1.data];
+  let cursor = page1.next_cursor;
+  while (cursor) {
+    const p = await (await rest(`/audit-events?limit=3&before=${cursor}`, { headers: bearer(admin.key) })).json();
+    seen.push(...p.data);
+    cursor = p.next_cursor;
+  }
+  const created = seen.filter((e) => e.action === 'api_key.created');
+  assert.equal(created.length, 6);
+  assert.ok(seen.every((e, i) => i === 0 || e.seq < seen[i - 1].seq), 'newest first, no repeats');
+  assert.ok(!seen.some((e) => e.data?.name === 'theirs'), "another org's events stay there");
+  assert.ok(!JSON.stringify(seen).includes(keys[1].key.slice(16)), 'no key secrets in the log');
+  const filtered = await (await rest('/audit-events?action=api_key.revoked', { headers: bearer(admin.key) })).json();
+  assert.deepEqual(filtered.data.map((e: { target: { id: string } }) => e.target.id), [keys[0].id]);
+  const unknown = await rest('/audit-events?action=bogus', { headers: bearer(admin.key) });
+  assert.equal(unknown.status, 400);
+
+  const csv = await rest('/audit-events/export?format=csv', { headers: bearer(admin.key) });
+  assert.equal(csv.status, 200);
+  assert.match(csv.headers.get('content-type')!, /^text\/csv/);
+  assert.match(csv.headers.get('content-disposition')!, /attachment; filename="audit-org_.*\.csv"/);
+  const lines = (await csv.text()).trimEnd().split('\r\n');
+  assert.equal(lines[0], 'id,at,actor,actor_user_id,actor_key_id,action,target_type,target_id,outcome,ip,user_agent,data');
+  assert.equal(lines.length, 1 + seen.length + 0, 'every event, once');
+  const parsed = parse(lines.join('\r\n'), { columns: true }) as Record<string, string>[];
+  const renameRow = parsed.find((r) => r.action === 'org.renamed')!;
+  assert.equal(JSON.parse(renameRow.data).to, 'Audited, "Inc"', 'commas and quotes survive a CSV parser');
+  assert.equal(renameRow.actor, email);
+  assert.equal(renameRow.ip, ip);
+  const jsonl = await (await rest('/audit-events/export?format=jsonl', { headers: bearer(admin.key) })).text();
+  const recs = jsonl.trimEnd().split('\n').map((l) => JSON.parse(l));
+  assert.equal(recs.length, seen.length);
+  assert.ok(recs.every((r, i) => i === 0 || r.at >= recs[i - 1].at), 'oldest first');
+  assert.ok(recs.every((r) => r.action && r.id && !('org_id' in r)));
+  assert.equal((await rest('/audit-events/export?format=xml', { headers: bearer(admin.key) })).status, 400);
+
+  const reader = keys[1];
+  const denied = await rest('/audit-events/export?format=csv', { headers: bearer(reader.key) });
+  assert.equal(denied.status, 403);
+  assert.match((await denied.json()).error.message, /view the audit log/);
+  // tRPC paging agrees with REST.
+  const t = createCaller(await createTRPCContext({ sessionUserId: caller.userId, headers: new Headers() }));
+  const tp = await t.audit.list({ limit: 2 });
+  assert.equal(tp.data.length, 2);
+  assert.equal((await t.audit.list({ limit: 2, before: tp.nextCursor })).data[0].seq < tp.data[1].seq, true);
+  await db().delete(schema.orgs).where(eq(schema.orgs.id, orgId));
+});
+
+test('API keys: expiry and revocation take effect at once, with clear errors; no secret in listings', async () => {
+  const { caller } = await newOrg('keyexp');
+  const k = await createApiKey(caller, { name: 'soon', scopes: ['read'], expiresAt: new Date(Date.now() + 3600_000).toISOString() });
+  assert.equal((await rest('/me', { headers: bearer(k.key) })).status, 200);
+  await db().update(schema.apiKeys).set({ expiresAt: new Date(Date.now() - 1) }).where(eq(schema.apiKeys.id, k.id));
+  const expired = await rest('/me', { headers: bearer(k.key) });
+  assert.equal(expired.status, 401);
+  assert.match((await expired.json()).error.message, /This API key expired on/);
+
+  const day = await createApiKey(caller, { name: 'through a day', expiresAt: new Date(Date.now() + 3 * 86400_000).toISOString().slice(0, 10) });
+  assert.equal(day.expiresAt!.toISOString().slice(11), '00:00:00.000Z');
+  await assert.rejects(createApiKey(caller, { name: 'past', expiresAt: '2001-01-01' }), /must be in the future/);
+  await assert.rejects(createApiKey(caller, { name: 'junk', expiresAt: 'tomorrow' }), (e: Error & { param?: string }) => e.param === 'expiresAt');
+
+  const r = await createApiKey(caller, { name: 'revoked', scopes: ['read', 'train'] });
+  assert.equal((await handleOpenAI(new Request('http://edgetune.test/v1/files', { headers: bearer(r.key) }))).status, 200);
+  await revokeApiKey(caller, r.id);
+  const gone = await handleOpenAI(new Request('http://edgetune.test/v1/files', { headers: bearer(r.key) }));
+  assert.equal(gone.status, 401);
+  assert.match((await gone.json()).error.message, /This API key was revoked on/);
+
+  const listed = JSON.stringify(await listApiKeys(caller, { includeRevoked: true }));
+  for (const key of [k, day, r]) assert.ok(!listed.includes(key.key.slice(16)), 'secret not listed');
+  const [row] = await db().select().from(schema.apiKeys).where(eq(schema.apiKeys.id, r.id));
+  assert.ok(!listed.includes(row.hash), 'hash not listed');
+});
+
+test('failed API key attempts from one address are locked out with 429 and Retry-After', async () => {
+  const ip = `2001:db8::${randomBytes(4).toString('hex')}`;
+  const wrong = 'et_AAAAAAAAAAAA_' + 'B'.repeat(32);
+  const { max } = rateLimitRules().apiKeyIp;
+  for (let i = 0; i < max - 1; i++) assert.equal((await rest('/me', { headers: bearer(wrong, { 'x-forwarded-for': ip }) })).status, 401);
+  const locked = await rest('/me', { headers: bearer(wrong, { 'x-forwarded-for': ip }) });
+  assert.equal(locked.status, 429);
+  assert.ok(Number(locked.headers.get('retry-after')) > 0);
+  assert.match((await locked.json()).error.message, /^Too many failed API key attempts from your address\. Try again in \d+ minutes?\.$/);
+  // While locked, even a good key from that address waits; another address is fine.
+  const { caller } = await newOrg('keylock');
+  const good = await createApiKey(caller, { name: 'good', scopes: ['read'] });
+  assert.equal((await rest('/me', { headers: bearer(good.key, { 'x-forwarded-for': ip }) })).status, 429);
+  const v1 = await handleOpenAI(new Request('http://edgetune.test/v1/files', { headers: bearer(good.key, { 'x-forwarded-for': ip }) }));
+  assert.equal(v1.status, 429);
+  assert.ok(v1.headers.get('retry-after'));
+  assert.equal((await rest('/me', { headers: bearer(good.key, { 'x-forwarded-for': '198.19.0.1' }) })).status, 200);
+});

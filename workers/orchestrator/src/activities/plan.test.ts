@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { text } from 'node:stream/consumers';
+import { test } from 'node:test';
+import { storage } from '@edgetune/storage';
+import { prepareDataset } from './plan';
+
+// A private object store for this file (read lazily by storage() on first use).
+process.env.STORAGE_URL = `file://${mkdtempSync(path.join(tmpdir(), 'edgetune-plan-'))}`;
+
+const lines = (n: number) => Array.from({ length: n }, (_, i) => JSON.stringify({ messages: [{ role: 'user', content: `q${i}` }, { role: 'assistant', content: `a${i}` }] }));
+const read = async (key: string) => (await text(await storage().get(key))).split('\n').filter(Boolean);
+
+/** The split as first written (everything in memory, full sort): the streaming one must match it. */
+function referenceSplit(all: string[], seed: number): Set<number> {
+  const nEval = Math.min(200, Math.max(1, Math.round(all.length * 0.1)));
+  const rank = (l: string, i: number) => createHash('sha256').update(`${seed}:${i}:${l}`).digest('hex');
+  const order = all.map((l, i) => ({ i, r: rank(l, i) })).sort((a, b) => (a.r < b.r ? -1 : 1));
+  return new Set(order.slice(0, nEval).map((o) => o.i));
+}
+
+test('the seeded split streams, matches the in-memory reference, and is reproducible', async () => {
+  for (const n of [2, 37, 1500, 2600]) {
+    const all = lines(n);
+    await storage().put(`t/${n}.jsonl`, `\n${all.join('\n')}\n\n`);
+    const p = await prepareDataset({ prefix: `jobs/${n}`, trainingFileKey: `t/${n}.jsonl`, validationFileKey: null, seed: 7 });
+    const held = referenceSplit(all, 7);
+    assert.equal(p.evalExamples, held.size, `n=${n}`);
+    assert.equal(p.trainExamples, n - held.size);
+    assert.ok(p.heldOutFromTraining);
+    assert.deepEqual(await read(p.evalKey), all.filter((_, i) => held.has(i)));
+    assert.deepEqual(await read(p.trainKey), all.filter((_, i) => !held.has(i)));
+    const again = await prepareDataset({ prefix: `jobs/${n}b`, trainingFileKey: `t/${n}.jsonl`, validationFileKey: null, seed: 7 });
+    assert.deepEqual(await read(again.evalKey), await read(p.evalKey));
+  }
+  assert.equal((await prepareDataset({ prefix: 'jobs/big', trainingFileKey: 't/2600.jsonl', validationFileKey: null, seed: 7 })).evalExamples, 200);
+  await storage().put('t/one.jsonl', lines(1)[0] + '\n');
+  await assert.rejects(prepareDataset({ prefix: 'jobs/one', trainingFileKey: 't/one.jsonl', validationFileKey: null, seed: 1 }), /at least 2 examples/);
+});
+
+test('with a validation file, it is the eval split and nothing is held out', async () => {
+  await storage().put('v/train.jsonl', lines(5).join('\n'));
+  await storage().put('v/eval.jsonl', lines(3).join('\r\n') + '\r\n');
+  const p = await prepareDataset({ prefix: 'jobs/v', trainingFileKey: 'v/train.jsonl', validationFileKey: 'v/eval.jsonl', seed: 1 });
+  assert.deepEqual([p.trainExamples, p.evalExamples, p.heldOutFromTraining], [5, 3, false]);
+  assert.deepEqual(await read(p.evalKey), lines(3));
+});
