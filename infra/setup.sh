@@ -11,13 +11,8 @@ export NEXT_TELEMETRY_DISABLED=1
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 
-# Node packages (a stamp of package-lock.json decides whether to reinstall).
-LOCK_SUM="$(sha256sum package-lock.json 2>/dev/null | cut -c1-64 || echo none)"
-if [ ! -f node_modules/.edgetune-stamp ] || [ "$(cat node_modules/.edgetune-stamp)" != "$LOCK_SUM" ]; then
-  step "npm packages"
-  if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
-  echo "$LOCK_SUM" > node_modules/.edgetune-stamp
-fi
+# Node packages (reinstalled when package-lock.json changed).
+bash infra/npm-install.sh
 
 # The Python virtualenv downloads while the native tools compile.
 step "trainer virtualenv (background)"

@@ -54,6 +54,11 @@ export function configSchema(root: string) {
     MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(8 * 1024 ** 3),
     /** Decompression-bomb guard: the most a compressed upload may expand to. */
     MAX_DECOMPRESSED_BYTES: z.coerce.number().int().positive().default(32 * 1024 ** 3),
+    /** Price overrides for training estimates, e.g. `lfm2-350m=40,lfm2-1.2b=150` (US cents per million training tokens). */
+    TRAINING_PRICES: z
+      .string()
+      .regex(/^([a-z0-9.-]+=\d+)(,[a-z0-9.-]+=\d+)*$/, 'must look like lfm2-350m=40,lfm2-1.2b=150 (cents per million training tokens)')
+      .optional(),
     /** Single sign-on: a provider is offered only when all of its variables are set. */
     GITHUB_CLIENT_ID: z.string().min(1).optional(),
     GITHUB_CLIENT_SECRET: z.string().min(1).optional(),

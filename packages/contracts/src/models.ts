@@ -17,6 +17,8 @@ export interface BaseModel {
   description: string;
   /** Recommended hyperparameters per method, used for whatever a job leaves unset. */
   defaults?: Partial<Record<'lora' | 'full', Partial<TrainingDefaults>>>;
+  /** List price of one million training tokens (tokens × epochs), in US cents; operators may override by config. */
+  trainingPricePerMillionTokens: number;
 }
 
 export interface TrainingDefaults {
@@ -49,6 +51,7 @@ export const baseModels: BaseModel[] = [
     license: 'Apache-2.0',
     hubId: null,
     storagePrefix: 'base-models/lfm2-tiny',
+    trainingPricePerMillionTokens: 0,
     builtin: true,
     // Full fine-tuning first: on the synthetic routing task (300 examples) it reached 100 % for
     // six seeds out of six, while LoRA on this random-init model landed between 53 % and 100 %.
@@ -70,6 +73,7 @@ export const baseModels: BaseModel[] = [
     license: lfmLicense,
     hubId: 'LiquidAI/LFM2-350M',
     storagePrefix: 'base-models/lfm2-350m',
+    trainingPricePerMillionTokens: 40,
     builtin: false,
     methods: ['lora', 'full'],
     description: 'Smallest LFM2; phones and microcontroller-class SoCs.',
@@ -82,6 +86,7 @@ export const baseModels: BaseModel[] = [
     license: lfmLicense,
     hubId: 'LiquidAI/LFM2-700M',
     storagePrefix: 'base-models/lfm2-700m',
+    trainingPricePerMillionTokens: 80,
     builtin: false,
     methods: ['lora', 'full'],
     description: 'Balanced size for phones and laptops.',
@@ -94,6 +99,7 @@ export const baseModels: BaseModel[] = [
     license: lfmLicense,
     hubId: 'LiquidAI/LFM2-1.2B',
     storagePrefix: 'base-models/lfm2-1.2b',
+    trainingPricePerMillionTokens: 150,
     builtin: false,
     methods: ['lora', 'full'],
     description: 'Largest dense LFM2 of the first release; laptops and cars.',
@@ -106,6 +112,7 @@ export const baseModels: BaseModel[] = [
     license: lfmLicense,
     hubId: 'LiquidAI/LFM2-2.6B',
     storagePrefix: 'base-models/lfm2-2.6b',
+    trainingPricePerMillionTokens: 300,
     builtin: false,
     methods: ['lora'],
     description: 'Highest quality dense LFM2; laptops, cars and edge servers.',

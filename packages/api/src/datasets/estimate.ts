@@ -1,3 +1,4 @@
+import { loadConfig } from '@edgetune/config';
 import { findBaseModel } from '@edgetune/contracts';
 import type { DatasetReport } from './ingest';
 
@@ -5,6 +6,8 @@ import type { DatasetReport } from './ingest';
 export interface MeasuredRates {
   /** Training throughput measured for this base model, tokens per second. */
   tokensPerSecond?: number | null;
+  /** Where the throughput figure comes from, e.g. "the median of 3 finished jobs of this organization". */
+  throughputBasis?: string;
   /** Price of one million training tokens, in minor units (cents). */
   pricePerMillionTokensMinor?: number | null;
 }
@@ -44,9 +47,19 @@ export function estimateTraining(report: DatasetReport, baseModel: string, epoch
   const parts = [`${per} tokens per epoch (${model.id} tokenizer and chat template) × ${e} epoch${e === 1 ? '' : 's'}`];
   const tps = rates.tokensPerSecond && rates.tokensPerSecond > 0 ? rates.tokensPerSecond : null;
   const seconds = tps ? Math.ceil(tokens / tps) : null;
-  parts.push(tps ? `at the measured ${Math.round(tps)} tokens/s` : `no measured training throughput for ${model.id} yet, so no time estimate`);
+  parts.push(tps ? `at the measured ${Math.round(tps)} tokens/s${rates.throughputBasis ? ` (${rates.throughputBasis})` : ''}` : `no measured training throughput for ${model.id} yet, so no time estimate`);
   const price = rates.pricePerMillionTokensMinor ?? null;
   const costMinor = price !== null && price >= 0 ? Math.ceil((tokens / 1e6) * price) : null;
   parts.push(price !== null ? `priced at ${price} cents per million tokens` : 'no price configured, so no cost estimate');
   return { tokens, seconds, costMinor, currency: 'usd', basis: parts.join('; ') + '.' };
+}
+
+/** The list price of a base model's training (cents per million tokens): config override, else the catalog's. */
+export function trainingPrice(baseModel: string): number | null {
+  const overrides = loadConfig().TRAINING_PRICES;
+  for (const pair of overrides ? overrides.split(',') : []) {
+    const [id, cents] = pair.split('=');
+    if (id === baseModel) return Number(cents);
+  }
+  return findBaseModel(baseModel)?.trainingPricePerMillionTokens ?? null;
 }

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { DomainError } from '@edgetune/contracts';
-import { estimateTraining, ingestDataset, type IngestOptions, type IngestResult } from './index';
+import { estimateTraining, ingestDataset, trainingPrice, type IngestOptions, type IngestResult } from './index';
 import { clearTokenizerCache } from './tokens';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
@@ -504,4 +504,10 @@ describe('bad input', () => {
     const e = failed(await run(buf.subarray(0, buf.length - 20), 'cut.parquet'), 'cut.parquet');
     assert.match(e.message, /Parquet file cannot be read/);
   });
+});
+
+test('training list prices come from the model catalog', () => {
+  assert.equal(trainingPrice('lfm2-tiny'), 0);
+  assert.equal(trainingPrice('lfm2-1.2b'), 150);
+  assert.equal(trainingPrice('gpt-9'), null);
 });

@@ -165,6 +165,8 @@ test('lineage, preview, estimate, and deletion refused while a job runs', async 
   const timed = await estimateVersion(caller, v1.file.id, { baseModel: 'lfm2-tiny', epochs: 2 });
   assert.equal(timed.tokens, 12_000);
   assert.equal(timed.seconds, 48);
+  assert.equal(timed.costMinor, 0, "the built-in model's list price is 0");
+  assert.match(timed.basis, /250 tokens\/s \(the median of 1 finished job of this organization\)/);
   assert.equal((await estimateVersion(other.caller, v1.file.id, { baseModel: 'lfm2-tiny', epochs: 2 }).catch((e: DomainError) => e.code)), 'not_found');
 
   const after = await getDataset(caller, v1.dataset.id);

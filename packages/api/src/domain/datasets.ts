@@ -4,11 +4,12 @@
  * and deletion (refused while a queued or running job uses a version).
  */
 import { Readable, Transform } from 'node:stream';
-import { asc, count, desc, eq, inArray, sql } from 'drizzle-orm';
+import { asc, count, desc, eq, inArray } from 'drizzle-orm';
 import { DomainError, findBaseModel } from '@edgetune/contracts';
 import { db, schema } from '@edgetune/db';
 import { storage } from '@edgetune/storage';
-import { estimateTraining, type DatasetReport } from '../datasets';
+import { estimateTraining, trainingPrice, type DatasetReport } from '../datasets';
+import { medianTrainingThroughput } from '../pipeline/throughput';
 import { authorize, findOwned, newestFirstAfter, orgScope, pageLimit, toPage, type Caller } from '../tenant';
 import { recordAudit } from './audit';
 import { assertNoActiveJobs, DELETED_PURPOSE, deleteStoredObjects, findLiveFile, jobsUsingFiles, live, removeDatasetRows, type DatasetRow, type FileRow, type JobUse } from './files';
@@ -206,20 +207,13 @@ export async function estimateVersion(caller: Caller, fileId: string, input: { b
     throw new DomainError('invalid_request', "'epochs' must be an integer between 1 and 50.", { param: 'epochs' });
   }
   if (!file.report) throw new DomainError('invalid_request', `File '${fileId}' was uploaded before validation reports existed; upload it again to get an estimate.`, { param: 'fileId' });
-  return estimateTraining(file.report as unknown as DatasetReport, input.baseModel, input.epochs, { tokensPerSecond: await measuredTokensPerSecond(caller, input.baseModel) });
-}
-
-/**
- * Training throughput measured on this platform for the base model: the median tokens/s of the
- * organization's latest finished jobs on it (null before the first one).
- */
-async function measuredTokensPerSecond(caller: Caller, baseModel: string): Promise<number | null> {
-  const rows = await db()
-    .select({ tps: sql<number | null>`(${schema.jobs.result}->'training'->>'tokens_per_second')::float8` })
-    .from(schema.jobs)
-    .where(orgScope(caller, schema.jobs, eq(schema.jobs.baseModel, baseModel), eq(schema.jobs.status, 'succeeded')))
-    .orderBy(desc(schema.jobs.finishedAt))
-    .limit(20);
-  const tps = rows.map((r) => Number(r.tps)).filter((v) => Number.isFinite(v) && v > 0).sort((a, b) => a - b);
-  return tps.length ? tps[Math.floor((tps.length - 1) / 2)] : null;
+  // The organization's own jobs first; before its first one, the platform-wide figure.
+  const throughput =
+    (await medianTrainingThroughput(input.baseModel, orgScope(caller, schema.jobs, eq(schema.jobs.baseModel, input.baseModel)), 'this organization')) ??
+    (await medianTrainingThroughput(input.baseModel));
+  return estimateTraining(file.report as unknown as DatasetReport, input.baseModel, input.epochs, {
+    tokensPerSecond: throughput?.tokensPerSecond ?? null,
+    throughputBasis: throughput?.basis,
+    pricePerMillionTokensMinor: trainingPrice(input.baseModel),
+  });
 }
