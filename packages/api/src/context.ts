@@ -7,6 +7,7 @@ import {
   isRole,
   limitKeys,
   lockedError,
+  parseApiKey,
   rateLimitRules,
   requestMeta,
   type HeaderSource,
@@ -52,21 +53,31 @@ export async function callerForUser(userId: string, opts: { orgId?: string | nul
 }
 
 const keyFailures = 'failed API key attempts from your address';
+const keyGuesses = 'failed attempts with this API key';
 
 /**
  * The caller of an API key (acting in the key's organization), or an unauthenticated error that
- * says why the key does not work. Failures count against the client address.
+ * says why the key does not work. Failures count against the client address, and guesses at an
+ * existing key (its prefix with a wrong secret) against that key.
  */
 export async function callerForApiKey(key: string, meta: RequestMeta = noMeta): Promise<Caller> {
   const ipKey = meta.ip ? limitKeys.apiKeyIp(meta.ip) : null;
+  const prefix = parseApiKey(key)?.prefix;
+  const accountKey = prefix ? limitKeys.apiKeyAccount(prefix) : null;
   await assertNotLocked([ipKey], keyFailures);
+  await assertNotLocked([accountKey], keyGuesses);
   const r = await checkApiKey(key);
   if (r.ok) {
     const v = r.key;
     return { orgId: v.orgId, userId: null, role: v.scopes.includes('admin') ? 'admin' : 'member', via: 'api_key', scopes: v.scopes, keyId: v.keyId, ip: meta.ip, userAgent: meta.userAgent };
   }
-  const lockedUntil = await countAttempt(ipKey, rateLimitRules().apiKeyIp);
+  const rules = rateLimitRules();
+  const lockedUntil = await countAttempt(ipKey, rules.apiKeyIp);
   if (lockedUntil) throw lockedError(keyFailures, lockedUntil);
+  if (r.reason === 'unknown' && r.guessedPrefix) {
+    const keyLockedUntil = await countAttempt(limitKeys.apiKeyAccount(r.guessedPrefix), rules.apiKeyAccount);
+    if (keyLockedUntil) throw lockedError(keyGuesses, keyLockedUntil);
+  }
   const message =
     r.reason === 'revoked'
       ? `This API key was revoked on ${r.at.toISOString()}; create a new one.`

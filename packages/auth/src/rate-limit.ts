@@ -26,6 +26,7 @@ export function rateLimitRules(c: Config = loadConfig()) {
     resetAccount: rule(c.RATE_LIMIT_RESET_ACCOUNT),
     resetIp: rule(c.RATE_LIMIT_RESET_IP),
     apiKeyIp: rule(c.RATE_LIMIT_API_KEY_IP),
+    apiKeyAccount: rule(c.RATE_LIMIT_API_KEY_ACCOUNT),
   };
 }
 
@@ -38,6 +39,7 @@ export const limitKeys = {
   resetIp: (ip: string) => `reset:ip:${ip}`,
   verifyResend: (userId: string) => `verify:user:${userId}`,
   apiKeyIp: (ip: string) => `apikey:ip:${ip}`,
+  apiKeyAccount: (prefix: string) => `apikey:key:${prefix}`,
 };
 
 /** DomainError `rate_limited` that also says when to retry (adapters send it as Retry-After). */

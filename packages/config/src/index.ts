@@ -84,6 +84,7 @@ export function configSchema(root: string) {
     RATE_LIMIT_RESET_ACCOUNT: z.coerce.number().int().positive().default(5),
     RATE_LIMIT_RESET_IP: z.coerce.number().int().positive().default(20),
     RATE_LIMIT_API_KEY_IP: z.coerce.number().int().positive().default(50),
+    RATE_LIMIT_API_KEY_ACCOUNT: z.coerce.number().int().positive().default(20),
   }).superRefine((c, ctx) => {
     // A half-configured provider is an operator mistake: fail at start instead of hiding the button.
     for (const group of ssoVariableGroups) {

@@ -175,3 +175,24 @@ test('failed API key attempts from one address are locked out with 429 and Retry
   assert.ok(v1.headers.get('retry-after'));
   assert.equal((await rest('/me', { headers: bearer(good.key, { 'x-forwarded-for': '198.19.0.1' }) })).status, 200);
 });
+
+test('guesses at one existing API key from many addresses lock that key', async () => {
+  const { caller } = await newOrg('keyguess');
+  const real = await createApiKey(caller, { name: 'target', scopes: ['read'] });
+  const prefix = real.key.slice(0, 'et_'.length + 12);
+  const guess = `${prefix}_${'C'.repeat(32)}`;
+  const { max } = rateLimitRules().apiKeyAccount;
+  const from = (i: number) => ({ 'x-forwarded-for': `198.18.${Math.floor(i / 250)}.${(i % 250) + 1}` });
+  for (let i = 0; i < max - 1; i++) {
+    const r = await rest('/me', { headers: bearer(guess, from(i)) });
+    assert.equal(r.status, 401);
+    assert.match((await r.json()).error.message, /^Incorrect API key provided\./, 'a guess does not learn that the prefix exists');
+  }
+  const locked = await rest('/me', { headers: bearer(guess, from(max)) });
+  assert.equal(locked.status, 429);
+  assert.match((await locked.json()).error.message, /^Too many failed attempts with this API key\. Try again in \d+ minutes?\.$/);
+  assert.equal((await rest('/me', { headers: bearer(real.key, from(max + 1)) })).status, 429, 'the key itself waits out the lockout');
+  // Unknown prefixes only count against the address.
+  const other = await createApiKey(caller, { name: 'untouched', scopes: ['read'] });
+  assert.equal((await rest('/me', { headers: bearer(other.key, from(max + 2)) })).status, 200);
+});
