@@ -139,13 +139,13 @@ export const datasetFormatDocs: DatasetFormatDoc[] = [
     title: 'Chat JSONL',
     summary: "One conversation per line in OpenAI's chat fine-tuning format: `messages`, optional `tools`, tool calls and per-message `weight`.",
     whenToUse:
-      'The default for assistants and agents: multi-turn conversations, system prompts, function/tool calling. Files prepared for OpenAI chat fine-tuning upload unchanged.',
+      'The default for assistants and agents: multi-turn conversations, system prompts, function/tool calling. Text-only files prepared for OpenAI chat fine-tuning upload unchanged.',
     table: {
       head: fieldHead,
       rows: [
         ['messages', 'array of messages', 'yes', 'The conversation, at least one message. It needs an assistant message that is learned from (weight not 0), and the last message must be from the assistant.'],
         ['messages[].role', 'string', 'yes', `One of ${roles}.`],
-        ['messages[].content', 'string | null', 'yes', 'The text. Must not be empty or only whitespace (a tool message may be empty). May be null or left out only on an assistant message that has tool_calls.'],
+        ['messages[].content', 'string | null', 'yes', 'The text, as a string (arrays of content parts are refused). Must not be empty or only whitespace (a tool message may be empty). May be null or left out only on an assistant message that has tool_calls.'],
         ['messages[].name', 'string', 'no', 'Name of the speaker; kept as given.'],
         ['messages[].tool_calls', 'array', 'no', 'Only on assistant messages, and not empty: the functions the assistant calls.'],
         ['messages[].tool_calls[].id', 'string', 'yes', 'Non-empty id; the tool message that answers this call names it in tool_call_id.'],
@@ -380,7 +380,7 @@ export const datasetFormatDocs: DatasetFormatDoc[] = [
     id: 'compression',
     title: 'gzip and zstd compressed files',
     summary: 'Any JSONL, CSV or TSV file may be uploaded gzip- or zstd-compressed; it is decompressed while it is validated.',
-    whenToUse: 'Large files: JSONL typically shrinks 5–10×, so uploads are faster. The stored version is the decompressed, normalized data.',
+    whenToUse: 'Large files: text compresses well, so less goes over the wire. What is stored (and trained on) is the decompressed, normalized data.',
     table: {
       head: ['compression', 'recognised by (first bytes)', 'file name', 'notes'],
       rows: [
@@ -433,7 +433,7 @@ export function datasetApiDocs(base: string): DocApiSection[] {
     {
       id: 'api-files',
       title: 'One request: POST /api/v1/files',
-      text: 'Multipart form with `file` and the optional fields `dataset` (name; default: the file name without extensions), `format` (auto, chat, prompt_completion, preference), `columns` (JSON text) and `base_model` (whose tokenizer counts tokens). The answer is the new version with its validation report; invalid data gets 400 naming the lines. A raw body works too, with the same fields and `filename` as query parameters.',
+      text: 'Multipart form with `file` and the optional fields `dataset` (name; default: the file name without extensions), `format` (auto, chat, prompt_completion, preference), `columns` (JSON text) and `base_model` (whose tokenizer counts tokens). The answer (201) is the new version: id, format, examples, dataset_id, version; its validation report (warnings, statistics) is at /api/v1/datasets/{dataset_id}/versions/{id}. Invalid data gets 400 naming the lines. A raw body works too, with the same fields and `filename` as query parameters.',
       code: [
         `curl ${auth} -F file=@support.csv -F dataset=support -F format=prompt_completion \\`,
         `  -F 'columns={"prompt":"question","completion":"answer"}' ${base}/api/v1/files`,
@@ -452,8 +452,9 @@ export function datasetApiDocs(base: string): DocApiSection[] {
         '# → 201 {"id":"upl_…","offset":0,"size":52428800,"chunkSize":8388608,…}',
         '',
         `head -c 8388608 big.jsonl.zst | curl ${auth} -X PUT --data-binary @- \\`,
-        `  -H 'Content-Range: bytes 0-8388607/52428800' ${base}/api/v1/uploads/upl_…`,
-        '# → {"offset":8388608}; repeat with the next range until offset = size',
+        `  -H 'Content-Type: application/octet-stream' -H 'Content-Range: bytes 0-8388607/52428800' \\`,
+        `  ${base}/api/v1/uploads/upl_…`,
+        '# → {"id":"upl_…","offset":8388608,"size":52428800}; repeat with the next range until offset = size',
         '',
         `curl ${auth} ${base}/api/v1/uploads/upl_…            # where to continue: {"offset":…,"status":"open"}`,
         `curl ${auth} -X POST ${base}/api/v1/uploads/upl_…/complete   # → {"file":…,"dataset":…,"report":…,"reused":false}`,
@@ -462,7 +463,7 @@ export function datasetApiDocs(base: string): DocApiSection[] {
     {
       id: 'api-openai',
       title: 'OpenAI client: /v1/files',
-      text: 'The official OpenAI SDKs upload to /v1/files unchanged. Extra fields (dataset, format, columns as JSON text, base_model) travel as form fields next to `purpose`.',
+      text: 'The official OpenAI client uploads to /v1/files unchanged (API keys only). Extra fields (dataset, format, columns as JSON text, base_model) travel as form fields next to `purpose`.',
       code: [
         "import fs from 'node:fs';",
         "import OpenAI from 'openai';",

@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import OpenAI from 'openai';
@@ -107,7 +108,7 @@ describe('every documented refusal is refused naming the documented field', () =
 
 describe('the guide matches the code', () => {
   test('quoted limits are the enforced ones', () => {
-    const defaults = loadConfig({});
+    const defaults = loadConfig({} as NodeJS.ProcessEnv); // the embedded defaults, whatever this shell sets
     assert.deepEqual(datasetDocLimits, {
       maxLineBytes: DEFAULT_MAX_LINE_BYTES,
       maxCsvRecordBytes: MAX_CSV_RECORD_BYTES,
@@ -133,6 +134,25 @@ describe('the guide matches the code', () => {
       const listed = new Set(doc.table.rows.flatMap((r) => r[0].split(',').map((k) => k.trim())));
       assert.deepEqual([...listed].sort(), [...keys].sort(), id);
     }
+  });
+
+  test("the README's one-line examples are accepted", async () => {
+    const readme = readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Dataset formats'), readme.indexOf('\n## ', readme.indexOf('## Dataset formats') + 1));
+    const rows: [string, string][] = [
+      ['chat JSONL', 'chat'],
+      ['prompt/completion JSONL', 'prompt_completion'],
+      ['preference JSONL', 'preference'],
+    ];
+    for (const [label, format] of rows) {
+      const row = section.split('\n').find((l) => l.startsWith(`| ${label}`));
+      const record = row?.match(/\| `(\{.*\})` \|$/)?.[1];
+      assert.ok(record, `README row "${label}" with a JSON example`);
+      const r = await ingest(record + '\n', 'readme.jsonl');
+      assert.ifError(r.error);
+      assert.equal(r.result?.format, format);
+    }
+    assert.match(section, new RegExp(`at most ${DEFAULT_MAX_LINE_BYTES / (1 << 20)} MiB`));
   });
 
   test('the documented OpenAI client call sends the extra fields as form fields', async () => {

@@ -2,11 +2,11 @@
  * Members of the caller's organization and their roles. Every change runs with the org row
  * locked, so two concurrent changes cannot both remove "the other" last owner.
  */
-import { and, asc, eq, sql } from 'drizzle-orm';
+import { asc, eq, sql } from 'drizzle-orm';
 import { isRole, type Role } from '@edgetune/auth';
 import { DomainError } from '@edgetune/contracts';
 import { db, schema, type Db } from '@edgetune/db';
-import { authorize, type Caller } from '../tenant';
+import { authorize, orgScope, type Caller } from '../tenant';
 import { recordAudit } from './audit';
 import { lockOrg } from './orgs';
 
@@ -24,26 +24,26 @@ export async function listMembers(caller: Caller): Promise<MemberView[]> {
     .select({ userId: schema.users.id, email: schema.users.email, name: schema.users.name, role: schema.memberships.role, joinedAt: schema.memberships.createdAt })
     .from(schema.memberships)
     .innerJoin(schema.users, eq(schema.users.id, schema.memberships.userId))
-    .where(eq(schema.memberships.orgId, caller.orgId))
+    .where(orgScope(caller, schema.memberships))
     .orderBy(asc(schema.memberships.createdAt), asc(schema.users.id));
 }
 
-async function memberOf(tx: Db, orgId: string, userId: string): Promise<MemberView> {
+async function memberOf(tx: Db, caller: Pick<Caller, 'orgId'>, userId: string): Promise<MemberView> {
   const [m] = await tx
     .select({ userId: schema.users.id, email: schema.users.email, name: schema.users.name, role: schema.memberships.role, joinedAt: schema.memberships.createdAt })
     .from(schema.memberships)
     .innerJoin(schema.users, eq(schema.users.id, schema.memberships.userId))
-    .where(and(eq(schema.memberships.orgId, orgId), eq(schema.memberships.userId, String(userId))))
+    .where(orgScope(caller, schema.memberships, eq(schema.memberships.userId, String(userId))))
     .limit(1);
   if (!m) throw new DomainError('not_found', `No member found with id '${userId}'.`, { param: 'userId' });
   return m;
 }
 
-async function ownerCount(tx: Db, orgId: string): Promise<number> {
+async function ownerCount(tx: Db, caller: Pick<Caller, 'orgId'>): Promise<number> {
   const [r] = await tx
     .select({ n: sql<number>`count(*)::int` })
     .from(schema.memberships)
-    .where(and(eq(schema.memberships.orgId, orgId), eq(schema.memberships.role, 'owner')));
+    .where(orgScope(caller, schema.memberships, eq(schema.memberships.role, 'owner')));
   return r.n;
 }
 
@@ -66,19 +66,19 @@ export async function changeRole(caller: Caller, userId: string, roleInput: unkn
   return db().transaction(async (t) => {
     const tx = t as unknown as Db;
     await lockOrg(tx, caller.orgId);
-    const target = await memberOf(tx, caller.orgId, userId);
+    const target = await memberOf(tx, caller, userId);
     if (target.role === role) return target;
     checkOwnerChange(caller, target, role);
-    if (target.role === 'owner' && (await ownerCount(tx, caller.orgId)) <= 1) throw lastOwner(target.userId === caller.userId ? 'You are' : `${target.email} is`);
-    await tx.update(schema.memberships).set({ role }).where(and(eq(schema.memberships.orgId, caller.orgId), eq(schema.memberships.userId, target.userId)));
+    if (target.role === 'owner' && (await ownerCount(tx, caller)) <= 1) throw lastOwner(target.userId === caller.userId ? 'You are' : `${target.email} is`);
+    await tx.update(schema.memberships).set({ role }).where(orgScope(caller, schema.memberships, eq(schema.memberships.userId, target.userId)));
     await recordAudit(caller, { action: 'member.role_changed', targetType: 'user', targetId: target.userId, data: { email: target.email, from: target.role, to: role } }, tx);
     return { ...target, role };
   });
 }
 
 async function removeMembership(caller: Caller, tx: Db, target: MemberView, left: boolean): Promise<void> {
-  if (target.role === 'owner' && (await ownerCount(tx, caller.orgId)) <= 1) throw lastOwner(left ? 'You are' : `${target.email} is`);
-  await tx.delete(schema.memberships).where(and(eq(schema.memberships.orgId, caller.orgId), eq(schema.memberships.userId, target.userId)));
+  if (target.role === 'owner' && (await ownerCount(tx, caller)) <= 1) throw lastOwner(left ? 'You are' : `${target.email} is`);
+  await tx.delete(schema.memberships).where(orgScope(caller, schema.memberships, eq(schema.memberships.userId, target.userId)));
   await recordAudit(caller, { action: 'member.removed', targetType: 'user', targetId: target.userId, data: { email: target.email, role: target.role, ...(left ? { left: true } : {}) } }, tx);
 }
 
@@ -88,7 +88,7 @@ export async function removeMember(caller: Caller, userId: string): Promise<{ ok
   await db().transaction(async (t) => {
     const tx = t as unknown as Db;
     await lockOrg(tx, caller.orgId);
-    const target = await memberOf(tx, caller.orgId, userId);
+    const target = await memberOf(tx, caller, userId);
     checkOwnerChange(caller, target, null);
     await removeMembership(caller, tx, target, target.userId === caller.userId);
   });
@@ -101,7 +101,7 @@ export async function leaveOrg(caller: Caller): Promise<{ ok: true; orgId: strin
   await db().transaction(async (t) => {
     const tx = t as unknown as Db;
     await lockOrg(tx, caller.orgId);
-    await removeMembership(caller, tx, await memberOf(tx, caller.orgId, caller.userId!), true);
+    await removeMembership(caller, tx, await memberOf(tx, caller, caller.userId!), true);
   });
   return { ok: true, orgId: caller.orgId };
 }

@@ -8,7 +8,7 @@ import { DomainError, terminalStatuses } from '@edgetune/contracts';
 import { db, schema, type Db } from '@edgetune/db';
 import { storage } from '@edgetune/storage';
 import { logger } from '../logger';
-import { authorize, type Caller } from '../tenant';
+import { authorize, orgScope, type Caller } from '../tenant';
 import { createOwnOrganization } from './accounts';
 import { recordAudit } from './audit';
 
@@ -98,11 +98,11 @@ export async function transferOwnership(caller: Caller, userId: string): Promise
       .select({ role: schema.memberships.role, email: schema.users.email })
       .from(schema.memberships)
       .innerJoin(schema.users, eq(schema.users.id, schema.memberships.userId))
-      .where(and(eq(schema.memberships.orgId, caller.orgId), eq(schema.memberships.userId, String(userId))))
+      .where(orgScope(caller, schema.memberships, eq(schema.memberships.userId, String(userId))))
       .limit(1);
     if (!target) throw new DomainError('not_found', `No member found with id '${userId}'.`, { param: 'userId' });
-    await tx.update(schema.memberships).set({ role: 'owner' }).where(and(eq(schema.memberships.orgId, caller.orgId), eq(schema.memberships.userId, userId)));
-    await tx.update(schema.memberships).set({ role: 'admin' }).where(and(eq(schema.memberships.orgId, caller.orgId), eq(schema.memberships.userId, caller.userId!)));
+    await tx.update(schema.memberships).set({ role: 'owner' }).where(orgScope(caller, schema.memberships, eq(schema.memberships.userId, userId)));
+    await tx.update(schema.memberships).set({ role: 'admin' }).where(orgScope(caller, schema.memberships, eq(schema.memberships.userId, caller.userId!)));
     await recordAudit(caller, { action: 'org.ownership_transferred', targetType: 'user', targetId: userId, data: { to: target.email, previousRole: target.role } }, tx);
   });
   return { ok: true };
@@ -112,7 +112,7 @@ async function activeJob(database: Db, orgId: string) {
   const [job] = await database
     .select({ id: schema.jobs.id, status: schema.jobs.status })
     .from(schema.jobs)
-    .where(and(eq(schema.jobs.orgId, orgId), notInArray(schema.jobs.status, [...terminalStatuses])))
+    .where(orgScope({ orgId }, schema.jobs, notInArray(schema.jobs.status, [...terminalStatuses])))
     .limit(1);
   return job ?? null;
 }

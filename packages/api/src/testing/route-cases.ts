@@ -28,6 +28,7 @@ import {
 import { goodJsonl } from './fixtures';
 
 const enc = encodeURIComponent;
+const hex = () => randomBytes(4).toString('hex');
 
 /** A job request that passes the permission and tenant checks, then stops at an unknown device: no training starts. */
 const jobBody = (trainingFile: string) => ({ model: 'lfm2-tiny', training_file: trainingFile, target_devices: ['no-such-device'] });
@@ -39,7 +40,7 @@ const stopsAtDevice = (o: Outcome) => {
 const multipartFile = (purpose?: string) => {
   const fd = new FormData();
   if (purpose) fd.append('purpose', purpose);
-  fd.append('file', new Blob([goodJsonl(2)]), `matrix-${randomBytes(3).toString('hex')}.jsonl`);
+  fd.append('file', new Blob([goodJsonl(2)]), `matrix-${hex()}.jsonl`);
   return fd;
 };
 
@@ -61,14 +62,14 @@ const jobCancel = async (org: OrgWorld, path: (id: string) => Prepared) => {
 };
 const jobCreate = async (org: OrgWorld, req: (fileId: string) => Prepared) => {
   const f = await org.file();
-  return { ...req(f.id), state: () => fileState(f.id) };
+  const jobIdsOfOrg = async () => (await db().select({ id: schema.jobs.id }).from(schema.jobs).where(eq(schema.jobs.orgId, org.orgId))).map((j) => j.id).sort();
+  return { ...req(f.id), state: async () => ({ file: await fileState(f.id), jobs: await jobIdsOfOrg() }) };
 };
 const listShowing = (ids: (org: OrgWorld) => Promise<string[]>, req: Prepared) => async (org: OrgWorld) => ({ ...req, shows: await ids(org) });
 const fileIds = async (org: OrgWorld) => [(await org.file()).id];
 const jobIds = async (org: OrgWorld) => [(await org.model()).jobId];
 const modelNames = async (org: OrgWorld) => [(await org.model()).name];
 const json = (body: unknown): Pick<Prepared, 'body' | 'headers'> => ({ body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
-const hex = () => randomBytes(4).toString('hex');
 const strongPassword = 'correct horse battery staple';
 
 /** Whether `who` is a member of `org` (the role matrix) rather than an outsider (the isolation matrix). */

@@ -202,7 +202,14 @@ export function UploadPanel({ models, onUploaded }: { models: UploadModelOption[
       <p className="muted">
         Chat JSONL (OpenAI&apos;s <code>messages</code> format, tool calls and per-message <code>weight</code>), prompt/completion JSONL, preference JSONL (
         <code>prompt</code>, <code>chosen</code>, <code>rejected</code>), or CSV / Parquet with a column mapping — optionally gzip or zstd compressed. Every line
-        is checked before the dataset can be used; uploading the same bytes again reuses the existing version.
+        is checked before the dataset can be used; uploading the same bytes again reuses the existing version.{' '}
+        <span data-testid="upload-formats-guide">
+          Which formats? See the{' '}
+          <Link href="/docs/datasets" target="_blank">
+            dataset formats guide
+          </Link>
+          .
+        </span>
       </p>
 
       {othersPending.length > 0 && (

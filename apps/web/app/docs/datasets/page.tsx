@@ -55,6 +55,18 @@ function Example({ doc }: { doc: DatasetFormatDoc }) {
         <pre className="json" data-testid={testid}>
           {ex.content}
         </pre>
+        {ex.filename.endsWith('.jsonl') && (
+          <details>
+            <summary className="small">The same lines formatted for reading (upload them one per line, as above)</summary>
+            <pre className="json">
+              {ex.content
+                .trim()
+                .split('\n')
+                .map((l, i) => `// line ${i + 1}\n${JSON.stringify(JSON.parse(l), null, 2)}`)
+                .join('\n')}
+            </pre>
+          </details>
+        )}
         {ex.columns && (
           <>
             <p>
@@ -210,7 +222,7 @@ export default function DatasetFormatsPage() {
       <main className="main" data-testid="docs-datasets">
         <h1>Dataset formats</h1>
         <p>
-          The <code>curl</code> lines below use <code>$EDGETUNE_KEY</code>, an API key (Settings → API keys). Upload training data in any of these formats from the <Link href="/datasets">portal</Link>, the REST API or the OpenAI client. Every record is checked
+          Upload training data in any of these formats from the <Link href="/datasets">portal</Link>, the REST API or the OpenAI client. Every record is checked
           before a job can use the data; a problem is reported with its line (or row) and field.
         </p>
         <nav className="card" aria-label="Formats">
@@ -251,7 +263,7 @@ export default function DatasetFormatsPage() {
             <a href="#upload">How to upload</a>
           </h2>
           <p className="muted">
-            <code>$EDGETUNE_KEY</code> is an API key (Settings → API keys). Sessions signed in to the portal work too.
+            <code>$EDGETUNE_KEY</code> is an API key (Settings → API keys). Under /api/v1 a signed-in portal session works too.
           </p>
           {api.map((s) => (
             <div key={s.id} id={s.id}>
