@@ -9,7 +9,7 @@ import pytest
 from temporalio.exceptions import ApplicationError, CancelledError
 from temporalio.testing import ActivityEnvironment
 
-from edgetune_trainer import activities, storage, synthetic
+from edgetune_trainer import activities, storage, synthetic, train
 
 PROGRESS_KEYS = {"step", "totalSteps", "epoch", "loss", "learningRate", "tokensPerSecond", "checkpointKey"}
 
@@ -30,16 +30,7 @@ def _train_input(tiny_ref: dict[str, Any], keys: dict[str, str], prefix: str) ->
         "jobId": "ftjob-test",
         "baseModel": tiny_ref,
         "trainKey": keys["trainKey"],
-        "hyperparameters": {
-            "method": "lora",
-            "epochs": 1,
-            "learningRate": 2e-3,
-            "batchSize": 8,
-            "loraRank": 16,
-            "loraAlpha": 32,
-            "maxSeqLen": 256,
-            "seed": 42,
-        },
+        "hyperparameters": {**train.DEFAULTS, "method": "lora", "epochs": 1},
         "outputPrefix": prefix,
     }
 

@@ -19,7 +19,7 @@ from temporalio.exceptions import CancelledError
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from temporalio.workflow import ActivityCancellationType
 
-from edgetune_trainer import storage
+from edgetune_trainer import storage, train
 from edgetune_trainer.activities import ALL_ACTIVITIES
 
 ADDRESS = os.environ.get("TEMPORAL_ADDRESS", "127.0.0.1:7233")
@@ -78,16 +78,7 @@ def _input(tiny_ref: dict[str, Any], dataset: dict[str, Any], prefix: str, epoch
             "baseModel": tiny_ref,
             "trainKey": dataset["train_key"],
             "outputPrefix": prefix,
-            "hyperparameters": {
-                "method": "lora",
-                "epochs": epochs,
-                "learningRate": 2e-3,
-                "batchSize": 8,
-                "loraRank": 16,
-                "loraAlpha": 32,
-                "maxSeqLen": 256,
-                "seed": 42,
-            },
+            "hyperparameters": {**train.DEFAULTS, "method": "lora", "epochs": epochs},
         },
     }
 
