@@ -38,7 +38,9 @@ async function dropFile(page: Page, name: string, content: string) {
 test('datasets: drop a chat JSONL, watch it upload, preview it, reuse identical bytes, see errors by line, delete', async ({ page }) => {
   await signUp(page, 'Datasets Co');
   const records = toolChatRecords(30, 25);
-  const content = toJsonl(records);
+  // Blank lines (as editors leave them) push record 25 down to line 28 of the file.
+  const lines = toJsonl(records).split('\n');
+  const content = [...lines.slice(0, 3), '', ...lines.slice(3, 10), '   ', '', ...lines.slice(10)].join('\n');
   let datasetUrl = '';
   let datasetId = '';
 
@@ -71,7 +73,7 @@ test('datasets: drop a chat JSONL, watch it upload, preview it, reuse identical 
     const sha = createHash('sha256').update(content).digest('hex');
     await expect(version).toContainText(sha.slice(0, 12));
 
-    const first = page.locator('[data-testid="preview-record"][data-line="1"]');
+    const first = page.locator('[data-testid="preview-record"][data-record="1"]');
     await expect(first).toBeVisible();
     for (const role of ['system', 'user', 'assistant', 'tool']) await expect(first.locator(`[data-testid="chat-bubble"][data-role="${role}"]`).first()).toBeVisible();
     await expect(first.getByTestId('tool-call-name')).toHaveText('get_order_status');
@@ -113,15 +115,19 @@ test('datasets: drop a chat JSONL, watch it upload, preview it, reuse identical 
     }
   });
 
-  await test.step('the duplicate warning links to its line; the preview pages there', async () => {
+  await test.step('the duplicate warning names its line of the file and opens the record that line became', async () => {
+    await expect(page.getByTestId('report-numbering')).toHaveAttribute('data-unit', 'line');
     const warning = page.locator('[data-testid="report-warning"][data-code="duplicates"]');
     await expect(warning).toBeVisible();
-    await warning.locator('[data-testid="warning-line-link"][data-line="25"]').click();
-    await page.waitForURL(/line=25/);
-    const target = page.locator('[data-testid="preview-record"][data-line="25"]');
+    const link = warning.locator('[data-testid="warning-line-link"][data-line="28"]');
+    await expect(link).toHaveAttribute('data-record', '25');
+    await link.click();
+    await page.waitForURL(/record=25/);
+    const target = page.locator('[data-testid="preview-record"][data-record="25"]');
     await expect(target).toBeVisible();
     await expect(target).toHaveClass(/focus/);
     await expect(target).toBeInViewport();
+    await expect(target.getByTestId('preview-record-label')).toContainText('line 28 of the upload');
   });
 
   await test.step('uploading the same bytes again reuses version 1', async () => {
@@ -282,6 +288,41 @@ test('CSV, Parquet and preference data: columns read in the browser and mapped, 
     await expect(row).toContainText('24');
   });
 
+  await test.step('a CSV row whose quoted cell spans lines: the warning names the row and the line it starts on, and opens that row', async () => {
+    await page.goto('/datasets');
+    const csv =
+      [
+        'prompt,completion',
+        '"Where is my order?',
+        'It was due Monday.",Let me check that for you.',
+        '',
+        'How do I reset my password?,Use the link on the sign-in page.',
+        '"Can I change',
+        'the delivery',
+        'address?",Yes - in your account settings.',
+        '"Where is my order?',
+        'It was due Monday.",Let me check that for you.',
+      ].join('\r\n') + '\r\n';
+    await page.getByTestId('upload-input').setInputFiles({ name: 'multiline.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+    await expect(page.getByTestId('mapping-columns')).toHaveText('prompt, completion');
+    await page.getByTestId('upload-submit').click();
+    await expect(page.getByTestId('upload-result')).toContainText(/version 1/i);
+    await page.getByTestId('upload-open-dataset').click();
+    await page.waitForURL(/\/datasets\/[^/?]+/);
+    await expect(page.getByTestId('report-numbering')).toHaveAttribute('data-unit', 'row');
+    // Header on line 1, row 1 on lines 2–3, a blank line, row 2 on line 5, row 3 on 6–8: row 4 starts on line 9.
+    const link = page.locator('[data-testid="report-warning"][data-code="duplicates"] [data-testid="warning-line-link"][data-line="4"]');
+    await expect(link).toHaveAttribute('data-record', '4');
+    await expect(link).toHaveText('4 (line 9)');
+    await link.click();
+    await page.waitForURL(/record=4/);
+    const target = page.locator('[data-testid="preview-record"][data-record="4"]');
+    await expect(target).toHaveClass(/focus/);
+    await expect(target.getByTestId('preview-record-label')).toContainText('row 4 · line 9 of the file');
+    await expect(target.locator('[data-testid="chat-bubble"][data-role="user"]')).toContainText('It was due Monday.');
+    await page.goto('/datasets');
+  });
+
   await test.step('a Parquet file: its columns come from the footer, the mapping is guessed from their names', async () => {
     const buf = parquetWriteBuffer({
       columnData: [
@@ -300,7 +341,7 @@ test('CSV, Parquet and preference data: columns read in the browser and mapped, 
     await page.waitForURL(/\/datasets\/[^/?]+/);
     await expect(page.getByTestId('version-stats')).toContainText(/PARQUET/);
     await expect(page.getByTestId('version-stats')).toContainText('prompt ← instruction');
-    const first = page.locator('[data-testid="preview-record"][data-line="1"]');
+    const first = page.locator('[data-testid="preview-record"][data-record="1"]');
     await expect(first.locator('[data-testid="chat-bubble"][data-role="user"]')).toContainText(rows[0].q);
     await expect(first.locator('[data-testid="chat-bubble"][data-role="assistant"]')).toContainText(rows[0].a);
   });
@@ -314,7 +355,7 @@ test('CSV, Parquet and preference data: columns read in the browser and mapped, 
     await expect(page.getByTestId('upload-result')).toContainText(/version 1/i);
     await page.getByTestId('upload-open-dataset').click();
     await page.waitForURL(/\/datasets\/[^/?]+/);
-    const first = page.locator('[data-testid="preview-record"][data-line="1"]');
+    const first = page.locator('[data-testid="preview-record"][data-record="1"]');
     await expect(first.getByTestId('preference-record')).toBeVisible();
     await expect(first.locator('[data-testid="chat-bubble"][data-role="user"]').first()).toContainText(prefs[0].prompt);
     await expect(first.getByTestId('pref-chosen')).toContainText(prefs[0].chosen);

@@ -22,7 +22,8 @@ export function DatasetVersionPicker({
   label: string;
   datasets: DatasetSummary[];
   value: string;
-  onChange: (fileId: string) => void;
+  /** The chosen version's file id, and its record format (what a job trains it with follows it). */
+  onChange: (fileId: string, format: string | null) => void;
   emptyLabel: string;
   required?: boolean;
   /** Prefix of the two selects' test ids: `<testid>-dataset` and `<testid>-file` (the version). */
@@ -48,10 +49,10 @@ export function DatasetVersionPicker({
 
   const summary = datasets.find((d) => d.id === datasetId);
   const latest = summary?.latestVersion ?? null;
-  const versions: { id: string; version: number | null; examples: number }[] = detail
-    ? detail.versions.map((v) => ({ id: v.id, version: v.version, examples: v.examples })).sort((a, b) => (b.version ?? 0) - (a.version ?? 0))
+  const versions: { id: string; version: number | null; examples: number; format: string | null }[] = detail
+    ? detail.versions.map((v) => ({ id: v.id, version: v.version, examples: v.examples, format: v.format })).sort((a, b) => (b.version ?? 0) - (a.version ?? 0))
     : latest
-      ? [{ id: latest.id, version: latest.version, examples: latest.examples }]
+      ? [{ id: latest.id, version: latest.version, examples: latest.examples, format: latest.format }]
       : [];
 
   return (
@@ -65,7 +66,7 @@ export function DatasetVersionPicker({
           onChange={(e) => {
             const d = datasets.find((x) => x.id === e.target.value);
             setDatasetId(e.target.value);
-            onChange(d?.latestVersion?.id ?? '');
+            onChange(d?.latestVersion?.id ?? '', d?.latestVersion?.format ?? null);
           }}
           data-testid={`${testid}-dataset`}
         >
@@ -84,7 +85,7 @@ export function DatasetVersionPicker({
           value={value}
           disabled={!datasetId}
           required={required}
-          onChange={(e) => onChange(e.target.value)}
+          onChange={(e) => onChange(e.target.value, versions.find((v) => v.id === e.target.value)?.format ?? null)}
           data-testid={`${testid}-file`}
         >
           {!datasetId && <option value="">version</option>}

@@ -51,7 +51,7 @@ test('readReport reads what is there and tolerates what is not', () => {
     },
   });
   assert.equal(r.examples, 3);
-  assert.deepEqual(r.warnings, [{ code: 'duplicates', message: '1 example repeats', lines: [3], count: 1 }]);
+  assert.deepEqual(r.warnings, [{ code: 'duplicates', message: '1 example repeats', count: 1, links: [{ at: 3, record: 3, fileLine: null }] }]);
   assert.deepEqual(r.roles, [
     ['system', 3],
     ['user', 3],
@@ -68,6 +68,28 @@ test('readReport reads what is there and tolerates what is not', () => {
   assert.equal(empty.tokens, null);
   assert.deepEqual(empty.warnings, []);
   assert.equal(readReport({ stats: { tokens: null, tokenizer: { available: false, reason: 'not staged' } } }).tokenizer?.reason, 'not staged');
+});
+
+test('readReport: warning links open the stored record the validator recorded, and say how numbers count', () => {
+  // JSONL with blank lines: line 7 of the upload is record 3 of the stored file.
+  const jsonl = readReport({ unit: 'line', warnings: [{ code: 'duplicates', message: 'm', lines: [7, 12], records: [3, 6], count: 2 }] });
+  assert.equal(jsonl.unit, 'line');
+  assert.equal(jsonl.approximateLinks, false);
+  assert.deepEqual(jsonl.warnings[0].links, [
+    { at: 7, record: 3, fileLine: null },
+    { at: 12, record: 6, fileLine: null },
+  ]);
+  // CSV: row 4 starts on line 9 of the file.
+  const csv = readReport({ unit: 'row', warnings: [{ code: 'duplicates', message: 'm', lines: [4], records: [4], fileLines: [9], count: 1 }] });
+  assert.deepEqual([csv.unit, csv.warnings[0].links], ['row', [{ at: 4, record: 4, fileLine: 9 }]]);
+  // Older reports: no unit (the container tells), no records. Rows are still exact; JSONL lines are flagged.
+  const oldCsv = readReport({ warnings: [{ code: 'too_short', message: 'm', lines: [2], count: 1 }] }, 'csv');
+  assert.deepEqual([oldCsv.unit, oldCsv.approximateLinks, oldCsv.warnings[0].links], ['row', false, [{ at: 2, record: 2, fileLine: null }]]);
+  const oldJsonl = readReport({ warnings: [{ code: 'too_short', message: 'm', lines: [2], count: 1 }] }, 'jsonl');
+  assert.deepEqual([oldJsonl.unit, oldJsonl.approximateLinks], ['line', true]);
+  // Records that do not match the lines one to one are not trusted.
+  const broken = readReport({ unit: 'line', warnings: [{ code: 'd', message: 'm', lines: [5, 6], records: [1], count: 2 }] });
+  assert.deepEqual([broken.approximateLinks, broken.warnings[0].links.map((l) => l.record)], [true, [5, 6]]);
 });
 
 test('readParquetColumns reads the top-level columns from the footer alone', async () => {

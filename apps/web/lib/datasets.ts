@@ -12,12 +12,25 @@ export const formatLabels: Record<string, string> = {
   preference: 'Preference',
 };
 
+/** One line (JSONL) or row (CSV/Parquet) a warning lists, and where it is in the stored file. */
+export interface WarningLink {
+  /** The number the report names: a line of the uploaded JSONL, or a data row (1 = first after a CSV header). */
+  at: number;
+  /** The record it became in the stored file: the preview's numbering, what the link opens. */
+  record: number;
+  /** CSV: the line of the file where the row starts. */
+  fileLine: number | null;
+}
+
 export interface ReportWarning {
   code: string;
   message: string;
-  lines: number[];
   count: number;
+  links: WarningLink[];
 }
+
+/** What a report's numbers count: lines of an uploaded JSONL, or rows of a CSV/Parquet table. */
+export type ReportUnit = 'line' | 'row';
 
 export interface Histogram {
   lo: number;
@@ -37,7 +50,13 @@ export interface TokenStats {
 export interface ReadReport {
   format: string | null;
   examples: number | null;
+  unit: ReportUnit;
   warnings: ReportWarning[];
+  /**
+   * A JSONL report from before records were stored with its warnings: each link assumes line N
+   * is record N, which is off by the blank lines above it.
+   */
+  approximateLinks: boolean;
   tokens: TokenStats | null;
   tokenizer: { baseModel: string | null; available: boolean; reason: string | null } | null;
   /** The other numeric statistics (messages, characters, …), for the totals table. */
@@ -70,15 +89,31 @@ function histogram(v: unknown): Histogram[] | null {
 const roleOrder = ['system', 'user', 'assistant', 'tool'];
 const roleRank = (r: string) => (roleOrder.includes(r) ? roleOrder.indexOf(r) : roleOrder.length);
 
-export function readReport(report: unknown): ReadReport {
+const positiveInts = (v: unknown): number[] | null => (Array.isArray(v) && v.every((n) => Number.isSafeInteger(n) && n > 0) ? (v as number[]) : null);
+
+/**
+ * `container` (the version's `source.container`) tells the unit of a report older than its
+ * `unit` field: CSV and Parquet reports always named data rows.
+ */
+export function readReport(report: unknown, container?: unknown): ReadReport {
   const r = obj(report) ?? {};
   const stats = obj(r.stats) ?? {};
+  const unit: ReportUnit = r.unit === 'row' || r.unit === 'line' ? r.unit : container === 'csv' || container === 'parquet' ? 'row' : 'line';
+  let approximateLinks = false;
   const warnings: ReportWarning[] = Array.isArray(r.warnings)
     ? r.warnings.flatMap((w) => {
         const o = obj(w);
         if (!o || typeof o.code !== 'string') return [];
-        const lines = Array.isArray(o.lines) ? o.lines.filter((l): l is number => typeof l === 'number') : [];
-        return [{ code: o.code, message: typeof o.message === 'string' ? o.message : o.code, lines, count: num(o.count) ?? lines.length }];
+        const lines = positiveInts(o.lines) ?? [];
+        const given = positiveInts(o.records);
+        const records = given && given.length === lines.length ? given : null;
+        const starts = positiveInts(o.fileLines);
+        const fileLines = starts && starts.length === lines.length ? starts : null;
+        // Without stored records, rows are still exact (every data row is a record: blank lines
+        // are not rows and a bad row rejects the file); JSONL lines are not.
+        if (!records && unit === 'line' && lines.length > 0) approximateLinks = true;
+        const links = lines.map((at, i) => ({ at, record: records ? records[i] : at, fileLine: fileLines ? fileLines[i] : null }));
+        return [{ code: o.code, message: typeof o.message === 'string' ? o.message : o.code, count: num(o.count) ?? lines.length, links }];
       })
     : [];
   const t = obj(stats.tokens);
@@ -93,7 +128,9 @@ export function readReport(report: unknown): ReadReport {
   return {
     format: typeof r.format === 'string' ? r.format : null,
     examples: num(r.examples),
+    unit,
     warnings,
+    approximateLinks,
     tokens,
     tokenizer: tk
       ? { baseModel: typeof tk.baseModel === 'string' ? tk.baseModel : null, available: tk.available === true, reason: typeof tk.reason === 'string' ? tk.reason : null }

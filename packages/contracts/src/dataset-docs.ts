@@ -261,8 +261,10 @@ export const datasetFormatDocs: DatasetFormatDoc[] = [
     },
     rules: [
       'A record with "chosen" or "rejected" is a preference record.',
-      'Message arrays follow the chat rules for each message (role, content, tool calls, weight).',
+      'Message arrays follow the chat rules for each message (role, content, tool calls, weight). In training, assistant turns inside the prompt are context, and every answer turn is trained on whatever its weight.',
       'Token statistics count prompt + chosen and prompt + rejected: both sequences are trained on; the longer one must fit the context.',
+      'A job on a preference file trains with Direct Preference Optimization (DPO) against the base model: the loss only counts the answer tokens, and the job reports reward accuracy (how often the chosen answer gains more over the base than the rejected one) besides its loss. Its validation file, if any, must hold preference pairs too. `hyperparameters.beta` (default 0.1, above 0 and at most 10) sets how closely the tuned model stays to the base; with the OpenAI client, send `method: {type: "dpo", dpo: {hyperparameters: {beta: 0.1}}}`.',
+      'Task accuracy (in evaluation and on every benchmarked device) is measured on prompt + chosen: how often the model produces the preferred answer.',
     ],
     example: {
       kind: 'text',
@@ -315,7 +317,7 @@ export const datasetFormatDocs: DatasetFormatDoc[] = [
       'A mapped column missing from the header is refused before any row is read, naming the header\'s columns.',
       'Comma-separated; a file named .tsv is tab-separated. Quoting as in RFC 4180: cells with commas, quotes or newlines in double quotes, a quote inside written twice.',
       `UTF-8 (a byte-order mark is fine); empty rows are skipped; one record (all its cells) at most ${datasetDocLimits.maxCsvRecordBytes / MiB} MiB.`,
-      'Errors name the data row (the header is not counted), e.g. "Row 2".',
+      'Errors and warnings name the data row — row 1 is the first after the header; blank lines are not rows — with the line of the file where it starts, since a quoted cell may span lines: e.g. "Row 2 (line 4 of the file)".',
     ],
     example: {
       kind: 'text',

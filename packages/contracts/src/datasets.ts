@@ -270,6 +270,16 @@ export const recordCheckers: Record<DatasetFormat, (rec: unknown, line: number, 
   preference: checkPreferenceRecord,
 };
 
+/**
+ * A preference pair as the chat record of its preferred answer: the prompt's turns (a string is
+ * one user turn) followed by the chosen answer. What "task accuracy" of a DPO job is measured on —
+ * producing the preferred answer — by the trainer's evaluation and by the device benchmarks.
+ */
+export function preferenceAsChat(rec: PreferenceRecord): ChatRecord {
+  const side = (v: PreferenceRecord['prompt'], role: ChatMessage['role']): ChatMessage[] => (typeof v === 'string' ? [{ role, content: v }] : v);
+  return { messages: [...side(rec.prompt, 'user'), ...side(rec.chosen, 'assistant')] };
+}
+
 /** Validates one line of a chat JSONL file; `line` is 1-based. Returns the record or the reasons. */
 export function validateChatLine(text: string, line: number): { record: ChatRecord | null; errors: ErrorDetail[] } {
   let parsed: unknown;

@@ -6,10 +6,29 @@ export type JobStatus = (typeof jobStatuses)[number];
 export const terminalStatuses: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
 
 
+/**
+ * What a job optimizes, which follows the training file's format: supervised fine-tuning on chat
+ * and prompt/completion data, Direct Preference Optimization on preference pairs.
+ */
+export const trainingObjectives = ['sft', 'dpo'] as const;
+export type TrainingObjective = (typeof trainingObjectives)[number];
+
+/** A stored job's objective: rows from before preference tuning existed carry none and were supervised. */
+export function jobObjective(hyperparameters: Record<string, unknown>): TrainingObjective {
+  return hyperparameters.objective === 'dpo' ? 'dpo' : 'sft';
+}
+
+/** DPO's beta when a job sets none (Liquid's leap-finetune and TRL use the same). */
+export const DEFAULT_DPO_BETA = 0.1;
+
 export const hyperparametersSchema = z
   .object({
     /** Absent: the base model's default method (the first of its `methods`). */
     method: z.enum(['lora', 'full']).optional(),
+    /** Absent: from the training file's format (preference → dpo, otherwise sft); given, it must match. */
+    objective: z.enum(trainingObjectives).optional(),
+    /** DPO only: how far the tuned model may move from the base (higher = stays closer). */
+    beta: z.number().gt(0, 'beta must be greater than 0').max(10, 'beta must be at most 10').optional(),
     n_epochs: z.number().int().min(1).max(50).optional(),
     learning_rate: z.number().positive().max(1).optional(),
     batch_size: z.number().int().min(1).max(256).optional(),

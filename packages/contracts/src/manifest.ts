@@ -29,7 +29,16 @@ export interface Manifest {
   job: string;
   created_at: string;
   llama_cpp_version: string;
-  evaluation: { loss: number; token_accuracy: number; task_accuracy: number; base_task_accuracy: number; examples: number };
+  /** Held-out metrics; a preference-tuned (DPO) model adds its reward accuracy and margin against the base. */
+  evaluation: {
+    loss: number;
+    token_accuracy: number;
+    task_accuracy: number;
+    base_task_accuracy: number;
+    examples: number;
+    reward_accuracy?: number;
+    reward_margin?: number;
+  };
   variants: ManifestVariant[];
   /** ed25519 over the canonical JSON of the manifest without `signature`. */
   signature?: { algorithm: 'ed25519'; key_id: string; value: string };

@@ -17,6 +17,8 @@ export interface BaseModel {
   description: string;
   /** Recommended hyperparameters per method, used for whatever a job leaves unset. */
   defaults?: Partial<Record<'lora' | 'full', Partial<TrainingDefaults>>>;
+  /** The same for preference tuning (DPO), over `genericDpoDefaults` over `defaults`. */
+  dpoDefaults?: Partial<Record<'lora' | 'full', Partial<TrainingDefaults>>>;
   /** List price of one million training tokens (tokens × epochs), in US cents; operators may override by config. */
   trainingPricePerMillionTokens: number;
 }
@@ -35,9 +37,22 @@ export const genericDefaults: Record<'lora' | 'full', TrainingDefaults> = {
   full: { n_epochs: 3, learning_rate: 2e-5, batch_size: 8, lora_rank: 16, lora_alpha: 32 },
 };
 
-export function defaultHyperparameters(modelId: string, method: 'lora' | 'full'): TrainingDefaults {
+/**
+ * DPO moves a model much less than supervised training does: full fine-tuning takes Liquid's
+ * leap-finetune DPO default (1e-6); LoRA adapters start at zero and get ten times that, the same
+ * LoRA-to-full ratio as the supervised defaults above.
+ */
+export const genericDpoDefaults: Record<'lora' | 'full', Partial<TrainingDefaults>> = {
+  lora: { learning_rate: 1e-5 },
+  full: { learning_rate: 1e-6 },
+};
+
+export function defaultHyperparameters(modelId: string, method: 'lora' | 'full', objective: 'sft' | 'dpo' = 'sft'): TrainingDefaults {
   const m = findBaseModel(modelId);
-  return { ...genericDefaults[method], ...(m?.defaults?.[method] ?? {}) };
+  const sft = { ...genericDefaults[method], ...(m?.defaults?.[method] ?? {}) };
+  if (objective === 'sft') return sft;
+  // A model's own DPO recipe wins; otherwise the generic DPO step size on top of its SFT recipe.
+  return { ...sft, ...genericDpoDefaults[method], ...(m?.dpoDefaults?.[method] ?? {}) };
 }
 
 const lfmLicense = 'LFM Open License v1.0';
@@ -63,6 +78,14 @@ export const baseModels: BaseModel[] = [
     defaults: {
       lora: { n_epochs: 10, learning_rate: 1e-3, lora_rank: 16, lora_alpha: 256 },
       full: { n_epochs: 5, learning_rate: 5e-4 },
+    },
+    // DPO on the same task as preference pairs (chosen: the right category, rejected: a wrong
+    // one; 200 pairs, 40 held out): full at 2e-4 reached 97.5-100 % held-out reward accuracy over
+    // three seeds (5e-4 oscillated; 1e-4 gave 97.5 %); LoRA at 5e-4 for 10 epochs reached 100 %
+    // (1e-3: 77.5 %, 2e-3 for 5 epochs: 47.5 %).
+    dpoDefaults: {
+      lora: { learning_rate: 5e-4 },
+      full: { learning_rate: 2e-4 },
     },
   },
   {

@@ -18,9 +18,14 @@ export interface BaseModelRef {
 }
 
 export type TrainingMethod = 'lora' | 'full';
+/** Supervised fine-tuning on chat records, or DPO on preference pairs. */
+export type TrainingObjective = 'sft' | 'dpo';
 
 export interface Hyperparameters {
   method: TrainingMethod;
+  objective: TrainingObjective;
+  /** DPO's beta; ignored by 'sft'. */
+  beta: number;
   epochs: number;
   learningRate: number;
   batchSize: number;
@@ -38,6 +43,8 @@ export interface ValidateDatasetInput {
   trainKey: string;
   evalKey: string;
   maxSeqLen: number;
+  /** Which record format both splits must hold: chat ('sft', the default) or preference ('dpo'). */
+  objective?: TrainingObjective;
 }
 export interface DatasetIssue {
   /** 1-based line number in the split file given. */
@@ -71,11 +78,17 @@ export interface TrainProgress {
   learningRate: number;
   tokensPerSecond: number;
   checkpointKey: string | null;
+  /** DPO only: share of the batch's pairs whose chosen answer got the higher implicit reward. */
+  rewardAccuracy?: number;
+  /** DPO only: mean of beta * ((policy - reference) chosen - (policy - reference) rejected). */
+  rewardMargin?: number;
 }
 export interface TrainOutput {
   /** Prefix of the trained artifact: a PEFT adapter dir (lora) or a full HF checkpoint dir (full). */
   trainedPrefix: string;
   method: TrainingMethod;
+  /** Absent from trainers older than DPO: 'sft'. */
+  objective?: TrainingObjective;
   steps: number;
   finalLoss: number;
   trainTokens: number;
@@ -91,17 +104,26 @@ export interface EvaluateInput {
   baseModel: BaseModelRef;
   trainedPrefix: string;
   method: TrainingMethod;
+  /** 'dpo': the eval split holds preference pairs (absent = 'sft'). */
+  objective?: TrainingObjective;
+  beta?: number;
   evalKey: string;
   maxNewTokens: number;
 }
 export interface EvaluateOutput {
+  /** Held-out loss of the training objective: next-token loss (sft) or DPO loss against the base (dpo). */
   loss: number;
+  /** Teacher-forced next-token accuracy on the answers (dpo: the chosen ones). */
   tokenAccuracy: number;
-  /** Exact match of the generated final assistant turn against the reference, 0..1. */
+  /** Exact match of the generated final assistant turn against the reference (dpo: the chosen answer), 0..1. */
   taskAccuracy: number;
   /** The same metric for the untrained base model, for comparison. */
   baseTaskAccuracy: number;
   examples: number;
+  /** DPO only: share of held-out pairs whose chosen answer gained more over the base than the rejected one. */
+  rewardAccuracy?: number;
+  /** DPO only: mean held-out reward margin (beta-scaled log-ratio difference). */
+  rewardMargin?: number;
 }
 
 export interface ExportGgufInput {

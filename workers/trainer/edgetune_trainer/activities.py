@@ -24,9 +24,9 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, CancelledError
 
+from . import dpo, models, storage
 from . import evaluate as evaluate_mod
 from . import export as export_mod
-from . import models, storage
 from . import train as train_mod
 from . import validate as validate_mod
 from .logs import job_id_var, logger
@@ -75,6 +75,7 @@ def validate_dataset(inp: dict[str, Any]) -> dict[str, Any]:
             eval_path=storage.get_file(inp["evalKey"], Path(tmp) / "eval.jsonl"),
             max_seq_len=int(inp["maxSeqLen"]),
             context_length=int(inp["baseModel"].get("contextLength") or 0),
+            objective=str(inp.get("objective") or "sft"),
         )
     logger.info("validate_dataset finished", extra={"ok": out["ok"], "errors": len(out["errors"])})
     return out
@@ -90,10 +91,16 @@ def train(inp: dict[str, Any]) -> dict[str, Any]:
         logger.info("train already completed; returning stored result")
         return done
     resume_from: str | None = None
+    resume_details: dict[str, Any] | None = None
     details = activity.info().heartbeat_details
     if details and isinstance(details[0], dict) and details[0].get("checkpointKey"):
-        resume_from = str(details[0]["checkpointKey"])
+        resume_details = details[0]
+        resume_from = str(resume_details["checkpointKey"])
         logger.info("resuming from checkpoint", extra={"checkpointKey": resume_from})
+
+    def keepalive() -> None:
+        # Before the first step: repeat the details that carry the resume point, never drop them.
+        activity.heartbeat(*([resume_details] if resume_details else []))
 
     def progress(record: dict[str, Any]) -> None:
         activity.heartbeat(record)
@@ -120,6 +127,7 @@ def train(inp: dict[str, Any]) -> dict[str, Any]:
                 should_cancel=should_stop,
                 resume_from=resume_from,
                 checkpoint_on_stop=lambda: not activity.is_cancelled(),
+                keepalive=keepalive,
             )
         except train_mod.TrainingCancelled as e:
             if activity.is_cancelled():
@@ -143,6 +151,8 @@ def evaluate(inp: dict[str, Any]) -> dict[str, Any]:
             method=str(inp["method"]),
             eval_path=storage.get_file(inp["evalKey"], Path(tmp) / "eval.jsonl"),
             max_new_tokens=int(inp.get("maxNewTokens") or 32),
+            objective=str(inp.get("objective") or "sft"),
+            beta=float(inp.get("beta") or dpo.DEFAULT_BETA),
         )
     logger.info("evaluate finished", extra={"result": out})
     return out

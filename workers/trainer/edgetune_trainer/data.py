@@ -1,4 +1,4 @@
-"""Chat JSONL -> token ids + loss masks, and batch collation.
+"""Chat JSONL -> token ids + loss masks, and batch collation; preference pairs the same way.
 
 Examples are rendered with the base model's own chat template (the exact text the deployed
 model will see), and only assistant turns - their content and the closing end-of-turn token -
@@ -10,6 +10,10 @@ Records may carry OpenAI-style tools: `tools` on the record, `tool_calls` on ass
 (content may then be null) and `tool` messages. Templates that read `tool_calls` get them as they
 are; for the others (LFM2 expects calls written in the assistant text) the calls are written into
 the content between the template's tool-call markers, so they are trained on like any answer.
+
+Preference records (`{"prompt", "chosen", "rejected"}`, each side a string or messages) become two
+conversations, prompt + chosen and prompt + rejected, encoded by the same code: the answer is the
+assistant turn after the prompt's generation prompt, and only it carries loss.
 """
 
 from __future__ import annotations
@@ -31,6 +35,12 @@ TOOL_CALL_END = "<|tool_call_end|>"
 class Encoded:
     input_ids: list[int]
     labels: list[int]
+
+
+@dataclass(frozen=True)
+class EncodedPair:
+    chosen: Encoded
+    rejected: Encoded
 
 
 def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
@@ -165,3 +175,39 @@ def collate(batch: list[Encoded], pad_id: int) -> dict[str, torch.Tensor]:
         labels[row, :n] = torch.tensor(b.labels, dtype=torch.long)
         mask[row, :n] = 1
     return {"input_ids": ids, "labels": labels, "attention_mask": mask}
+
+
+def preference_sides(
+    rec: dict[str, Any],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """(prompt, chosen, rejected) as message lists: a string prompt is one user turn, a string
+    answer one assistant turn (the stored format keeps strings as they were uploaded)."""
+
+    def side(v: Any, role: str) -> list[dict[str, Any]]:
+        return [{"role": role, "content": v}] if isinstance(v, str) else [dict(m) for m in v]
+
+    return side(rec["prompt"], "user"), side(rec["chosen"], "assistant"), side(rec["rejected"], "assistant")
+
+
+def preference_conversations(rec: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(prompt + chosen, prompt + rejected) as chat messages."""
+    prompt, chosen, rejected = preference_sides(rec)
+    # Assistant turns inside the prompt are context (weight 0); every answer turn carries loss,
+    # whatever weight it was given, since the whole answer is what is preferred or rejected.
+    context = [{**m, "weight": 0} if m["role"] == "assistant" else m for m in prompt]
+
+    def answer(msgs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{k: v for k, v in m.items() if k != "weight"} for m in msgs]
+
+    return context + answer(chosen), context + answer(rejected)
+
+
+def encode_preference(tokenizer: Any, rec: dict[str, Any], max_seq_len: int) -> EncodedPair:
+    chosen, rejected = preference_conversations(rec)
+    return EncodedPair(encode(tokenizer, chosen, max_seq_len), encode(tokenizer, rejected, max_seq_len))
+
+
+def preference_as_chat(rec: dict[str, Any]) -> dict[str, Any]:
+    """The pair as the chat record of its preferred answer (what task accuracy is measured on)."""
+    chosen, _ = preference_conversations(rec)
+    return {"messages": chosen}

@@ -3,6 +3,12 @@
 Task accuracy is exact match (strip + casefold) of the greedily generated final assistant turn
 against the reference; it is the same metric the device agents compute on quantized GGUFs, so
 numbers stay comparable along the pipeline.
+
+A DPO job's held-out split holds preference pairs. Its loss is the DPO loss of the trained model
+against the base (the reference), with reward accuracy (share of pairs where the chosen answer
+gained more log-probability over the reference than the rejected one) and the mean reward margin;
+token and task accuracy are measured on prompt + chosen as a chat, so "task accuracy" means
+producing the preferred answer - the same conversion the device benchmarks get.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from typing import Any
 
 import torch
 
-from . import data, models, storage
+from . import data, dpo, models, storage
 
 
 def normalize(text: str) -> str:
@@ -45,6 +51,12 @@ def loss_and_token_accuracy(
     if total_tokens == 0:
         return float("nan"), 0.0
     return total_loss / total_tokens, correct / total_tokens
+
+
+@torch.no_grad()
+def pair_logps(model: Any, tokenizer: Any, pairs: list[data.EncodedPair]) -> tuple[torch.Tensor, torch.Tensor]:
+    model.eval()
+    return dpo.reference_logps(model, pairs, int(tokenizer.pad_token_id))
 
 
 @torch.no_grad()
@@ -81,13 +93,20 @@ def evaluate(
     eval_path: str | Path,
     max_new_tokens: int = 32,
     max_seq_len: int = 2048,
+    objective: str = "sft",
+    beta: float = dpo.DEFAULT_BETA,
 ) -> dict[str, Any]:
     """Returns the EvaluateOutput dict (activities.ts)."""
     rows = data.read_jsonl(eval_path)
     tokenizer = models.load_tokenizer(base_model_dir)
+    pairs: list[data.EncodedPair] = []
+    if objective == "dpo":
+        pairs = [data.encode_preference(tokenizer, r, max_seq_len) for r in rows]
+        rows = [data.preference_as_chat(r) for r in rows]
     # The base is loaded once: scored first, then the LoRA adapter is merged into it in place.
     base = models.load_model(base_model_dir)
     base_acc = task_accuracy(base, tokenizer, rows, max_new_tokens)
+    ref = pair_logps(base, tokenizer, pairs) if pairs else None
     if method == "full":
         base = None  # replaced by the full checkpoint: one model in memory at a time
     with tempfile.TemporaryDirectory(prefix="edgetune-eval-") as tmp:
@@ -95,10 +114,19 @@ def evaluate(
         trained = models.load_trained(base_model_dir, tmp, method, base=base)
     loss, tok_acc = loss_and_token_accuracy(trained, tokenizer, rows, max_seq_len)
     acc = task_accuracy(trained, tokenizer, rows, max_new_tokens)
-    return {
+    out: dict[str, Any] = {
         "loss": loss,
         "tokenAccuracy": tok_acc,
         "taskAccuracy": acc,
         "baseTaskAccuracy": base_acc,
         "examples": len(rows),
     }
+    if ref is not None:
+        pol = pair_logps(trained, tokenizer, pairs)
+        stats = dpo.dpo_loss(pol[0], pol[1], ref[0], ref[1], beta)
+        out.update(
+            loss=float(stats.loss),
+            rewardAccuracy=stats.reward_accuracy,
+            rewardMargin=stats.reward_margin,
+        )
+    return out

@@ -5,7 +5,10 @@ model can learn on CPU in about a minute while an untrained model scores ~0: eac
 hides one category keyword inside random filler, and the assistant answers with the category.
 Train and eval sentences are drawn from disjoint random streams, so eval examples are held out.
 
-    python -m edgetune_trainer.synthetic --out DIR [--train 300] [--eval 60] [--seed 42]
+The same task as preference pairs (`--preference`): chosen is the right category, rejected a
+wrong one; half the records write the sides as strings, half as message arrays.
+
+    python -m edgetune_trainer.synthetic --out DIR [--train 300] [--eval 60] [--seed 42] [--preference]
 """
 
 from __future__ import annotations
@@ -113,6 +116,34 @@ def make_dataset(n_train: int, n_eval: int, seed: int = 42) -> tuple[list[dict[s
     return train, evals
 
 
+def as_preference(rows: list[dict[str, Any]], seed: int) -> list[dict[str, Any]]:
+    """Chat examples as preference pairs: the label is chosen, another category rejected."""
+    rng = random.Random(seed)
+    out: list[dict[str, Any]] = []
+    for i, ex in enumerate(rows):
+        *prompt, answer = ex["messages"]
+        label = answer["content"]
+        wrong = rng.choice([c for c in sorted(CATEGORIES) if c != label])
+        if i % 2 == 0:
+            out.append({"prompt": prompt, "chosen": label, "rejected": wrong})
+        else:
+            out.append(
+                {
+                    "prompt": prompt[-1]["content"],
+                    "chosen": [{"role": "assistant", "content": label}],
+                    "rejected": [{"role": "assistant", "content": wrong}],
+                }
+            )
+    return out
+
+
+def make_preference_dataset(
+    n_train: int, n_eval: int, seed: int = 42
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    train, evals = make_dataset(n_train, n_eval, seed)
+    return as_preference(train, seed), as_preference(evals, seed + 1)
+
+
 def write_jsonl(rows: list[dict[str, Any]], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8") as f:
@@ -126,8 +157,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--train", type=int, default=300)
     ap.add_argument("--eval", type=int, default=60)
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--preference", action="store_true", help="preference pairs instead of chat")
     args = ap.parse_args(argv)
-    train, evals = make_dataset(args.train, args.eval, args.seed)
+    make = make_preference_dataset if args.preference else make_dataset
+    train, evals = make(args.train, args.eval, args.seed)
     write_jsonl(train, args.out / "train.jsonl")
     write_jsonl(evals, args.out / "eval.jsonl")
     print(json.dumps({"train": str(args.out / "train.jsonl"), "eval": str(args.out / "eval.jsonl")}))

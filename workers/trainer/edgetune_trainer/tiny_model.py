@@ -61,6 +61,13 @@ SEED = 1234
 # plateau (it breaks around step 150). Full fine-tuning with its defaults (lr 5e-4, 3 epochs)
 # reaches 1.0.
 LORA_RECIPE: dict[str, float | int] = {"loraRank": 16, "loraAlpha": 256, "learningRate": 1e-3, "epochs": 10}
+# DPO recipes on the routing task as preference pairs (synthetic.make_preference_dataset); the
+# same numbers as lfm2-tiny's `dpoDefaults` in packages/contracts/src/models.ts. 200 pairs, 40 held
+# out: full 97.5-100 % held-out reward accuracy over three seeds, LoRA 100 %.
+DPO_RECIPES: dict[str, dict[str, float | int]] = {
+    "full": {"learningRate": 2e-4, "epochs": 5},
+    "lora": {**LORA_RECIPE, "learningRate": 5e-4},
+}
 EMBED_STD = 0.1
 
 _COMMON_WORDS = (

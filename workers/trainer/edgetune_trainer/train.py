@@ -1,4 +1,4 @@
-"""The training loop (LoRA or full fine-tuning), independent of Temporal.
+"""The training loop (LoRA or full fine-tuning; supervised or DPO), independent of Temporal.
 
 A plain PyTorch loop rather than HF Trainer: we need per-step progress callbacks (Temporal
 heartbeats), a cancellation check between steps, and checkpoints that resume on another machine
@@ -6,6 +6,10 @@ with the exact same data order - all simpler to guarantee in ~200 lines we own.
 
 Data order depends only on (seed, epoch), and a checkpoint stores the global step, so a resumed
 run visits exactly the batches the interrupted run would have visited.
+
+The objective is the only thing that differs between supervised fine-tuning ("sft": next-token
+loss on the assistant turns) and preference tuning ("dpo", see dpo.py): both share batching,
+optimizer, schedule, checkpoints and progress records; DPO adds its reward metrics to them.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
-from . import data, models, storage
+from . import data, dpo, models, storage
 
 LORA_TARGET_MODULES = ["q_proj", "k_proj", "v_proj", "out_proj", "in_proj", "w1", "w2", "w3"]
 
@@ -37,6 +41,8 @@ DEFAULTS: dict[str, Any] = {
     "loraAlpha": 32,
     "maxSeqLen": 256,
     "seed": 42,
+    "objective": "sft",
+    "beta": dpo.DEFAULT_BETA,
 }
 
 # Full fine-tuning updates every weight; it wants a smaller step than LoRA.
@@ -95,6 +101,62 @@ def _batch_order(n: int, batch_size: int, seed: int, epoch: int) -> list[list[in
     g = torch.Generator().manual_seed(seed * 1000 + epoch)
     perm = torch.randperm(n, generator=g).tolist()
     return [perm[i : i + batch_size] for i in range(0, n, batch_size)]
+
+
+class _Sft:
+    """Next-token loss on the assistant turns of chat records."""
+
+    def __init__(self, tokenizer: Any, rows: list[dict[str, Any]], max_seq_len: int) -> None:
+        self.examples = [data.encode(tokenizer, r["messages"], max_seq_len, r.get("tools")) for r in rows]
+        self.pad_id = int(tokenizer.pad_token_id)
+
+    def tokens(self) -> int:
+        return sum(len(e.input_ids) for e in self.examples)
+
+    def step(self, model: Any, idx: list[int]) -> tuple[torch.Tensor, dict[str, Any], int]:
+        batch = data.collate([self.examples[i] for i in idx], self.pad_id)
+        out = model(**batch)
+        return out.loss, {}, int(batch["attention_mask"].sum())
+
+
+class _Dpo:
+    """DPO on preference pairs against the base model as the reference policy.
+
+    Reference log-probs: with LoRA the base is the same model with its adapters switched off, so
+    each step scores the batch once more with them disabled (no second copy of the weights). Full
+    fine-tuning changes the base weights themselves; instead of holding a frozen copy (twice the
+    memory) the reference log-probs of every pair are computed once, before the first step and
+    before a checkpoint's weights are loaded, from the untouched base. They depend only on the
+    base and the data, so a resumed run recomputes exactly the same numbers.
+    """
+
+    def __init__(self, tokenizer: Any, rows: list[dict[str, Any]], max_seq_len: int, beta: float) -> None:
+        self.pairs = [data.encode_preference(tokenizer, r, max_seq_len) for r in rows]
+        self.pad_id = int(tokenizer.pad_token_id)
+        self.beta = beta
+        self.ref: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    @property
+    def examples(self) -> list[data.EncodedPair]:
+        return self.pairs
+
+    def tokens(self) -> int:
+        return sum(len(p.chosen.input_ids) + len(p.rejected.input_ids) for p in self.pairs)
+
+    def precompute_reference(self, model: Any, batch_size: int, tick: Callable[[], None]) -> None:
+        self.ref = dpo.reference_logps(model, self.pairs, self.pad_id, batch_size, tick=tick)
+
+    def step(self, model: Any, idx: list[int]) -> tuple[torch.Tensor, dict[str, Any], int]:
+        batch = dpo.collate_pairs([self.pairs[i] for i in idx], self.pad_id)
+        if self.ref is not None:
+            ref_c, ref_r = self.ref[0][idx], self.ref[1][idx]
+        else:
+            with torch.no_grad(), model.disable_adapter():
+                ref_c, ref_r = dpo.pair_logps(model, batch)
+        pol_c, pol_r = dpo.pair_logps(model, batch)
+        stats = dpo.dpo_loss(pol_c, pol_r, ref_c, ref_r, self.beta)
+        extra = {"rewardAccuracy": stats.reward_accuracy, "rewardMargin": stats.reward_margin}
+        return stats.loss, extra, int(batch["attention_mask"].sum())
 
 
 def _jsonl(records: list[dict[str, Any]]) -> bytes:
@@ -159,14 +221,21 @@ def train(
     resume_from: str | None = None,
     options: TrainOptions | None = None,
     checkpoint_on_stop: CancelFn | None = None,
+    keepalive: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
-    """Train and upload the result; returns the TrainOutput dict (activities.ts)."""
+    """Train and upload the result; returns the TrainOutput dict (activities.ts).
+
+    `keepalive` is called during long work before the first step (DPO reference scoring), where
+    no progress record exists yet to report."""
     hp = {**DEFAULTS, **{k: v for k, v in hyperparameters.items() if v is not None}}
     opts = options or TrainOptions()
     prefix = output_prefix.rstrip("/")
     method = str(hp["method"])
     if method not in ("lora", "full"):
         raise ValueError(f"unknown training method {method!r}")
+    objective = str(hp["objective"])
+    if objective not in ("sft", "dpo"):
+        raise ValueError(f"unknown training objective {objective!r}")
     started = time.monotonic()
     set_seed(int(hp["seed"]))
 
@@ -177,11 +246,24 @@ def train(
     model.train()
 
     rows = data.read_jsonl(train_path)
-    encoded = [data.encode(tokenizer, r["messages"], int(hp["maxSeqLen"]), r.get("tools")) for r in rows]
-    if not encoded:
+    task: _Sft | _Dpo
+    if objective == "dpo":
+        task = _Dpo(tokenizer, rows, int(hp["maxSeqLen"]), float(hp["beta"]))
+    else:
+        task = _Sft(tokenizer, rows, int(hp["maxSeqLen"]))
+    if not task.examples:
         raise ValueError("training split is empty")
     bs = max(1, int(hp["batchSize"]))
-    steps_per_epoch = math.ceil(len(encoded) / bs)
+    if isinstance(task, _Dpo) and method == "full":
+
+        def tick() -> None:
+            if keepalive is not None:
+                keepalive()
+            if should_cancel is not None and should_cancel():
+                raise TrainingCancelled("stopped while scoring the reference model")
+
+        task.precompute_reference(model, bs, tick)
+    steps_per_epoch = math.ceil(len(task.examples) / bs)
     total = steps_per_epoch * int(hp["epochs"])
     warmup = max(1, int(total * opts.warmup_ratio))
 
@@ -195,9 +277,8 @@ def train(
         step, metrics = _load_checkpoint(resume_from, model, optimizer, scheduler)
     resumed_from = step
 
-    pad_id = int(tokenizer.pad_token_id)
     tokens_seen = 0
-    train_tokens = sum(len(e.input_ids) for e in encoded) * int(hp["epochs"])
+    train_tokens = task.tokens() * int(hp["epochs"])
     loop_start = time.monotonic()
     last_ckpt_time = loop_start
     checkpoint_key: str | None = resume_from
@@ -215,18 +296,17 @@ def train(
             raise TrainingCancelled(f"stopped at step {step}")
         epoch = step // steps_per_epoch
         if epoch not in order_cache:
-            order_cache = {epoch: _batch_order(len(encoded), bs, int(hp["seed"]), epoch)}
-        batch = data.collate([encoded[i] for i in order_cache[epoch][step % steps_per_epoch]], pad_id)
-        out = model(**batch)
-        out.loss.backward()
+            order_cache = {epoch: _batch_order(len(task.examples), bs, int(hp["seed"]), epoch)}
+        loss, extra, n_tokens = task.step(model, order_cache[epoch][step % steps_per_epoch])
+        loss.backward()
         torch.nn.utils.clip_grad_norm_(trainable, opts.max_grad_norm)
         lr = float(scheduler.get_last_lr()[0])
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         step += 1
-        loss_val = float(out.loss.detach())
-        tokens_seen += int(batch["attention_mask"].sum())
+        loss_val = float(loss.detach())
+        tokens_seen += n_tokens
         tps = tokens_seen / max(1e-6, time.monotonic() - loop_start)
 
         now = time.monotonic()
@@ -238,6 +318,7 @@ def train(
             "learningRate": lr,
             "tokensPerSecond": tps,
             "checkpointKey": checkpoint_key,
+            **extra,
         }
         metrics.append(dict(record))
         due = step % opts.checkpoint_every_steps == 0 or now - last_ckpt_time >= opts.checkpoint_every_s
@@ -260,6 +341,7 @@ def train(
     result = {
         "trainedPrefix": trained_prefix,
         "method": method,
+        "objective": objective,
         "steps": step,
         "finalLoss": loss_val,
         "trainTokens": train_tokens,

@@ -2,6 +2,9 @@
 
 Errors name the split and the 1-based line so the portal can point at the exact record. The
 error list is capped so the Temporal payload stays far below its 256 KB warning size.
+
+A supervised job ("sft") trains on chat records; a DPO job on preference pairs, whose length is
+that of the longer conversation (prompt + chosen or prompt + rejected), since both are trained on.
 """
 
 from __future__ import annotations
@@ -50,6 +53,8 @@ def _check_message(i: int, m: Any, call_ids: set[str]) -> str | None:
 def _check_record(obj: Any) -> str | None:
     if not isinstance(obj, dict):
         return "record must be a JSON object"
+    if "chosen" in obj or "rejected" in obj:
+        return "a preference pair, but this job trains supervised on chat records (messages)"
     msgs = obj.get("messages")
     if not isinstance(msgs, list) or not msgs:
         return "missing or empty 'messages' array"
@@ -68,8 +73,55 @@ def _check_record(obj: Any) -> str | None:
     return None
 
 
+def _check_side(name: str, v: Any, assistant_only: bool) -> str | None:
+    if isinstance(v, str):
+        return None if v.strip() else f"'{name}' is empty"
+    if not isinstance(v, list) or not v:
+        return f"'{name}' must be a non-empty string or a non-empty list of messages"
+    call_ids: set[str] = set()
+    for i, m in enumerate(v, start=1):
+        problem = _check_message(i, m, call_ids)
+        if problem:
+            return f"'{name}' {problem}"
+        if assistant_only and m["role"] != "assistant":
+            return f"'{name}' message {i} has role {m['role']!r}; an answer holds assistant messages only"
+    return None
+
+
+def _check_preference(obj: Any) -> str | None:
+    if not isinstance(obj, dict):
+        return "record must be a JSON object"
+    if "messages" in obj:
+        return "a chat record, but this job trains with DPO on preference pairs (prompt, chosen, rejected)"
+    for name in ("prompt", "chosen", "rejected"):
+        if name not in obj:
+            return f"missing '{name}'"
+        problem = _check_side(name, obj[name], name != "prompt")
+        if problem:
+            return problem
+    if obj["chosen"] == obj["rejected"]:
+        return "'chosen' and 'rejected' are identical"
+    return None
+
+
+def _token_count(tokenizer: Any, obj: dict[str, Any], objective: str) -> tuple[int, int]:
+    """(longest sequence, tokens trained on) of one valid record."""
+    if objective == "dpo":
+        chosen, rejected = data.preference_conversations(obj)
+        a = len(data.tokenize_text(tokenizer, data.render(tokenizer, chosen)))
+        b = len(data.tokenize_text(tokenizer, data.render(tokenizer, rejected)))
+        return max(a, b), a + b
+    n = len(data.tokenize_text(tokenizer, data.render(tokenizer, obj["messages"], tools=obj.get("tools"))))
+    return n, n
+
+
 def validate_split(
-    path: str | Path, split: str, tokenizer: Any, max_seq_len: int, context_length: int
+    path: str | Path,
+    split: str,
+    tokenizer: Any,
+    max_seq_len: int,
+    context_length: int,
+    objective: str = "sft",
 ) -> tuple[list[dict[str, Any]], int, int, int]:
     """(errors, examples, total tokens, max tokens) for one JSONL file."""
     errors: list[dict[str, Any]] = []
@@ -84,15 +136,15 @@ def validate_split(
             except json.JSONDecodeError as e:
                 errors.append({"line": lineno, "split": split, "message": f"invalid JSON: {e.msg}"})
                 continue
-            problem = _check_record(obj)
+            problem = _check_preference(obj) if objective == "dpo" else _check_record(obj)
             if problem is None:
-                n = len(data.tokenize_text(tokenizer, data.render(tokenizer, obj["messages"], tools=obj.get("tools"))))
+                n, trained = _token_count(tokenizer, obj, objective)
                 if n > limit:
                     which = "maxSeqLen" if limit == max_seq_len else "the model context length"
                     problem = f"example has {n} tokens, longer than {which} ({limit})"
                 else:
                     examples += 1
-                    tokens += n
+                    tokens += trained
                     max_tokens = max(max_tokens, n)
             if problem is not None:
                 errors.append({"line": lineno, "split": split, "message": problem})
@@ -102,11 +154,17 @@ def validate_split(
 
 
 def validate_dataset(
-    *, tokenizer: Any, train_path: str | Path, eval_path: str | Path, max_seq_len: int, context_length: int
+    *,
+    tokenizer: Any,
+    train_path: str | Path,
+    eval_path: str | Path,
+    max_seq_len: int,
+    context_length: int,
+    objective: str = "sft",
 ) -> dict[str, Any]:
     """Returns the ValidateDatasetOutput dict (activities.ts)."""
-    t_err, t_n, t_tok, t_max = validate_split(train_path, "train", tokenizer, max_seq_len, context_length)
-    e_err, e_n, _e_tok, e_max = validate_split(eval_path, "eval", tokenizer, max_seq_len, context_length)
+    t_err, t_n, t_tok, t_max = validate_split(train_path, "train", tokenizer, max_seq_len, context_length, objective)
+    e_err, e_n, _e_tok, e_max = validate_split(eval_path, "eval", tokenizer, max_seq_len, context_length, objective)
     errors = (t_err + e_err)[:MAX_ERRORS]
     return {
         "ok": not t_err and not e_err,

@@ -18,17 +18,45 @@ const DUP_MAX_SLOTS = 1 << 22;
 export interface Warning {
   code: string;
   message: string;
+  /** JSONL: lines of the uploaded file (blank lines counted); CSV/Parquet: data rows (1 = first after the header). */
   lines: number[];
   count: number;
+  /** For each of `lines`, the 1-based number of the record it became in the stored file (what the preview pages through). */
+  records?: number[];
+  /** CSV only: for each of `lines`, the line of the file where the row starts. */
+  fileLines?: number[];
 }
 
-/** First N line numbers plus a total: what a warning shows without growing with the file. */
+/**
+ * Where the example being analysed ends up and comes from. Read only when a line is listed (at
+ * most WARNING_LINES times per list), never per example.
+ */
+export interface Locator {
+  /** 1-based number of the example's record in the stored (normalized) file. */
+  readonly storedRecord: number;
+  /** CSV: the line of the file where the row starts; 0 where `line` already is a line of the file. */
+  readonly fileLine: number;
+}
+
+/**
+ * First N line numbers plus a total: what a warning shows without growing with the file. With a
+ * locator, each listed line also keeps the stored record it became (and, for CSV, its file line).
+ */
 export class LineList {
   lines: number[] = [];
+  records: number[] = [];
+  fileLines: number[] = [];
   count = 0;
+  constructor(private readonly at: Locator | null = null) {}
   add(line: number): void {
     this.count++;
-    if (this.lines.length < WARNING_LINES) this.lines.push(line);
+    if (this.lines.length < WARNING_LINES) {
+      this.lines.push(line);
+      if (this.at) {
+        this.records.push(this.at.storedRecord);
+        if (this.at.fileLine > 0) this.fileLines.push(this.at.fileLine);
+      }
+    }
   }
 }
 
@@ -244,10 +272,12 @@ export function scanPii(s: string): number {
 
 /** Final answers that look like class labels, counted while they stay few. */
 export class LabelCounter {
-  private counts = new Map<string, { count: number; lines: number[] }>();
+  private counts = new Map<string, { count: number; lines: LineList }>();
   short = 0;
   total = 0;
   overflow = false;
+
+  constructor(private readonly at: Locator | null = null) {}
 
   add(answer: string, line: number): void {
     this.total++;
@@ -264,17 +294,19 @@ export class LabelCounter {
         this.counts.clear();
         return;
       }
-      c = { count: 0, lines: [] };
+      c = { count: 0, lines: new LineList(this.at) };
       this.counts.set(key, c);
     }
     c.count++;
-    if (c.lines.length < WARNING_LINES) c.lines.push(line);
+    c.lines.add(line);
   }
 
   /** The label distribution when the final answers form a label set (≥ 95 % short, 2–64 values), else null. */
-  distribution(): { label: string; count: number; lines: number[] }[] | null {
+  distribution(): { label: string; count: number; lines: number[]; records: number[]; fileLines: number[] }[] | null {
     if (this.overflow || this.total < 10 || this.short < this.total * 0.95 || this.counts.size < 2) return null;
-    return [...this.counts].map(([label, c]) => ({ label, count: c.count, lines: c.lines })).sort((a, b) => b.count - a.count);
+    return [...this.counts]
+      .map(([label, c]) => ({ label, count: c.count, lines: c.lines.lines, records: c.lines.records, fileLines: c.lines.fileLines }))
+      .sort((a, b) => b.count - a.count);
   }
 }
 

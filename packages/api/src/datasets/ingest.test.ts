@@ -368,6 +368,101 @@ describe('warnings', () => {
   });
 });
 
+describe('warning links: each listed line or row names the stored record it became', () => {
+  const find = (r: Run, code: string) => r.result?.report.warnings.find((w) => w.code === code);
+  const stored = (r: Run): unknown[] => readFileSync(r.out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+
+  test('JSONL with blank and whitespace-only lines: lines stay lines of the file, records index the stored file', async () => {
+    const upload = [
+      '',
+      chat('What is the capital of France?', 'Paris.'),
+      '',
+      '   ',
+      chat('Where is Berlin located?', 'Germany.'),
+      '\t',
+      chat('What is the capital of France?', 'Paris.'),
+      '',
+      chat('hi', 'yo'),
+      chat('Another question that is long enough', 'An answer.'),
+    ];
+    const r = await run(upload.join('\r\n') + '\r\n', 'blanks.jsonl');
+    assert.ifError(r.error);
+    assert.equal(r.result?.report.unit, 'line');
+    const dup = find(r, 'duplicates');
+    assert.deepEqual(dup?.lines, [7], 'the physical line, as an editor shows it');
+    assert.deepEqual(dup?.records, [3], 'the third record of the stored file');
+    assert.equal(dup?.fileLines, undefined);
+    assert.deepEqual(stored(r)[2], JSON.parse(upload[6]));
+    const short = find(r, 'too_short');
+    assert.deepEqual([short?.lines, short?.records], [[9], [4]]);
+    assert.deepEqual(stored(r)[3], JSON.parse(upload[8]));
+  });
+
+  test('the rarest label of an imbalance warning links to its records past blank lines', async () => {
+    const upload: string[] = [];
+    for (let i = 0; i < 30; i++) upload.push(chat(`Ticket ${i}: I was charged twice`, 'billing'), '');
+    upload.push(chat('The app crashes on start', 'tech'));
+    const r = await run(jsonl(upload), 'labels.jsonl');
+    const w = find(r, 'imbalance');
+    assert.deepEqual([w?.lines, w?.records], [[61], [31]]);
+    assert.deepEqual(stored(r)[30], JSON.parse(upload[60]));
+  });
+
+  test('CSV: rows are data rows (1 = first after the header), with the line each starts on; multi-line cells and blank lines shift lines, not records', async () => {
+    const csv = [
+      'question,answer',
+      '"A question that goes',
+      'over two lines",first',
+      '',
+      'Where is Berlin located?,Germany',
+      '"Three\r\nline\r\nquestion",third',
+      '"A question that goes',
+      'over two lines",first',
+    ].join('\r\n');
+    const r = await run(csv + '\r\n', 'multi.csv', { columns: { prompt: 'question', completion: 'answer' } });
+    assert.ifError(r.error);
+    assert.equal(r.result?.report.unit, 'row');
+    assert.equal(r.result?.examples, 4);
+    const dup = find(r, 'duplicates');
+    assert.deepEqual(dup?.lines, [4], 'the fourth data row');
+    assert.deepEqual(dup?.records, [4]);
+    assert.deepEqual(dup?.fileLines, [9], 'header 1, row 1 on 2–3, blank 4, row 2 on 5, row 3 on 6–8, row 4 on 9–10');
+    assert.deepEqual((stored(r)[3] as { messages: { content: string }[] }).messages[0].content, 'A question that goes\r\nover two lines');
+    const lines = (csv + '\r\n').split(/\r\n|\n|\r/);
+    assert.equal(lines[dup!.fileLines![0] - 1], '"A question that goes', 'the line named is where the row starts');
+  });
+
+  test('TSV: the row after a multi-line cell names its line, and an error there says row, line and field', async () => {
+    const ok = 'prompt\tcompletion\n"two\nlines"\tx\nname a colour please\tblue\nname a colour please\tblue\n';
+    const r = await run(ok, 'c.tsv');
+    assert.ifError(r.error);
+    assert.deepEqual([find(r, 'duplicates')?.lines, find(r, 'duplicates')?.records, find(r, 'duplicates')?.fileLines], [[3], [3], [5]]);
+    const bad = failed(await run('prompt\tcompletion\n"two\nlines"\tx\n\nname a colour please\t\n', 'bad.tsv'), 'bad.tsv');
+    assert.match(bad.message, /Row 2 \(line 5 of the file\): .*completion/);
+    assert.equal((bad.details as { line: number; field: string }[])[0].line, 2);
+    assert.equal((bad.details as { line: number; field: string }[])[0].field, 'completion');
+  });
+
+  test('CSV: a row with the wrong number of fields names its row and line', async () => {
+    const e = failed(await run('prompt,completion\n"multi\nline",ok\nmore,fields,here\n', 'w.csv'), 'w.csv');
+    assert.match(e.message, /CSV row 2 \(line 4 of the file\): 3 fields, but the header has 2/);
+  });
+
+  test('Parquet: rows are records, no file lines', async () => {
+    const q = ['What is one plus one?', 'What is two plus two?', 'What is one plus one?'];
+    const buf = parquetWriteBuffer({
+      columnData: [
+        { name: 'q', data: q, type: 'STRING' },
+        { name: 'a', data: ['two', 'four', 'two'], type: 'STRING' },
+      ],
+    });
+    const r = await run(Buffer.from(buf), 'd.parquet', { columns: { prompt: 'q', completion: 'a' } });
+    assert.equal(r.result?.report.unit, 'row');
+    const dup = find(r, 'duplicates');
+    assert.deepEqual([dup?.lines, dup?.records, dup?.fileLines], [[3], [3], undefined]);
+  });
+});
+
 describe('bad input', () => {
   test('record errors name the line and the field; the first 20 are listed with the total', async () => {
     const lines = [

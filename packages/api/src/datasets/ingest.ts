@@ -11,7 +11,7 @@ import {
   type ErrorDetail,
   type RecordUnit,
 } from '@edgetune/contracts';
-import { DuplicateTable, ExampleHasher, LabelCounter, LineList, MIN_EXAMPLE_CHARS, IMBALANCE_RATIO, MAX_LABEL_CHARS, scanPii, TokenStats, type Warning } from './analysis';
+import { DuplicateTable, ExampleHasher, LabelCounter, LineList, MIN_EXAMPLE_CHARS, IMBALANCE_RATIO, MAX_LABEL_CHARS, scanPii, TokenStats, type Locator, type Warning } from './analysis';
 import { assertText, DEFAULT_MAX_RATIO, decodedChunks, fail, isParquet, readHead, sniffCompression, type ByteStats, type Compression, type Container } from './source';
 import { readCsv, readParquet, resolveMapping, type Mapping } from './tabular';
 import { loadTokenCounter, type TemplateMessage, type TokenCounter, type TokenizerAvailability } from './tokens';
@@ -50,6 +50,8 @@ export interface TokenSummary {
 export interface DatasetReport {
   format: DatasetFormat;
   examples: number;
+  /** What warnings' `lines` count: JSONL lines of the upload, or CSV/Parquet data rows (absent in older reports). */
+  unit?: 'line' | 'row';
   warnings: Warning[];
   stats: {
     lines: number;
@@ -82,7 +84,7 @@ const chatTopKeys = new Set(['messages', 'tools', 'parallel_tool_calls']);
 type Obj = Record<string, unknown>;
 
 /** Per-record work shared by every container: check, normalize, analyse, write. */
-class Ingestor {
+class Ingestor implements Locator {
   format: DatasetFormat | null;
   private formatFrom = 0;
   unit: RecordUnit = 'Line';
@@ -100,12 +102,15 @@ class Ingestor {
   roles: Record<string, number> = { system: 0, user: 0, assistant: 0, tool: 0 };
   private hasher = new ExampleHasher();
   private dups = new DuplicateTable();
-  readonly exact = new LineList();
-  readonly near = new LineList();
-  readonly short = new LineList();
-  readonly tooLong = new LineList();
-  readonly pii = [new LineList(), new LineList(), new LineList()];
-  readonly labels = new LabelCounter();
+  // Each listed line keeps the stored record it became (see storedRecord), so a report links to it exactly.
+  readonly exact = new LineList(this);
+  readonly near = new LineList(this);
+  readonly short = new LineList(this);
+  readonly tooLong = new LineList(this);
+  readonly pii = [new LineList(this), new LineList(this), new LineList(this)];
+  readonly labels = new LabelCounter(this);
+  /** CSV: the line of the file where the current row starts (set by the reader); 0 otherwise. */
+  fileLine = 0;
   readonly tokenStats = new TokenStats();
   tokenMs = 0;
   /**
@@ -128,9 +133,17 @@ class Ingestor {
     this.format = format === 'auto' ? null : format;
   }
 
+  /**
+   * The current example's record number in the stored file: while it is analysed, the examples
+   * before it are exactly the records written before it (any error rejects the whole file).
+   */
+  get storedRecord(): number {
+    return this.examples + 1;
+  }
+
   error(detail: ErrorDetail): void {
     this.errorCount++;
-    if (this.errors.length < MAX_REPORTED_ERRORS) this.errors.push(detail);
+    if (this.errors.length < MAX_REPORTED_ERRORS) this.errors.push(this.fileLine > 0 ? withFileLine(detail, this.fileLine) : detail);
   }
 
   lineError(detail: ErrorDetail): void {
@@ -339,7 +352,7 @@ class Ingestor {
     const w: Warning[] = [];
     const u = this.unit.toLowerCase();
     const add = (code: string, list: LineList, message: string): void => {
-      if (list.count) w.push({ code, message, lines: list.lines, count: list.count });
+      if (list.count) w.push({ code, message, lines: list.lines, count: list.count, ...located(list) });
     };
     const dupNote = this.dupsFullNote();
     add('duplicates', this.exact, `${this.exact.count} ${examplesVerb(this.exact.count, 'repeats', 'repeat')} an earlier example exactly${dupNote}.`);
@@ -363,6 +376,7 @@ class Ingestor {
           message: `The final answers look like labels (short answers of ≤ ${MAX_LABEL_CHARS} characters) and are imbalanced: "${top.label}" appears ${top.count} times, "${rare.label}" only ${rare.count} (${shown}${dist.length > 8 ? ', …' : ''}). The ${u}s listed are those with the rarest label.`,
           lines: rare.lines,
           count: dist.length,
+          ...located(rare),
         });
       }
     }
@@ -379,6 +393,19 @@ class Ingestor {
 }
 
 const examplesVerb = (n: number, one: string, many: string): string => (n === 1 ? `example ${one}` : `examples ${many}`);
+
+/** A warning's link targets: the stored record of each listed line, and for CSV the line of the file each row starts on. */
+const located = (l: { records: number[]; fileLines: number[] }): Pick<Warning, 'records' | 'fileLines'> => ({
+  records: l.records,
+  ...(l.fileLines.length ? { fileLines: l.fileLines } : {}),
+});
+
+/** "Row 3: …" → "Row 3 (line 7 of the file): …" for a CSV row whose cells span lines or follow blank lines. */
+function withFileLine(detail: ErrorDetail, fileLine: number): ErrorDetail {
+  const at = `Row ${detail.line}`;
+  if (!detail.message.startsWith(`${at}:`)) return detail;
+  return { ...detail, message: `${at} (line ${fileLine} of the file)${detail.message.slice(at.length)}` };
+}
 
 /** First offset of an invalid UTF-8 sequence in `b` (only called on lines known to be invalid). */
 function invalidUtf8At(b: Buffer): number {
@@ -605,6 +632,7 @@ export async function ingestDataset(inputPath: string, outputPath: string, opts:
   const report: DatasetReport = {
     format: fmt,
     examples: ing.examples,
+    unit: ing.unit === 'Row' ? 'row' : 'line',
     warnings: ing.warnings(),
     stats: {
       lines: ing.lines,
@@ -660,8 +688,9 @@ export async function ingestDataset(inputPath: string, outputPath: string, opts:
         ing.format = mapping.format;
         return mapping;
       },
-      async (row, record, badJson) => {
+      async (row, record, badJson, fileLine) => {
         ing.lines = row;
+        ing.fileLine = fileLine;
         if (badJson) ing.lineError({ line: row, field: badJson, message: `Row ${row}: column "${mapping?.columns[badJson]}" (${badJson}) is not valid JSON.` });
         else ing.record(row, record, null);
         if (row % 1024 === 0) await ing.flush();

@@ -103,28 +103,49 @@ export function rowToRecord(mapping: Mapping, get: (column: string) => unknown):
   return { record, badJson };
 }
 
+/** Line breaks inside a cell as an editor counts them: \r\n, \n and a lone \r once each. */
+function lineBreaks(cell: string): number {
+  let n = 0;
+  for (let i = cell.indexOf('\n'); i >= 0; i = cell.indexOf('\n', i + 1)) n++;
+  for (let i = cell.indexOf('\r'); i >= 0; i = cell.indexOf('\r', i + 1)) if (cell.charCodeAt(i + 1) !== 10) n++;
+  return n;
+}
+
 /**
  * CSV rows from decoded text chunks. The first record is the header; `onRow` gets the 1-based
- * data row number and the row's cells by column name.
+ * data row number (blank lines are not rows), the row's cells by column name, and the line of
+ * the file where the row starts (a quoted cell may span lines).
  */
 export async function readCsv(
   chunks: AsyncIterable<Buffer>,
   delimiter: string,
   onHeader: (header: string[]) => Mapping,
-  onRow: (row: number, record: Record<string, unknown>, badJson: string | null) => Promise<void> | void,
+  onRow: (row: number, record: Record<string, unknown>, badJson: string | null, fileLine: number) => Promise<void> | void,
 ): Promise<void> {
-  const parser = parse({ delimiter, bom: true, max_record_size: MAX_CSV_RECORD_BYTES, skip_empty_lines: true, relax_quotes: false });
+  // Blank lines come through as [''] and the field count is checked here: the parser's own
+  // skipping would hide them from the line count (its running count is ahead of the records
+  // read, and asking it per record costs as much as the parsing).
+  const parser = parse({ delimiter, bom: true, max_record_size: MAX_CSV_RECORD_BYTES, skip_empty_lines: false, relax_column_count: true, relax_quotes: false });
   let mapping: Mapping | null = null;
   let index: Map<string, number> | null = null;
+  let width = 0;
   let row = 0;
+  /** The line of the file where the next record starts. */
+  let nextLine = 1;
   const feed = (async () => {
     try {
       for await (const c of chunks) {
         if (parser.destroyed) break; // the reader stopped (bad header, bad row): stop reading the file
         if (!parser.write(c)) {
+          // Whichever comes first removes both listeners (else one per wait piles up on the parser).
           await new Promise<void>((r) => {
-            parser.once('drain', r);
-            parser.once('close', r);
+            const go = (): void => {
+              parser.off('drain', go);
+              parser.off('close', go);
+              r();
+            };
+            parser.once('drain', go);
+            parser.once('close', go);
           });
         }
       }
@@ -135,14 +156,23 @@ export async function readCsv(
   })();
   try {
     for await (const cells of parser as AsyncIterable<string[]>) {
+      const line = nextLine;
+      nextLine++;
+      for (let i = 0; i < cells.length; i++) if (cells[i].length) nextLine += lineBreaks(cells[i]);
+      // A blank line (with a one-column header, a lone "" reads the same and is skipped too).
+      if (cells.length === 1 && cells[0] === '') continue;
       if (!mapping) {
         mapping = onHeader(cells);
         index = new Map(cells.map((h, i) => [h, i]));
+        width = cells.length;
         continue;
       }
       row++;
+      if (cells.length !== width) {
+        throw fail(`CSV row ${row} (line ${line} of the file): ${cells.length} field${cells.length === 1 ? '' : 's'}, but the header has ${width}; a cell holding the delimiter or a line break must be quoted.`);
+      }
       const { record, badJson } = rowToRecord(mapping, (col) => cells[(index as Map<string, number>).get(col) as number]);
-      await onRow(row, record, badJson);
+      await onRow(row, record, badJson, line);
     }
   } catch (e) {
     const err = e as Error & { code?: string; lines?: number };

@@ -100,7 +100,7 @@ test('versions are content-addressed: same bytes reuse the version, new bytes ad
   assert.equal(support.latest?.version, 5);
 });
 
-test('prompt/completion is stored as chat; preference pairs cannot be trained on yet', async () => {
+test('prompt/completion is stored as chat; preference pairs train only with DPO, never mixed with chat', async () => {
   const { caller } = await newOrg('formats');
   const pc = Array.from({ length: 4 }, (_, i) => JSON.stringify({ prompt: `Translate ${i}`, completion: `Traduire ${i}` })).join('\n');
   const v = await upload(caller, 'pc.jsonl', pc);
@@ -111,10 +111,10 @@ test('prompt/completion is stored as chat; preference pairs cannot be trained on
   const pref = Array.from({ length: 3 }, (_, i) => JSON.stringify({ prompt: `Q${i}`, chosen: `good ${i}`, rejected: `bad ${i}` })).join('\n');
   const pv = await upload(caller, 'prefs.jsonl', pref);
   assert.equal(pv.file.format, 'preference');
-  await assert.rejects(createJob(caller, { model: 'lfm2-tiny', training_file: pv.file.id }), (e: DomainError) => {
+  await assert.rejects(createJob(caller, { model: 'lfm2-tiny', training_file: pv.file.id, hyperparameters: { objective: 'sft' } }), (e: DomainError) => {
     assert.equal(e.code, 'invalid_request');
-    assert.equal(e.param, 'training_file');
-    assert.match(e.message, /preference tuning is not available yet/);
+    assert.equal(e.param, 'hyperparameters.objective');
+    assert.match(e.message, /holds preference pairs, which train with 'dpo'/);
     return true;
   });
   await assert.rejects(createJob(caller, { model: 'lfm2-tiny', training_file: v.file.id, validation_file: pv.file.id }), (e: DomainError) => e.param === 'validation_file');
@@ -182,6 +182,34 @@ test('lineage, preview, estimate, and deletion refused while a job runs', async 
   const [job] = await db().select().from(schema.jobs).where(eq(schema.jobs.id, running));
   assert.equal(job.trainingFileId, v1.file.id);
   await assert.rejects(createJob(caller, { model: 'lfm2-tiny', training_file: v1.file.id }), (e: DomainError) => e.code === 'not_found');
+});
+
+test('every warning link of a stored report opens, in the preview, the record of the line or row it names', async () => {
+  const { caller } = await newOrg('warning-links');
+  type Link = { code: string; lines: number[]; records?: number[]; fileLines?: number[] };
+  const linksOf = (report: unknown): Link[] => (report as { warnings: Link[] }).warnings;
+  const previewed = async (fileId: string, record: number) => {
+    const p = await previewVersion(caller, fileId, { offset: record - 1, limit: 1 });
+    assert.equal(p.records[0].line, record);
+    return p.records[0].record;
+  };
+
+  // JSONL: blank and whitespace-only lines between records; line 8 repeats line 1.
+  const lines = [chatLine(0), '', chatLine(1), '  ', '', chatLine(2), '', chatLine(0), chatLine(3)];
+  const j = await upload(caller, 'blank.jsonl', lines.join('\n') + '\n');
+  assert.equal((j.file.report as { unit?: string }).unit, 'line');
+  const jdup = linksOf(j.file.report).find((w) => w.code === 'duplicates');
+  assert.deepEqual([jdup?.lines, jdup?.records], [[8], [4]]);
+  assert.deepEqual(await previewed(j.file.id, jdup!.records![0]), JSON.parse(lines[7]));
+
+  // CSV: a quoted cell over three lines and a blank line before the duplicate of row 1.
+  const csv = 'question,answer\r\n"First question,\r\nover two lines",one\r\n"Second\nquestion\nover three",two\r\n\r\n"First question,\r\nover two lines",one\r\n';
+  const c = await upload(caller, 'multi.csv', csv, { columns: { prompt: 'question', completion: 'answer' } });
+  const cdup = linksOf(c.file.report).find((w) => w.code === 'duplicates');
+  assert.deepEqual([cdup?.lines, cdup?.records, cdup?.fileLines], [[3], [3], [8]]);
+  assert.equal(csv.split(/\r\n|\n/)[cdup!.fileLines![0] - 1], '"First question,', 'the row starts on the line named');
+  const rec = (await previewed(c.file.id, cdup!.records![0])) as { messages: { content: string }[] };
+  assert.deepEqual(rec.messages.map((m) => m.content), ['First question,\r\nover two lines', 'one']);
 });
 
 test('a deleted version number is never given to other bytes', async () => {

@@ -59,7 +59,7 @@ test('create starts the workflow on the orchestrator queue; cancel requests canc
     assert.equal(d.job.status, 'validating_files');
     assert.equal(d.job.workflowId, workflowIds.fineTuneJob(d.job.id));
     assert.equal(d.job.seed, 7);
-    assert.deepEqual(d.job.hyperparameters, { method: 'full', n_epochs: 5, learning_rate: 5e-4, batch_size: 8, lora_rank: 16, lora_alpha: 32 });
+    assert.deepEqual(d.job.hyperparameters, { method: 'full', objective: 'sft', n_epochs: 5, learning_rate: 5e-4, batch_size: 8, lora_rank: 16, lora_alpha: 32 });
     const client = await temporalClient();
     const desc = await client.workflow.getHandle(d.job.workflowId).describe();
     assert.equal(desc.type, workflowTypes.fineTuneJob);

@@ -3,6 +3,7 @@ import { asc, desc, eq, gt, inArray } from 'drizzle-orm';
 import { z } from 'zod';
 import {
   createJobSchema,
+  DEFAULT_DPO_BETA,
   defaultHyperparameters,
   DomainError,
   findBaseModel,
@@ -11,6 +12,7 @@ import {
   terminalStatuses,
   type CreateJobInput,
   type JobStatus,
+  type TrainingObjective,
 } from '@edgetune/contracts';
 import { db, schema } from '@edgetune/db';
 import { taskQueues, temporalClient, workflowIds, workflowTypes, type FineTuneJobInput } from '@edgetune/temporal';
@@ -28,11 +30,15 @@ export type VariantRow = typeof schema.modelVariants.$inferSelect;
 
 export interface NormalizedHyperparameters {
   method: 'lora' | 'full';
+  /** Absent on jobs created before preference tuning existed: those are 'sft'. */
+  objective?: TrainingObjective;
   n_epochs: number;
   learning_rate: number;
   batch_size: number;
   lora_rank: number;
   lora_alpha: number;
+  /** DPO jobs only. */
+  beta?: number;
 }
 
 export interface JobDetail {
@@ -84,17 +90,41 @@ async function resolveTargetDevices(requested: string[] | undefined): Promise<st
 }
 
 /**
- * Supervised fine-tuning trains on conversations (prompt/completion files are stored as chat).
- * Preference pairs need a preference-tuning method the trainer does not have yet.
+ * The objective follows the data: preference pairs train with DPO, conversations (prompt /
+ * completion files are stored as chat) with supervised fine-tuning. Both files of a job must be
+ * the same kind, and an objective or beta the caller names must fit.
  */
-function assertTrainableFormat(file: FileRow, param: string): void {
-  if (file.format === 'preference') {
+function resolveObjective(
+  training: FileRow,
+  validation: FileRow | null,
+  hp: { objective?: TrainingObjective; beta?: number },
+): TrainingObjective {
+  const objective: TrainingObjective = training.format === 'preference' ? 'dpo' : 'sft';
+  const kind = (o: TrainingObjective) => (o === 'dpo' ? 'preference pairs (prompt / chosen / rejected)' : 'conversations (chat or prompt/completion)');
+  if (validation && (validation.format === 'preference') !== (objective === 'dpo')) {
     throw new DomainError(
       'invalid_request',
-      `File '${file.id}' holds preference pairs (prompt / chosen / rejected); preference tuning is not available yet. Use a chat or prompt/completion dataset for supervised fine-tuning.`,
-      { param },
+      `Validation file '${validation.id}' holds ${kind(validation.format === 'preference' ? 'dpo' : 'sft')}, but training file '${training.id}' holds ${kind(objective)}; both files of a job must be the same kind.`,
+      { param: 'validation_file' },
     );
   }
+  if (hp.objective !== undefined && hp.objective !== objective) {
+    throw new DomainError(
+      'invalid_request',
+      hp.objective === 'dpo'
+        ? `Objective 'dpo' (preference tuning) needs a training file of preference pairs (prompt / chosen / rejected); '${training.id}' holds conversations, which train with 'sft'.`
+        : `Objective 'sft' (supervised fine-tuning) needs a training file of conversations (chat or prompt/completion); '${training.id}' holds preference pairs, which train with 'dpo'.`,
+      { param: 'hyperparameters.objective' },
+    );
+  }
+  if (hp.beta !== undefined && objective !== 'dpo') {
+    throw new DomainError(
+      'invalid_request',
+      `'beta' only applies to preference tuning (DPO); training file '${training.id}' holds conversations, which train with supervised fine-tuning. Remove 'beta' or use a preference dataset.`,
+      { param: 'hyperparameters.beta' },
+    );
+  }
+  return objective;
 }
 
 /** Validates, inserts the job row and starts its workflow; the row is removed if the start fails. */
@@ -114,23 +144,21 @@ export async function createJob(caller: Caller, input: CreateJobInput | unknown)
   if (training.purpose !== 'fine-tune') {
     throw new DomainError('invalid_request', `File '${training.id}' has purpose '${training.purpose}', expected 'fine-tune'.`, { param: 'training_file' });
   }
-  assertTrainableFormat(training, 'training_file');
-  let validationFileId: string | null = null;
-  if (spec.validation_file) {
-    const validation = await findLiveFile(caller, spec.validation_file, 'validation_file');
-    assertTrainableFormat(validation, 'validation_file');
-    validationFileId = validation.id;
-  }
+  const validation = spec.validation_file ? await findLiveFile(caller, spec.validation_file, 'validation_file') : null;
+  const validationFileId = validation?.id ?? null;
+  const objective = resolveObjective(training, validation, hp);
   const targetDevices = await resolveTargetDevices(spec.target_devices);
   // Whatever the caller leaves unset comes from the base model's measured recipe.
-  const d = defaultHyperparameters(base.id, method);
+  const d = defaultHyperparameters(base.id, method, objective);
   const hyperparameters: NormalizedHyperparameters = {
     method,
+    objective,
     n_epochs: hp.n_epochs ?? d.n_epochs,
     learning_rate: hp.learning_rate ?? d.learning_rate,
     batch_size: hp.batch_size ?? d.batch_size,
     lora_rank: hp.lora_rank ?? d.lora_rank,
     lora_alpha: hp.lora_alpha ?? (hp.lora_rank !== undefined ? hp.lora_rank * 2 : d.lora_alpha),
+    ...(objective === 'dpo' ? { beta: hp.beta ?? DEFAULT_DPO_BETA } : {}),
   };
   const id = newId('job');
   const workflowId = workflowIds.fineTuneJob(id);
@@ -159,7 +187,7 @@ export async function createJob(caller: Caller, input: CreateJobInput | unknown)
     await db().delete(schema.jobs).where(orgScope(caller, schema.jobs, eq(schema.jobs.id, id)));
     throw new DomainError('unavailable', `Could not start the fine-tuning workflow: ${(e as Error).message}`);
   }
-  await recordAudit(caller, { action: 'job.created', targetType: 'job', targetId: id, data: { model: base.id, trainingFile: training.id, targetDevices } });
+  await recordAudit(caller, { action: 'job.created', targetType: 'job', targetId: id, data: { model: base.id, trainingFile: training.id, targetDevices, objective } });
   return getJob(caller, id);
 }
 

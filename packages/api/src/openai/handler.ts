@@ -6,7 +6,7 @@ import { cancelJob, createJob, getJob, listJobEvents, listJobs, versionsForJobs 
 import { getModelVersion, listModelVersions } from '../domain/models';
 import { dispatch, type Route } from '../http/routes';
 import { intParam, json, readJson, streamBody, uploadFromRequest } from '../http/util';
-import { fineTunedModelObject, fromOpenAICreateJob, openAIBaseModels, toOpenAICheckpoint, toOpenAIError, toOpenAIEvent, toOpenAIFile, toOpenAIJob } from './mappers';
+import { fineTunedModelObject, fromOpenAICreateJob, inOpenAIWords, openAIBaseModels, toOpenAICheckpoint, toOpenAIError, toOpenAIEvent, toOpenAIFile, toOpenAIJob } from './mappers';
 
 const listOf = <T extends { id: string }>(data: T[], hasMore: boolean) => ({
   object: 'list' as const,
@@ -54,7 +54,13 @@ export const routes: Route[] = [
     method: 'POST',
     pattern: /^\/fine_tuning\/jobs$/,
     run: async (caller, req) => {
-      const d = await createJob(caller, fromOpenAICreateJob(await readJson(req)));
+      const body = await readJson(req);
+      // learning_rate_multiplier scales the default of the job's objective, which follows the
+      // training file's format (createJob itself reports a missing file).
+      const file = typeof body.training_file === 'string' ? await getFile(caller, body.training_file).catch(() => null) : null;
+      const d = await createJob(caller, fromOpenAICreateJob(body, file?.format === 'preference' ? 'dpo' : 'sft')).catch((e: unknown) => {
+        throw inOpenAIWords(e, body);
+      });
       return json(toOpenAIJob(d.job, d.version));
     },
   },

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DomainError } from '@edgetune/contracts';
 import type { JobRow } from '../domain/jobs';
-import { fromOpenAICreateJob, toOpenAIError, toOpenAIEvent, toOpenAIFile, toOpenAIJob } from './mappers';
+import { fromOpenAICreateJob, inOpenAIWords, toOpenAIError, toOpenAIEvent, toOpenAIFile, toOpenAIJob } from './mappers';
 
 const job = (over: Partial<JobRow> = {}): JobRow => ({
   id: 'ftjob-abc',
@@ -80,8 +80,8 @@ test('create body: OpenAI hyperparameters and method map to the job schema', () 
     target_devices: ['x86_64-avx2'],
   });
   const m = fromOpenAICreateJob({ model: 'm', training_file: 'f', method: { type: 'supervised', supervised: { hyperparameters: { n_epochs: 4, lora_rank: 8 } } }, training_type: 'full' });
-  assert.deepEqual(m.hyperparameters, { method: 'full', n_epochs: 4, lora_rank: 8 });
-  assert.throws(() => fromOpenAICreateJob({ model: 'm', training_file: 'f', method: { type: 'dpo' } }), /method.type/);
+  assert.deepEqual(m.hyperparameters, { method: 'full', objective: 'sft', n_epochs: 4, lora_rank: 8 });
+  assert.throws(() => fromOpenAICreateJob({ model: 'm', training_file: 'f', method: { type: 'reinforcement' } }), /method.type/);
   assert.throws(() => fromOpenAICreateJob({ model: 'm', training_file: 'f', bogus: 1 }), /bogus/);
 });
 
@@ -96,4 +96,31 @@ test('errors map to OpenAI format and status', () => {
   assert.equal(bad.status, 400);
   assert.equal(bad.body.error.param, 'file');
   assert.match(bad.body.error.message, /Line 3/);
+});
+
+test('method.type names the objective: dpo carries beta, supervised is sft', () => {
+  const dpo = fromOpenAICreateJob({ model: 'lfm2-tiny', training_file: 'f', method: { type: 'dpo', dpo: { hyperparameters: { beta: 0.25, n_epochs: 2 } } } });
+  assert.deepEqual(dpo.hyperparameters, { objective: 'dpo', beta: 0.25, n_epochs: 2 });
+  assert.deepEqual(fromOpenAICreateJob({ model: 'm', training_file: 'f', method: { type: 'dpo', dpo: { hyperparameters: { beta: 'auto' } } } }).hyperparameters, { objective: 'dpo' });
+  assert.deepEqual(fromOpenAICreateJob({ model: 'm', training_file: 'f', method: { type: 'supervised' } }).hyperparameters, { objective: 'sft' });
+  // No method: the objective is left to the training file's format.
+  assert.deepEqual(fromOpenAICreateJob({ model: 'm', training_file: 'f' }).hyperparameters, {});
+  assert.throws(() => fromOpenAICreateJob({ model: 'm', training_file: 'f', method: { type: 'dpo' }, hyperparameters: { objective: 'sft' } }), /contradicts/);
+  assert.throws(() => fromOpenAICreateJob({ model: 'm', training_file: 'f', method: { type: 'dpo', dpo: { hyperparameters: { beta: 'high' } } } }), /hyperparameters.beta/);
+  // A multiplier scales the DPO default (lfm2-tiny full: 2e-4) when the file holds preference pairs.
+  const mult = fromOpenAICreateJob({ model: 'lfm2-tiny', training_file: 'f', hyperparameters: { learning_rate_multiplier: 2 } }, 'dpo');
+  assert.equal(mult.hyperparameters?.learning_rate, 4e-4);
+
+  const dpoJob = toOpenAIJob(job({ hyperparameters: { method: 'full', objective: 'dpo', n_epochs: 5, learning_rate: 2e-4, batch_size: 8, lora_rank: 16, beta: 0.3 } }));
+  assert.equal(dpoJob.method.type, 'dpo');
+  assert.ok(dpoJob.method.type === 'dpo' && dpoJob.method.dpo.hyperparameters.beta === 0.3);
+  assert.equal(dpoJob.hyperparameters.learning_rate_multiplier, 1, 'relative to the DPO default');
+  // Jobs stored before DPO existed have no objective: supervised.
+  assert.equal(toOpenAIJob(job()).method.type, 'supervised');
+
+  const mismatch = new DomainError('invalid_request', "Objective 'dpo' needs preference pairs.", { param: 'hyperparameters.objective' });
+  const worded = inOpenAIWords(mismatch, { method: { type: 'dpo' } }) as DomainError;
+  assert.equal(worded.param, 'method.type');
+  assert.match(worded.message, /'dpo' does not fit the training file; use 'supervised'/);
+  assert.equal(inOpenAIWords(mismatch, {}), mismatch, 'without method.type the domain words stay');
 });

@@ -1,5 +1,16 @@
 /** Pure mappers between OpenAI's fine-tuning shapes and edgetune's domain. */
-import { baseModels, defaultHyperparameters, defaultMethod, DomainError, errorCodes, type CreateJobInput, type ErrorCode } from '@edgetune/contracts';
+import {
+  baseModels,
+  DEFAULT_DPO_BETA,
+  defaultHyperparameters,
+  defaultMethod,
+  DomainError,
+  errorCodes,
+  jobObjective,
+  type CreateJobInput,
+  type ErrorCode,
+  type TrainingObjective,
+} from '@edgetune/contracts';
 import type { FileRow } from '../domain/files';
 import type { EventRow, JobRow, NormalizedHyperparameters, VersionRow } from '../domain/jobs';
 
@@ -23,10 +34,13 @@ export function toOpenAIFile(f: FileRow) {
 function openAIHyperparameters(job: JobRow) {
   const h = job.hyperparameters as Partial<NormalizedHyperparameters>;
   const method = h.method === 'full' ? 'full' : 'lora';
-  const d = defaultHyperparameters(job.baseModel, method);
+  const objective = jobObjective(job.hyperparameters);
+  const d = defaultHyperparameters(job.baseModel, method, objective);
   const learningRate = h.learning_rate ?? d.learning_rate;
   return {
     method,
+    objective,
+    beta: h.beta ?? DEFAULT_DPO_BETA,
     hyperparameters: {
       n_epochs: h.n_epochs ?? d.n_epochs,
       batch_size: h.batch_size ?? d.batch_size,
@@ -39,7 +53,7 @@ function openAIHyperparameters(job: JobRow) {
 }
 
 export function toOpenAIJob(job: JobRow, version?: VersionRow | null) {
-  const { method, hyperparameters } = openAIHyperparameters(job);
+  const { method, objective, beta, hyperparameters } = openAIHyperparameters(job);
   const error = job.status === 'failed' ? (job.error ?? { code: 'internal', message: 'The job failed.', param: null }) : null;
   return {
     id: job.id,
@@ -61,7 +75,10 @@ export function toOpenAIJob(job: JobRow, version?: VersionRow | null) {
     integrations: [] as unknown[],
     metadata: null,
     user_provided_suffix: job.suffix,
-    method: { type: 'supervised' as const, supervised: { hyperparameters } },
+    method:
+      objective === 'dpo'
+        ? { type: 'dpo' as const, dpo: { hyperparameters: { ...hyperparameters, beta } } }
+        : { type: 'supervised' as const, supervised: { hyperparameters } },
     // edgetune extras
     training_type: method,
     target_devices: job.targetDevices,
@@ -130,41 +147,61 @@ const knownBodyKeys = new Set([
   'metadata',
 ]);
 
-/** OpenAI's create-job body (plus documented extras) → contracts' createJobSchema input. */
-export function fromOpenAICreateJob(body: Record<string, unknown>): CreateJobInput {
+/**
+ * OpenAI's create-job body (plus documented extras) → contracts' createJobSchema input.
+ * `fileObjective`: the objective the training file's format implies, for the defaults a
+ * learning_rate_multiplier scales when the body names no objective.
+ */
+export function fromOpenAICreateJob(body: Record<string, unknown>, fileObjective: TrainingObjective = 'sft'): CreateJobInput {
   for (const k of Object.keys(body)) {
     if (!knownBodyKeys.has(k)) throw new DomainError('invalid_request', `Unrecognized request argument supplied: ${k}`, { param: k });
   }
-  const methodObj = (body.method ?? null) as { type?: unknown; supervised?: { hyperparameters?: Record<string, unknown> } } | null;
+  type MethodHp = { hyperparameters?: Record<string, unknown> };
+  const methodObj = (body.method ?? null) as { type?: unknown; supervised?: MethodHp; dpo?: MethodHp } | null;
   if (methodObj !== null && (typeof methodObj !== 'object' || Array.isArray(methodObj))) {
     throw new DomainError('invalid_request', "Invalid 'method': expected an object.", { param: 'method' });
   }
   let method: 'lora' | 'full' | undefined;
+  // OpenAI's method types name the objective: 'supervised' (sft) or 'dpo' (preference tuning).
+  let objective: TrainingObjective | undefined;
   const mType = methodObj?.type;
   if (mType === 'lora' || mType === 'full') method = mType;
-  else if (mType !== undefined && mType !== 'supervised') {
-    throw new DomainError('invalid_request', `Invalid 'method.type': '${String(mType)}' is not supported; use 'supervised' (or 'lora' / 'full').`, { param: 'method.type' });
+  else if (mType === 'supervised') objective = 'sft';
+  else if (mType === 'dpo') objective = 'dpo';
+  else if (mType !== undefined) {
+    throw new DomainError('invalid_request', `Invalid 'method.type': '${String(mType)}' is not supported; use 'supervised' or 'dpo' (or 'lora' / 'full').`, { param: 'method.type' });
   }
   const tt = body.training_type;
   if (tt !== undefined && tt !== null) {
     if (tt !== 'lora' && tt !== 'full') throw new DomainError('invalid_request', "Invalid 'training_type': expected 'lora' or 'full'.", { param: 'training_type' });
     method = tt;
   }
+  const methodHp = objective === 'dpo' ? methodObj?.dpo : methodObj?.supervised;
   const rawHp = {
-    ...((methodObj?.supervised?.hyperparameters as Record<string, unknown> | undefined) ?? {}),
+    ...((methodHp?.hyperparameters as Record<string, unknown> | undefined) ?? {}),
     ...((body.hyperparameters as Record<string, unknown> | undefined) ?? {}),
   };
   if (body.hyperparameters !== undefined && (typeof body.hyperparameters !== 'object' || body.hyperparameters === null || Array.isArray(body.hyperparameters))) {
     throw new DomainError('invalid_request', "Invalid 'hyperparameters': expected an object.", { param: 'hyperparameters' });
   }
-  const allowedHp = new Set(['n_epochs', 'batch_size', 'learning_rate_multiplier', 'learning_rate', 'lora_rank', 'lora_alpha', 'method']);
+  const allowedHp = new Set(['n_epochs', 'batch_size', 'learning_rate_multiplier', 'learning_rate', 'lora_rank', 'lora_alpha', 'method', 'objective', 'beta']);
   for (const k of Object.keys(rawHp)) {
     if (!allowedHp.has(k)) throw new DomainError('invalid_request', `Unrecognized hyperparameter: ${k}`, { param: `hyperparameters.${k}` });
   }
   if (rawHp.method === 'lora' || rawHp.method === 'full') method ??= rawHp.method;
+  if (rawHp.objective !== undefined) {
+    if (objective !== undefined && rawHp.objective !== objective) {
+      throw new DomainError('invalid_request', `Invalid 'hyperparameters.objective': '${String(rawHp.objective)}' contradicts method type '${String(mType)}'.`, { param: 'hyperparameters.objective' });
+    }
+    objective ??= rawHp.objective as TrainingObjective; // createJob validates the value
+  }
   const m = method ?? defaultMethod(String(body.model));
-  // Only an explicit method travels on; createJob applies the model's default otherwise.
+  // Only an explicit method / objective travels on; createJob applies the defaults otherwise
+  // (the objective follows the training file's format).
   const hyperparameters: Record<string, unknown> = method ? { method } : {};
+  if (objective) hyperparameters.objective = objective;
+  const beta = numOrAuto(rawHp.beta, 'hyperparameters.beta');
+  if (beta !== undefined) hyperparameters.beta = beta;
   const nEpochs = numOrAuto(rawHp.n_epochs, 'hyperparameters.n_epochs');
   if (nEpochs !== undefined) hyperparameters.n_epochs = nEpochs;
   const batch = numOrAuto(rawHp.batch_size, 'hyperparameters.batch_size');
@@ -173,7 +210,7 @@ export function fromOpenAICreateJob(body: Record<string, unknown>): CreateJobInp
   const mult = numOrAuto(rawHp.learning_rate_multiplier, 'hyperparameters.learning_rate_multiplier');
   if (mult !== undefined && !(mult > 0)) throw new DomainError('invalid_request', "Invalid 'hyperparameters.learning_rate_multiplier': must be > 0.", { param: 'hyperparameters.learning_rate_multiplier' });
   if (lr !== undefined) hyperparameters.learning_rate = lr;
-  else if (mult !== undefined) hyperparameters.learning_rate = defaultHyperparameters(String(body.model), m).learning_rate * mult;
+  else if (mult !== undefined) hyperparameters.learning_rate = defaultHyperparameters(String(body.model), m, objective ?? fileObjective).learning_rate * mult;
   const rank = numOrAuto(rawHp.lora_rank, 'hyperparameters.lora_rank');
   if (rank !== undefined) hyperparameters.lora_rank = rank;
   const alpha = numOrAuto(rawHp.lora_alpha, 'hyperparameters.lora_alpha');
@@ -189,6 +226,19 @@ export function fromOpenAICreateJob(body: Record<string, unknown>): CreateJobInp
   if (body.seed !== undefined && body.seed !== null) out.seed = body.seed;
   if (body.target_devices !== undefined && body.target_devices !== null) out.target_devices = body.target_devices;
   return out as CreateJobInput;
+}
+
+/**
+ * A createJob error in the words of the request it answers: a mismatch between the objective and
+ * the training file, when the caller chose it with OpenAI's `method.type`, names that field.
+ */
+export function inOpenAIWords(e: unknown, body: Record<string, unknown>): unknown {
+  const mType = (body.method as { type?: unknown } | null | undefined)?.type;
+  if (e instanceof DomainError && e.param === 'hyperparameters.objective' && (mType === 'supervised' || mType === 'dpo')) {
+    const fits = mType === 'dpo' ? "'supervised'" : "'dpo'";
+    return new DomainError(e.code, `Invalid 'method.type': '${mType}' does not fit the training file; use ${fits}. ${e.message}`, { param: 'method.type' });
+  }
+  return e;
 }
 
 const openAITypes: Partial<Record<ErrorCode, string>> = {

@@ -135,7 +135,10 @@ export async function publishVersion(input: PublishInput): Promise<PublishOutput
     job: job.id,
     created_at: new Date(input.createdAt).toISOString(),
     llama_cpp_version: input.llamaCppVersion,
-    evaluation: { loss: e.loss, token_accuracy: e.tokenAccuracy, task_accuracy: e.taskAccuracy, base_task_accuracy: e.baseTaskAccuracy, examples: e.examples },
+    evaluation: {
+      loss: e.loss, token_accuracy: e.tokenAccuracy, task_accuracy: e.taskAccuracy, base_task_accuracy: e.baseTaskAccuracy, examples: e.examples,
+      ...(e.rewardAccuracy !== undefined ? { reward_accuracy: e.rewardAccuracy, reward_margin: e.rewardMargin ?? 0 } : {}),
+    },
     variants,
   });
   const manifestKey = `orgs/${input.orgId}/models/${versionId}/manifest.json`;

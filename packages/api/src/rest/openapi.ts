@@ -158,6 +158,18 @@ export function openApiDocument(): Record<string, unknown> {
               additionalProperties: false,
               properties: {
                 method: { type: 'string', enum: ['lora', 'full'] },
+                objective: {
+                  type: 'string',
+                  enum: ['sft', 'dpo'],
+                  description:
+                    "What the job optimizes; follows the training file's format: preference pairs train with 'dpo' (Direct Preference Optimization against the base model), chat and prompt/completion data with 'sft' (supervised). Optional; when given it must match, and a validation file must be the same kind as the training file.",
+                },
+                beta: {
+                  type: 'number',
+                  exclusiveMinimum: 0,
+                  maximum: 10,
+                  description: "DPO only (default 0.1): how strongly the tuned model is held to the base; refused on an 'sft' job.",
+                },
                 n_epochs: { type: 'integer', minimum: 1, maximum: 50 },
                 learning_rate: { type: 'number' },
                 batch_size: { type: 'integer', minimum: 1, maximum: 256 },
@@ -192,7 +204,10 @@ export function openApiDocument(): Record<string, unknown> {
             fine_tuned_model: { type: ['string', 'null'] },
             status: { type: 'string', enum: ['validating_files', 'queued', 'running', 'succeeded', 'failed', 'cancelled'] },
             error: { type: ['object', 'null'] },
-            hyperparameters: { type: 'object' },
+            hyperparameters: {
+              type: 'object',
+              description: "As created, defaults filled in; includes 'objective' ('sft' or 'dpo'; absent on jobs from before DPO: 'sft') and, for DPO, 'beta'.",
+            },
             training_file: { type: 'string' },
             validation_file: { type: ['string', 'null'] },
             target_devices: { type: 'array', items: { type: 'string' } },

@@ -48,3 +48,24 @@ test('with a validation file, it is the eval split and nothing is held out', asy
   assert.deepEqual([p.trainExamples, p.evalExamples, p.heldOutFromTraining], [5, 3, false]);
   assert.deepEqual(await read(p.evalKey), lines(3));
 });
+
+test('preference data: the eval split is also written as chat (prompt + chosen) for the device benchmarks', async () => {
+  const pairs = [
+    { prompt: 'Route: card declined', chosen: 'billing', rejected: 'login' },
+    { prompt: [{ role: 'system', content: 'Route.' }, { role: 'user', content: 'parcel lost' }], chosen: [{ role: 'assistant', content: 'shipping' }], rejected: 'refund' },
+    { prompt: 'Route: locked out', chosen: 'login', rejected: 'billing' },
+  ].map((r) => JSON.stringify(r));
+  await storage().put('p/train.jsonl', pairs.join('\n'));
+  await storage().put('p/eval.jsonl', pairs.slice(0, 2).join('\n'));
+  const p = await prepareDataset({ prefix: 'jobs/p', trainingFileKey: 'p/train.jsonl', validationFileKey: 'p/eval.jsonl', seed: 1, preference: true });
+  assert.deepEqual(await read(p.evalKey), pairs.slice(0, 2), 'the trainer gets the pairs themselves');
+  assert.ok(p.chatEvalKey);
+  assert.deepEqual((await read(p.chatEvalKey)).map((l) => JSON.parse(l)), [
+    { messages: [{ role: 'user', content: 'Route: card declined' }, { role: 'assistant', content: 'billing' }] },
+    { messages: [{ role: 'system', content: 'Route.' }, { role: 'user', content: 'parcel lost' }, { role: 'assistant', content: 'shipping' }] },
+  ]);
+  const held = await prepareDataset({ prefix: 'jobs/p2', trainingFileKey: 'p/train.jsonl', validationFileKey: null, seed: 1, preference: true });
+  assert.equal((await read(held.chatEvalKey!)).length, held.evalExamples);
+  const chat = await prepareDataset({ prefix: 'jobs/c', trainingFileKey: 'v/train.jsonl', validationFileKey: 'v/eval.jsonl', seed: 1 });
+  assert.equal(chat.chatEvalKey, undefined, 'chat data needs no second copy');
+});

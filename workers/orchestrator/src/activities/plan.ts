@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { and, desc, eq, sql } from 'drizzle-orm';
 import * as pipeline from '@edgetune/api/pipeline/index';
 import { loadConfig } from '@edgetune/config';
-import { defaultHyperparameters, findBaseModel, findDeviceProfile } from '@edgetune/contracts';
+import { DEFAULT_DPO_BETA, defaultHyperparameters, findBaseModel, findDeviceProfile, jobObjective, preferenceAsChat, type PreferenceRecord } from '@edgetune/contracts';
 import { db, schema } from '@edgetune/db';
 import { storage } from '@edgetune/storage';
 import type { BaseModelRef, Hyperparameters, Quantization } from '@edgetune/temporal';
@@ -33,7 +33,8 @@ export async function loadJobPlan(ref: { jobId: string; orgId: string }): Promis
   };
   const hp = job.hyperparameters as Record<string, unknown>;
   const method = hp.method === 'full' ? 'full' : 'lora';
-  const d = defaultHyperparameters(model.id, method);
+  const objective = jobObjective(hp);
+  const d = defaultHyperparameters(model.id, method, objective);
   const rank = Number(hp.lora_rank ?? d.lora_rank);
   const targets: JobPlan['targets'] = [];
   for (const device of job.targetDevices) {
@@ -52,6 +53,8 @@ export async function loadJobPlan(ref: { jobId: string; orgId: string }): Promis
     baseModel: { id: model.id, storagePrefix: model.storagePrefix, hubId: model.hubId, builtin: model.builtin, contextLength: model.contextLength },
     hyperparameters: {
       method,
+      objective,
+      beta: Number(hp.beta ?? DEFAULT_DPO_BETA),
       epochs: Number(hp.n_epochs ?? d.n_epochs),
       learningRate: Number(hp.learning_rate ?? d.learning_rate),
       batchSize: Number(hp.batch_size ?? d.batch_size),
@@ -83,6 +86,11 @@ function rank(seed: number, line: string, i: number): string {
 export interface PreparedData {
   trainKey: string;
   evalKey: string;
+  /**
+   * The eval split as chat records, for the device benchmarks (which measure chat task accuracy):
+   * for preference data, prompt + chosen; absent when the eval split is chat already.
+   */
+  chatEvalKey?: string;
   trainExamples: number;
   evalExamples: number;
   heldOutFromTraining: boolean;
@@ -111,13 +119,26 @@ async function writeLines(key: string, lines: AsyncIterable<string>, keep: (i: n
  * a seeded 10 % (at least 1, at most 200 examples) of the training file is held out: the lines
  * with the smallest ranks. Streams in constant memory — only the 200 smallest ranks are kept.
  */
-export async function prepareDataset(input: { prefix: string; trainingFileKey: string; validationFileKey: string | null; seed: number }): Promise<PreparedData> {
+export async function prepareDataset(input: {
+  prefix: string;
+  trainingFileKey: string;
+  validationFileKey: string | null;
+  seed: number;
+  /** The files hold preference pairs (a DPO job): also write the eval split as chat. */
+  preference?: boolean;
+}): Promise<PreparedData> {
   const trainKey = `${input.prefix}/data/train.jsonl`;
   const evalKey = `${input.prefix}/data/eval.jsonl`;
+  const withChat = async (data: PreparedData): Promise<PreparedData> => {
+    if (!input.preference) return data;
+    const chatEvalKey = `${input.prefix}/data/eval-chat.jsonl`;
+    await writeLines(chatEvalKey, chatLines(readLines(evalKey)));
+    return { ...data, chatEvalKey };
+  };
   if (input.validationFileKey) {
     const trainExamples = await writeLines(trainKey, readLines(input.trainingFileKey));
     const evalExamples = await writeLines(evalKey, readLines(input.validationFileKey));
-    return { trainKey, evalKey, trainExamples, evalExamples, heldOutFromTraining: false };
+    return withChat({ trainKey, evalKey, trainExamples, evalExamples, heldOutFromTraining: false });
   }
   // The smallest ranks seen so far, sorted ascending (at most MAX_EVAL of them).
   const smallest: { r: string; i: number }[] = [];
@@ -137,5 +158,9 @@ export async function prepareDataset(input: { prefix: string; trainingFileKey: s
   const held = new Set(smallest.slice(0, nEval).map((o) => o.i));
   const trainExamples = await writeLines(trainKey, readLines(input.trainingFileKey), (i) => !held.has(i));
   const evalExamples = await writeLines(evalKey, readLines(input.trainingFileKey), (i) => held.has(i));
-  return { trainKey, evalKey, trainExamples, evalExamples, heldOutFromTraining: true };
+  return withChat({ trainKey, evalKey, trainExamples, evalExamples, heldOutFromTraining: true });
+}
+
+async function* chatLines(lines: AsyncIterable<string>): AsyncGenerator<string> {
+  for await (const line of lines) yield JSON.stringify(preferenceAsChat(JSON.parse(line) as PreferenceRecord));
 }

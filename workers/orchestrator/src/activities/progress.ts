@@ -7,9 +7,13 @@ import { temporalClient, trainerActivityNames, type TrainProgress } from '@edget
 type Ref = { jobId: string; orgId: string };
 
 export function progressEvent(p: TrainProgress): pipeline.EventInput {
+  // DPO steps also carry their reward accuracy and margin (absent from supervised steps).
+  const dpo = typeof p.rewardAccuracy === 'number';
   return {
     type: 'metrics',
-    message: `Step ${p.step}/${p.totalSteps}: training loss=${p.loss.toFixed(4)}`,
+    message:
+      `Step ${p.step}/${p.totalSteps}: training loss=${p.loss.toFixed(4)}` +
+      (dpo ? `, reward accuracy=${(p.rewardAccuracy as number).toFixed(3)}, reward margin=${(p.rewardMargin ?? 0).toFixed(4)}` : ''),
     data: {
       step: p.step,
       total_steps: p.totalSteps,
@@ -18,6 +22,7 @@ export function progressEvent(p: TrainProgress): pipeline.EventInput {
       learning_rate: p.learningRate,
       tokens_per_second: p.tokensPerSecond,
       checkpoint: p.checkpointKey,
+      ...(dpo ? { reward_accuracy: p.rewardAccuracy, reward_margin: p.rewardMargin ?? null } : {}),
     },
     dedupeKey: `train-step-${p.step}`,
   };

@@ -93,15 +93,24 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
     const plan: JobPlan = await db.loadJobPlan(ref);
     const short = trainer(plan.trainPool, '6 hours');
     const long = trainer(plan.trainPool, '48 hours');
+    // Plans stored before preference tuning existed carry no objective: those jobs are supervised.
+    const dpo = plan.hyperparameters.objective === 'dpo';
 
     const data = await stage('validate', async () => {
-      const prepared = await db.prepareDataset({ prefix: plan.prefix, trainingFileKey: plan.trainingFileKey, validationFileKey: plan.validationFileKey, seed: plan.seed });
+      const prepared = await db.prepareDataset({
+        prefix: plan.prefix,
+        trainingFileKey: plan.trainingFileKey,
+        validationFileKey: plan.validationFileKey,
+        seed: plan.seed,
+        preference: dpo,
+      });
       const v = await short['trainer.validate_dataset']({
         jobId: ref.jobId,
         baseModel: plan.baseModel,
         trainKey: prepared.trainKey,
         evalKey: prepared.evalKey,
         maxSeqLen: plan.hyperparameters.maxSeqLen,
+        objective: plan.hyperparameters.objective,
       });
       if (!v.ok) {
         const first = v.errors[0];
@@ -112,7 +121,7 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
         );
       }
       await event(
-        `Dataset validated with ${plan.baseModel.id}'s tokenizer: ${v.trainExamples} training and ${v.evalExamples} evaluation examples, ${v.trainTokens} training tokens (longest ${v.maxTokens})` +
+        `Dataset validated with ${plan.baseModel.id}'s tokenizer: ${v.trainExamples} training and ${v.evalExamples} evaluation ${dpo ? 'preference pairs' : 'examples'}, ${v.trainTokens} training tokens (longest ${v.maxTokens})` +
           (prepared.heldOutFromTraining ? '; evaluation examples held out from the training file' : ''),
         'validate-done',
         { train_examples: v.trainExamples, eval_examples: v.evalExamples, train_tokens: v.trainTokens, max_tokens: v.maxTokens },
@@ -147,10 +156,19 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
     await db.setJobResult({
       ...ref,
       trainedTokens: trained.trainTokens,
-      result: { training: { steps: trained.steps, final_loss: trained.finalLoss, tokens_per_second: trained.tokensPerSecond, duration_s: trained.durationS, resumed_from_step: trained.resumedFromStep } },
+      result: {
+        training: {
+          objective: dpo ? 'dpo' : 'sft',
+          steps: trained.steps,
+          final_loss: trained.finalLoss,
+          tokens_per_second: trained.tokensPerSecond,
+          duration_s: trained.durationS,
+          resumed_from_step: trained.resumedFromStep,
+        },
+      },
     });
     await event(
-      `Training finished: ${trained.steps} steps, final loss ${trained.finalLoss.toFixed(4)}, ${Math.round(trained.tokensPerSecond)} tokens/s` +
+      `Training${dpo ? ' (DPO)' : ''} finished: ${trained.steps} steps, final loss ${trained.finalLoss.toFixed(4)}, ${Math.round(trained.tokensPerSecond)} tokens/s` +
         (trained.resumedFromStep > 0 ? ` (resumed from step ${trained.resumedFromStep})` : ''),
       'train-done',
     );
@@ -161,16 +179,32 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
         baseModel: plan.baseModel,
         trainedPrefix: trained.trainedPrefix,
         method: trained.method,
+        ...(dpo ? { objective: 'dpo' as const, beta: plan.hyperparameters.beta } : {}),
         evalKey: data.evalKey,
         maxNewTokens: 32,
       }),
     );
+    const preference =
+      evaluation.rewardAccuracy !== undefined ? { reward_accuracy: evaluation.rewardAccuracy, reward_margin: evaluation.rewardMargin ?? null } : {};
     await db.setJobResult({
       ...ref,
-      result: { evaluation: { loss: evaluation.loss, token_accuracy: evaluation.tokenAccuracy, task_accuracy: evaluation.taskAccuracy, base_task_accuracy: evaluation.baseTaskAccuracy, examples: evaluation.examples } },
+      result: {
+        evaluation: {
+          loss: evaluation.loss,
+          token_accuracy: evaluation.tokenAccuracy,
+          task_accuracy: evaluation.taskAccuracy,
+          base_task_accuracy: evaluation.baseTaskAccuracy,
+          examples: evaluation.examples,
+          ...preference,
+        },
+      },
     });
     await event(
-      `Evaluation on ${evaluation.examples} held-out examples: loss ${evaluation.loss.toFixed(4)}, token accuracy ${(evaluation.tokenAccuracy * 100).toFixed(1)} %, task accuracy ${(evaluation.taskAccuracy * 100).toFixed(1)} % (base model: ${(evaluation.baseTaskAccuracy * 100).toFixed(1)} %)`,
+      `Evaluation on ${evaluation.examples} held-out ${dpo ? 'preference pairs' : 'examples'}: ${dpo ? 'DPO ' : ''}loss ${evaluation.loss.toFixed(4)}` +
+        (evaluation.rewardAccuracy !== undefined
+          ? `, reward accuracy ${(evaluation.rewardAccuracy * 100).toFixed(1)} % (margin ${(evaluation.rewardMargin ?? 0).toFixed(3)})`
+          : '') +
+        `, token accuracy ${(evaluation.tokenAccuracy * 100).toFixed(1)} %, task accuracy ${(evaluation.taskAccuracy * 100).toFixed(1)} % (base model: ${(evaluation.baseTaskAccuracy * 100).toFixed(1)} %)`,
       'evaluate-done',
       { ...evaluation },
     );
@@ -190,7 +224,7 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
       plan.targets.map((target) =>
         executeChild(deviceCandidates, {
           workflowId: workflowIds.deviceCandidates(ref.jobId, target.device),
-          args: [{ ...ref, device: target.device, pool: target.pool, quantizations: target.quantizations, budget: target.budget, sourceKey: exported.ggufKey, evalKey: data.evalKey, outputPrefix: `${plan.prefix}/devices/${target.device}` }],
+          args: [{ ...ref, device: target.device, pool: target.pool, quantizations: target.quantizations, budget: target.budget, sourceKey: exported.ggufKey, evalKey: data.chatEvalKey ?? data.evalKey, outputPrefix: `${plan.prefix}/devices/${target.device}` }],
         }),
       ),
     );

@@ -5,7 +5,7 @@ import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { errorMessage, trpc } from '@/lib/trpc';
 import { usePoll } from '@/lib/use-poll';
 import { fmtBytes, fmtDate, fmtDuration, fmtNum } from '@/lib/format';
-import { formatLabels, readReport, statLabel, type ReadReport } from '@/lib/datasets';
+import { formatLabels, readReport, statLabel, type ReadReport, type WarningLink } from '@/lib/datasets';
 import type { DatasetDetail, DatasetEstimate } from '@/lib/types';
 import { DatasetRecord } from '@/components/dataset-record';
 import { CountBars, Histogram } from '@/components/histogram';
@@ -22,16 +22,17 @@ export interface EstimateModelOption {
 }
 
 const PAGE = 10;
-/** The first record of the preview page that holds `line`. */
-const pageOf = (line: number) => Math.floor((line - 1) / PAGE) * PAGE;
+/** The first record of the preview page that holds `record`. */
+const pageOf = (record: number) => Math.floor((record - 1) / PAGE) * PAGE;
 
-function versionHref(datasetId: string, fileId: string, line?: number): string {
+/** `record` is a record of the stored file (the preview's numbering), not a line of the upload. */
+function versionHref(datasetId: string, fileId: string, record?: number): string {
   const q = new URLSearchParams({ version: fileId });
-  if (line) q.set('line', String(line));
-  return `/datasets/${encodeURIComponent(datasetId)}?${q.toString()}${line ? '#preview' : ''}`;
+  if (record) q.set('record', String(record));
+  return `/datasets/${encodeURIComponent(datasetId)}?${q.toString()}${record ? '#preview' : ''}`;
 }
 
-export function DatasetView({ id, versionId, line, models }: { id: string; versionId: string | null; line: number | null; models: EstimateModelOption[] }) {
+export function DatasetView({ id, versionId, record, models }: { id: string; versionId: string | null; record: number | null; models: EstimateModelOption[] }) {
   const router = useRouter();
   const ds = usePoll(() => trpc.datasets.get.query({ id }), null, [id]);
   const [deleting, setDeleting] = useState(false);
@@ -167,14 +168,14 @@ export function DatasetView({ id, versionId, line, models }: { id: string; versi
         </div>
       </div>
 
-      {selected && <VersionDetail key={selected.id} datasetId={d.id} version={selected} line={line} models={models} />}
+      {selected && <VersionDetail key={selected.id} datasetId={d.id} version={selected} record={record} models={models} />}
     </>
   );
 }
 
-function VersionDetail({ datasetId, version, line, models }: { datasetId: string; version: Version; line: number | null; models: EstimateModelOption[] }) {
-  const report = readReport(version.report);
+function VersionDetail({ datasetId, version, record, models }: { datasetId: string; version: Version; record: number | null; models: EstimateModelOption[] }) {
   const source = (version.source ?? {}) as Record<string, unknown>;
+  const report = readReport(version.report, source.container);
   const columns = source.columns && typeof source.columns === 'object' ? (source.columns as Record<string, string>) : null;
   return (
     <>
@@ -202,8 +203,8 @@ function VersionDetail({ datasetId, version, line, models }: { datasetId: string
         <Stats report={report} examples={version.examples} />
       </div>
       <Estimate fileId={version.id} models={models} defaultModel={report.tokenizer?.baseModel ?? null} />
-      <ValidationReport datasetId={datasetId} fileId={version.id} report={report} />
-      <Preview fileId={version.id} line={line} />
+      <ValidationReport datasetId={datasetId} fileId={version.id} report={report} container={source.container} />
+      <Preview fileId={version.id} record={record} report={report} />
     </>
   );
 }
@@ -363,7 +364,22 @@ function Estimate({ fileId, models, defaultModel }: { fileId: string; models: Es
 
 const warningLines = 30;
 
-function ValidationReport({ datasetId, fileId, report }: { datasetId: string; fileId: string; report: ReadReport }) {
+/** How the report's numbers count, said once above the warnings. */
+function numbering(report: ReadReport, container: unknown): string {
+  if (report.unit === 'line') {
+    return 'Numbers are lines of the uploaded file, as an editor shows them (blank lines count); each opens the record that line became in the preview below.';
+  }
+  if (container === 'parquet') return 'Numbers are rows of the Parquet file (row 1 is the first); each opens that row in the preview below.';
+  return 'Numbers are data rows (row 1 is the first row after the header), with the line of the file where the row starts in brackets; each opens that row in the preview below.';
+}
+
+/** "line 7" / "row 4 (line 9 of the file)": where a listed example is in the upload. */
+function origin(unit: ReadReport['unit'], l: WarningLink): string {
+  return unit === 'line' ? `line ${l.at} of the upload` : `row ${l.at}${l.fileLine ? ` (line ${l.fileLine} of the file)` : ''}`;
+}
+
+function ValidationReport({ datasetId, fileId, report, container }: { datasetId: string; fileId: string; report: ReadReport; container: unknown }) {
+  const units = report.unit === 'line' ? 'lines' : 'rows';
   return (
     <div className="card" data-testid="validation-report">
       <h2>Validation report</h2>
@@ -372,46 +388,59 @@ function ValidationReport({ datasetId, fileId, report }: { datasetId: string; fi
           Every example passed validation without warnings.
         </div>
       ) : (
-        <ul className="warnings">
-          {report.warnings.map((w) => (
-            <li key={w.code} data-testid="report-warning" data-code={w.code} data-count={w.count}>
-              <div>
-                <span className="badge warn">{w.count.toLocaleString('en-US')}</span> <strong>{w.message}</strong> <code className="muted small">{w.code}</code>
-              </div>
-              {w.lines.length > 0 && (
-                <div className="small lines">
-                  {w.count > w.lines.length || w.lines.length > warningLines ? 'First lines: ' : 'Lines: '}
-                  {w.lines.slice(0, warningLines).map((l, i) => (
-                    <span key={l}>
-                      {i > 0 && ', '}
-                      <Link href={versionHref(datasetId, fileId, l)} scroll={false} data-testid="warning-line-link" data-line={l}>
-                        {l}
-                      </Link>
-                    </span>
-                  ))}
+        <>
+          {report.warnings.some((w) => w.links.length > 0) && (
+            <p className="muted small" data-testid="report-numbering" data-unit={report.unit}>
+              {numbering(report, container)}
+              {report.approximateLinks && ' This report is older than record links: where the upload had blank lines, a link opens a record near the line, not on it.'}
+            </p>
+          )}
+          <ul className="warnings">
+            {report.warnings.map((w) => (
+              <li key={w.code} data-testid="report-warning" data-code={w.code} data-count={w.count}>
+                <div>
+                  <span className="badge warn">{w.count.toLocaleString('en-US')}</span> <strong>{w.message}</strong> <code className="muted small">{w.code}</code>
                 </div>
-              )}
-            </li>
-          ))}
-        </ul>
+                {w.links.length > 0 && (
+                  <div className="small lines">
+                    {w.count > w.links.length || w.links.length > warningLines ? `First ${units}: ` : `${units[0].toUpperCase()}${units.slice(1)}: `}
+                    {w.links.slice(0, warningLines).map((l, i) => (
+                      <span key={l.at}>
+                        {i > 0 && ', '}
+                        <Link
+                          href={versionHref(datasetId, fileId, l.record)}
+                          scroll={false}
+                          title={`${origin(report.unit, l)}: record ${l.record} of the stored file`}
+                          data-testid="warning-line-link"
+                          data-line={l.at}
+                          data-record={l.record}
+                          data-file-line={l.fileLine ?? undefined}
+                        >
+                          {l.at}
+                          {l.fileLine !== null && <span className="muted"> (line {l.fileLine})</span>}
+                        </Link>
+                      </span>
+                    ))}
+                  </div>
+                )}
+              </li>
+            ))}
+          </ul>
+        </>
       )}
     </div>
   );
 }
 
-function Preview({ fileId, line }: { fileId: string; line: number | null }) {
-  const [offset, setOffset] = useState(line ? pageOf(line) : 0);
-  const adjusted = useRef(false);
+function Preview({ fileId, record, report }: { fileId: string; record: number | null; report: ReadReport }) {
+  const [offset, setOffset] = useState(record ? pageOf(record) : 0);
   const page = usePoll(() => trpc.datasets.preview.query({ fileId, offset, limit: PAGE }), null, [fileId, offset]);
   const box = useRef<HTMLDivElement>(null);
 
-  // A link to a line moves the preview to the page that holds it.
+  // A link to a record moves the preview to the page that holds it.
   useEffect(() => {
-    if (line) {
-      adjusted.current = false;
-      setOffset(pageOf(line));
-    }
-  }, [line]);
+    if (record) setOffset(pageOf(record));
+  }, [record]);
 
   // While the next page loads the previous one is still shown: act only on the page asked for.
   const current = page.data?.offset === offset;
@@ -419,21 +448,13 @@ function Preview({ fileId, line }: { fileId: string; line: number | null }) {
   const total = page.data?.total ?? 0;
 
   useEffect(() => {
-    if (!line || !current || records.length === 0) return;
-    const el = box.current?.querySelector(`[data-line="${line}"]`);
-    if (el) {
-      el.scrollIntoView({ block: 'center' });
-      return;
-    }
-    // Record numbers may not match line numbers one to one (skipped blank lines): one correction,
-    // from the page the jump asked for (not from a page still shown while the jump was made).
-    if (adjusted.current || offset !== pageOf(line)) return;
-    adjusted.current = true;
-    const first = records[0].line;
-    const last = records[records.length - 1].line;
-    if (line < first) setOffset(Math.max(0, offset - (first - line)));
-    else if (line > last) setOffset(offset + (line - last));
-  }, [records, line, current, offset]);
+    if (!record || !current) return;
+    box.current?.querySelector(`[data-record="${record}"]`)?.scrollIntoView({ block: 'center' });
+  }, [records, record, current]);
+
+  // Where the records a warning names came from in the upload (CSV and Parquet rows are records one to one).
+  const origins = new Map<number, WarningLink>();
+  for (const w of report.warnings) for (const l of w.links) if (!report.approximateLinks) origins.set(l.record, l);
 
   return (
     <div className="card" id="preview" data-testid="preview" ref={box}>
@@ -453,20 +474,33 @@ function Preview({ fileId, line }: { fileId: string; line: number | null }) {
       </div>
       {page.error && <div className="alert error">{page.error}</div>}
       {page.loading && <div className="empty">Loading…</div>}
-      {records.map((r) => (
-        <div key={r.line} className={`preview-record${r.line === line ? ' focus' : ''}`} data-testid="preview-record" data-line={r.line}>
-          <div className="record-line">
-            line <strong>{r.line}</strong>
-          </div>
-          {r.truncated ? (
-            <div className="muted small" data-testid="preview-truncated">
-              This record is {fmtBytes(r.truncated.bytes)} — too large to show here.
+      {records.map((r) => {
+        const from = origins.get(r.line);
+        return (
+          <div key={r.line} className={`preview-record${r.line === record ? ' focus' : ''}`} data-testid="preview-record" data-record={r.line}>
+            <div className="record-line" data-testid="preview-record-label">
+              {report.unit === 'row' ? (
+                <>
+                  row <strong>{r.line}</strong>
+                  {from?.fileLine ? <span className="muted"> · line {from.fileLine} of the file</span> : null}
+                </>
+              ) : (
+                <>
+                  record <strong>{r.line}</strong>
+                  {from ? <span className="muted"> · line {from.at} of the upload</span> : null}
+                </>
+              )}
             </div>
-          ) : (
-            <DatasetRecord record={r.record} />
-          )}
-        </div>
-      ))}
+            {r.truncated ? (
+              <div className="muted small" data-testid="preview-truncated">
+                This record is {fmtBytes(r.truncated.bytes)} — too large to show here.
+              </div>
+            ) : (
+              <DatasetRecord record={r.record} />
+            )}
+          </div>
+        );
+      })}
     </div>
   );
 }

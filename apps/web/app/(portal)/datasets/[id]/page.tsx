@@ -15,12 +15,13 @@ export default async function DatasetPage({
   const { id } = await params;
   const sp = await searchParams;
   const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v) ?? null;
-  const line = Number(one(sp.line));
+  // `record` numbers the stored file (what report links carry); `line` is how older links said it.
+  const record = Number(one(sp.record) ?? one(sp.line));
   return (
     <DatasetView
       id={decodeURIComponent(id)}
       versionId={one(sp.version)}
-      line={Number.isInteger(line) && line > 0 ? line : null}
+      record={Number.isInteger(record) && record > 0 ? record : null}
       models={baseModels.map((m) => ({ id: m.id, name: m.name, contextLength: m.contextLength }))}
     />
   );

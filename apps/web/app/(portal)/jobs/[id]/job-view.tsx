@@ -82,7 +82,7 @@ function resultSection(job: JobDetail, section: 'evaluation' | 'training'): [str
   return Object.entries(obj).filter((e): e is [string, number] => typeof e[1] === 'number' && Number.isFinite(e[1]));
 }
 
-const evaluationOrder = ['task_accuracy', 'base_task_accuracy', 'token_accuracy', 'loss', 'examples'];
+const evaluationOrder = ['task_accuracy', 'base_task_accuracy', 'reward_accuracy', 'reward_margin', 'token_accuracy', 'loss', 'examples'];
 
 function fmtMetric(key: string, v: number): string {
   if (/accuracy|rate$/.test(key) && v >= 0 && v <= 1 && !/learning_rate/.test(key)) return fmtPct(v);
@@ -208,6 +208,7 @@ export function JobView({ id }: { id: string }) {
             <dd>
               {String(hp.method ?? '')} · {String(hp.n_epochs ?? '')} epochs · lr {String(hp.learning_rate ?? '')} · batch {String(hp.batch_size ?? '')}
               {hp.method === 'lora' ? ` · rank ${String(hp.lora_rank ?? '')}` : ''}
+              {hp.objective === 'dpo' ? ` · DPO, beta ${String(hp.beta ?? '')}` : ''}
             </dd>
             <dt>Target devices</dt>
             <dd data-testid="job-target-devices">{j.targetDevices.join(', ')}</dd>

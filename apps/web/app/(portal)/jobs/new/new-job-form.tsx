@@ -8,7 +8,7 @@ import { fmtNum, fmtParams } from '@/lib/format';
 import { DatasetVersionPicker } from '@/components/dataset-version-picker';
 import { usePermission } from '@/lib/me';
 import { DeniedReason } from '@/components/denied-reason';
-import type { BaseModel, TrainingDefaults } from '@edgetune/contracts';
+import { DEFAULT_DPO_BETA, type BaseModel, type TrainingDefaults } from '@edgetune/contracts';
 
 type Method = BaseModel['methods'][number];
 
@@ -16,6 +16,8 @@ type Method = BaseModel['methods'][number];
 export type BaseModelOption = Pick<BaseModel, 'id' | 'name' | 'parameters' | 'contextLength' | 'methods' | 'description'> & {
   /** The model's recommended hyperparameters: what an empty field means. */
   defaults: Record<Method, TrainingDefaults>;
+  /** The same for preference tuning (DPO). */
+  dpoDefaults: Record<Method, TrainingDefaults>;
 };
 
 type NumericHp = 'n_epochs' | 'learning_rate' | 'batch_size' | 'lora_rank';
@@ -36,6 +38,9 @@ export function NewJobForm({ models }: { models: BaseModelOption[] }) {
 
   const [model, setModel] = useState(models[0]?.id ?? '');
   const [trainingFile, setTrainingFile] = useState('');
+  // The objective follows the training data: preference pairs train with DPO.
+  const [trainingFormat, setTrainingFormat] = useState<string | null>(null);
+  const [beta, setBeta] = useState('');
   const [validationFile, setValidationFile] = useState('');
   const [method, setMethod] = useState<Method>(models[0]?.methods[0] ?? 'lora');
   const [numbers, setNumbers] = useState<Partial<Record<NumericHp, string>>>({});
@@ -46,7 +51,8 @@ export function NewJobForm({ models }: { models: BaseModelOption[] }) {
 
   const selectedModel = models.find((m) => m.id === model);
   const methods = selectedModel?.methods ?? ['lora', 'full'];
-  const defaults = (selectedModel ?? models[0]).defaults[method];
+  const dpo = trainingFormat === 'preference';
+  const defaults = (selectedModel ?? models[0])[dpo ? 'dpoDefaults' : 'defaults'][method];
   const datasetRows = datasets.data?.data ?? [];
   const deviceRows = devices.data?.devices ?? [];
   const online = deviceRows.filter((d) => d.available);
@@ -69,6 +75,7 @@ export function NewJobForm({ models }: { models: BaseModelOption[] }) {
         validation_file: validationFile || null,
         hyperparameters: {
           method,
+          ...(dpo && beta.trim() ? { beta: Number(beta) } : {}),
           ...Object.fromEntries(numericFields.filter((f) => applies(f.key) && numbers[f.key]?.trim()).map((f) => [f.key, Number(numbers[f.key])])),
         },
         target_devices: targets.length ? targets : undefined,
@@ -114,7 +121,10 @@ export function NewJobForm({ models }: { models: BaseModelOption[] }) {
               label="Training data"
               datasets={datasetRows}
               value={trainingFile}
-              onChange={setTrainingFile}
+              onChange={(id, format) => {
+                setTrainingFile(id);
+                setTrainingFormat(format);
+              }}
               emptyLabel="Choose a dataset…"
               required
               testid="job-training"
@@ -129,6 +139,13 @@ export function NewJobForm({ models }: { models: BaseModelOption[] }) {
               testid="job-validation"
             />
           </div>
+          {trainingFile && (
+            <p className="hint" data-testid="job-objective">
+              {dpo
+                ? 'Preference pairs: trained with Direct Preference Optimization (DPO) against the base model. A validation dataset must hold preference pairs too.'
+                : 'Conversations: supervised fine-tuning on the assistant answers. A validation dataset must hold conversations too.'}
+            </p>
+          )}
           {datasets.error && <div className="alert error">{datasets.error}</div>}
           {datasets.data && datasetRows.length === 0 && (
             <p className="hint">
@@ -167,6 +184,22 @@ export function NewJobForm({ models }: { models: BaseModelOption[] }) {
                 />
               </div>
             ))}
+            {dpo && (
+              <div>
+                <label htmlFor="beta">DPO beta</label>
+                <input
+                  id="beta"
+                  type="number"
+                  min={0}
+                  max={10}
+                  step="any"
+                  placeholder={`default ${DEFAULT_DPO_BETA}`}
+                  value={beta}
+                  onChange={(e) => setBeta(e.target.value)}
+                  data-testid="job-beta"
+                />
+              </div>
+            )}
             <div>
               <label htmlFor="suffix">Model name suffix (optional)</label>
               <input

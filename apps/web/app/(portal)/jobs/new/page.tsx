@@ -14,6 +14,7 @@ export default function NewJobPage() {
     methods: m.methods,
     description: m.description,
     defaults: { lora: defaultHyperparameters(m.id, 'lora'), full: defaultHyperparameters(m.id, 'full') },
+    dpoDefaults: { lora: defaultHyperparameters(m.id, 'lora', 'dpo'), full: defaultHyperparameters(m.id, 'full', 'dpo') },
   }));
   return <NewJobForm models={models} />;
 }
