@@ -362,4 +362,26 @@ test('CSV, Parquet and preference data: columns read in the browser and mapped, 
     await expect(first.getByTestId('pref-rejected')).toContainText(prefs[0].rejected);
     await first.screenshot({ path: path.join(artifactsDir, 'dataset-preference-record.png') });
   });
+
+  await test.step('a job on the preference data trains with DPO: the form says so, mixed kinds are refused, beta is kept', async () => {
+    const prefsDatasetId = new URL(page.url()).pathname.split('/').pop() ?? '';
+    await page.goto('/jobs/new');
+    await page.getByTestId('job-model').selectOption('lfm2-tiny');
+    await page.getByTestId('job-training-dataset').selectOption(prefsDatasetId);
+    await expect(page.getByTestId('job-objective')).toContainText('Direct Preference Optimization (DPO)');
+    await expect(page.getByTestId('job-beta')).toHaveAttribute('placeholder', 'default 0.1');
+    // A conversation dataset cannot validate a preference job: the server names the field.
+    await page.getByTestId('job-validation-dataset').selectOption({ label: 'tickets (1 version)' });
+    await page.getByTestId('job-submit').click();
+    await expect(page.getByTestId('job-create-error')).toContainText(/validation file .* holds conversations .* both files of a job must be the same kind/i);
+    await page.getByTestId('job-validation-dataset').selectOption('');
+    await page.getByTestId('job-beta').fill('0.2');
+    await page.getByTestId('job-submit').click();
+    await page.waitForURL(/\/jobs\/ftjob-[^/]+$/);
+    await expect(page.getByTestId('job-hyperparameters')).toContainText('DPO, beta 0.2');
+    // Not trained to the end here (the OpenAI-client integration test does): cancel it.
+    await page.getByTestId('job-cancel').click();
+    await page.getByTestId('job-cancel-confirm').click();
+    await expect(page.getByTestId('job-status')).toHaveText('cancelled', { timeout: 120_000 });
+  });
 });

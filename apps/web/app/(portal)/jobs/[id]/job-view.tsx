@@ -205,7 +205,7 @@ export function JobView({ id }: { id: string }) {
             <dt>Validation file</dt>
             <dd>{j.validationFileId ? <DatasetFileLink fileId={j.validationFileId} /> : <span className="muted">held out from training</span>}</dd>
             <dt>Hyperparameters</dt>
-            <dd>
+            <dd data-testid="job-hyperparameters">
               {String(hp.method ?? '')} · {String(hp.n_epochs ?? '')} epochs · lr {String(hp.learning_rate ?? '')} · batch {String(hp.batch_size ?? '')}
               {hp.method === 'lora' ? ` · rank ${String(hp.lora_rank ?? '')}` : ''}
               {hp.objective === 'dpo' ? ` · DPO, beta ${String(hp.beta ?? '')}` : ''}
