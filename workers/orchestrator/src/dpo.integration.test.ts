@@ -17,27 +17,14 @@ import { describe, test } from 'node:test';
 import OpenAI, { toFile } from 'openai';
 import { createApiKey } from '@edgetune/api/domain/api-keys';
 import { getJob } from '@edgetune/api/domain/jobs';
-import { handleOpenAI } from '@edgetune/api/openai/handler';
 import { goodJsonl, newOrg, useDatabase } from '@edgetune/api/testing/fixtures';
+import { inProcessOpenAI } from '@edgetune/api/testing/openai-client';
 import type { Manifest } from '@edgetune/contracts';
 import { storage } from '@edgetune/storage';
 
 useDatabase();
 
 const ROOT = process.env.EDGETUNE_ROOT ?? path.resolve(import.meta.dirname, '../../..');
-
-/** The official client, its requests answered by handleOpenAI in this process. */
-function client(apiKey: string): OpenAI {
-  return new OpenAI({
-    apiKey,
-    baseURL: 'http://edgetune.test/v1',
-    maxRetries: 0,
-    fetch: (async (input: RequestInfo | URL, init?: RequestInit) => {
-      const req = new Request(input, init);
-      return req.url.startsWith('http://edgetune.test/') ? handleOpenAI(req) : fetch(req);
-    }) as typeof fetch,
-  });
-}
 
 /** The synthetic routing task as preference pairs, written by the trainer's own generator. */
 function preferenceData(nTrain: number, nEval: number): { train: Buffer; eval: Buffer } {
@@ -69,7 +56,7 @@ describe('preference tuning (DPO) through the OpenAI SDK and the real workflow',
   test('a DPO job trains, evaluates, benchmarks on prompt + chosen and publishes', { timeout: 20 * 60_000 }, async () => {
     const { caller, orgId } = await newOrg('dpo');
     const { key } = await createApiKey(caller, { name: 'dpo' });
-    const ai = client(key);
+    const ai = inProcessOpenAI(key);
     const data = preferenceData(96, 24);
     const train = await ai.files.create({ file: await toFile(data.train, 'prefs-train.jsonl'), purpose: 'fine-tune' });
     const validation = await ai.files.create({ file: await toFile(data.eval, 'prefs-eval.jsonl'), purpose: 'fine-tune' });

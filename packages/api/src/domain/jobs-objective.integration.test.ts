@@ -1,14 +1,13 @@
 import '../testing/env';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { eq } from 'drizzle-orm';
-import { loadConfig } from '@edgetune/config';
 import { DomainError } from '@edgetune/contracts';
 import { db, schema } from '@edgetune/db';
-import { taskQueues, temporalClient } from '@edgetune/temporal';
+import { temporalClient } from '@edgetune/temporal';
+import { pollDeviceQueue } from '../testing/device-poller';
 import { bytes, goodJsonl, newOrg, useDatabase } from '../testing/fixtures';
-import { listPools } from './devices';
 import { uploadFile } from './files';
 import { createJob } from './jobs';
 
@@ -44,28 +43,6 @@ test("a job's objective follows its files: both files the same kind, objective a
   assert.equal((await db().select().from(schema.jobs).where(eq(schema.jobs.orgId, orgId))).length, 0, 'nothing is written for a refused job');
 });
 
-const controllers: AbortController[] = [];
-after(() => controllers.forEach((c) => c.abort()));
-
-/** A real long poll on a device queue, so a test pool counts as online (as in jobs-temporal). */
-async function pollOnce(queue: string): Promise<void> {
-  const client = await temporalClient();
-  const ac = new AbortController();
-  controllers.push(ac);
-  void client.connection
-    .withDeadline(Date.now() + 60_000, () =>
-      client.connection.withAbortSignal(ac.signal, () =>
-        client.workflowService.pollActivityTaskQueue({ namespace: loadConfig().TEMPORAL_NAMESPACE, taskQueue: { name: queue, kind: 1 as never }, identity: 'integration-test' }),
-      ),
-    )
-    .catch(() => undefined);
-  for (let i = 0; i < 50; i++) {
-    if ((await listPools()).some((p) => queue === taskQueues.device(p.id) && p.online)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`poller on ${queue} never showed up`);
-}
-
 test('a preference file makes a DPO job (default beta, DPO learning rate); a chat file an SFT job without beta', async () => {
   const { caller } = await newOrg('objective-ok');
   const chat = await uploadFile(caller, { filename: 'chat.jsonl', purpose: 'fine-tune', body: bytes(goodJsonl(4)) });
@@ -75,7 +52,7 @@ test('a preference file makes a DPO job (default beta, DPO learning rate); a cha
   const client = await temporalClient();
   const started: string[] = [];
   try {
-    await pollOnce(taskQueues.device(poolId));
+    await pollDeviceQueue(poolId);
     const target = { target_devices: ['arm64-automotive'] };
     const dpo = await createJob(caller, { model: 'lfm2-tiny', training_file: prefs.id, ...target, hyperparameters: { method: 'full' } });
     started.push(dpo.job.workflowId);

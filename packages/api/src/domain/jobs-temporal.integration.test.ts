@@ -1,42 +1,19 @@
 import '../testing/env';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { eq } from 'drizzle-orm';
-import { loadConfig } from '@edgetune/config';
 import { DomainError } from '@edgetune/contracts';
 import { db, schema } from '@edgetune/db';
 import { taskQueues, temporalClient, workflowIds, workflowTypes } from '@edgetune/temporal';
 import { healthCheck } from '../health';
+import { pollDeviceQueue } from '../testing/device-poller';
 import { bytes, goodJsonl, newOrg, useDatabase } from '../testing/fixtures';
-import { listDevices, listPools } from './devices';
+import { listDevices } from './devices';
 import { uploadFile } from './files';
 import { cancelJob, createJob } from './jobs';
 
 useDatabase();
-
-const controllers: AbortController[] = [];
-after(() => controllers.forEach((c) => c.abort()));
-
-/** Registers a real poller on a queue (a long poll, as a worker does) so the pool counts as online. */
-async function pollOnce(queue: string): Promise<void> {
-  const client = await temporalClient();
-  const ac = new AbortController();
-  controllers.push(ac);
-  void client.connection
-    .withDeadline(Date.now() + 60_000, () =>
-      client.connection.withAbortSignal(ac.signal, () =>
-        client.workflowService.pollActivityTaskQueue({ namespace: loadConfig().TEMPORAL_NAMESPACE, taskQueue: { name: queue, kind: 1 as never }, identity: 'integration-test' }),
-      ),
-    )
-    .catch(() => undefined);
-  for (let i = 0; i < 50; i++) {
-    const pools = await listPools();
-    if (pools.some((p) => p.kind === 'device' && queue === taskQueues.device(p.id) && p.online)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`poller on ${queue} never showed up`);
-}
 
 test('create starts the workflow on the orchestrator queue; cancel requests cancellation', async () => {
   const { caller, orgId } = await newOrg('temporal');
@@ -50,7 +27,7 @@ test('create starts the workflow on the orchestrator queue; cancel requests canc
 
   await db().insert(schema.pools).values({ id: poolId, kind: 'device', profiles: ['arm64-automotive'], fingerprint: { test: true } });
   try {
-    await pollOnce(taskQueues.device(poolId));
+    await pollDeviceQueue(poolId);
     const devices = await listDevices();
     assert.ok(devices.find((d) => d.id === 'arm64-automotive')?.pools.includes(poolId));
 

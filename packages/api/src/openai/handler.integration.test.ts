@@ -6,28 +6,14 @@ import OpenAI, { toFile } from 'openai';
 import { createApiKey } from '../domain/api-keys';
 import { zstdFrame } from '../testing/datasets';
 import { goodJsonl, goodLine, newOrg, seedPublishedModel, useDatabase } from '../testing/fixtures';
-import { handleOpenAI } from './handler';
+import { inProcessOpenAI } from '../testing/openai-client';
 
 useDatabase();
-
-/** The official client, talking to handleOpenAI in-process (only baseURL + fetch differ). */
-function client(apiKey: string) {
-  return new OpenAI({
-    apiKey,
-    baseURL: 'http://edgetune.test/v1',
-    maxRetries: 0,
-    fetch: (async (input: RequestInfo | URL, init?: RequestInit) => {
-      const req = new Request(input, init);
-      // the SDK probes fetch with a data: URL; only our URLs go to the handler
-      return req.url.startsWith('http://edgetune.test/') ? handleOpenAI(req) : fetch(req);
-    }) as typeof fetch,
-  });
-}
 
 test('the openai client uploads, lists, reads and deletes files', async () => {
   const { caller, orgId } = await newOrg('oai');
   const { key } = await createApiKey(caller, { name: 'sdk' });
-  const ai = client(key);
+  const ai = inProcessOpenAI(key);
   const text = goodJsonl(4);
   const f = await ai.files.create({ file: await toFile(Buffer.from(text), 'train.jsonl'), purpose: 'fine-tune' });
   assert.match(f.id, /^file-/);
@@ -67,7 +53,7 @@ test('the openai client uploads, lists, reads and deletes files', async () => {
 test('a malformed file is a 400 naming the line; bad keys are 401; unknown ids 404', async () => {
   const { caller } = await newOrg('oai-err');
   const { key } = await createApiKey(caller, { name: 'sdk' });
-  const ai = client(key);
+  const ai = inProcessOpenAI(key);
   const bad = `${goodLine(1)}\n{"messages": "nope"}\n`;
   await assert.rejects(ai.files.create({ file: await toFile(Buffer.from(bad), 'bad.jsonl'), purpose: 'fine-tune' }), (e: InstanceType<typeof OpenAI.APIError>) => {
     assert.equal(e.status, 400);
@@ -75,7 +61,7 @@ test('a malformed file is a 400 naming the line; bad keys are 401; unknown ids 4
     return true;
   });
   assert.deepEqual((await ai.files.list()).data, []);
-  await assert.rejects(client('et_AAAAAAAAAAAA_' + 'A'.repeat(32)).files.list(), (e: InstanceType<typeof OpenAI.APIError>) => {
+  await assert.rejects(inProcessOpenAI('et_AAAAAAAAAAAA_' + 'A'.repeat(32)).files.list(), (e: InstanceType<typeof OpenAI.APIError>) => {
     assert.equal(e.status, 401);
     assert.equal(e.code, 'invalid_api_key');
     return true;
@@ -91,7 +77,7 @@ test('a malformed file is a 400 naming the line; bad keys are 401; unknown ids 4
 test('the openai client uploads gzip and zstd files; content is the decompressed JSONL', async () => {
   const { caller } = await newOrg('oai-compressed');
   const { key } = await createApiKey(caller, { name: 'sdk' });
-  const ai = client(key);
+  const ai = inProcessOpenAI(key);
   const text = goodJsonl(6);
   const gz = gzipSync(text);
   const g = await ai.files.create({ file: await toFile(gz, 'train.jsonl.gz'), purpose: 'fine-tune' });
