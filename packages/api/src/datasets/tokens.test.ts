@@ -54,8 +54,49 @@ test('the piece table grows and keeps its counts (rehashed pieces still count ri
   const texts = Array.from({ length: 400 }, (_, t) => Array.from({ length: 50 }, (_, k) => ` ${word(t * 50 + k)}`).join(''));
   const first = texts.map((t) => counter.countText(t));
   assert.ok((counter as unknown as { pMask: number }).pMask + 1 >= 32768, 'the table grew from 4096 slots to hold 20k pieces');
+  assert.ok((counter as unknown as { cMask: number }).cMask + 1 >= 32768, 'the chunk table grew from 4096 slots to hold 20k chunks');
   texts.forEach((t, i) => assert.equal(counter.countText(t), first[i], `text ${i} again (from the table)`));
   for (let i = 0; i < texts.length; i += 37) assert.equal(first[i], lib(texts[i]), `text ${i}`);
+});
+
+test('every chunk cut is a boundary of the split regex: pre-tokenizing chunk by chunk gives the pieces of the whole text (fuzz)', () => {
+  const c = counter as unknown as { cut(s: string): number; cutEnds: Int32Array; tok: { pre_tokenizer: { pre_tokenize_text(t: string): string[] } } };
+  const pre = (t: string): string[] => c.tok.pre_tokenizer.pre_tokenize_text(t);
+  const pool = ['a', 'Bc', ' ', ' ', '  ', '   ', '\t', '\n', '\r\n', ' \n', '\u00a0', '\u3000', '.', ',', '!?', "'", "'s", "'ll", '7', '123', '-', 'é', '东京', '🙂'];
+  let seed = 4242;
+  const rnd = (n: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % n;
+  };
+  let cuts = 0;
+  for (let i = 0; i < 3000; i++) {
+    let t = '';
+    for (let j = 1 + rnd(30); j > 0; j--) t += pool[rnd(pool.length)];
+    const n = c.cut(t);
+    const ends = Array.from(c.cutEnds.subarray(0, n));
+    assert.equal(ends[n - 1], t.length);
+    const chunks = ends.map((e, k) => t.slice(k ? ends[k - 1] : 0, e));
+    for (const ch of chunks.slice(1)) assert.match(ch, /^ /, 'a chunk starts with a space');
+    cuts += n - 1;
+    assert.deepEqual(chunks.flatMap(pre), pre(t), `text ${JSON.stringify(t)} cut as ${JSON.stringify(chunks)}`);
+  }
+  assert.ok(cuts > 5000, `${cuts} cuts checked`);
+});
+
+test('counting by chunks (cut before a space after a non-space) equals the library, for long chunks and every kind of space', () => {
+  const lib = (t: string): number => (counter as unknown as { libraryCount(t: string): number }).libraryCount(t);
+  const texts = [
+    `${'x'.repeat(70)} tail`, // a chunk longer than the table keeps
+    `lead ${'é'.repeat(65)}... ${'9'.repeat(80)}`,
+    'a  b   c    d\t\te \u00a0f\u3000g \n h\r\n i  \n\n  j',
+    "it's a 'test' -- don't   ' s 're ' ve x' 'll",
+    '  leading and trailing  ',
+    'emoji 🙂 🙂🙂 after  🙂x',
+    '东京 タワー 12345 ١٢٣ ²½',
+  ];
+  for (const t of texts) assert.equal(counter.countText(t), lib(t), JSON.stringify(t));
+  // The same texts again come from the chunk table.
+  for (const t of texts) assert.equal(counter.countText(t), lib(t), `again: ${JSON.stringify(t)}`);
 });
 
 test('examples counted per message equal the rendered example counted by the library encoder (fuzz)', () => {

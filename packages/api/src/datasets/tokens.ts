@@ -10,7 +10,7 @@ import { storage, StorageNotFound, type Storage } from '@edgetune/storage';
  * special tokens.
  *
  * Rendering through jinja and tokenizing whole examples in JS runs at ~1 MB/s, far too slow for
- * multi-gigabyte uploads, so the counter takes two exact shortcuts and checks them:
+ * multi-gigabyte uploads, so the counter takes exact shortcuts and checks them:
  *  - Template skeletons: a conversation's rendering is computed once per "shape" (sequence of
  *    roles) with sentinel contents; an example is then the skeleton with its contents spliced in.
  *    A shape is only used if two different sentinel sets give the same skeleton (so the template
@@ -21,6 +21,9 @@ import { storage, StorageNotFound, type Storage } from '@edgetune/storage';
  *    counts are cached (natural text repeats its words). Used only for the tokenizer structure
  *    where this holds (no normalizer, Split(regex)+ByteLevel or ByteLevel pre-tokenizer, BPE,
  *    plain added tokens) and after a self-check against the library's own `encode`.
+ *  - Chunk table: for that split regex, a text is cut before every space that follows a
+ *    non-space (always a piece boundary) and whole chunks (" word,") are counted from a second,
+ *    smaller table, so most text costs one branch-free pass and one probe per word.
  */
 
 export interface TemplateMessage {
@@ -41,6 +44,14 @@ export interface TokenizerAvailability {
  */
 const PIECE_SLOTS = 1 << 18;
 const PIECE_SLOTS_START = 1 << 12;
+/**
+ * Chunk table (see countChunks): slots of 4 ints — length | tokens << 8, two hashes, unused —
+ * from 2^12 doubling up to 2^17 (2 MB, small enough to stay in cache), then cleared when three
+ * quarters full. Chunks longer than CHUNK_MAX are counted piece by piece and not kept.
+ */
+const CHUNK_SLOTS = 1 << 17;
+const CHUNK_SLOTS_START = 1 << 12;
+const CHUNK_MAX = 64;
 /** Examples rendered in full for comparison: every shape's first few, then one in this many. */
 const VERIFY_FIRST_PER_SHAPE = 8;
 const VERIFY_EVERY = 509;
@@ -83,6 +94,15 @@ export class TokenCounter {
   private pieces: Int32Array = new Int32Array(PIECE_SLOTS_START * 4);
   private pMask = PIECE_SLOTS_START - 1;
   private pUsed = 0;
+  private chunks: Int32Array = new Int32Array(CHUNK_SLOTS_START * 4);
+  private cMask = CHUNK_SLOTS_START - 1;
+  private cShift = 32 - Math.log2(CHUNK_SLOTS_START);
+  private cUsed = 0;
+  /** Per chunk of the text being counted: where it ends and its two hashes. */
+  private cutEnds = new Int32Array(256);
+  private cutA = new Int32Array(256);
+  private cutB = new Int32Array(256);
+  private notSpace: Uint8Array | null = null;
   private shapes = new Map<string, Shape>();
   private skeletonsOn = true;
   /** Counting an example as its contents plus its shape's fixed tokens (checked on samples). */
@@ -381,6 +401,120 @@ export class TokenCounter {
   }
 
   private countSegment(seg: string): number {
+    return this.pieceScanner ? this.countChunks(seg) : this.countPieces(seg);
+  }
+
+  /**
+   * Tokens of a text (no added tokens in it) by chunks: it is cut before every space that follows
+   * a non-space (" word," "  x" …). Each such cut is a boundary of the split regex's pieces — no
+   * alternative carries a piece over it, and none looks past it — so the text's tokens are the sum
+   * of its chunks' tokens, each counted on its own. Natural text repeats its chunks, whose counts
+   * are kept in a small table; the cutting is branch-free (a branch per word would mispredict on
+   * every word), so a text costs one pass of shifts and multiplies and one probe per chunk.
+   */
+  private countChunks(s: string): number {
+    const np = this.cut(s);
+    const ends = this.cutEnds;
+    let n = 0;
+    let start = 0;
+    for (let j = 0; j < np; j++) {
+      const end = ends[j];
+      n += end - start > CHUNK_MAX ? this.countPieces(s.slice(start, end)) : this.chunkCount(s, start, end, this.cutA[j], this.cutB[j]);
+      start = end;
+    }
+    return n;
+  }
+
+  /** Cuts `s` into chunks: their ends and hashes go to cutEnds/cutA/cutB; returns how many. */
+  private cut(s: string): number {
+    const len = s.length;
+    if (len === 0) return 0;
+    if (this.cutEnds.length <= len) {
+      const n = Math.max(len + 1, this.cutEnds.length * 2);
+      this.cutEnds = new Int32Array(n);
+      this.cutA = new Int32Array(n);
+      this.cutB = new Int32Array(n);
+    }
+    const ends = this.cutEnds;
+    const ha = this.cutA;
+    const hb = this.cutB;
+    const notSpace = (this.notSpace ??= this.cls.map((k) => (k === SPACE || k === NEWLINE ? 0 : 1)));
+    // The slot at `np` is written for every character and kept (np + 1) only at a cut.
+    let np = 0;
+    let a = 0;
+    let b = 0;
+    let prevNotSpace = 0;
+    for (let i = 0; i < len; i++) {
+      const c = s.charCodeAt(i);
+      const cut = (((c ^ 32) - 1) >>> 31) & prevNotSpace;
+      ends[np] = i;
+      ha[np] = a;
+      hb[np] = b;
+      np += cut;
+      const keep = cut - 1;
+      a = (Math.imul(a & keep, 0x2c1b3c6d) + c) | 0;
+      b = (Math.imul(b & keep, 0x297a2d39) + c) | 0;
+      prevNotSpace = notSpace[c];
+    }
+    ends[np] = len;
+    ha[np] = a;
+    hb[np] = b;
+    return np + 1;
+  }
+
+  /**
+   * Tokens of the chunk s[start, end), identified by its length and two independent 32-bit
+   * polynomial hashes (a false match needs a 64-bit collision between chunks of one length).
+   */
+  private chunkCount(s: string, start: number, end: number, a: number, b: number): number {
+    const len = end - start;
+    const t = this.chunks;
+    let slot = Math.imul(a ^ Math.imul(b ^ len, 0x27d4eb2f), 0x9e3779b1) >>> this.cShift;
+    for (;;) {
+      const o = slot << 2;
+      const k = t[o];
+      if ((k & 255) === len && t[o + 1] === a && t[o + 2] === b) return k >>> 8;
+      if (k === 0) break;
+      slot = (slot + 1) & this.cMask;
+    }
+    const n = this.countPieces(s.slice(start, end));
+    if ((this.cUsed + 1) * 4 > (this.cMask + 1) * 3) {
+      if (this.cMask + 1 < CHUNK_SLOTS) this.growChunks();
+      else {
+        this.chunks.fill(0);
+        this.cUsed = 0;
+      }
+    }
+    const tt = this.chunks;
+    slot = Math.imul(a ^ Math.imul(b ^ len, 0x27d4eb2f), 0x9e3779b1) >>> this.cShift;
+    while (tt[slot << 2] !== 0) slot = (slot + 1) & this.cMask;
+    tt[slot << 2] = len | (n << 8);
+    tt[(slot << 2) + 1] = a;
+    tt[(slot << 2) + 2] = b;
+    this.cUsed++;
+    return n;
+  }
+
+  private growChunks(): void {
+    const old = this.chunks;
+    const slots = (this.cMask + 1) * 2;
+    const t = new Int32Array(slots * 4);
+    const mask = slots - 1;
+    const shift = this.cShift - 1;
+    for (let o = 0; o < old.length; o += 4) {
+      const k = old[o];
+      if (k === 0) continue;
+      let slot = Math.imul(old[o + 1] ^ Math.imul(old[o + 2] ^ (k & 255), 0x27d4eb2f), 0x9e3779b1) >>> shift;
+      while (t[slot << 2] !== 0) slot = (slot + 1) & mask;
+      t.set(old.subarray(o, o + 4), slot << 2);
+    }
+    this.chunks = t;
+    this.cMask = mask;
+    this.cShift = shift;
+  }
+
+  /** Tokens of a text as the split regex's pieces, each from the piece table or the BPE model. */
+  private countPieces(seg: string): number {
     if (this.pieceScanner) {
       const n = this.scanPieces(seg);
       if (n >= 0) return n;
