@@ -53,8 +53,8 @@ test('the piece table grows and keeps its counts (rehashed pieces still count ri
   };
   const texts = Array.from({ length: 400 }, (_, t) => Array.from({ length: 50 }, (_, k) => ` ${word(t * 50 + k)}`).join(''));
   const first = texts.map((t) => counter.countText(t));
-  assert.ok((counter as unknown as { pMask: number }).pMask + 1 >= 32768, 'the table grew from 4096 slots to hold 20k pieces');
-  assert.ok((counter as unknown as { cMask: number }).cMask + 1 >= 32768, 'the chunk table grew from 4096 slots to hold 20k chunks');
+  assert.ok((counter as unknown as { pieceTable: { slots: number } }).pieceTable.slots >= 32768, 'the table grew from 4096 slots to hold 20k pieces');
+  assert.ok((counter as unknown as { chunkTable: { slots: number } }).chunkTable.slots >= 32768, 'the chunk table grew from 4096 slots to hold 20k chunks');
   texts.forEach((t, i) => assert.equal(counter.countText(t), first[i], `text ${i} again (from the table)`));
   for (let i = 0; i < texts.length; i += 37) assert.equal(first[i], lib(texts[i]), `text ${i}`);
 });

@@ -2,6 +2,7 @@ import { Template } from '@huggingface/jinja';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { findBaseModel, type BaseModel } from '@edgetune/contracts';
 import { storage, StorageNotFound, type Storage } from '@edgetune/storage';
+import { CountTable } from './count-table';
 
 /**
  * Token counts of training examples with the base model's REAL tokenizer and chat template,
@@ -38,16 +39,12 @@ export interface TokenizerAvailability {
   reason?: string;
 }
 
-/**
- * Piece table: slots of 16 bytes, from 2^12 doubling up to 2^18 (4 MB), then cleared when three
- * quarters full (bounded memory). Small while the distinct pieces are few, so it stays in cache.
- */
+/** Piece table: 2^12 slots doubling up to 2^18 (4 MB). */
 const PIECE_SLOTS = 1 << 18;
 const PIECE_SLOTS_START = 1 << 12;
 /**
- * Chunk table (see countChunks): slots of 4 ints — length | tokens << 8, two hashes, unused —
- * from 2^12 doubling up to 2^17 (2 MB, small enough to stay in cache), then cleared when three
- * quarters full. Chunks longer than CHUNK_MAX are counted piece by piece and not kept.
+ * Chunk table (see countChunks): 2^12 slots doubling up to 2^17 (2 MB, small enough to stay in
+ * cache). Chunks longer than CHUNK_MAX are counted piece by piece and not kept.
  */
 const CHUNK_SLOTS = 1 << 17;
 const CHUNK_SLOTS_START = 1 << 12;
@@ -87,17 +84,8 @@ export class TokenCounter {
   private cls = classes();
   private nativeToolCalls: boolean;
   private callMarkers: boolean;
-  /**
-   * Piece table, one slot = 4 ints side by side (a probe touches one cache line): length (0 marks
-   * a free slot, pieces are never empty), hash 1, hash 2, count.
-   */
-  private pieces: Int32Array = new Int32Array(PIECE_SLOTS_START * 4);
-  private pMask = PIECE_SLOTS_START - 1;
-  private pUsed = 0;
-  private chunks: Int32Array = new Int32Array(CHUNK_SLOTS_START * 4);
-  private cMask = CHUNK_SLOTS_START - 1;
-  private cShift = 32 - Math.log2(CHUNK_SLOTS_START);
-  private cUsed = 0;
+  private pieceTable = new CountTable(PIECE_SLOTS_START, PIECE_SLOTS);
+  private chunkTable = new CountTable(CHUNK_SLOTS_START, CHUNK_SLOTS);
   /** Per chunk of the text being counted: where it ends and its two hashes. */
   private cutEnds = new Int32Array(256);
   private cutA = new Int32Array(256);
@@ -462,55 +450,15 @@ export class TokenCounter {
     return np + 1;
   }
 
-  /**
-   * Tokens of the chunk s[start, end), identified by its length and two independent 32-bit
-   * polynomial hashes (a false match needs a 64-bit collision between chunks of one length).
-   */
+  /** Tokens of the chunk s[start, end) (a, b: its two hashes), from the chunk table or its pieces. */
   private chunkCount(s: string, start: number, end: number, a: number, b: number): number {
     const len = end - start;
-    const t = this.chunks;
-    let slot = Math.imul(a ^ Math.imul(b ^ len, 0x27d4eb2f), 0x9e3779b1) >>> this.cShift;
-    for (;;) {
-      const o = slot << 2;
-      const k = t[o];
-      if ((k & 255) === len && t[o + 1] === a && t[o + 2] === b) return k >>> 8;
-      if (k === 0) break;
-      slot = (slot + 1) & this.cMask;
+    let n = this.chunkTable.get(len, a, b);
+    if (n < 0) {
+      n = this.countPieces(s.slice(start, end));
+      this.chunkTable.add(len, a, b, n);
     }
-    const n = this.countPieces(s.slice(start, end));
-    if ((this.cUsed + 1) * 4 > (this.cMask + 1) * 3) {
-      if (this.cMask + 1 < CHUNK_SLOTS) this.growChunks();
-      else {
-        this.chunks.fill(0);
-        this.cUsed = 0;
-      }
-    }
-    const tt = this.chunks;
-    slot = Math.imul(a ^ Math.imul(b ^ len, 0x27d4eb2f), 0x9e3779b1) >>> this.cShift;
-    while (tt[slot << 2] !== 0) slot = (slot + 1) & this.cMask;
-    tt[slot << 2] = len | (n << 8);
-    tt[(slot << 2) + 1] = a;
-    tt[(slot << 2) + 2] = b;
-    this.cUsed++;
     return n;
-  }
-
-  private growChunks(): void {
-    const old = this.chunks;
-    const slots = (this.cMask + 1) * 2;
-    const t = new Int32Array(slots * 4);
-    const mask = slots - 1;
-    const shift = this.cShift - 1;
-    for (let o = 0; o < old.length; o += 4) {
-      const k = old[o];
-      if (k === 0) continue;
-      let slot = Math.imul(old[o + 1] ^ Math.imul(old[o + 2] ^ (k & 255), 0x27d4eb2f), 0x9e3779b1) >>> shift;
-      while (t[slot << 2] !== 0) slot = (slot + 1) & mask;
-      t.set(old.subarray(o, o + 4), slot << 2);
-    }
-    this.chunks = t;
-    this.cMask = mask;
-    this.cShift = shift;
   }
 
   /** Tokens of a text as the split regex's pieces, each from the piece table or the BPE model. */
@@ -615,11 +563,7 @@ export class TokenCounter {
     return n;
   }
 
-  /**
-   * Token count of s[a, b) as one pre-token, from the piece table or the BPE model. Pieces are
-   * identified by their length and two independent 32-bit hashes (no string is built or compared
-   * on a hit); a false match needs a 64-bit collision, ~1e-6 over a whole multi-gigabyte file.
-   */
+  /** Token count of s[a, b) as one pre-token: its two hashes, then pieceCount. */
   private countPiece(s: string, a: number, b: number): number {
     let h1 = 0x811c9dc5;
     let h2 = 0x2545f491;
@@ -631,53 +575,21 @@ export class TokenCounter {
     return this.pieceCount(s, a, b, h1, h2);
   }
 
-  /** countPiece with the piece's hashes already computed. */
+  /** countPiece with the piece's hashes already computed: from the piece table, else BPE. */
   private pieceCount(s: string, a: number, b: number, h1: number, h2: number): number {
-    const len = b - a;
-    const mask = this.pMask;
-    let slot = (h1 ^ (h2 >>> 7)) & mask;
-    let t: Int32Array = this.pieces;
-    for (;;) {
-      const l = t[slot << 2];
-      if (l === 0) break;
-      if (l === len && t[(slot << 2) + 1] === h1 && t[(slot << 2) + 2] === h2) return t[(slot << 2) + 3];
-      slot = (slot + 1) & mask;
+    let n = this.pieceTable.get(b - a, h1, h2);
+    if (n < 0) {
+      n = this.bpeCount(s.slice(a, b));
+      this.pieceTable.add(b - a, h1, h2, n);
     }
-    const piece = s.slice(a, b);
-    let n = 0;
-    for (const p of (this.byteLevel as Pre).pre_tokenize_text(piece)) n += (this.model as Model).encode([p]).length;
-    if ((this.pUsed + 1) * 4 > (mask + 1) * 3) {
-      if (mask + 1 < PIECE_SLOTS) t = this.growPieces();
-      else {
-        // Bounded memory: start over (the working set of a language's words refills it quickly).
-        t.fill(0);
-        this.pUsed = 0;
-      }
-      slot = (h1 ^ (h2 >>> 7)) & this.pMask;
-      while (t[slot << 2] !== 0) slot = (slot + 1) & this.pMask;
-    }
-    t[slot << 2] = len;
-    t[(slot << 2) + 1] = h1;
-    t[(slot << 2) + 2] = h2;
-    t[(slot << 2) + 3] = n;
-    this.pUsed++;
     return n;
   }
 
-  private growPieces(): Int32Array {
-    const old = this.pieces;
-    const n = (this.pMask + 1) * 2;
-    const t = new Int32Array(n * 4);
-    const mask = n - 1;
-    for (let o = 0; o < old.length; o += 4) {
-      if (old[o] === 0) continue;
-      let slot = (old[o + 1] ^ (old[o + 2] >>> 7)) & mask;
-      while (t[slot << 2] !== 0) slot = (slot + 1) & mask;
-      t.set(old.subarray(o, o + 4), slot << 2);
-    }
-    this.pieces = t;
-    this.pMask = mask;
-    return t;
+  /** Tokens of one pre-token: byte-level mapping, then BPE. */
+  private bpeCount(piece: string): number {
+    let n = 0;
+    for (const p of (this.byteLevel as Pre).pre_tokenize_text(piece)) n += (this.model as Model).encode([p]).length;
+    return n;
   }
 
   private libraryCount(text: string): number {

@@ -43,6 +43,19 @@ function Table({ table, testid }: { table: DocTable; testid: string }) {
 
 const py = (v: unknown): string => JSON.stringify(v);
 
+function ColumnMapping({ id, columns }: { id: string; columns: Record<string, string> }) {
+  return (
+    <>
+      <p>
+        Column mapping to send as <code>columns</code>:
+      </p>
+      <pre className="json" data-testid={`docs-mapping-${id}`}>
+        {JSON.stringify(columns)}
+      </pre>
+    </>
+  );
+}
+
 function Example({ doc }: { doc: DatasetFormatDoc }) {
   const ex = doc.example;
   const testid = `docs-example-${doc.id}`;
@@ -67,16 +80,7 @@ function Example({ doc }: { doc: DatasetFormatDoc }) {
             </pre>
           </details>
         )}
-        {ex.columns && (
-          <>
-            <p>
-              Column mapping to send as <code>columns</code>:
-            </p>
-            <pre className="json" data-testid={`docs-mapping-${doc.id}`}>
-              {JSON.stringify(ex.columns)}
-            </pre>
-          </>
-        )}
+        {ex.columns && <ColumnMapping id={doc.id} columns={ex.columns} />}
       </>
     );
   }
@@ -120,12 +124,7 @@ function Example({ doc }: { doc: DatasetFormatDoc }) {
         <pre className="json" data-testid={testid}>
           {script}
         </pre>
-        <p>
-          Column mapping to send as <code>columns</code>:
-        </p>
-        <pre className="json" data-testid={`docs-mapping-${doc.id}`}>
-          {JSON.stringify(ex.columns)}
-        </pre>
+        <ColumnMapping id={doc.id} columns={ex.columns} />
       </>
     );
   }
