@@ -4,6 +4,8 @@
  * count, label counts stop at a small number of distinct labels.
  */
 
+import { TextKernel } from './text-kernel';
+
 export const WARNING_LINES = 20;
 /** Fewer characters than this across all of an example's text makes it "too short". */
 export const MIN_EXAMPLE_CHARS = 20;
@@ -132,104 +134,44 @@ export class DuplicateTable {
 }
 
 /**
- * Per UTF-16 code unit, what the hashes and the PII pre-check need, so the hot loop makes one
- * table load and no data-dependent branch (a branch per separator cost ~3× the hashing itself):
- * bits 0–15 the folded code (ASCII letters and digits lower-cased, non-ASCII text as itself,
- * whitespace and punctuation 0 = a separator), bit 16 a digit, bit 17 a character that keeps a
- * run of digits going (digits, '@' and phone punctuation ' ().-+'), bit 18 '@'.
- */
-let propsTable: Uint32Array | null = null;
-function charProps(): Uint32Array {
-  if (propsTable) return propsTable;
-  const t = new Uint32Array(65536);
-  for (let c = 0; c < 65536; c++) {
-    let w: number;
-    if (c < 128) w = (c >= 48 && c < 58) || (c >= 97 && c < 123) ? c : c >= 65 && c < 91 ? c | 0x20 : 0;
-    // Non-ASCII: general punctuation and spaces separate; everything else is text.
-    else w = (c >= 0x2000 && c <= 0x206f) || c === 0xa0 || (c >= 0x3000 && c <= 0x303f) || c === 0xfeff || (c >= 0xa1 && c <= 0xbf) ? 0 : c;
-    const digit = c >= 48 && c < 58 ? 1 : 0;
-    const keep = digit || c === 64 || (c < 128 && ' ().-+'.includes(String.fromCharCode(c))) ? 1 : 0;
-    t[c] = w | (digit << 16) | (keep << 17) | ((c === 64 ? 1 : 0) << 18);
-  }
-  propsTable = t;
-  return t;
-}
-
-/**
- * Streaming hashes of an example's text: `n1`/`n2` over the normalized text (case-folded ASCII,
- * runs of whitespace and punctuation collapsed to one separator, both ends trimmed) and `e` over
- * the exact text. Fed piece by piece (role, content, …) so no joined string is built.
+ * Fingerprints of an example's text for duplicate detection: `n1`/`n2` (64 bits) over the
+ * normalized text — ASCII letters lower-cased, every run of whitespace and punctuation one
+ * separator, none at either end of a fed text — and `e` over the exact text. Fed text by text
+ * (role, content, …) with a mark between them, so no joined string is built; the scanning runs in
+ * the WebAssembly kernel, eight characters at a time.
  */
 export class ExampleHasher {
   n1 = 0;
   n2 = 0;
   e = 0;
   /**
-   * Set by `feed` when the text just fed could hold personal data (an '@', or ten digits within
-   * a run of digits and phone punctuation), so the PII regexes only run on such texts.
+   * Set by `feed` when the text just fed could hold personal data (an '@', or ten characters in
+   * a row of digits and phone punctuation), so the PII regexes only run on such texts.
    */
   piiCandidate = false;
-  /** 1 when separators were seen since the last letter or digit (and some came before them). */
-  private gap = 0;
-  private started = 0;
+  private readonly out = new Uint32Array(3);
+
+  constructor(private readonly kernel: TextKernel = new TextKernel()) {}
 
   reset(): void {
-    this.n1 = 0x811c9dc5;
-    this.n2 = 0x2545f491;
-    this.e = 0x9e3779b9;
-    this.gap = 0;
-    this.started = 0;
+    this.kernel.fingerprintReset();
   }
 
   /** A boundary between fields (e.g. a role marker): part of both hashes. */
   mark(code: number): void {
-    this.n1 = Math.imul(this.n1 ^ code, 0x01000193);
-    this.n2 = Math.imul(this.n2 ^ code, 0x5bd1e995);
-    this.e = Math.imul(this.e ^ code, 0x01000193);
-    this.gap = 0;
-    this.started = 0;
+    this.kernel.fingerprintMark(code);
   }
 
   feed(s: string): void {
-    const props = charProps();
-    let n1 = this.n1;
-    let n2 = this.n2;
-    let e = this.e;
-    let gap = this.gap;
-    let started = this.started;
-    let digits = 0;
-    let pii = 0;
-    for (let i = 0; i < s.length; i++) {
-      const c = s.charCodeAt(i);
-      e = Math.imul(e ^ c, 0x01000193);
-      const p = props[c];
-      const w = p & 0xffff;
-      // Branch-free: a separator (w = 0) leaves n1/n2 as they are (xor 0, multiply by 1); the
-      // first letter or digit after separators carries the gap in bit 16 (one separator however
-      // long the run; none before the first word or after the last).
-      const nz = (w + 0xffff) >>> 16;
-      const m = -nz;
-      const v = (w | (gap << 16)) & m;
-      const n2s = (n2 >>> 15) & m;
-      n1 = Math.imul(n1 ^ v, 1 + (0x01000192 & m));
-      n2 = Math.imul(n2 ^ v, 1 + (0x5bd1e994 & m)) ^ n2s;
-      gap = (1 - nz) & started;
-      started |= nz;
-      digits = (digits + ((p >>> 16) & 1)) & -((p >>> 17) & 1);
-      pii |= ((9 - digits) >>> 31) | ((p >>> 18) & 1);
-    }
-    this.n1 = n1;
-    this.n2 = n2;
-    this.e = e;
-    this.gap = gap;
-    this.started = started;
-    this.piiCandidate = pii !== 0;
+    const k = this.kernel;
+    this.piiCandidate = k.fingerprintFeed(k.load(s));
   }
 
   finish(): void {
-    this.n1 = (this.n1 ^ (this.n1 >>> 15)) >>> 0;
-    this.n2 = Math.imul(this.n2 ^ (this.n2 >>> 16), 0x85ebca6b) >>> 0;
-    this.e = (this.e ^ (this.e >>> 13)) >>> 0;
+    this.kernel.fingerprintFinish(this.out);
+    this.n1 = this.out[0];
+    this.n2 = this.out[1];
+    this.e = this.out[2];
   }
 }
 

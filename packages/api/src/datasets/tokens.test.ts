@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { FsStorage } from '@edgetune/storage';
 import { loadTokenCounter, pyDumps, type TokenCounter } from './tokens';
+import type { TextKernel } from './text-kernel';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
 const trainerDir = path.join(repo, 'workers', 'trainer');
@@ -54,26 +55,27 @@ test('the piece table grows and keeps its counts (rehashed pieces still count ri
   const texts = Array.from({ length: 400 }, (_, t) => Array.from({ length: 50 }, (_, k) => ` ${word(t * 50 + k)}`).join(''));
   const first = texts.map((t) => counter.countText(t));
   assert.ok((counter as unknown as { pieceTable: { slots: number } }).pieceTable.slots >= 32768, 'the table grew from 4096 slots to hold 20k pieces');
-  assert.ok((counter as unknown as { chunkTable: { slots: number } }).chunkTable.slots >= 32768, 'the chunk table grew from 4096 slots to hold 20k chunks');
+  assert.ok((counter as unknown as { chunks: { tableSlots: number } }).chunks.tableSlots >= 32768, 'the chunk table grew from 4096 slots to hold 20k chunks');
   texts.forEach((t, i) => assert.equal(counter.countText(t), first[i], `text ${i} again (from the table)`));
   for (let i = 0; i < texts.length; i += 37) assert.equal(first[i], lib(texts[i]), `text ${i}`);
 });
 
 test('every chunk cut is a boundary of the split regex: pre-tokenizing chunk by chunk gives the pieces of the whole text (fuzz)', () => {
-  const c = counter as unknown as { cut(s: string): number; cutEnds: Int32Array; tok: { pre_tokenizer: { pre_tokenize_text(t: string): string[] } } };
+  const c = counter as unknown as { chunks: TextKernel; tok: { pre_tokenizer: { pre_tokenize_text(t: string): string[] } } };
   const pre = (t: string): string[] => c.tok.pre_tokenizer.pre_tokenize_text(t);
-  const pool = ['a', 'Bc', ' ', ' ', '  ', '   ', '\t', '\n', '\r\n', ' \n', '\u00a0', '\u3000', '.', ',', '!?', "'", "'s", "'ll", '7', '123', '-', 'é', '东京', '🙂'];
+  const pool = ['a', 'Bc', ' ', ' ', '  ', '   ', '\t', '\n', '\r\n', ' \n', '\v', '\f', '\u0085', '\u00a0', '\u1680', '\u2000', '\u200a', '\u200b', '\u2028', '\u202f', '\u205f', '\u3000', '\ufeff', '.', ',', '!?', "'", "'s", "'ll", '7', '123', '-', 'é', '东京', '🙂'];
   let seed = 4242;
   const rnd = (n: number): number => {
     seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
     return seed % n;
   };
   let cuts = 0;
-  for (let i = 0; i < 3000; i++) {
+  for (let i = 0; i < 6000; i++) {
     let t = '';
     for (let j = 1 + rnd(30); j > 0; j--) t += pool[rnd(pool.length)];
-    const n = c.cut(t);
-    const ends = Array.from(c.cutEnds.subarray(0, n));
+    c.chunks.countChunks(c.chunks.load(t), 64);
+    const ends = c.chunks.chunkEnds();
+    const n = ends.length;
     assert.equal(ends[n - 1], t.length);
     const chunks = ends.map((e, k) => t.slice(k ? ends[k - 1] : 0, e));
     for (const ch of chunks.slice(1)) assert.match(ch, /^ /, 'a chunk starts with a space');

@@ -3,6 +3,7 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import { findBaseModel, type BaseModel } from '@edgetune/contracts';
 import { storage, StorageNotFound, type Storage } from '@edgetune/storage';
 import { CountTable } from './count-table';
+import { TextKernel } from './text-kernel';
 
 /**
  * Token counts of training examples with the base model's REAL tokenizer and chat template,
@@ -23,8 +24,8 @@ import { CountTable } from './count-table';
  *    where this holds (no normalizer, Split(regex)+ByteLevel or ByteLevel pre-tokenizer, BPE,
  *    plain added tokens) and after a self-check against the library's own `encode`.
  *  - Chunk table: for that split regex, a text is cut before every space that follows a
- *    non-space (always a piece boundary) and whole chunks (" word,") are counted from a second,
- *    smaller table, so most text costs one branch-free pass and one probe per word.
+ *    non-space (always a piece boundary) and whole chunks (" word,") are counted from a second
+ *    table; cutting, hashing and lookups run in the WebAssembly text kernel (text-kernel.ts).
  */
 
 export interface TemplateMessage {
@@ -85,12 +86,8 @@ export class TokenCounter {
   private nativeToolCalls: boolean;
   private callMarkers: boolean;
   private pieceTable = new CountTable(PIECE_SLOTS_START, PIECE_SLOTS);
-  private chunkTable = new CountTable(CHUNK_SLOTS_START, CHUNK_SLOTS);
-  /** Per chunk of the text being counted: where it ends and its two hashes. */
-  private cutEnds = new Int32Array(256);
-  private cutA = new Int32Array(256);
-  private cutB = new Int32Array(256);
-  private notSpace: Uint8Array | null = null;
+  /** Cuts texts into chunks and keeps the chunks' counts (see countChunks). */
+  private chunks = new TextKernel();
   private shapes = new Map<string, Shape>();
   private skeletonsOn = true;
   /** Counting an example as its contents plus its shape's fixed tokens (checked on samples). */
@@ -112,6 +109,7 @@ export class TokenCounter {
     contextLength: number,
   ) {
     this.contextLength = contextLength;
+    this.chunks.initTable(CHUNK_SLOTS_START, CHUNK_SLOTS);
     this.template = new Template(templateSource);
     this.nativeToolCalls = templateSource.includes('tool_calls');
     this.callMarkers = tok.token_to_id(TOOL_CALL_START) !== undefined && tok.token_to_id(TOOL_CALL_END) !== undefined;
@@ -397,66 +395,19 @@ export class TokenCounter {
    * a non-space (" word," "  x" …). Each such cut is a boundary of the split regex's pieces — no
    * alternative carries a piece over it, and none looks past it — so the text's tokens are the sum
    * of its chunks' tokens, each counted on its own. Natural text repeats its chunks, whose counts
-   * are kept in a small table; the cutting is branch-free (a branch per word would mispredict on
-   * every word), so a text costs one pass of shifts and multiplies and one probe per chunk.
+   * are kept in the kernel's table: the cutting, hashing and lookups run in WebAssembly, and only
+   * chunks seen for the first time (or longer than CHUNK_MAX) are counted here, piece by piece.
    */
   private countChunks(s: string): number {
-    const np = this.cut(s);
-    const ends = this.cutEnds;
-    let n = 0;
-    let start = 0;
-    for (let j = 0; j < np; j++) {
-      const end = ends[j];
-      n += end - start > CHUNK_MAX ? this.countPieces(s.slice(start, end)) : this.chunkCount(s, start, end, this.cutA[j], this.cutB[j]);
-      start = end;
-    }
-    return n;
-  }
-
-  /** Cuts `s` into chunks: their ends and hashes go to cutEnds/cutA/cutB; returns how many. */
-  private cut(s: string): number {
-    const len = s.length;
-    if (len === 0) return 0;
-    if (this.cutEnds.length <= len) {
-      const n = Math.max(len + 1, this.cutEnds.length * 2);
-      this.cutEnds = new Int32Array(n);
-      this.cutA = new Int32Array(n);
-      this.cutB = new Int32Array(n);
-    }
-    const ends = this.cutEnds;
-    const ha = this.cutA;
-    const hb = this.cutB;
-    const notSpace = (this.notSpace ??= this.cls.map((k) => (k === SPACE || k === NEWLINE ? 0 : 1)));
-    // The slot at `np` is written for every character and kept (np + 1) only at a cut.
-    let np = 0;
-    let a = 0;
-    let b = 0;
-    let prevNotSpace = 0;
-    for (let i = 0; i < len; i++) {
-      const c = s.charCodeAt(i);
-      const cut = (((c ^ 32) - 1) >>> 31) & prevNotSpace;
-      ends[np] = i;
-      ha[np] = a;
-      hb[np] = b;
-      np += cut;
-      const keep = cut - 1;
-      a = (Math.imul(a & keep, 0x2c1b3c6d) + c) | 0;
-      b = (Math.imul(b & keep, 0x297a2d39) + c) | 0;
-      prevNotSpace = notSpace[c];
-    }
-    ends[np] = len;
-    ha[np] = a;
-    hb[np] = b;
-    return np + 1;
-  }
-
-  /** Tokens of the chunk s[start, end) (a, b: its two hashes), from the chunk table or its pieces. */
-  private chunkCount(s: string, start: number, end: number, a: number, b: number): number {
-    const len = end - start;
-    let n = this.chunkTable.get(len, a, b);
-    if (n < 0) {
-      n = this.countPieces(s.slice(start, end));
-      this.chunkTable.add(len, a, b, n);
+    const k = this.chunks;
+    let n = k.countChunks(k.load(s), CHUNK_MAX);
+    const misses = k.misses;
+    for (let i = 0; i < misses; i++) {
+      const start = k.missStart(i);
+      const end = k.missEnd(i);
+      const c = this.countPieces(s.slice(start, end));
+      if (end - start <= CHUNK_MAX) k.remember(i, c);
+      n += c;
     }
     return n;
   }

@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { assembleTextKernel } from '../../../../infra/text-kernel-assembler';
+import { ExampleHasher } from './analysis';
+import { TextKernel } from './text-kernel';
+import { TEXT_KERNEL_WASM } from './text-kernel-wasm';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+test('the committed kernel is what text-kernel.wat assembles to (run npm run build:text-kernel after editing it)', async () => {
+  const bytes = await assembleTextKernel(readFileSync(path.join(here, 'text-kernel.wat'), 'utf8'));
+  assert.equal(Buffer.from(TEXT_KERNEL_WASM, 'base64').equals(bytes), true);
+});
+
+/** Whitespace to either engine's \s: Unicode White_Space (Rust) or JavaScript's (adds U+FEFF). */
+const isWhiteSpace = (c: number): boolean => /[\s\p{White_Space}]/u.test(String.fromCharCode(c));
+
+test('chunks are cut before a space exactly where the unit before it is not whitespace, for every BMP code unit', () => {
+  const k = new TextKernel();
+  k.initTable(1 << 12, 1 << 16);
+  for (let from = 0; from < 0x10000; from += 4096) {
+    // "x" + unit + " " per code unit: a cut before the space means the kernel saw a non-space.
+    let t = '';
+    for (let c = from; c < from + 4096; c++) t += `x${String.fromCharCode(c)} `;
+    k.countChunks(k.load(t), 64);
+    const cuts = new Set(k.chunkEnds());
+    for (let c = from; c < from + 4096; c++) {
+      const space = (c - from) * 3 + 2;
+      assert.equal(cuts.has(space), !isWhiteSpace(c), `U+${c.toString(16).padStart(4, '0')}`);
+    }
+  }
+});
+
+test('the normalized hash keeps letters and digits (ASCII ones lower-cased) and treats every other unit as the reference does', () => {
+  const isSeparator = (c: number): boolean =>
+    c < 128 ? !((c >= 48 && c < 58) || (c >= 65 && c < 91) || (c >= 97 && c < 123)) : (c >= 0x2000 && c <= 0x206f) || c === 0xa0 || (c >= 0x3000 && c <= 0x303f) || c === 0xfeff || (c >= 0xa1 && c <= 0xbf);
+  const h = new ExampleHasher();
+  const normalized = (s: string): string => {
+    h.reset();
+    h.mark(1);
+    h.feed(s);
+    h.finish();
+    return `${h.n1}:${h.n2}`;
+  };
+  const separated = normalized('a b');
+  for (let c = 0; c < 0x10000; c++) {
+    const ch = String.fromCharCode(c);
+    const folded = c < 128 ? ch.toLowerCase() : ch;
+    const expected = isSeparator(c) ? separated : normalized(`a${folded}b`);
+    assert.equal(normalized(`a${ch}b`), expected, `U+${c.toString(16).padStart(4, '0')}`);
+    if (!isSeparator(c)) assert.notEqual(expected, separated, `U+${c.toString(16)} is text`);
+  }
+});
+
+test('texts longer than the first buffer are taken whole: counts and fingerprints see every character', () => {
+  const k = new TextKernel();
+  k.initTable(1 << 12, 1 << 16);
+  const long = 'word '.repeat(40000) + 'end';
+  const n = k.load(long);
+  assert.equal(n, long.length);
+  k.countChunks(n, 64);
+  const ends = k.chunkEnds();
+  assert.equal(ends.length, 40001);
+  assert.equal(ends[ends.length - 1], long.length);
+  const a = new ExampleHasher();
+  const fp = (s: string): string => {
+    a.reset();
+    a.feed(s);
+    a.finish();
+    return `${a.n1}:${a.n2}:${a.e}`;
+  };
+  assert.notEqual(fp(long), fp(`${long.slice(0, -1)}x`), 'the last character counts');
+  assert.equal(fp(long), fp(long));
+});

@@ -1,0 +1,429 @@
+;; The per-character work of dataset validation, over a text copied in as UTF-16 code units:
+;; the duplicate fingerprints of examples and the chunk cut + table lookups of token counting.
+;; JavaScript spends ~3 ns per character on each of these (one dependent multiply per character,
+;; a branch per word); here they run eight characters at a time (SIMD) or a word of four at a
+;; time. Assembled to text-kernel-wasm.ts by `npm run build:text-kernel` (wabt), loaded by
+;; text-kernel.ts, which documents the calling convention.
+;;
+;; Memory (bytes):
+;;   0x000000  SHUF    256 × 16: i8x16.swizzle patterns that pack the lanes of an 8-bit mask
+;;   0x001000  RESULT  fingerprint out (normalized i64, exact i64), misses and chunks (i32)
+;;   0x010000  TABLE   chunk table, 16-byte slots: length, hash 1, hash 2, token count
+;;   0x210000  REHASH  old slots while the table doubles
+;;   0x310010  TEXT    the loaded text (one space unit before it, zeros after it), then
+;;                     MISS (16 bytes per chunk), ENDS (4 per chunk), NORM (2 per unit)
+(module
+  (memory (export "memory") 64)
+
+  (global $SHUF i32 (i32.const 0x0))
+  (global $RESULT i32 (i32.const 0x1000))
+  (global $TABLE i32 (i32.const 0x10000))
+  (global $REHASH i32 (i32.const 0x210000))
+  (global $TEXT i32 (i32.const 0x310010))
+  (global $MISS (mut i32) (i32.const 0))
+  (global $ENDS (mut i32) (i32.const 0))
+  (global $NORM (mut i32) (i32.const 0))
+
+  ;; Every lane of $kN / $kxN holds N (decimal / hex): read from memory once per use, which V8 does
+  ;; faster than rebuilding an inline v128.const each time round a loop.
+  (global $kx80 v128 (v128.const i16x8 0x80 0x80 0x80 0x80 0x80 0x80 0x80 0x80))
+  (global $kx20 v128 (v128.const i16x8 0x20 0x20 0x20 0x20 0x20 0x20 0x20 0x20))
+  (global $k97 v128 (v128.const i16x8 97 97 97 97 97 97 97 97))
+  (global $k26 v128 (v128.const i16x8 26 26 26 26 26 26 26 26))
+  (global $k48 v128 (v128.const i16x8 48 48 48 48 48 48 48 48))
+  (global $k10 v128 (v128.const i16x8 10 10 10 10 10 10 10 10))
+  (global $kx2000 v128 (v128.const i16x8 0x2000 0x2000 0x2000 0x2000 0x2000 0x2000 0x2000 0x2000))
+  (global $kx70 v128 (v128.const i16x8 0x70 0x70 0x70 0x70 0x70 0x70 0x70 0x70))
+  (global $kx3000 v128 (v128.const i16x8 0x3000 0x3000 0x3000 0x3000 0x3000 0x3000 0x3000 0x3000))
+  (global $kx40 v128 (v128.const i16x8 0x40 0x40 0x40 0x40 0x40 0x40 0x40 0x40))
+  (global $kxa0 v128 (v128.const i16x8 0xa0 0xa0 0xa0 0xa0 0xa0 0xa0 0xa0 0xa0))
+  (global $kxfeff v128 (v128.const i16x8 0xfeff 0xfeff 0xfeff 0xfeff 0xfeff 0xfeff 0xfeff 0xfeff))
+  (global $k64 v128 (v128.const i16x8 64 64 64 64 64 64 64 64))
+  (global $k32 v128 (v128.const i16x8 32 32 32 32 32 32 32 32))
+  (global $k40 v128 (v128.const i16x8 40 40 40 40 40 40 40 40))
+  (global $k2 v128 (v128.const i16x8 2 2 2 2 2 2 2 2))
+  (global $k43 v128 (v128.const i16x8 43 43 43 43 43 43 43 43))
+  (global $k45 v128 (v128.const i16x8 45 45 45 45 45 45 45 45))
+  (global $k9 v128 (v128.const i16x8 9 9 9 9 9 9 9 9))
+  (global $k5 v128 (v128.const i16x8 5 5 5 5 5 5 5 5))
+  (global $kx85 v128 (v128.const i16x8 0x85 0x85 0x85 0x85 0x85 0x85 0x85 0x85))
+  (global $kx1680 v128 (v128.const i16x8 0x1680 0x1680 0x1680 0x1680 0x1680 0x1680 0x1680 0x1680))
+  (global $k11 v128 (v128.const i16x8 11 11 11 11 11 11 11 11))
+  (global $kx2028 v128 (v128.const i16x8 0x2028 0x2028 0x2028 0x2028 0x2028 0x2028 0x2028 0x2028))
+  (global $kx202f v128 (v128.const i16x8 0x202f 0x202f 0x202f 0x202f 0x202f 0x202f 0x202f 0x202f))
+  (global $kx205f v128 (v128.const i16x8 0x205f 0x205f 0x205f 0x205f 0x205f 0x205f 0x205f 0x205f))
+  (global $kzero v128 (v128.const i64x2 0 0))
+  (global $fn (mut i64) (i64.const 0))
+  (global $fe (mut i64) (i64.const 0))
+
+  (global $mask (mut i32) (i32.const 0))
+  (global $shift (mut i32) (i32.const 0))
+  (global $used (mut i32) (i32.const 0))
+  (global $maxSlots (mut i32) (i32.const 0))
+
+  ;; Room for a text of n units (grows the memory); returns where the text goes, or -1.
+  (func (export "reserve") (param $n i32) (result i32)
+    (local $end i32) (local $pages i32)
+    (global.set $MISS (i32.and (i32.add (i32.add (global.get $TEXT) (i32.shl (local.get $n) (i32.const 1))) (i32.const 79)) (i32.const -16)))
+    (global.set $ENDS (i32.add (global.get $MISS) (i32.shl (i32.add (local.get $n) (i32.const 1)) (i32.const 4))))
+    (global.set $NORM (i32.add (global.get $ENDS) (i32.shl (i32.add (local.get $n) (i32.const 16)) (i32.const 2))))
+    (local.set $end (i32.add (global.get $NORM) (i32.shl (i32.add (local.get $n) (i32.const 32)) (i32.const 1))))
+    (local.set $pages (i32.sub (i32.shr_u (i32.add (local.get $end) (i32.const 0xffff)) (i32.const 16)) (memory.size)))
+    (if (i32.gt_s (local.get $pages) (i32.const 0))
+      (then (if (i32.lt_s (memory.grow (local.get $pages)) (i32.const 0)) (then (return (i32.const -1))))))
+    (global.get $TEXT))
+
+  (func (export "missList") (result i32) (global.get $MISS))
+  (func (export "chunkList") (result i32) (global.get $ENDS))
+
+  ;; The swizzle patterns: lane j of a mask, if set, takes the next two output bytes.
+  (start $fillShuf)
+  (func $fillShuf
+    (local $m i32) (local $o i32) (local $j i32) (local $at i32)
+    (loop $masks
+      (local.set $at (i32.shl (local.get $m) (i32.const 4)))
+      (local.set $o (i32.const 0))
+      (local.set $j (i32.const 0))
+      (loop $lanes
+        (if (i32.and (local.get $m) (i32.shl (i32.const 1) (local.get $j)))
+          (then
+            (i32.store8 (i32.add (local.get $at) (local.get $o)) (i32.shl (local.get $j) (i32.const 1)))
+            (i32.store8 offset=1 (i32.add (local.get $at) (local.get $o)) (i32.add (i32.shl (local.get $j) (i32.const 1)) (i32.const 1)))
+            (local.set $o (i32.add (local.get $o) (i32.const 2)))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br_if $lanes (i32.lt_u (local.get $j) (i32.const 8))))
+      (block $full
+        (loop $pad
+          (br_if $full (i32.ge_u (local.get $o) (i32.const 16)))
+          (i32.store8 (i32.add (local.get $at) (local.get $o)) (i32.const 0x80))
+          (local.set $o (i32.add (local.get $o) (i32.const 1)))
+          (br $pad)))
+      (local.set $m (i32.add (local.get $m) (i32.const 1)))
+      (br_if $masks (i32.lt_u (local.get $m) (i32.const 256)))))
+
+  ;; ---------------------------------------------------------------- fingerprints
+  ;; An example's normalized hash is taken over its texts with ASCII letters lower-cased, every
+  ;; run of whitespace and punctuation one separator, none at either end of a text; its exact hash
+  ;; over the texts as they are. A mark (role, field) goes between texts.
+
+  (func (export "fpReset")
+    (global.set $fn (i64.const 0x243f6a8885a308d3))
+    (global.set $fe (i64.const 0x13198a2e03707344)))
+
+  (func (export "fpMark") (param $code i32)
+    (global.set $fn (i64.rotl (i64.mul (i64.xor (global.get $fn) (i64.extend_i32_u (local.get $code))) (i64.const 0x9e3779b97f4a7c15)) (i64.const 23)))
+    (global.set $fe (i64.rotl (i64.mul (i64.xor (global.get $fe) (i64.extend_i32_u (local.get $code))) (i64.const 0x9e3779b97f4a7c15)) (i64.const 23))))
+
+  ;; Hash of `units` units at `a` into h, eight units per step in two independent chains (the
+  ;; 16 bytes after them must be zero).
+  (func $hashUnits (param $h i64) (param $a i32) (param $units i32) (result i64)
+    (local $end i32) (local $g i64)
+    (local.set $end (i32.add (local.get $a) (i32.shl (local.get $units) (i32.const 1))))
+    (local.set $g (i64.xor (local.get $h) (i64.const 0x6a09e667f3bcc909)))
+    (block $done
+      (loop $words
+        (br_if $done (i32.ge_u (local.get $a) (local.get $end)))
+        (local.set $h (i64.rotl (i64.mul (i64.xor (local.get $h) (i64.load (local.get $a))) (i64.const 0x9e3779b97f4a7c15)) (i64.const 27)))
+        (local.set $g (i64.rotl (i64.mul (i64.xor (local.get $g) (i64.load offset=8 (local.get $a))) (i64.const 0xbf58476d1ce4e5b9)) (i64.const 31)))
+        (local.set $a (i32.add (local.get $a) (i32.const 16)))
+        (br $words)))
+    (local.set $h (i64.xor (i64.xor (local.get $h) (i64.rotl (local.get $g) (i64.const 17))) (i64.extend_i32_u (local.get $units))))
+    (i64.mul (i64.xor (local.get $h) (i64.shr_u (local.get $h) (i64.const 31))) (i64.const 0x94d049bb133111eb)))
+
+  ;; Per lane: a letter or digit as the normalized text keeps it (ASCII letters lower-cased,
+  ;; other text outside ASCII as itself), 0 for whitespace and punctuation — ASCII ones, and
+  ;; U+00A0–00BF, general punctuation U+2000–206F, CJK punctuation U+3000–303F, U+FEFF.
+  (func $fold (param $x v128) (result v128)
+    (local $alnum v128) (local $letter v128) (local $high v128)
+    (local.set $letter (v128.and
+      (i16x8.lt_u (local.get $x) (global.get $kx80))
+      (i16x8.lt_u (i16x8.sub (v128.or (local.get $x) (global.get $kx20)) (global.get $k97)) (global.get $k26))))
+    (local.set $alnum (v128.or (local.get $letter)
+      (i16x8.lt_u (i16x8.sub (local.get $x) (global.get $k48)) (global.get $k10))))
+    (local.set $high (i16x8.ge_u (local.get $x) (global.get $kx80)))
+    (if (v128.any_true (local.get $high))
+      (then
+        (local.set $alnum (v128.or (local.get $alnum)
+          (v128.andnot (local.get $high)
+            (v128.or
+              (v128.or
+                (i16x8.lt_u (i16x8.sub (local.get $x) (global.get $kx2000)) (global.get $kx70))
+                (i16x8.lt_u (i16x8.sub (local.get $x) (global.get $kx3000)) (global.get $kx40)))
+              (v128.or
+                (i16x8.lt_u (i16x8.sub (local.get $x) (global.get $kxa0)) (global.get $kx20))
+                (i16x8.eq (local.get $x) (global.get $kxfeff)))))))))
+    (v128.and (local.get $alnum) (v128.or (local.get $x) (v128.and (local.get $letter) (global.get $kx20)))))
+
+  ;; Feeds TEXT[0, len) into both hashes. Returns 1 when the text may hold personal data: an '@',
+  ;; or ten units in a row of digits and phone punctuation (the PII regexes run only then).
+  (func (export "fpFeed") (param $len i32) (result i32)
+    (local $p i32) (local $q i32) (local $end i32) (local $out i32) (local $w v128) (local $wn v128)
+    (local $m i32) (local $at v128) (local $k i32) (local $run i32) (local $lead i32) (local $flag i32)
+    (local.set $end (i32.add (global.get $TEXT) (i32.shl (local.get $len) (i32.const 1))))
+    (v128.store (local.get $end) (v128.const i64x2 0 0))
+    (v128.store offset=16 (local.get $end) (v128.const i64x2 0 0))
+    (global.set $fe (call $hashUnits (global.get $fe) (global.get $TEXT) (local.get $len)))
+    (local.set $out (global.get $NORM))
+    (local.set $p (global.get $TEXT))
+    ;; leading separators are not part of the normalized text
+    (block $found
+      (loop $skip
+        (br_if $found (i32.ge_u (local.get $p) (local.get $end)))
+        (local.set $m (i16x8.bitmask (i16x8.ne (call $fold (v128.load (local.get $p))) (global.get $kzero))))
+        (if (local.get $m) (then (local.set $p (i32.add (local.get $p) (i32.shl (i32.ctz (local.get $m)) (i32.const 1)))) (br $found)))
+        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (br $skip)))
+    ;; the PII pre-check looks at the whole text
+    (local.set $q (global.get $TEXT))
+    (block $scanned
+      (loop $pii
+        (br_if $scanned (i32.ge_u (local.get $q) (local.get $end)))
+        (local.set $at (v128.load (local.get $q)))
+        (local.set $flag (i32.or (local.get $flag) (v128.any_true (i16x8.eq (local.get $at) (global.get $k64)))))
+        ;; runs of digits and " ().-+": ten in a row span two vectors, so only the run reaching the
+        ;; end of the previous vectors and the lanes leading this one need counting
+        (local.set $k (i16x8.bitmask (v128.or
+          (v128.or
+            (i16x8.lt_u (i16x8.sub (local.get $at) (global.get $k48)) (global.get $k10))
+            (i16x8.eq (local.get $at) (global.get $k32)))
+          (v128.or
+            (i16x8.lt_u (i16x8.sub (local.get $at) (global.get $k40)) (global.get $k2))
+            (v128.or
+              (i16x8.eq (local.get $at) (global.get $k43))
+              (i16x8.lt_u (i16x8.sub (local.get $at) (global.get $k45)) (global.get $k2)))))))
+        (local.set $lead (i32.ctz (i32.xor (local.get $k) (i32.const 0x1ff))))
+        (local.set $flag (i32.or (local.get $flag) (i32.gt_u (i32.add (local.get $run) (local.get $lead)) (i32.const 9))))
+        (local.set $run (select
+          (i32.add (local.get $run) (i32.const 8))
+          (i32.clz (i32.shl (i32.xor (local.get $k) (i32.const 0xff)) (i32.const 24)))
+          (i32.eq (local.get $k) (i32.const 0xff))))
+        (local.set $q (i32.add (local.get $q) (i32.const 16)))
+        (br $pii)))
+    (local.set $flag (i32.or (local.get $flag) (i32.gt_u (local.get $run) (i32.const 9))))
+    (block $done
+      (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+      (local.set $wn (call $fold (v128.load (local.get $p))))
+      (loop $l
+        (local.set $w (local.get $wn))
+        (local.set $wn (call $fold (v128.load offset=16 (local.get $p))))
+        ;; a lane is kept if it is a letter or digit, or the last separator before one
+        (local.set $m (i16x8.bitmask (v128.or
+          (i16x8.ne (local.get $w) (v128.const i64x2 0 0))
+          (i16x8.ne (i8x16.shuffle 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 (local.get $w) (local.get $wn)) (v128.const i64x2 0 0)))))
+        (v128.store (local.get $out) (i8x16.swizzle (local.get $w) (v128.load (i32.shl (local.get $m) (i32.const 4)))))
+        (local.set $out (i32.add (local.get $out) (i32.shl (i32.popcnt (local.get $m)) (i32.const 1))))
+        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (br_if $l (i32.lt_u (local.get $p) (local.get $end)))))
+    (v128.store (local.get $out) (v128.const i64x2 0 0))
+    (global.set $fn (call $hashUnits (global.get $fn) (global.get $NORM) (i32.shr_u (i32.sub (local.get $out) (global.get $NORM)) (i32.const 1))))
+    (local.get $flag))
+
+  ;; Writes the normalized and the exact hash (i64 each) to RESULT and returns RESULT.
+  (func (export "fpFinish") (result i32)
+    (i64.store (global.get $RESULT) (global.get $fn))
+    (i64.store offset=8 (global.get $RESULT) (global.get $fe))
+    (global.get $RESULT))
+
+  ;; ---------------------------------------------------------------- token counting by chunks
+  ;; A text is cut before every space that follows a non-space (a boundary of the LFM2 split
+  ;; regex's pieces; see tokens.ts); each chunk's count comes from the table, keyed by its length
+  ;; and a 64-bit hash of its units.
+
+  (func (export "tableInit") (param $startSlots i32) (param $max i32)
+    (global.set $mask (i32.sub (local.get $startSlots) (i32.const 1)))
+    (global.set $shift (i32.sub (i32.const 32) (i32.ctz (local.get $startSlots))))
+    (global.set $maxSlots (local.get $max))
+    (global.set $used (i32.const 0))
+    (memory.fill (global.get $TABLE) (i32.const 0) (i32.shl (local.get $max) (i32.const 4))))
+
+  (func (export "tableSlots") (result i32) (i32.add (global.get $mask) (i32.const 1)))
+
+  ;; Whitespace (\r and \n included) as either regex engine sees \s: Unicode White_Space (the
+  ;; Rust tokenizers the trainer uses) and JavaScript's \s, which adds U+FEFF and leaves out
+  ;; U+0085. A unit that is whitespace to either is never cut after: not cutting is always exact.
+  (func $isSpace (param $x v128) (result v128)
+    (local $ws v128)
+    (local.set $ws (v128.or
+      (i16x8.lt_u (i16x8.sub (local.get $x) (global.get $k9)) (global.get $k5))
+      (i16x8.eq (local.get $x) (global.get $k32))))
+    (if (result v128) (v128.any_true (i16x8.ge_u (local.get $x) (global.get $kx80)))
+      (then (v128.or (local.get $ws)
+        (v128.or
+          (v128.or
+            (v128.or (i16x8.eq (local.get $x) (global.get $kx85))
+                     (i16x8.eq (local.get $x) (global.get $kxa0)))
+            (v128.or (i16x8.eq (local.get $x) (global.get $kx1680))
+                     (i16x8.lt_u (i16x8.sub (local.get $x) (global.get $kx2000)) (global.get $k11))))
+          (v128.or
+            (v128.or (i16x8.lt_u (i16x8.sub (local.get $x) (global.get $kx2028)) (global.get $k2))
+                     (i16x8.eq (local.get $x) (global.get $kx202f)))
+            (v128.or (i16x8.eq (local.get $x) (global.get $kx205f))
+              (v128.or (i16x8.eq (local.get $x) (global.get $kx3000))
+                       (i16x8.eq (local.get $x) (global.get $kxfeff))))))))
+      (else (local.get $ws))))
+
+  (func $slot (param $len i32) (param $h1 i32) (param $h2 i32) (result i32)
+    (i32.shr_u (i32.mul (i32.xor (local.get $h1) (i32.mul (i32.xor (local.get $h2) (local.get $len)) (i32.const 0x27d4eb2f))) (i32.const 0x9e3779b1)) (global.get $shift)))
+
+  ;; Tokens of the chunks of TEXT[0, len) that the table knows. The others (and chunks longer
+  ;; than chunkMax) are listed at MISS as (start, end, hash 1, hash 2); their number goes to
+  ;; RESULT+16, the number of chunks (their ends at ENDS) to RESULT+20.
+  (func (export "count") (param $len i32) (param $chunkMax i32) (result i32)
+    (local $p i32) (local $end i32) (local $idx i32) (local $e i32) (local $np i32) (local $m i32)
+    (local $v v128) (local $j i32) (local $start i32) (local $stop i32) (local $l i32) (local $a i32)
+    (local $h i64) (local $h1 i32) (local $h2 i32) (local $s i32) (local $t i32) (local $n i32) (local $mp i32) (local $x i32)
+    (i32.store offset=16 (global.get $RESULT) (i32.const 0))
+    (if (i32.eqz (local.get $len)) (then (return (i32.const 0))))
+    (i32.store16 (i32.sub (global.get $TEXT) (i32.const 2)) (i32.const 32))
+    (local.set $end (i32.add (global.get $TEXT) (i32.shl (local.get $len) (i32.const 1))))
+    (v128.store (local.get $end) (v128.const i64x2 0 0))
+    ;; 1. cut positions, eight units at a time; ENDS gets a candidate per lane and keeps it
+    ;;    (advances) only where the lane is a cut, so no branch depends on the text
+    (local.set $p (global.get $TEXT))
+    (local.set $e (global.get $ENDS))
+    (loop $vectors
+      (local.set $v (i16x8.eq (v128.load (local.get $p)) (global.get $k32)))
+      (if (v128.any_true (local.get $v))
+        (then
+          (local.set $m (i16x8.bitmask (v128.andnot (local.get $v) (call $isSpace (v128.load (i32.sub (local.get $p) (i32.const 2)))))))
+          (i32.store (local.get $e) (local.get $idx))
+          (local.set $e (i32.add (local.get $e) (i32.shl (i32.and (local.get $m) (i32.const 1)) (i32.const 2))))
+          (i32.store (local.get $e) (i32.add (local.get $idx) (i32.const 1)))
+          (local.set $e (i32.add (local.get $e) (i32.and (i32.shl (local.get $m) (i32.const 1)) (i32.const 4))))
+          (i32.store (local.get $e) (i32.add (local.get $idx) (i32.const 2)))
+          (local.set $e (i32.add (local.get $e) (i32.and (local.get $m) (i32.const 4))))
+          (i32.store (local.get $e) (i32.add (local.get $idx) (i32.const 3)))
+          (local.set $e (i32.add (local.get $e) (i32.and (i32.shr_u (local.get $m) (i32.const 1)) (i32.const 4))))
+          (i32.store (local.get $e) (i32.add (local.get $idx) (i32.const 4)))
+          (local.set $e (i32.add (local.get $e) (i32.and (i32.shr_u (local.get $m) (i32.const 2)) (i32.const 4))))
+          (i32.store (local.get $e) (i32.add (local.get $idx) (i32.const 5)))
+          (local.set $e (i32.add (local.get $e) (i32.and (i32.shr_u (local.get $m) (i32.const 3)) (i32.const 4))))
+          (i32.store (local.get $e) (i32.add (local.get $idx) (i32.const 6)))
+          (local.set $e (i32.add (local.get $e) (i32.and (i32.shr_u (local.get $m) (i32.const 4)) (i32.const 4))))
+          (i32.store (local.get $e) (i32.add (local.get $idx) (i32.const 7)))
+          (local.set $e (i32.add (local.get $e) (i32.and (i32.shr_u (local.get $m) (i32.const 5)) (i32.const 4))))))
+      (local.set $p (i32.add (local.get $p) (i32.const 16)))
+      (local.set $idx (i32.add (local.get $idx) (i32.const 8)))
+      (br_if $vectors (i32.lt_u (local.get $p) (local.get $end))))
+    (i32.store (local.get $e) (local.get $len))
+    (local.set $np (i32.add (i32.shr_u (i32.sub (local.get $e) (global.get $ENDS)) (i32.const 2)) (i32.const 1)))
+    ;; 2. each chunk: hash, probe
+    (local.set $mp (global.get $MISS))
+    (loop $chunks
+      (local.set $stop (i32.load (i32.add (global.get $ENDS) (i32.shl (local.get $j) (i32.const 2)))))
+      (local.set $l (i32.sub (local.get $stop) (local.get $start)))
+      (local.set $h1 (i32.const 0))
+      (local.set $h2 (i32.const 0))
+      (block $known
+        (block $miss
+          (br_if $miss (i32.gt_u (local.get $l) (local.get $chunkMax)))
+          (local.set $a (i32.add (global.get $TEXT) (i32.shl (local.get $start) (i32.const 1))))
+          (if (i32.le_u (local.get $l) (i32.const 8))
+            (then
+              ;; most chunks: two masked words, no loop
+              (local.set $x (i32.sub (local.get $l) (i32.const 4)))
+              (local.set $h (i64.xor
+                (i64.xor
+                  (i64.mul
+                    (i64.and (i64.load (local.get $a))
+                      (select (i64.const -1) (i64.sub (i64.shl (i64.const 1) (i64.extend_i32_u (i32.shl (local.get $l) (i32.const 4)))) (i64.const 1)) (i32.ge_s (local.get $x) (i32.const 0))))
+                    (i64.const 0x9e3779b97f4a7c15))
+                  (i64.rotl
+                    (i64.mul
+                      (i64.and (i64.load offset=8 (local.get $a))
+                        (select (i64.const -1)
+                          (select (i64.const 0) (i64.sub (i64.shl (i64.const 1) (i64.extend_i32_u (i32.shl (local.get $x) (i32.const 4)))) (i64.const 1)) (i32.le_s (local.get $x) (i32.const 0)))
+                          (i32.ge_s (local.get $x) (i32.const 4))))
+                      (i64.const 0xbf58476d1ce4e5b9))
+                    (i64.const 32)))
+                (i64.extend_i32_u (local.get $l))))
+              (local.set $h (i64.mul (i64.xor (local.get $h) (i64.shr_u (local.get $h) (i64.const 29))) (i64.const 0x94d049bb133111eb)))
+              (local.set $h (i64.xor (local.get $h) (i64.shr_u (local.get $h) (i64.const 32)))))
+            (else
+              ;; longer chunks: whole words, then the last one masked (it may reach into the next chunk)
+              (local.set $h (call $hashChunk (local.get $a) (local.get $l)))))
+          (local.set $h1 (i32.wrap_i64 (local.get $h)))
+          (local.set $h2 (i32.wrap_i64 (i64.shr_u (local.get $h) (i64.const 32))))
+          (local.set $s (call $slot (local.get $l) (local.get $h1) (local.get $h2)))
+          (loop $probe
+            (local.set $t (i32.add (global.get $TABLE) (i32.shl (local.get $s) (i32.const 4))))
+            (if (i32.and (i32.eq (i32.load (local.get $t)) (local.get $l))
+                  (i32.and (i32.eq (i32.load offset=4 (local.get $t)) (local.get $h1)) (i32.eq (i32.load offset=8 (local.get $t)) (local.get $h2))))
+              (then
+                (local.set $n (i32.add (local.get $n) (i32.load offset=12 (local.get $t))))
+                (br $known)))
+            (br_if $miss (i32.eqz (i32.load (local.get $t))))
+            (local.set $s (i32.and (i32.add (local.get $s) (i32.const 1)) (global.get $mask)))
+            (br $probe)))
+        (i32.store (local.get $mp) (local.get $start))
+        (i32.store offset=4 (local.get $mp) (local.get $stop))
+        (i32.store offset=8 (local.get $mp) (local.get $h1))
+        (i32.store offset=12 (local.get $mp) (local.get $h2))
+        (local.set $mp (i32.add (local.get $mp) (i32.const 16))))
+      (local.set $start (local.get $stop))
+      (local.set $j (i32.add (local.get $j) (i32.const 1)))
+      (br_if $chunks (i32.lt_u (local.get $j) (local.get $np))))
+    (i32.store offset=16 (global.get $RESULT) (i32.shr_u (i32.sub (local.get $mp) (global.get $MISS)) (i32.const 4)))
+    (i32.store offset=20 (global.get $RESULT) (local.get $np))
+    (local.get $n))
+
+  (func $hashChunk (param $a i32) (param $l i32) (result i64)
+    (local $h i64)
+    (local.set $h (i64.mul (i64.extend_i32_u (local.get $l)) (i64.const 0x9e3779b97f4a7c15)))
+    (block $tail
+      (loop $words
+        (br_if $tail (i32.lt_u (local.get $l) (i32.const 4)))
+        (local.set $h (i64.rotl (i64.mul (i64.xor (local.get $h) (i64.load (local.get $a))) (i64.const 0xbf58476d1ce4e5b9)) (i64.const 31)))
+        (local.set $a (i32.add (local.get $a) (i32.const 8)))
+        (local.set $l (i32.sub (local.get $l) (i32.const 4)))
+        (br $words)))
+    (if (local.get $l)
+      (then (local.set $h (i64.mul
+        (i64.xor (local.get $h) (i64.and (i64.load (local.get $a)) (i64.sub (i64.shl (i64.const 1) (i64.extend_i32_u (i32.shl (local.get $l) (i32.const 4)))) (i64.const 1))))
+        (i64.const 0xbf58476d1ce4e5b9)))))
+    (local.set $h (i64.mul (i64.xor (local.get $h) (i64.shr_u (local.get $h) (i64.const 32))) (i64.const 0x94d049bb133111eb)))
+    (i64.xor (local.get $h) (i64.shr_u (local.get $h) (i64.const 29))))
+
+  (func $insert (param $len i32) (param $h1 i32) (param $h2 i32) (param $count i32)
+    (local $s i32) (local $t i32)
+    (local.set $s (call $slot (local.get $len) (local.get $h1) (local.get $h2)))
+    (loop $probe
+      (local.set $t (i32.add (global.get $TABLE) (i32.shl (local.get $s) (i32.const 4))))
+      (if (i32.load (local.get $t))
+        (then
+          (local.set $s (i32.and (i32.add (local.get $s) (i32.const 1)) (global.get $mask)))
+          (br $probe))))
+    (i32.store (local.get $t) (local.get $len))
+    (i32.store offset=4 (local.get $t) (local.get $h1))
+    (i32.store offset=8 (local.get $t) (local.get $h2))
+    (i32.store offset=12 (local.get $t) (local.get $count)))
+
+  ;; Keeps the count of miss k. The table starts small (stays in cache while few chunks are
+  ;; known), doubles up to maxSlots, then starts over when three quarters full.
+  (func (export "remember") (param $k i32) (param $count i32)
+    (local $slots i32) (local $o i32) (local $end i32) (local $mp i32)
+    (local.set $slots (i32.add (global.get $mask) (i32.const 1)))
+    (if (i32.gt_u (i32.shl (i32.add (global.get $used) (i32.const 1)) (i32.const 2)) (i32.mul (local.get $slots) (i32.const 3)))
+      (then
+        (if (i32.lt_u (local.get $slots) (global.get $maxSlots))
+          (then
+            (memory.copy (global.get $REHASH) (global.get $TABLE) (i32.shl (local.get $slots) (i32.const 4)))
+            (memory.fill (global.get $TABLE) (i32.const 0) (i32.shl (local.get $slots) (i32.const 5)))
+            (global.set $mask (i32.sub (i32.shl (local.get $slots) (i32.const 1)) (i32.const 1)))
+            (global.set $shift (i32.sub (global.get $shift) (i32.const 1)))
+            (local.set $o (global.get $REHASH))
+            (local.set $end (i32.add (global.get $REHASH) (i32.shl (local.get $slots) (i32.const 4))))
+            (loop $rehash
+              (if (i32.load (local.get $o))
+                (then (call $insert (i32.load (local.get $o)) (i32.load offset=4 (local.get $o)) (i32.load offset=8 (local.get $o)) (i32.load offset=12 (local.get $o)))))
+              (local.set $o (i32.add (local.get $o) (i32.const 16)))
+              (br_if $rehash (i32.lt_u (local.get $o) (local.get $end)))))
+          (else
+            (memory.fill (global.get $TABLE) (i32.const 0) (i32.shl (local.get $slots) (i32.const 4)))
+            (global.set $used (i32.const 0))))))
+    (local.set $mp (i32.add (global.get $MISS) (i32.shl (local.get $k) (i32.const 4))))
+    (call $insert
+      (i32.sub (i32.load offset=4 (local.get $mp)) (i32.load (local.get $mp)))
+      (i32.load offset=8 (local.get $mp)) (i32.load offset=12 (local.get $mp)) (local.get $count))
+    (global.set $used (i32.add (global.get $used) (i32.const 1))))
+)
