@@ -160,8 +160,8 @@
     (local $p i32) (local $q i32) (local $end i32) (local $out i32) (local $w v128) (local $wn v128)
     (local $m i32) (local $at v128) (local $k i32) (local $run i32) (local $lead i32) (local $flag i32)
     (local.set $end (i32.add (global.get $TEXT) (i32.shl (local.get $len) (i32.const 1))))
-    (v128.store (local.get $end) (v128.const i64x2 0 0))
-    (v128.store offset=16 (local.get $end) (v128.const i64x2 0 0))
+    (v128.store (local.get $end) (global.get $kzero))
+    (v128.store offset=16 (local.get $end) (global.get $kzero))
     (global.set $fe (call $hashUnits (global.get $fe) (global.get $TEXT) (local.get $len)))
     (local.set $out (global.get $NORM))
     (local.set $p (global.get $TEXT))
@@ -208,13 +208,13 @@
         (local.set $wn (call $fold (v128.load offset=16 (local.get $p))))
         ;; a lane is kept if it is a letter or digit, or the last separator before one
         (local.set $m (i16x8.bitmask (v128.or
-          (i16x8.ne (local.get $w) (v128.const i64x2 0 0))
-          (i16x8.ne (i8x16.shuffle 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 (local.get $w) (local.get $wn)) (v128.const i64x2 0 0)))))
+          (i16x8.ne (local.get $w) (global.get $kzero))
+          (i16x8.ne (i8x16.shuffle 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 (local.get $w) (local.get $wn)) (global.get $kzero)))))
         (v128.store (local.get $out) (i8x16.swizzle (local.get $w) (v128.load (i32.shl (local.get $m) (i32.const 4)))))
         (local.set $out (i32.add (local.get $out) (i32.shl (i32.popcnt (local.get $m)) (i32.const 1))))
         (local.set $p (i32.add (local.get $p) (i32.const 16)))
         (br_if $l (i32.lt_u (local.get $p) (local.get $end)))))
-    (v128.store (local.get $out) (v128.const i64x2 0 0))
+    (v128.store (local.get $out) (global.get $kzero))
     (global.set $fn (call $hashUnits (global.get $fn) (global.get $NORM) (i32.shr_u (i32.sub (local.get $out) (global.get $NORM)) (i32.const 1))))
     (local.get $flag))
 
@@ -262,8 +262,9 @@
                        (i16x8.eq (local.get $x) (global.get $kxfeff))))))))
       (else (local.get $ws))))
 
-  (func $slot (param $len i32) (param $h1 i32) (param $h2 i32) (result i32)
-    (i32.shr_u (i32.mul (i32.xor (local.get $h1) (i32.mul (i32.xor (local.get $h2) (local.get $len)) (i32.const 0x27d4eb2f))) (i32.const 0x9e3779b1)) (global.get $shift)))
+  ;; A chunk's home slot: the top bits of its hash (mixed last, so the best mixed).
+  (func $slot (param $h2 i32) (result i32)
+    (i32.shr_u (local.get $h2) (global.get $shift)))
 
   ;; Tokens of the chunks of TEXT[0, len) that the table knows. The others (and chunks longer
   ;; than chunkMax) are listed at MISS as (start, end, hash 1, hash 2); their number goes to
@@ -276,7 +277,7 @@
     (if (i32.eqz (local.get $len)) (then (return (i32.const 0))))
     (i32.store16 (i32.sub (global.get $TEXT) (i32.const 2)) (i32.const 32))
     (local.set $end (i32.add (global.get $TEXT) (i32.shl (local.get $len) (i32.const 1))))
-    (v128.store (local.get $end) (v128.const i64x2 0 0))
+    (v128.store (local.get $end) (global.get $kzero))
     ;; 1. cut positions, eight units at a time; ENDS gets a candidate per lane and keeps it
     ;;    (advances) only where the lane is a cut, so no branch depends on the text
     (local.set $p (global.get $TEXT))
@@ -344,7 +345,7 @@
               (local.set $h (call $hashChunk (local.get $a) (local.get $l)))))
           (local.set $h1 (i32.wrap_i64 (local.get $h)))
           (local.set $h2 (i32.wrap_i64 (i64.shr_u (local.get $h) (i64.const 32))))
-          (local.set $s (call $slot (local.get $l) (local.get $h1) (local.get $h2)))
+          (local.set $s (i32.shr_u (local.get $h2) (global.get $shift)))
           (loop $probe
             (local.set $t (i32.add (global.get $TABLE) (i32.shl (local.get $s) (i32.const 4))))
             (if (i32.and (i32.eq (i32.load (local.get $t)) (local.get $l))
@@ -386,7 +387,7 @@
 
   (func $insert (param $len i32) (param $h1 i32) (param $h2 i32) (param $count i32)
     (local $s i32) (local $t i32)
-    (local.set $s (call $slot (local.get $len) (local.get $h1) (local.get $h2)))
+    (local.set $s (call $slot (local.get $h2)))
     (loop $probe
       (local.set $t (i32.add (global.get $TABLE) (i32.shl (local.get $s) (i32.const 4))))
       (if (i32.load (local.get $t))
