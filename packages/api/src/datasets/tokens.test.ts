@@ -44,6 +44,14 @@ test('the piece scanner and piece table count exactly what the library encoder c
   }
 });
 
+test('first-seen pieces of the LFM2 tokenizer are counted by our merge loop, not the library', () => {
+  const c = counter as unknown as { merges: { count(w: string): number } | null; byteLevel: { pre_tokenize_text(t: string): string[] }; model: { encode(t: string[]): string[] } };
+  assert.ok(c.merges, 'lfm2-tiny is plain byte-level BPE');
+  for (const piece of [' hello', ' world', 'ation', ' 東京', ' déjà', '12345', ' \n\n', '🙂🙂']) {
+    for (const p of c.byteLevel.pre_tokenize_text(piece)) assert.equal(c.merges.count(p), c.model.encode([p]).length, JSON.stringify(piece));
+  }
+});
+
 test('the piece table grows and keeps its counts (rehashed pieces still count right)', () => {
   const lib = (t: string): number => (counter as unknown as { libraryCount(t: string): number }).libraryCount(t);
   // 20k distinct words: far more than the table's first size, so it doubles several times.

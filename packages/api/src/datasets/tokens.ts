@@ -2,6 +2,7 @@ import { Template } from '@huggingface/jinja';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { findBaseModel, type BaseModel } from '@edgetune/contracts';
 import { storage, StorageNotFound, type Storage } from '@edgetune/storage';
+import { MergeCounter } from './bpe-count';
 import { CountTable } from './count-table';
 import { TextKernel } from './text-kernel';
 
@@ -81,6 +82,8 @@ export class TokenCounter {
   private splitRe: RegExp | null = null;
   private byteLevel: Pre | null = null;
   private model: Model | null = null;
+  /** BPE counts of first-seen pieces without the library's per-pair objects (null: not a plain BPE model). */
+  private merges: MergeCounter | null = null;
   private pieceScanner = false;
   private cls = classes();
   private nativeToolCalls: boolean;
@@ -143,6 +146,7 @@ export class TokenCounter {
         this.pieceScanner = raw === LLAMA3_PATTERN;
         this.byteLevel = pre.tokenizers[1];
         this.model = t.model;
+        this.merges = MergeCounter.from(tokenizerJson.model as Parameters<typeof MergeCounter.from>[0]);
       }
     }
     if (!this.model) this.fastPathNote = 'tokenizer structure not covered by the piece cache; counting with the library encoder';
@@ -536,10 +540,13 @@ export class TokenCounter {
     return n;
   }
 
-  /** Tokens of one pre-token: byte-level mapping, then BPE. */
+  /** Tokens of one pre-token: byte-level mapping, then BPE (our merge loop where it applies, else the library's). */
   private bpeCount(piece: string): number {
     let n = 0;
-    for (const p of (this.byteLevel as Pre).pre_tokenize_text(piece)) n += (this.model as Model).encode([p]).length;
+    for (const p of (this.byteLevel as Pre).pre_tokenize_text(piece)) {
+      const c = this.merges ? this.merges.count(p) : -1;
+      n += c >= 0 ? c : (this.model as Model).encode([p]).length;
+    }
     return n;
   }
 
