@@ -100,7 +100,7 @@ class Ingestor implements Locator {
   examplesWithTools = 0;
   excludedTurns = 0;
   roles: Record<string, number> = { system: 0, user: 0, assistant: 0, tool: 0 };
-  private hasher = new ExampleHasher();
+  private hasher: ExampleHasher;
   private dups = new DuplicateTable();
   // Each listed line keeps the stored record it became (see storedRecord), so a report links to it exactly.
   readonly exact = new LineList(this);
@@ -131,6 +131,8 @@ class Ingestor implements Locator {
     private fh: FileHandle,
   ) {
     this.format = format === 'auto' ? null : format;
+    // On the counter's kernel, a message is copied in once for its fingerprint and its tokens.
+    this.hasher = new ExampleHasher(counter?.kernel);
   }
 
   /**

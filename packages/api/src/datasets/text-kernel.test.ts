@@ -25,7 +25,7 @@ test('chunks are cut before a space exactly where the unit before it is not whit
     // "x" + unit + " " per code unit: a cut before the space means the kernel saw a non-space.
     let t = '';
     for (let c = from; c < from + 4096; c++) t += `x${String.fromCharCode(c)} `;
-    k.countChunks(k.load(t), 64);
+    k.countChunks(k.load(t), t.length, 64);
     const cuts = new Set(k.chunkEnds());
     for (let c = from; c < from + 4096; c++) {
       const space = (c - from) * 3 + 2;
@@ -59,9 +59,7 @@ test('texts longer than the first buffer are taken whole: counts and fingerprint
   const k = new TextKernel();
   k.initTable(1 << 12, 1 << 16);
   const long = 'word '.repeat(40000) + 'end';
-  const n = k.load(long);
-  assert.equal(n, long.length);
-  k.countChunks(n, 64);
+  k.countChunks(k.load(long), long.length, 64);
   const ends = k.chunkEnds();
   assert.equal(ends.length, 40001);
   assert.equal(ends[ends.length - 1], long.length);
@@ -74,4 +72,41 @@ test('texts longer than the first buffer are taken whole: counts and fingerprint
   };
   assert.notEqual(fp(long), fp(`${long.slice(0, -1)}x`), 'the last character counts');
   assert.equal(fp(long), fp(long));
+});
+
+test('loaded texts are reused, not recopied: interleaving texts, reloading them and wrapping around the text area scan the same as a fresh kernel', () => {
+  const words = ['a', 'Bc', ' ', '  ', 'déjà', '\n', '42', ', ', 'x'.repeat(70), '🙂', '@', '+1 (555) 010-9999'];
+  let seed = 11;
+  const rnd = (n: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % n;
+  };
+  const texts = Array.from({ length: 300 }, () => Array.from({ length: rnd(400) }, () => words[rnd(words.length)]).join(''));
+  const scan = (k: TextKernel, t: string): string => {
+    const at = k.load(t);
+    k.fingerprintReset();
+    const pii = k.fingerprintFeed(at, t.length);
+    const fp = new Uint32Array(3);
+    k.fingerprintFinish(fp);
+    const known = k.countChunks(k.load(t), t.length, 64);
+    const misses = Array.from({ length: k.misses }, (_, i) => `${k.missStart(i)}-${k.missEnd(i)}`);
+    return JSON.stringify([pii, [...fp], known, misses, k.chunkEnds()]);
+  };
+  const fresh = (t: string): string => {
+    const k = new TextKernel();
+    k.initTable(1 << 12, 1 << 12);
+    return scan(k, t);
+  };
+  const shared = new TextKernel();
+  shared.initTable(1 << 12, 1 << 12);
+  for (let i = 0; i < 2000; i++) {
+    const t = texts[rnd(i < 1000 ? 8 : texts.length)];
+    assert.equal(scan(shared, t), fresh(t), `load ${i}: ${JSON.stringify(t.slice(0, 40))}…`);
+  }
+  // The same string object loaded twice in a row is copied once.
+  const t = `${texts[0]} once`;
+  const before = (shared as unknown as { used: number }).used;
+  const at = shared.load(t);
+  assert.equal(shared.load(t), at);
+  assert.ok((shared as unknown as { used: number }).used - before <= t.length + 32, 'one copy');
 });

@@ -3,9 +3,11 @@ import { TEXT_KERNEL_WASM } from './text-kernel-wasm';
 /**
  * The WebAssembly kernel (text-kernel.wat) that does validation's per-character work: duplicate
  * fingerprints of examples and the chunk cut and table lookups of token counting. A text is
- * copied in once as UTF-16 code units (node's native string write, ~0.4 ns per character), then
- * scanned eight units at a time. Each instance has its own memory: its text buffer and, when it
- * counts tokens, its chunk table. Calls are synchronous and never interleave.
+ * copied in as UTF-16 code units (node's native string write, ~0.4 ns per character), then
+ * scanned eight units at a time. Loaded texts stay in until their area is full, remembered by
+ * length, so a message fingerprinted and then counted on one kernel is copied once. Each
+ * instance has its own memory: its texts and, when it counts tokens, its chunk table. Calls are
+ * synchronous and never interleave.
  */
 
 interface Exports {
@@ -15,11 +17,11 @@ interface Exports {
   chunkList(): number;
   fpReset(): void;
   fpMark(code: number): void;
-  fpFeed(len: number): number;
+  fpFeed(text: number, len: number): number;
   fpFinish(): number;
   tableInit(startSlots: number, maxSlots: number): void;
   tableSlots(): number;
-  count(len: number, chunkMax: number): number;
+  count(text: number, len: number, chunkMax: number): number;
   remember(miss: number, count: number): void;
 }
 
@@ -27,6 +29,10 @@ interface Exports {
 const RESULT = 0x1000;
 /** Largest chunk table the kernel's memory layout holds (2 MB). */
 export const MAX_TABLE_SLOTS = 1 << 17;
+/** Loaded texts remembered, by length modulo this (a power of two). */
+const REMEMBERED = 64;
+/** Code units between texts: each call writes just before its text and 32 bytes after it. */
+const GAP = 16;
 
 let compiled: WebAssembly.Module | null = null;
 
@@ -35,8 +41,12 @@ export class TextKernel {
   private bytes!: Buffer;
   private ints!: Int32Array;
   private textAt = 0;
+  /** Code units the text area holds, and those taken since it was last emptied. */
   private capacity = 0;
+  private used = 0;
   private missAt = 0;
+  private loaded: (string | null)[] = new Array<string | null>(REMEMBERED).fill(null);
+  private loadedAt = new Int32Array(REMEMBERED);
 
   constructor() {
     compiled ??= new WebAssembly.Module(Buffer.from(TEXT_KERNEL_WASM, 'base64'));
@@ -55,11 +65,26 @@ export class TextKernel {
     this.ints = new Int32Array(this.x.memory.buffer);
   }
 
-  /** Copies `s` in (replacing the previous text); returns its length in code units. */
+  /**
+   * Where `s` is in the kernel's memory (pass it with s.length to the scans): copied in, unless
+   * the text last loaded with its length is this same text and still there.
+   */
   load(s: string): number {
-    if (s.length > this.capacity) this.reserve(Math.max(s.length, this.capacity * 2));
-    this.bytes.write(s, this.textAt, 'utf16le');
-    return s.length;
+    const len = s.length;
+    const k = len & (REMEMBERED - 1);
+    if (this.loaded[k] === s) return this.loadedAt[k];
+    let off = this.used + GAP;
+    if (off + len + GAP > this.capacity) {
+      if (len + 2 * GAP > this.capacity) this.reserve(Math.max(len + 2 * GAP, this.capacity * 2));
+      this.loaded.fill(null);
+      off = GAP;
+    }
+    const at = this.textAt + off * 2;
+    this.bytes.write(s, at, 'utf16le');
+    this.used = (off + len + 7) & ~7;
+    this.loaded[k] = s;
+    this.loadedAt[k] = at;
+    return at;
   }
 
   // ---- fingerprints of one example: reset, then per text a mark and a feed, then finish
@@ -72,9 +97,9 @@ export class TextKernel {
     this.x.fpMark(code);
   }
 
-  /** Feeds the loaded text (`len` from load); true when it may hold personal data. */
-  fingerprintFeed(len: number): boolean {
-    return this.x.fpFeed(len) !== 0;
+  /** Feeds a loaded text (`at` from load); true when it may hold personal data. */
+  fingerprintFeed(at: number, len: number): boolean {
+    return this.x.fpFeed(at, len) !== 0;
   }
 
   /** [normalized low, normalized high, exact] as unsigned 32-bit numbers. */
@@ -101,11 +126,12 @@ export class TextKernel {
   }
 
   /**
-   * Cuts the loaded text before every space that follows a non-space and returns the tokens of
-   * the chunks the table knows; the others are then `misses` (see missStart/missEnd/remember).
+   * Cuts a loaded text (`at` from load) before every space that follows a non-space and returns
+   * the tokens of the chunks the table knows; the others are then `misses` (missStart/missEnd are
+   * offsets in the text, see remember).
    */
-  countChunks(len: number, chunkMax: number): number {
-    return this.x.count(len, chunkMax);
+  countChunks(at: number, len: number, chunkMax: number): number {
+    return this.x.count(at, len, chunkMax);
   }
 
   get misses(): number {
@@ -125,7 +151,7 @@ export class TextKernel {
     this.x.remember(k, count);
   }
 
-  /** Where the last countChunks cut its text: each chunk's end. */
+  /** Where the last countChunks cut its text: each chunk's end (for checking the cut). */
   chunkEnds(): number[] {
     const n = this.ints[(RESULT + 20) >> 2];
     const at = this.x.chunkList() >> 2;

@@ -8,14 +8,17 @@
 ;; Memory (bytes):
 ;;   0x000000  SHUF    256 × 16: i8x16.swizzle patterns that pack the lanes of an 8-bit mask
 ;;   0x001000  RESULT  fingerprint out (normalized i64, exact i64), misses and chunks (i32)
+;;   0x001100  SHUF4   16 × 16: the same for four 4-byte lanes
 ;;   0x010000  TABLE   chunk table, 16-byte slots: length, hash 1, hash 2, token count
 ;;   0x210000  REHASH  old slots while the table doubles
-;;   0x310010  TEXT    the loaded text (one space unit before it, zeros after it), then
-;;                     MISS (16 bytes per chunk), ENDS (4 per chunk), NORM (2 per unit)
+;;   0x310010  TEXT    loaded texts, 32 bytes apart (a call writes the unit before its text and
+;;                     the 32 bytes after it), then MISS (16 bytes per chunk), ENDS (4 per chunk)
+;;                     and NORM (2 per unit), each sized for the longest text
 (module
   (memory (export "memory") 64)
 
   (global $SHUF i32 (i32.const 0x0))
+  (global $SHUF4 i32 (i32.const 0x1100))
   (global $RESULT i32 (i32.const 0x1000))
   (global $TABLE i32 (i32.const 0x10000))
   (global $REHASH i32 (i32.const 0x210000))
@@ -53,6 +56,8 @@
   (global $kx202f v128 (v128.const i16x8 0x202f 0x202f 0x202f 0x202f 0x202f 0x202f 0x202f 0x202f))
   (global $kx205f v128 (v128.const i16x8 0x205f 0x205f 0x205f 0x205f 0x205f 0x205f 0x205f 0x205f))
   (global $kzero v128 (v128.const i64x2 0 0))
+  (global $lanes0123 v128 (v128.const i32x4 0 1 2 3))
+  (global $lanes4567 v128 (v128.const i32x4 4 5 6 7))
   (global $fn (mut i64) (i64.const 0))
   (global $fe (mut i64) (i64.const 0))
 
@@ -61,7 +66,7 @@
   (global $used (mut i32) (i32.const 0))
   (global $maxSlots (mut i32) (i32.const 0))
 
-  ;; Room for a text of n units (grows the memory); returns where the text goes, or -1.
+  ;; Room for texts of n units in all (grows the memory); returns where they go, or -1.
   (func (export "reserve") (param $n i32) (result i32)
     (local $end i32) (local $pages i32)
     (global.set $MISS (i32.and (i32.add (i32.add (global.get $TEXT) (i32.shl (local.get $n) (i32.const 1))) (i32.const 79)) (i32.const -16)))
@@ -76,30 +81,37 @@
   (func (export "missList") (result i32) (global.get $MISS))
   (func (export "chunkList") (result i32) (global.get $ENDS))
 
-  ;; The swizzle patterns: lane j of a mask, if set, takes the next two output bytes.
-  (start $fillShuf)
-  (func $fillShuf
-    (local $m i32) (local $o i32) (local $j i32) (local $at i32)
+  ;; The swizzle patterns that pack the lanes a mask selects to the front: SHUF for eight
+  ;; 2-byte lanes (units), SHUF4 for four 4-byte lanes (positions).
+  (start $fillShufs)
+  (func $fillShufs
+    (call $fillPack (global.get $SHUF) (i32.const 8) (i32.const 2))
+    (call $fillPack (global.get $SHUF4) (i32.const 4) (i32.const 4)))
+  (func $fillPack (param $at i32) (param $lanes i32) (param $width i32)
+    (local $m i32) (local $o i32) (local $j i32) (local $b i32) (local $row i32)
     (loop $masks
-      (local.set $at (i32.shl (local.get $m) (i32.const 4)))
+      (local.set $row (i32.add (local.get $at) (i32.shl (local.get $m) (i32.const 4))))
       (local.set $o (i32.const 0))
       (local.set $j (i32.const 0))
-      (loop $lanes
+      (loop $lane
         (if (i32.and (local.get $m) (i32.shl (i32.const 1) (local.get $j)))
           (then
-            (i32.store8 (i32.add (local.get $at) (local.get $o)) (i32.shl (local.get $j) (i32.const 1)))
-            (i32.store8 offset=1 (i32.add (local.get $at) (local.get $o)) (i32.add (i32.shl (local.get $j) (i32.const 1)) (i32.const 1)))
-            (local.set $o (i32.add (local.get $o) (i32.const 2)))))
+            (local.set $b (i32.const 0))
+            (loop $bytes
+              (i32.store8 (i32.add (local.get $row) (local.get $o)) (i32.add (i32.mul (local.get $j) (local.get $width)) (local.get $b)))
+              (local.set $o (i32.add (local.get $o) (i32.const 1)))
+              (local.set $b (i32.add (local.get $b) (i32.const 1)))
+              (br_if $bytes (i32.lt_u (local.get $b) (local.get $width))))))
         (local.set $j (i32.add (local.get $j) (i32.const 1)))
-        (br_if $lanes (i32.lt_u (local.get $j) (i32.const 8))))
+        (br_if $lane (i32.lt_u (local.get $j) (local.get $lanes))))
       (block $full
         (loop $pad
           (br_if $full (i32.ge_u (local.get $o) (i32.const 16)))
-          (i32.store8 (i32.add (local.get $at) (local.get $o)) (i32.const 0x80))
+          (i32.store8 (i32.add (local.get $row) (local.get $o)) (i32.const 0x80))
           (local.set $o (i32.add (local.get $o) (i32.const 1)))
           (br $pad)))
       (local.set $m (i32.add (local.get $m) (i32.const 1)))
-      (br_if $masks (i32.lt_u (local.get $m) (i32.const 256)))))
+      (br_if $masks (i32.lt_u (local.get $m) (i32.shl (i32.const 1) (local.get $lanes))))))
 
   ;; ---------------------------------------------------------------- fingerprints
   ;; An example's normalized hash is taken over its texts with ASCII letters lower-cased, every
@@ -154,17 +166,18 @@
                 (i16x8.eq (local.get $x) (global.get $kxfeff)))))))))
     (v128.and (local.get $alnum) (v128.or (local.get $x) (v128.and (local.get $letter) (global.get $kx20)))))
 
-  ;; Feeds TEXT[0, len) into both hashes. Returns 1 when the text may hold personal data: an '@',
-  ;; or ten units in a row of digits and phone punctuation (the PII regexes run only then).
-  (func (export "fpFeed") (param $len i32) (result i32)
+  ;; Feeds the text of len units at address text into both hashes. Returns 1 when it may hold
+  ;; personal data: an '@', or ten units in a row of digits and phone punctuation (the PII
+  ;; regexes run only then).
+  (func (export "fpFeed") (param $text i32) (param $len i32) (result i32)
     (local $p i32) (local $q i32) (local $end i32) (local $out i32) (local $w v128) (local $wn v128)
-    (local $m i32) (local $at v128) (local $k i32) (local $run i32) (local $lead i32) (local $flag i32)
-    (local.set $end (i32.add (global.get $TEXT) (i32.shl (local.get $len) (i32.const 1))))
+    (local $m i32) (local $fx v128) (local $fl v128) (local $fa v128) (local $fh v128) (local $at v128) (local $k i32) (local $run i32) (local $lead i32) (local $flag i32) (local $u i32)
+    (local.set $end (i32.add (local.get $text) (i32.shl (local.get $len) (i32.const 1))))
     (v128.store (local.get $end) (global.get $kzero))
     (v128.store offset=16 (local.get $end) (global.get $kzero))
-    (global.set $fe (call $hashUnits (global.get $fe) (global.get $TEXT) (local.get $len)))
+    (global.set $fe (call $hashUnits (global.get $fe) (local.get $text) (local.get $len)))
     (local.set $out (global.get $NORM))
-    (local.set $p (global.get $TEXT))
+    (local.set $p (local.get $text))
     ;; leading separators are not part of the normalized text
     (block $found
       (loop $skip
@@ -173,15 +186,52 @@
         (if (local.get $m) (then (local.set $p (i32.add (local.get $p) (i32.shl (i32.ctz (local.get $m)) (i32.const 1)))) (br $found)))
         (local.set $p (i32.add (local.get $p) (i32.const 16)))
         (br $skip)))
-    ;; the PII pre-check looks at the whole text
-    (local.set $q (global.get $TEXT))
-    (block $scanned
-      (loop $pii
-        (br_if $scanned (i32.ge_u (local.get $q) (local.get $end)))
-        (local.set $at (v128.load (local.get $q)))
+    ;; The PII pre-check runs along: the leading separators one by one (there rarely are any),
+    ;; then eight units at a time with the rest.
+    (local.set $q (local.get $text))
+    (block $prefixed
+      (loop $prefix
+        (br_if $prefixed (i32.ge_u (local.get $q) (select (local.get $p) (local.get $end) (i32.lt_u (local.get $p) (local.get $end)))))
+        (local.set $u (i32.load16_u (local.get $q)))
+        (local.set $flag (i32.or (local.get $flag) (i32.eq (local.get $u) (i32.const 64))))
+        (local.set $run (select (i32.add (local.get $run) (i32.const 1)) (i32.const 0)
+          (i32.or (i32.or (i32.eq (local.get $u) (i32.const 32)) (i32.lt_u (i32.sub (local.get $u) (i32.const 40)) (i32.const 2)))
+                  (i32.or (i32.eq (local.get $u) (i32.const 43)) (i32.lt_u (i32.sub (local.get $u) (i32.const 45)) (i32.const 2))))))
+        (local.set $flag (i32.or (local.get $flag) (i32.gt_u (local.get $run) (i32.const 9))))
+        (local.set $q (i32.add (local.get $q) (i32.const 2)))
+        (br $prefix)))
+    (block $done
+      (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+      (local.set $wn (call $fold (v128.load (local.get $p))))
+      (loop $l
+        (local.set $w (local.get $wn))
+        (local.set $fx (v128.load offset=16 (local.get $p)))
+        (local.set $fl (v128.and
+      (i16x8.lt_u (local.get $fx) (global.get $kx80))
+      (i16x8.lt_u (i16x8.sub (v128.or (local.get $fx) (global.get $kx20)) (global.get $k97)) (global.get $k26))))
+    (local.set $fa (v128.or (local.get $fl)
+      (i16x8.lt_u (i16x8.sub (local.get $fx) (global.get $k48)) (global.get $k10))))
+    (local.set $fh (i16x8.ge_u (local.get $fx) (global.get $kx80)))
+    (if (v128.any_true (local.get $fh))
+      (then
+        (local.set $fa (v128.or (local.get $fa)
+          (v128.andnot (local.get $fh)
+            (v128.or
+              (v128.or
+                (i16x8.lt_u (i16x8.sub (local.get $fx) (global.get $kx2000)) (global.get $kx70))
+                (i16x8.lt_u (i16x8.sub (local.get $fx) (global.get $kx3000)) (global.get $kx40)))
+              (v128.or
+                (i16x8.lt_u (i16x8.sub (local.get $fx) (global.get $kxa0)) (global.get $kx20))
+                (i16x8.eq (local.get $fx) (global.get $kxfeff)))))))))
+        (local.set $wn (v128.and (local.get $fa) (v128.or (local.get $fx) (v128.and (local.get $fl) (global.get $kx20)))))
+        ;; a lane is kept if it is a letter or digit, or the last separator before one
+        (local.set $m (i16x8.bitmask (v128.or
+          (i16x8.ne (local.get $w) (global.get $kzero))
+          (i16x8.ne (i8x16.shuffle 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 (local.get $w) (local.get $wn)) (global.get $kzero)))))
+        (v128.store (local.get $out) (i8x16.swizzle (local.get $w) (v128.load (i32.shl (local.get $m) (i32.const 4)))))
+        (local.set $out (i32.add (local.get $out) (i32.shl (i32.popcnt (local.get $m)) (i32.const 1))))
+        (local.set $at (v128.load (local.get $p)))
         (local.set $flag (i32.or (local.get $flag) (v128.any_true (i16x8.eq (local.get $at) (global.get $k64)))))
-        ;; runs of digits and " ().-+": ten in a row span two vectors, so only the run reaching the
-        ;; end of the previous vectors and the lanes leading this one need counting
         (local.set $k (i16x8.bitmask (v128.or
           (v128.or
             (i16x8.lt_u (i16x8.sub (local.get $at) (global.get $k48)) (global.get $k10))
@@ -197,23 +247,9 @@
           (i32.add (local.get $run) (i32.const 8))
           (i32.clz (i32.shl (i32.xor (local.get $k) (i32.const 0xff)) (i32.const 24)))
           (i32.eq (local.get $k) (i32.const 0xff))))
-        (local.set $q (i32.add (local.get $q) (i32.const 16)))
-        (br $pii)))
-    (local.set $flag (i32.or (local.get $flag) (i32.gt_u (local.get $run) (i32.const 9))))
-    (block $done
-      (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
-      (local.set $wn (call $fold (v128.load (local.get $p))))
-      (loop $l
-        (local.set $w (local.get $wn))
-        (local.set $wn (call $fold (v128.load offset=16 (local.get $p))))
-        ;; a lane is kept if it is a letter or digit, or the last separator before one
-        (local.set $m (i16x8.bitmask (v128.or
-          (i16x8.ne (local.get $w) (global.get $kzero))
-          (i16x8.ne (i8x16.shuffle 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 (local.get $w) (local.get $wn)) (global.get $kzero)))))
-        (v128.store (local.get $out) (i8x16.swizzle (local.get $w) (v128.load (i32.shl (local.get $m) (i32.const 4)))))
-        (local.set $out (i32.add (local.get $out) (i32.shl (i32.popcnt (local.get $m)) (i32.const 1))))
         (local.set $p (i32.add (local.get $p) (i32.const 16)))
         (br_if $l (i32.lt_u (local.get $p) (local.get $end)))))
+    (local.set $flag (i32.or (local.get $flag) (i32.gt_u (local.get $run) (i32.const 9))))
     (v128.store (local.get $out) (global.get $kzero))
     (global.set $fn (call $hashUnits (global.get $fn) (global.get $NORM) (i32.shr_u (i32.sub (local.get $out) (global.get $NORM)) (i32.const 1))))
     (local.get $flag))
@@ -241,68 +277,60 @@
   ;; Whitespace (\r and \n included) as either regex engine sees \s: Unicode White_Space (the
   ;; Rust tokenizers the trainer uses) and JavaScript's \s, which adds U+FEFF and leaves out
   ;; U+0085. A unit that is whitespace to either is never cut after: not cutting is always exact.
-  (func $isSpace (param $x v128) (result v128)
-    (local $ws v128)
-    (local.set $ws (v128.or
-      (i16x8.lt_u (i16x8.sub (local.get $x) (global.get $k9)) (global.get $k5))
-      (i16x8.eq (local.get $x) (global.get $k32))))
-    (if (result v128) (v128.any_true (i16x8.ge_u (local.get $x) (global.get $kx80)))
-      (then (v128.or (local.get $ws)
-        (v128.or
-          (v128.or
-            (v128.or (i16x8.eq (local.get $x) (global.get $kx85))
-                     (i16x8.eq (local.get $x) (global.get $kxa0)))
-            (v128.or (i16x8.eq (local.get $x) (global.get $kx1680))
-                     (i16x8.lt_u (i16x8.sub (local.get $x) (global.get $kx2000)) (global.get $k11))))
-          (v128.or
-            (v128.or (i16x8.lt_u (i16x8.sub (local.get $x) (global.get $kx2028)) (global.get $k2))
-                     (i16x8.eq (local.get $x) (global.get $kx202f)))
-            (v128.or (i16x8.eq (local.get $x) (global.get $kx205f))
-              (v128.or (i16x8.eq (local.get $x) (global.get $kx3000))
-                       (i16x8.eq (local.get $x) (global.get $kxfeff))))))))
-      (else (local.get $ws))))
+  ;; The ASCII ones (\t \n \v \f \r and space) are tested inline; this is the rest.
+  (func $isSpaceBeyondAscii (param $x v128) (result v128)
+    (v128.or
+      (v128.or
+        (v128.or (i16x8.eq (local.get $x) (global.get $kx85))
+                 (i16x8.eq (local.get $x) (global.get $kxa0)))
+        (v128.or (i16x8.eq (local.get $x) (global.get $kx1680))
+                 (i16x8.lt_u (i16x8.sub (local.get $x) (global.get $kx2000)) (global.get $k11))))
+      (v128.or
+        (v128.or (i16x8.lt_u (i16x8.sub (local.get $x) (global.get $kx2028)) (global.get $k2))
+                 (i16x8.eq (local.get $x) (global.get $kx202f)))
+        (v128.or (i16x8.eq (local.get $x) (global.get $kx205f))
+          (v128.or (i16x8.eq (local.get $x) (global.get $kx3000))
+                   (i16x8.eq (local.get $x) (global.get $kxfeff)))))))
 
   ;; A chunk's home slot: the top bits of its hash (mixed last, so the best mixed).
   (func $slot (param $h2 i32) (result i32)
     (i32.shr_u (local.get $h2) (global.get $shift)))
 
-  ;; Tokens of the chunks of TEXT[0, len) that the table knows. The others (and chunks longer
+  ;; Tokens of the chunks of the text of len units at address text that the table knows. The others (and chunks longer
   ;; than chunkMax) are listed at MISS as (start, end, hash 1, hash 2); their number goes to
   ;; RESULT+16, the number of chunks (their ends at ENDS) to RESULT+20.
-  (func (export "count") (param $len i32) (param $chunkMax i32) (result i32)
+  (func (export "count") (param $text i32) (param $len i32) (param $chunkMax i32) (result i32)
     (local $p i32) (local $end i32) (local $idx i32) (local $e i32) (local $np i32) (local $m i32)
-    (local $v v128) (local $j i32) (local $start i32) (local $stop i32) (local $l i32) (local $a i32)
+    (local $v v128) (local $before v128) (local $ws v128) (local $pos v128) (local $j i32) (local $start i32) (local $stop i32) (local $l i32) (local $a i32)
     (local $h i64) (local $h1 i32) (local $h2 i32) (local $s i32) (local $t i32) (local $n i32) (local $mp i32) (local $x i32)
     (i32.store offset=16 (global.get $RESULT) (i32.const 0))
     (if (i32.eqz (local.get $len)) (then (return (i32.const 0))))
-    (i32.store16 (i32.sub (global.get $TEXT) (i32.const 2)) (i32.const 32))
-    (local.set $end (i32.add (global.get $TEXT) (i32.shl (local.get $len) (i32.const 1))))
+    (i32.store16 (i32.sub (local.get $text) (i32.const 2)) (i32.const 32))
+    (local.set $end (i32.add (local.get $text) (i32.shl (local.get $len) (i32.const 1))))
     (v128.store (local.get $end) (global.get $kzero))
-    ;; 1. cut positions, eight units at a time; ENDS gets a candidate per lane and keeps it
-    ;;    (advances) only where the lane is a cut, so no branch depends on the text
-    (local.set $p (global.get $TEXT))
+    ;; 1. cut positions, eight units at a time: the lanes that are cuts are packed to the front
+    ;;    and stored whole, so no branch depends on where the cuts are
+    (local.set $p (local.get $text))
     (local.set $e (global.get $ENDS))
     (loop $vectors
       (local.set $v (i16x8.eq (v128.load (local.get $p)) (global.get $k32)))
       (if (v128.any_true (local.get $v))
         (then
-          (local.set $m (i16x8.bitmask (v128.andnot (local.get $v) (call $isSpace (v128.load (i32.sub (local.get $p) (i32.const 2)))))))
-          (i32.store (local.get $e) (local.get $idx))
-          (local.set $e (i32.add (local.get $e) (i32.shl (i32.and (local.get $m) (i32.const 1)) (i32.const 2))))
-          (i32.store (local.get $e) (i32.add (local.get $idx) (i32.const 1)))
-          (local.set $e (i32.add (local.get $e) (i32.and (i32.shl (local.get $m) (i32.const 1)) (i32.const 4))))
-          (i32.store (local.get $e) (i32.add (local.get $idx) (i32.const 2)))
-          (local.set $e (i32.add (local.get $e) (i32.and (local.get $m) (i32.const 4))))
-          (i32.store (local.get $e) (i32.add (local.get $idx) (i32.const 3)))
-          (local.set $e (i32.add (local.get $e) (i32.and (i32.shr_u (local.get $m) (i32.const 1)) (i32.const 4))))
-          (i32.store (local.get $e) (i32.add (local.get $idx) (i32.const 4)))
-          (local.set $e (i32.add (local.get $e) (i32.and (i32.shr_u (local.get $m) (i32.const 2)) (i32.const 4))))
-          (i32.store (local.get $e) (i32.add (local.get $idx) (i32.const 5)))
-          (local.set $e (i32.add (local.get $e) (i32.and (i32.shr_u (local.get $m) (i32.const 3)) (i32.const 4))))
-          (i32.store (local.get $e) (i32.add (local.get $idx) (i32.const 6)))
-          (local.set $e (i32.add (local.get $e) (i32.and (i32.shr_u (local.get $m) (i32.const 4)) (i32.const 4))))
-          (i32.store (local.get $e) (i32.add (local.get $idx) (i32.const 7)))
-          (local.set $e (i32.add (local.get $e) (i32.and (i32.shr_u (local.get $m) (i32.const 5)) (i32.const 4))))))
+          ;; the unit before each lane
+          (local.set $before (v128.load (i32.sub (local.get $p) (i32.const 2))))
+          (local.set $ws (v128.or
+            (i16x8.lt_u (i16x8.sub (local.get $before) (global.get $k9)) (global.get $k5))
+            (i16x8.eq (local.get $before) (global.get $k32))))
+          (if (v128.any_true (i16x8.ge_u (local.get $before) (global.get $kx80)))
+            (then (local.set $ws (v128.or (local.get $ws) (call $isSpaceBeyondAscii (local.get $before))))))
+          (local.set $m (i16x8.bitmask (v128.andnot (local.get $v) (local.get $ws))))
+          (local.set $pos (i32x4.splat (local.get $idx)))
+          (v128.store (local.get $e) (i8x16.swizzle (i32x4.add (local.get $pos) (global.get $lanes0123))
+            (v128.load (i32.add (global.get $SHUF4) (i32.shl (i32.and (local.get $m) (i32.const 15)) (i32.const 4))))))
+          (local.set $e (i32.add (local.get $e) (i32.shl (i32.popcnt (i32.and (local.get $m) (i32.const 15))) (i32.const 2))))
+          (v128.store (local.get $e) (i8x16.swizzle (i32x4.add (local.get $pos) (global.get $lanes4567))
+            (v128.load (i32.add (global.get $SHUF4) (i32.shl (i32.shr_u (local.get $m) (i32.const 4)) (i32.const 4))))))
+          (local.set $e (i32.add (local.get $e) (i32.shl (i32.popcnt (i32.shr_u (local.get $m) (i32.const 4))) (i32.const 2))))))
       (local.set $p (i32.add (local.get $p) (i32.const 16)))
       (local.set $idx (i32.add (local.get $idx) (i32.const 8)))
       (br_if $vectors (i32.lt_u (local.get $p) (local.get $end))))
@@ -318,7 +346,7 @@
       (block $known
         (block $miss
           (br_if $miss (i32.gt_u (local.get $l) (local.get $chunkMax)))
-          (local.set $a (i32.add (global.get $TEXT) (i32.shl (local.get $start) (i32.const 1))))
+          (local.set $a (i32.add (local.get $text) (i32.shl (local.get $start) (i32.const 1))))
           (if (i32.le_u (local.get $l) (i32.const 8))
             (then
               ;; most chunks: two masked words, no loop

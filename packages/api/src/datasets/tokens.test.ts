@@ -63,13 +63,13 @@ test('the piece table grows and keeps its counts (rehashed pieces still count ri
   const texts = Array.from({ length: 400 }, (_, t) => Array.from({ length: 50 }, (_, k) => ` ${word(t * 50 + k)}`).join(''));
   const first = texts.map((t) => counter.countText(t));
   assert.ok((counter as unknown as { pieceTable: { slots: number } }).pieceTable.slots >= 32768, 'the table grew from 4096 slots to hold 20k pieces');
-  assert.ok((counter as unknown as { chunks: { tableSlots: number } }).chunks.tableSlots >= 32768, 'the chunk table grew from 4096 slots to hold 20k chunks');
+  assert.ok(counter.kernel.tableSlots >= 32768, 'the chunk table grew from 4096 slots to hold 20k chunks');
   texts.forEach((t, i) => assert.equal(counter.countText(t), first[i], `text ${i} again (from the table)`));
   for (let i = 0; i < texts.length; i += 37) assert.equal(first[i], lib(texts[i]), `text ${i}`);
 });
 
 test('every chunk cut is a boundary of the split regex: pre-tokenizing chunk by chunk gives the pieces of the whole text (fuzz)', () => {
-  const c = counter as unknown as { chunks: TextKernel; tok: { pre_tokenizer: { pre_tokenize_text(t: string): string[] } } };
+  const c = counter as unknown as { kernel: TextKernel; tok: { pre_tokenizer: { pre_tokenize_text(t: string): string[] } } };
   const pre = (t: string): string[] => c.tok.pre_tokenizer.pre_tokenize_text(t);
   const pool = ['a', 'Bc', ' ', ' ', '  ', '   ', '\t', '\n', '\r\n', ' \n', '\v', '\f', '\u0085', '\u00a0', '\u1680', '\u2000', '\u200a', '\u200b', '\u2028', '\u202f', '\u205f', '\u3000', '\ufeff', '.', ',', '!?', "'", "'s", "'ll", '7', '123', '-', 'é', '东京', '🙂'];
   let seed = 4242;
@@ -81,8 +81,8 @@ test('every chunk cut is a boundary of the split regex: pre-tokenizing chunk by 
   for (let i = 0; i < 6000; i++) {
     let t = '';
     for (let j = 1 + rnd(30); j > 0; j--) t += pool[rnd(pool.length)];
-    c.chunks.countChunks(c.chunks.load(t), 64);
-    const ends = c.chunks.chunkEnds();
+    c.kernel.countChunks(c.kernel.load(t), t.length, 64);
+    const ends = c.kernel.chunkEnds();
     const n = ends.length;
     assert.equal(ends[n - 1], t.length);
     const chunks = ends.map((e, k) => t.slice(k ? ends[k - 1] : 0, e));

@@ -89,8 +89,8 @@ export class TokenCounter {
   private nativeToolCalls: boolean;
   private callMarkers: boolean;
   private pieceTable = new CountTable(PIECE_SLOTS_START, PIECE_SLOTS);
-  /** Cuts texts into chunks and keeps the chunks' counts (see countChunks). */
-  private chunks = new TextKernel();
+  /** Cuts texts into chunks and keeps their counts (see countChunks); an ExampleHasher on it shares the copied texts. */
+  readonly kernel = new TextKernel();
   private shapes = new Map<string, Shape>();
   private skeletonsOn = true;
   /** Counting an example as its contents plus its shape's fixed tokens (checked on samples). */
@@ -112,7 +112,7 @@ export class TokenCounter {
     contextLength: number,
   ) {
     this.contextLength = contextLength;
-    this.chunks.initTable(CHUNK_SLOTS_START, CHUNK_SLOTS);
+    this.kernel.initTable(CHUNK_SLOTS_START, CHUNK_SLOTS);
     this.template = new Template(templateSource);
     this.nativeToolCalls = templateSource.includes('tool_calls');
     this.callMarkers = tok.token_to_id(TOOL_CALL_START) !== undefined && tok.token_to_id(TOOL_CALL_END) !== undefined;
@@ -403,8 +403,8 @@ export class TokenCounter {
    * chunks seen for the first time (or longer than CHUNK_MAX) are counted here, piece by piece.
    */
   private countChunks(s: string): number {
-    const k = this.chunks;
-    let n = k.countChunks(k.load(s), CHUNK_MAX);
+    const k = this.kernel;
+    let n = k.countChunks(k.load(s), s.length, CHUNK_MAX);
     const misses = k.misses;
     for (let i = 0; i < misses; i++) {
       const start = k.missStart(i);
