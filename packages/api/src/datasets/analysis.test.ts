@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DuplicateTable, ExampleHasher, LabelCounter, scanPii, TokenStats } from './analysis';
+import { seededRandom } from '../testing/seeded-random';
 
 const hashOf = (...parts: string[]): [number, number, number] => {
   const h = new ExampleHasher();
@@ -41,11 +42,7 @@ test('normalized hashes are equal exactly when the normalized texts are (fuzz ag
       })
       .join('\u0001');
   const pool = ['a', 'B', 'b', 'z', '0', '9', ' ', '  ', '\t', '\n', '.', ',', '!', '-', '@', '(', ')', '+', 'é', 'É', '東', '\u00a0', '\u2014', '\u3000', '\ufeff', '🙂'];
-  let seed = 99;
-  const rnd = (n: number): number => {
-    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-    return seed % n;
-  };
+  const rnd = seededRandom(99);
   const gen = (): string[] => Array.from({ length: 1 + rnd(2) }, () => Array.from({ length: rnd(6) }, () => pool[rnd(pool.length)]).join(''));
   const byNorm = new Map<string, string>();
   const byHash = new Map<string, string>();
@@ -64,11 +61,7 @@ test('normalized hashes are equal exactly when the normalized texts are (fuzz ag
 test('the PII pre-check lets every text with personal data through', () => {
   const h = new ExampleHasher();
   const pool = ['a', ' ', '1', '2', '4', '5', '0', '-', '.', '(', ')', '+', '@', 'x.org', 'b@c.de', '4242', '555'];
-  let seed = 7;
-  const rnd = (n: number): number => {
-    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-    return seed % n;
-  };
+  const rnd = seededRandom(7);
   let found = 0;
   for (let i = 0; i < 20000; i++) {
     const s = Array.from({ length: rnd(30) }, () => pool[rnd(pool.length)]).join('');

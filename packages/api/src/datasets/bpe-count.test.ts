@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { MergeCounter } from './bpe-count';
+import { seededRandom } from '../testing/seeded-random';
 
 type Model = { encode(tokens: string[]): string[] };
 
@@ -28,11 +29,7 @@ test('counts what the library BPE makes of every word over a small alphabet: ran
     const model = (new Tokenizer(tj, {}) as unknown as { model: Model }).model;
     const mc = MergeCounter.from(tj.model as Parameters<typeof MergeCounter.from>[0]);
     assert.ok(mc, 'a plain BPE model gets a merge counter');
-    let seed = 3;
-    const rnd = (n: number): number => {
-      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-      return seed % n;
-    };
+    const rnd = seededRandom(3);
     let merged = 0;
     for (let i = 0; i < 5000; i++) {
       const word = Array.from({ length: 1 + rnd(12) }, () => 'abcd'[rnd(4)]).join('');

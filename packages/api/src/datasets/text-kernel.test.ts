@@ -7,6 +7,7 @@ import { assembleTextKernel } from '../../../../infra/text-kernel-assembler';
 import { ExampleHasher } from './analysis';
 import { TextKernel } from './text-kernel';
 import { TEXT_KERNEL_WASM } from './text-kernel-wasm';
+import { seededRandom } from '../testing/seeded-random';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -76,11 +77,7 @@ test('texts longer than the first buffer are taken whole: counts and fingerprint
 
 test('loaded texts are reused, not recopied: interleaving texts, reloading them and wrapping around the text area scan the same as a fresh kernel', () => {
   const words = ['a', 'Bc', ' ', '  ', 'déjà', '\n', '42', ', ', 'x'.repeat(70), '🙂', '@', '+1 (555) 010-9999'];
-  let seed = 11;
-  const rnd = (n: number): number => {
-    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-    return seed % n;
-  };
+  const rnd = seededRandom(11);
   const texts = Array.from({ length: 300 }, () => Array.from({ length: rnd(400) }, () => words[rnd(words.length)]).join(''));
   const scan = (k: TextKernel, t: string): string => {
     const at = k.load(t);

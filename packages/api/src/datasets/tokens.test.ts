@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { FsStorage } from '@edgetune/storage';
 import { loadTokenCounter, pyDumps, type TokenCounter } from './tokens';
 import type { TextKernel } from './text-kernel';
+import { seededRandom } from '../testing/seeded-random';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
 const trainerDir = path.join(repo, 'workers', 'trainer');
@@ -30,11 +31,7 @@ test('the piece scanner and piece table count exactly what the library encoder c
   // whitespace runs (spaces, tabs, \v, \f, \r\n, NBSP, ideographic space), non-ASCII letters
   // and digits, astral characters, and the added tokens themselves.
   const pool = ["'", 's', 'S', 't', 'r', 'e', 'E', 'v', 'm', 'l', 'L', 'd', 'a', 'Z', ' ', ' ', '  ', '\t', '\v', '\f', '\n', '\r\n', '\r', '0', '7', '12345', '.', ',', '!?', '"', '(', ')', '-', '<', '>', '|', 'é', 'ß', 'Ω', '東京', 'ー', '١٢', '²', '½', '\u00a0', '\u3000', '\u2028', '🙂', '𝔘', '<|im_start|>', '<|im_end|>', '<|endoftext|>'];
-  let seed = 12345;
-  const rnd = (n: number): number => {
-    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-    return seed % n;
-  };
+  const rnd = seededRandom(12345);
   const lib = (t: string): number => (counter as unknown as { libraryCount(t: string): number }).libraryCount(t);
   for (let i = 0; i < 3000; i++) {
     let t = '';
@@ -72,11 +69,7 @@ test('every chunk cut is a boundary of the split regex: pre-tokenizing chunk by 
   const c = counter as unknown as { kernel: TextKernel; tok: { pre_tokenizer: { pre_tokenize_text(t: string): string[] } } };
   const pre = (t: string): string[] => c.tok.pre_tokenizer.pre_tokenize_text(t);
   const pool = ['a', 'Bc', ' ', ' ', '  ', '   ', '\t', '\n', '\r\n', ' \n', '\v', '\f', '\u0085', '\u00a0', '\u1680', '\u2000', '\u200a', '\u200b', '\u2028', '\u202f', '\u205f', '\u3000', '\ufeff', '.', ',', '!?', "'", "'s", "'ll", '7', '123', '-', 'é', '东京', '🙂'];
-  let seed = 4242;
-  const rnd = (n: number): number => {
-    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-    return seed % n;
-  };
+  const rnd = seededRandom(4242);
   let cuts = 0;
   for (let i = 0; i < 6000; i++) {
     let t = '';
@@ -115,11 +108,7 @@ test('examples counted per message equal the rendered example counted by the lib
   // (the per-message path only starts after a shape's first verified examples).
   const starts = ['', ' ', '\n', '\r\n', '\t', '.', '7', 'A', 'é', '\u00a0', '\u3000', '🙂', "'s", '<|im_end|>', '<|im_start|>user', 'The', 'so', '"', 'Ω'];
   const words = ['hello', ' world', '!', ' 42', '\n\n', '  ', 'naïve', ' café', '<|im_end|>', "'ll", ' x ', '\t', '东京', ' '];
-  let seed = 777;
-  const rnd = (n: number): number => {
-    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-    return seed % n;
-  };
+  const rnd = seededRandom(777);
   const content = (): string => {
     let t = starts[rnd(starts.length)];
     const n = rnd(8);
