@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { FsStorage } from '@edgetune/storage';
-import { loadTokenCounter, pyDumps, type TokenCounter } from './tokens';
+import { loadTokenCounter, pyDumps, shapeKey, type TokenCounter } from './tokens';
 import type { TextKernel } from './text-kernel';
 import { seededRandom } from '../testing/seeded-random';
 
@@ -131,8 +131,12 @@ test('examples counted per message equal the rendered example counted by the lib
     for (let i = 0; i < 1500; i++) {
       const msgs: { role: string; content: string }[] = [];
       if (i % 3 === 0) msgs.push({ role: 'system', content: ['You are terse.', 'Answer in French.', content()][rnd(3)] });
-      const turns = 1 + rnd(2);
-      for (let t = 0; t < turns; t++) msgs.push({ role: 'user', content: content() }, { role: 'assistant', content: content() });
+      // Up to nine messages, some excluded from the loss or named: both kinds of shape key.
+      const turns = 1 + rnd(4);
+      for (let t = 0; t < turns; t++) {
+        msgs.push({ role: 'user', content: content(), ...(rnd(5) === 0 ? { name: 'ana' } : {}) });
+        msgs.push({ role: 'assistant', content: content(), ...(rnd(4) === 0 ? { weight: 0 } : {}) });
+      }
       assert.equal(counter.countExample(msgs, null), c.libraryCount(c.renderRaw(msgs, null)), `example ${JSON.stringify(msgs)}`);
     }
   } finally {
@@ -140,6 +144,32 @@ test('examples counted per message equal the rendered example counted by the lib
   }
   assert.ok(used > 150, `the per-message path counted ${used} examples`);
   assert.equal(counter.fastPathNote, null, 'no fast path was turned off');
+});
+
+test('template shape keys are equal exactly when role, weight-0 and name sequences are', () => {
+  const roles = ['system', 'user', 'assistant', 'tool', 'developer'];
+  const rnd = seededRandom(5);
+  const seen = new Map<number | string, string>();
+  const check = (spec: number[]): void => {
+    const msgs = spec.map((c) => ({ role: roles[c % 5], content: 'x', ...(c & 8 ? { weight: 0 } : {}), ...(c & 16 ? { name: 'n' } : {}) }));
+    const key = shapeKey(msgs);
+    assert.notEqual(key, null);
+    const canonical = msgs.map((m) => `${m.role}${'weight' in m ? '0' : ''}${'name' in m ? '@' : ''}`).join(',');
+    const before = seen.get(key as number | string);
+    if (before === undefined) seen.set(key as number | string, canonical);
+    else assert.equal(before, canonical, `key ${key}`);
+  };
+  const codes = [0, 1, 2, 3, 4, 8, 9, 10, 11, 12, 16, 17, 18, 19, 20, 24, 25, 26, 27, 28];
+  for (const a of codes) {
+    check([a]);
+    for (const b of codes) {
+      check([a, b]);
+      for (const c of codes) check([a, b, c]);
+    }
+  }
+  for (let i = 0; i < 20000; i++) check(Array.from({ length: 4 + rnd(5) }, () => codes[rnd(codes.length)]));
+  assert.ok([...seen.keys()].some((k) => typeof k === 'number') && [...seen.keys()].some((k) => typeof k === 'string'), 'both kinds of key');
+  assert.equal(shapeKey([{ role: 'user', content: null }]), null, 'tool-call turns are not simple');
 });
 
 test('pyDumps writes JSON as Python json.dumps(ensure_ascii=False) does', () => {

@@ -91,7 +91,7 @@ export class TokenCounter {
   private pieceTable = new CountTable(PIECE_SLOTS_START, PIECE_SLOTS);
   /** Cuts texts into chunks and keeps their counts (see countChunks); an ExampleHasher on it shares the copied texts. */
   readonly kernel = new TextKernel();
-  private shapes = new Map<string, Shape>();
+  private shapes = new Map<number | string, Shape>();
   private skeletonsOn = true;
   /** Counting an example as its contents plus its shape's fixed tokens (checked on samples). */
   private perMessageOn = true;
@@ -199,13 +199,13 @@ export class TokenCounter {
   /** Tokens of one example rendered with the chat template, as the trainer renders it. */
   countExample(messages: TemplateMessage[], tools: unknown[] | null): number {
     this.examples++;
-    const msgs = this.forTemplate(messages);
     const t = tools && tools.length ? tools : null;
+    // Simple messages (text content, no tool calls) are what forTemplate would hand over anyway.
     if (t === null && this.perMessageOn) {
-      const n = this.countPerMessage(msgs);
+      const n = this.countPerMessage(messages);
       if (n >= 0) return n;
     }
-    return this.countText(this.renderExample(msgs, t));
+    return this.countText(this.renderExample(this.forTemplate(messages), t));
   }
 
   /**
@@ -216,24 +216,22 @@ export class TokenCounter {
    */
   private countPerMessage(msgs: TemplateMessage[]): number {
     if (!this.skeletonsOn || !this.pieceScanner || !this.model) return -1;
-    let key = '';
-    for (const m of msgs) {
-      if (!isSimpleMessage(m)) return -1;
-      key += m.role + (m.weight === 0 ? '0' : '') + (m.name !== undefined ? '@' : '') + ',';
-    }
+    const key = shapeKey(msgs);
+    if (key === null) return -1;
     const shape = this.shapes.get(key);
     // New shapes and each shape's first examples go through renderExample, which verifies them.
     if (!shape || !shape.ok || shape.fixedTokens < 0 || shape.seen < VERIFY_FIRST_PER_SHAPE) return -1;
     const CLS = this.cls;
+    let n = shape.fixedTokens;
     for (let i = 0; i < msgs.length; i++) {
       const c = msgs[i].content as string;
-      if (c.length === 0 || !shape.afterNewline[i]) continue;
-      // After a newline the content must start a new piece: anything but whitespace does.
-      const c0 = c.charCodeAt(0);
-      if (!((c0 > 32 && c0 < 127) || CLS[c0] === LETTER || CLS[c0] === DIGIT)) return -1;
+      if (c.length > 0 && shape.afterNewline[i]) {
+        // After a newline the content must start a new piece: anything but whitespace does.
+        const c0 = c.charCodeAt(0);
+        if (!((c0 > 32 && c0 < 127) || CLS[c0] === LETTER || CLS[c0] === DIGIT)) return -1;
+      }
+      n += msgs[i].role === 'system' ? this.countSystem(c) : this.countText(c);
     }
-    let n = shape.fixedTokens;
-    for (const m of msgs) n += m.role === 'system' ? this.countSystem(m.content as string) : this.countText(m.content as string);
     if (this.examples % VERIFY_EVERY === 0) {
       const full = this.countText(this.renderExample(msgs, null));
       if (full !== n) {
@@ -318,10 +316,8 @@ export class TokenCounter {
   }
 
   renderExample(messages: TemplateMessage[], tools: unknown[] | null): string {
-    const simple = this.skeletonsOn && tools === null && messages.every(isSimpleMessage);
-    if (!simple) return this.renderFull(messages, tools);
-    let key = '';
-    for (const m of messages) key += m.role + (m.weight === 0 ? '0' : '') + (m.name !== undefined ? '@' : '') + ',';
+    const key = this.skeletonsOn && tools === null ? shapeKey(messages) : null;
+    if (key === null) return this.renderFull(messages, tools);
     let shape = this.shapes.get(key);
     if (!shape) {
       shape = this.makeShape(messages);
@@ -616,6 +612,31 @@ function buildClasses(): Uint8Array {
     }
   }
   return t;
+}
+
+const ROLE_CODES: Record<string, number> = { system: 1, user: 2, assistant: 3, tool: 4 };
+
+/**
+ * What a template rendering depends on besides the contents: each message's role, whether it is
+ * excluded from the loss (weight 0) and whether it has a name. A small integer for up to six
+ * messages of the usual roles (5 bits each, so no string is built and hashed per example), else a
+ * string; null when a message is not simple (see isSimpleMessage).
+ */
+export function shapeKey(msgs: TemplateMessage[]): number | string | null {
+  let key = 0;
+  let numeric = msgs.length <= 6;
+  for (let i = 0; i < msgs.length; i++) {
+    const m = msgs[i];
+    if (!isSimpleMessage(m)) return null;
+    const role = ROLE_CODES[m.role];
+    if (role === undefined) numeric = false;
+    key = key * 32 + (role | 0) + (m.weight === 0 ? 8 : 0) + (m.name !== undefined ? 16 : 0);
+  }
+  // Every code is at least 1, so the base-32 number also says how many messages there are.
+  if (numeric) return key;
+  let s = '';
+  for (const m of msgs) s += m.role + (m.weight === 0 ? '0' : '') + (m.name !== undefined ? '@' : '') + ',';
+  return s;
 }
 
 function isSimpleMessage(m: TemplateMessage): boolean {
