@@ -28,7 +28,7 @@ interface Exports {
 /** Where count() reports its misses and chunks (see text-kernel.wat). */
 const RESULT = 0x1000;
 /** Largest chunk table the kernel's memory layout holds (2 MB). */
-export const MAX_TABLE_SLOTS = 1 << 17;
+const MAX_TABLE_SLOTS = 1 << 17;
 /** Loaded texts remembered, by length modulo this (a power of two). */
 const REMEMBERED = 64;
 /** Code units between texts: each call writes just before its text and 32 bytes after it. */
