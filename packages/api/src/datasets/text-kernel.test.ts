@@ -108,3 +108,54 @@ test('loaded texts are reused, not recopied: interleaving texts, reloading them 
   assert.equal(shared.load(t), at);
   assert.equal((shared as unknown as { used: number }).used, used, 'the second load copies nothing');
 });
+
+test('the chunk table answers only what it was told: every length from 1 to 64 units, doubling, starting over when full, counts outside 1–255 not kept', () => {
+  const k = new TextKernel();
+  k.initTable(16, 64);
+  const rnd = seededRandom(5);
+  const letters = 'abcdeéfgh🙂';
+  const chunk = (i: number): string => {
+    const len = 1 + (i % 64);
+    let s = ' ';
+    while (s.length < len) s += letters[rnd(letters.length)];
+    return s.slice(0, len);
+  };
+  const told = new Map<string, number>();
+  /** Counts `text` (one chunk), telling the table `count` on a miss; returns the table's answer or -1. */
+  const ask = (text: string, tell: number): number => {
+    const known = k.countChunks(k.load(text), text.length, 64);
+    if (k.misses === 0) return known;
+    assert.equal(k.misses, 1);
+    assert.deepEqual([k.missStart(0), k.missEnd(0)], [0, text.length]);
+    k.remember(0, tell);
+    return -1;
+  };
+  let forgotten = 0;
+  for (let i = 0; i < 400; i++) {
+    const c = chunk(i);
+    if (told.has(c)) continue;
+    const tell = 1 + (i % 255);
+    assert.equal(ask(c, tell), -1, `chunk ${i} is new`);
+    told.set(c, tell);
+    // Every chunk told so far is either still known with its own count or forgotten (a miss): never another's count.
+    for (const [t, n] of told) {
+      const got = ask(t, n);
+      if (got === -1) forgotten++;
+      else assert.equal(got, n, JSON.stringify(t));
+    }
+  }
+  assert.equal(k.tableSlots, 64, 'the table doubled up to its largest size');
+  assert.ok(forgotten > 0, 'a full table starts over');
+  for (const bad of [0, 256, 1000]) {
+    const c = ` unkept${bad}`;
+    assert.equal(ask(c, bad), -1);
+    assert.equal(ask(c, 3), -1, `a count of ${bad} is not kept`);
+    assert.equal(ask(c, 3), 3);
+  }
+  // A text of many chunks adds up what the table knows of each.
+  const last = [...told].filter(([t]) => t.length > 1).slice(-20);
+  for (let round = 0; round < 3 && last.some(([t, n]) => ask(t, n) === -1); round++);
+  const text = last.map(([t]) => t).join('');
+  assert.equal(k.countChunks(k.load(text), text.length, 64), last.reduce((a, [, n]) => a + n, 0));
+  assert.equal(k.misses, 0);
+});

@@ -27,8 +27,8 @@ interface Exports {
 
 /** Where count() reports its misses and chunks (see text-kernel.wat). */
 const RESULT = 0x1000;
-/** Largest chunk table the kernel's memory layout holds (2 MB). */
-const MAX_TABLE_SLOTS = 1 << 17;
+/** Largest chunk table the kernel's memory layout holds (2 MB of 8-byte slots). */
+const MAX_TABLE_SLOTS = 1 << 18;
 /** Loaded texts remembered, by length modulo this (a power of two). */
 const REMEMBERED = 64;
 /** Code units between texts: each call writes just before its text and 32 bytes after it. */
@@ -146,7 +146,7 @@ export class TextKernel {
     return this.ints[this.missAt + k * 4 + 1];
   }
 
-  /** Keeps the token count of miss k (not for chunks longer than chunkMax). */
+  /** Keeps the token count of miss k (not for chunks longer than chunkMax; counts over 255 are not kept). */
   remember(k: number, count: number): void {
     this.x.remember(k, count);
   }

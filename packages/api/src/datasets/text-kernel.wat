@@ -9,9 +9,10 @@
 ;;   0x000000  SHUF    256 × 16: i8x16.swizzle patterns that pack the lanes of an 8-bit mask
 ;;   0x001000  RESULT  fingerprint out (normalized i64, exact i64), misses and chunks (i32)
 ;;   0x001100  SHUF4   16 × 16: the same for four 4-byte lanes
-;;   0x010000  TABLE   chunk table, 16-byte slots: length, hash 1, hash 2, token count
-;;   0x210000  REHASH  old slots while the table doubles
-;;   0x310010  TEXT    loaded texts, 32 bytes apart (a call writes the unit before its text and
+;;   0x002000  MASK    17 × 32: for n = 0…16, the first n units of 16 set
+;;   0x010000  TABLE   chunk table, 8-byte slots (up to 2^18 and OVERFLOW spares)
+;;   0x220000  REHASH  old slots while the table doubles
+;;   0x330010  TEXT    loaded texts, 32 bytes apart (a call writes the unit before its text and
 ;;                     the 32 bytes after it), then MISS (16 bytes per chunk), ENDS (4 per chunk)
 ;;                     and NORM (2 per unit), each sized for the longest text
 (module
@@ -20,9 +21,11 @@
   (global $SHUF i32 (i32.const 0x0))
   (global $SHUF4 i32 (i32.const 0x1100))
   (global $RESULT i32 (i32.const 0x1000))
+  (global $MASK i32 (i32.const 0x2000))
   (global $TABLE i32 (i32.const 0x10000))
-  (global $REHASH i32 (i32.const 0x210000))
-  (global $TEXT i32 (i32.const 0x310010))
+  (global $OVERFLOW i32 (i32.const 64))
+  (global $REHASH i32 (i32.const 0x220000))
+  (global $TEXT i32 (i32.const 0x330010))
   (global $MISS (mut i32) (i32.const 0))
   (global $ENDS (mut i32) (i32.const 0))
   (global $NORM (mut i32) (i32.const 0))
@@ -61,8 +64,8 @@
   (global $fn (mut i64) (i64.const 0))
   (global $fe (mut i64) (i64.const 0))
 
-  (global $mask (mut i32) (i32.const 0))
-  (global $shift (mut i32) (i32.const 0))
+  (global $slots (mut i32) (i32.const 0))
+  (global $shift (mut i64) (i64.const 0))
   (global $used (mut i32) (i32.const 0))
   (global $maxSlots (mut i32) (i32.const 0))
 
@@ -83,10 +86,17 @@
 
   ;; The swizzle patterns that pack the lanes a mask selects to the front: SHUF for eight
   ;; 2-byte lanes (units), SHUF4 for four 4-byte lanes (positions).
-  (start $fillShufs)
-  (func $fillShufs
+  (start $fillTables)
+  (func $fillTables
+    (local $b i32)
     (call $fillPack (global.get $SHUF) (i32.const 8) (i32.const 2))
-    (call $fillPack (global.get $SHUF4) (i32.const 4) (i32.const 4)))
+    (call $fillPack (global.get $SHUF4) (i32.const 4) (i32.const 4))
+    ;; MASK: byte b of row n is set when b < 2n
+    (loop $mask
+      (i32.store8 (i32.add (global.get $MASK) (local.get $b))
+        (select (i32.const 0xff) (i32.const 0) (i32.lt_u (i32.and (local.get $b) (i32.const 31)) (i32.shl (i32.shr_u (local.get $b) (i32.const 5)) (i32.const 1)))))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br_if $mask (i32.lt_u (local.get $b) (i32.const 544)))))
   (func $fillPack (param $at i32) (param $lanes i32) (param $width i32)
     (local $m i32) (local $o i32) (local $j i32) (local $b i32) (local $row i32)
     (loop $masks
@@ -262,17 +272,19 @@
 
   ;; ---------------------------------------------------------------- token counting by chunks
   ;; A text is cut before every space that follows a non-space (a boundary of the LFM2 split
-  ;; regex's pieces; see tokens.ts); each chunk's count comes from the table, keyed by its length
-  ;; and a 64-bit hash of its units.
+  ;; regex's pieces; see tokens.ts); each chunk's count comes from the table. A slot is one i64:
+  ;; the top 48 bits of the chunk's 64-bit hash, its length (bits 8–15) and its token count (bits
+  ;; 0–7); 0 is empty. The home slot is the hash's top bits, so the table can double from its
+  ;; slots alone. Probing never wraps: it runs on into OVERFLOW spare slots, the last always empty.
 
   (func (export "tableInit") (param $startSlots i32) (param $max i32)
-    (global.set $mask (i32.sub (local.get $startSlots) (i32.const 1)))
-    (global.set $shift (i32.sub (i32.const 32) (i32.ctz (local.get $startSlots))))
+    (global.set $slots (local.get $startSlots))
+    (global.set $shift (i64.extend_i32_u (i32.sub (i32.const 64) (i32.ctz (local.get $startSlots)))))
     (global.set $maxSlots (local.get $max))
     (global.set $used (i32.const 0))
-    (memory.fill (global.get $TABLE) (i32.const 0) (i32.shl (local.get $max) (i32.const 4))))
+    (memory.fill (global.get $TABLE) (i32.const 0) (i32.shl (i32.add (local.get $max) (global.get $OVERFLOW)) (i32.const 3))))
 
-  (func (export "tableSlots") (result i32) (i32.add (global.get $mask) (i32.const 1)))
+  (func (export "tableSlots") (result i32) (global.get $slots))
 
   ;; Whitespace (\r and \n included) as either regex engine sees \s: Unicode White_Space (the
   ;; Rust tokenizers the trainer uses) and JavaScript's \s, which adds U+FEFF and leaves out
@@ -292,17 +304,14 @@
           (v128.or (i16x8.eq (local.get $x) (global.get $kx3000))
                    (i16x8.eq (local.get $x) (global.get $kxfeff)))))))
 
-  ;; A chunk's home slot: the top bits of its hash (mixed last, so the best mixed).
-  (func $slot (param $h2 i32) (result i32)
-    (i32.shr_u (local.get $h2) (global.get $shift)))
-
   ;; Tokens of the chunks of the text of len units at address text that the table knows. The others (and chunks longer
-  ;; than chunkMax) are listed at MISS as (start, end, hash 1, hash 2); their number goes to
+  ;; than chunkMax) are listed at MISS as (start i32, end i32, hash i64); their number goes to
   ;; RESULT+16, the number of chunks (their ends at ENDS) to RESULT+20.
   (func (export "count") (param $text i32) (param $len i32) (param $chunkMax i32) (result i32)
     (local $p i32) (local $end i32) (local $idx i32) (local $e i32) (local $np i32) (local $m i32)
     (local $v v128) (local $before v128) (local $ws v128) (local $pos v128) (local $j i32) (local $start i32) (local $stop i32) (local $l i32) (local $a i32)
-    (local $h i64) (local $h1 i32) (local $h2 i32) (local $s i32) (local $t i32) (local $n i32) (local $mp i32) (local $x i32)
+    (local $h i64) (local $key i64) (local $v0 i64) (local $v1 i64) (local $hit0 i32) (local $t i32) (local $n i32) (local $mp i32)
+    (local $x0 v128) (local $x1 v128) (local $mk i32)
     (i32.store offset=16 (global.get $RESULT) (i32.const 0))
     (if (i32.eqz (local.get $len)) (then (return (i32.const 0))))
     (i32.store16 (i32.sub (local.get $text) (i32.const 2)) (i32.const 32))
@@ -314,80 +323,78 @@
     (local.set $e (global.get $ENDS))
     (loop $vectors
       (local.set $v (i16x8.eq (v128.load (local.get $p)) (global.get $k32)))
-      (if (v128.any_true (local.get $v))
-        (then
-          ;; the unit before each lane
-          (local.set $before (v128.load (i32.sub (local.get $p) (i32.const 2))))
-          (local.set $ws (v128.or
-            (i16x8.lt_u (i16x8.sub (local.get $before) (global.get $k9)) (global.get $k5))
-            (i16x8.eq (local.get $before) (global.get $k32))))
-          (if (v128.any_true (i16x8.ge_u (local.get $before) (global.get $kx80)))
-            (then (local.set $ws (v128.or (local.get $ws) (call $isSpaceBeyondAscii (local.get $before))))))
-          (local.set $m (i16x8.bitmask (v128.andnot (local.get $v) (local.get $ws))))
-          (local.set $pos (i32x4.splat (local.get $idx)))
-          (v128.store (local.get $e) (i8x16.swizzle (i32x4.add (local.get $pos) (global.get $lanes0123))
-            (v128.load (i32.add (global.get $SHUF4) (i32.shl (i32.and (local.get $m) (i32.const 15)) (i32.const 4))))))
-          (local.set $e (i32.add (local.get $e) (i32.shl (i32.popcnt (i32.and (local.get $m) (i32.const 15))) (i32.const 2))))
-          (v128.store (local.get $e) (i8x16.swizzle (i32x4.add (local.get $pos) (global.get $lanes4567))
-            (v128.load (i32.add (global.get $SHUF4) (i32.shl (i32.shr_u (local.get $m) (i32.const 4)) (i32.const 4))))))
-          (local.set $e (i32.add (local.get $e) (i32.shl (i32.popcnt (i32.shr_u (local.get $m) (i32.const 4))) (i32.const 2))))))
+      ;; the unit before each lane
+      (local.set $before (v128.load (i32.sub (local.get $p) (i32.const 2))))
+      (local.set $ws (v128.or
+        (i16x8.lt_u (i16x8.sub (local.get $before) (global.get $k9)) (global.get $k5))
+        (i16x8.eq (local.get $before) (global.get $k32))))
+      (if (v128.any_true (i16x8.ge_u (local.get $before) (global.get $kx80)))
+        (then (local.set $ws (v128.or (local.get $ws) (call $isSpaceBeyondAscii (local.get $before))))))
+      (local.set $m (i16x8.bitmask (v128.andnot (local.get $v) (local.get $ws))))
+      (local.set $pos (i32x4.splat (local.get $idx)))
+      (v128.store (local.get $e) (i8x16.swizzle (i32x4.add (local.get $pos) (global.get $lanes0123))
+        (v128.load (i32.add (global.get $SHUF4) (i32.shl (i32.and (local.get $m) (i32.const 15)) (i32.const 4))))))
+      (local.set $e (i32.add (local.get $e) (i32.shl (i32.popcnt (i32.and (local.get $m) (i32.const 15))) (i32.const 2))))
+      (v128.store (local.get $e) (i8x16.swizzle (i32x4.add (local.get $pos) (global.get $lanes4567))
+        (v128.load (i32.add (global.get $SHUF4) (i32.shl (i32.shr_u (local.get $m) (i32.const 4)) (i32.const 4))))))
+      (local.set $e (i32.add (local.get $e) (i32.shl (i32.popcnt (i32.shr_u (local.get $m) (i32.const 4))) (i32.const 2))))
       (local.set $p (i32.add (local.get $p) (i32.const 16)))
       (local.set $idx (i32.add (local.get $idx) (i32.const 8)))
       (br_if $vectors (i32.lt_u (local.get $p) (local.get $end))))
     (i32.store (local.get $e) (local.get $len))
     (local.set $np (i32.add (i32.shr_u (i32.sub (local.get $e) (global.get $ENDS)) (i32.const 2)) (i32.const 1)))
-    ;; 2. each chunk: hash, probe
+    ;; 2. each chunk: hash, then its first two slots at once (almost every chunk ends there)
     (local.set $mp (global.get $MISS))
     (loop $chunks
       (local.set $stop (i32.load (i32.add (global.get $ENDS) (i32.shl (local.get $j) (i32.const 2)))))
       (local.set $l (i32.sub (local.get $stop) (local.get $start)))
-      (local.set $h1 (i32.const 0))
-      (local.set $h2 (i32.const 0))
+      (local.set $h (i64.const 0))
       (block $known
         (block $miss
           (br_if $miss (i32.gt_u (local.get $l) (local.get $chunkMax)))
           (local.set $a (i32.add (local.get $text) (i32.shl (local.get $start) (i32.const 1))))
-          (if (i32.le_u (local.get $l) (i32.const 8))
+          (if (i32.le_u (local.get $l) (i32.const 16))
             (then
-              ;; most chunks: two masked words, no loop
-              (local.set $x (i32.sub (local.get $l) (i32.const 4)))
+              ;; most chunks: four words masked to the chunk's length, no loop
+              (local.set $mk (i32.add (global.get $MASK) (i32.shl (local.get $l) (i32.const 5))))
+              (local.set $x0 (v128.and (v128.load (local.get $a)) (v128.load (local.get $mk))))
+              (local.set $x1 (v128.and (v128.load offset=16 (local.get $a)) (v128.load offset=16 (local.get $mk))))
               (local.set $h (i64.xor
                 (i64.xor
-                  (i64.mul
-                    (i64.and (i64.load (local.get $a))
-                      (select (i64.const -1) (i64.sub (i64.shl (i64.const 1) (i64.extend_i32_u (i32.shl (local.get $l) (i32.const 4)))) (i64.const 1)) (i32.ge_s (local.get $x) (i32.const 0))))
-                    (i64.const 0x9e3779b97f4a7c15))
-                  (i64.rotl
-                    (i64.mul
-                      (i64.and (i64.load offset=8 (local.get $a))
-                        (select (i64.const -1)
-                          (select (i64.const 0) (i64.sub (i64.shl (i64.const 1) (i64.extend_i32_u (i32.shl (local.get $x) (i32.const 4)))) (i64.const 1)) (i32.le_s (local.get $x) (i32.const 0)))
-                          (i32.ge_s (local.get $x) (i32.const 4))))
-                      (i64.const 0xbf58476d1ce4e5b9))
-                    (i64.const 32)))
-                (i64.extend_i32_u (local.get $l))))
+                  (i64.mul (i64x2.extract_lane 0 (local.get $x0)) (i64.const 0x9e3779b97f4a7c15))
+                  (i64.rotl (i64.mul (i64x2.extract_lane 1 (local.get $x0)) (i64.const 0xbf58476d1ce4e5b9)) (i64.const 32)))
+                (i64.xor
+                  (i64.rotl (i64.mul (i64x2.extract_lane 0 (local.get $x1)) (i64.const 0xd6e8feb86659fd93)) (i64.const 16))
+                  (i64.xor
+                    (i64.rotl (i64.mul (i64x2.extract_lane 1 (local.get $x1)) (i64.const 0xa0761d6478bd642f)) (i64.const 48))
+                    (i64.extend_i32_u (local.get $l))))))
               (local.set $h (i64.mul (i64.xor (local.get $h) (i64.shr_u (local.get $h) (i64.const 29))) (i64.const 0x94d049bb133111eb)))
               (local.set $h (i64.xor (local.get $h) (i64.shr_u (local.get $h) (i64.const 32)))))
             (else
               ;; longer chunks: whole words, then the last one masked (it may reach into the next chunk)
               (local.set $h (call $hashChunk (local.get $a) (local.get $l)))))
-          (local.set $h1 (i32.wrap_i64 (local.get $h)))
-          (local.set $h2 (i32.wrap_i64 (i64.shr_u (local.get $h) (i64.const 32))))
-          (local.set $s (i32.shr_u (local.get $h2) (global.get $shift)))
+          (local.set $key (i64.or (i64.and (local.get $h) (i64.const -65536)) (i64.extend_i32_u (i32.shl (local.get $l) (i32.const 8)))))
+          (local.set $t (i32.add (global.get $TABLE) (i32.shl (i32.wrap_i64 (i64.shr_u (local.get $h) (global.get $shift))) (i32.const 3))))
+          (local.set $v0 (i64.load (local.get $t)))
+          (local.set $v1 (i64.load offset=8 (local.get $t)))
+          (local.set $hit0 (i64.lt_u (i64.xor (local.get $v0) (local.get $key)) (i64.const 256)))
+          (if (i32.or (local.get $hit0) (i64.lt_u (i64.xor (local.get $v1) (local.get $key)) (i64.const 256)))
+            (then
+              (local.set $n (i32.add (local.get $n) (i32.and (i32.wrap_i64 (select (local.get $v0) (local.get $v1) (local.get $hit0))) (i32.const 255))))
+              (br $known)))
+          (br_if $miss (i32.or (i64.eqz (local.get $v0)) (i64.eqz (local.get $v1))))
+          ;; a longer run of taken slots: on, one by one, to the first empty one
           (loop $probe
-            (local.set $t (i32.add (global.get $TABLE) (i32.shl (local.get $s) (i32.const 4))))
-            (if (i32.and (i32.eq (i32.load (local.get $t)) (local.get $l))
-                  (i32.and (i32.eq (i32.load offset=4 (local.get $t)) (local.get $h1)) (i32.eq (i32.load offset=8 (local.get $t)) (local.get $h2))))
+            (local.set $t (i32.add (local.get $t) (i32.const 8)))
+            (local.set $v1 (i64.load offset=8 (local.get $t)))
+            (if (i64.lt_u (i64.xor (local.get $v1) (local.get $key)) (i64.const 256))
               (then
-                (local.set $n (i32.add (local.get $n) (i32.load offset=12 (local.get $t))))
+                (local.set $n (i32.add (local.get $n) (i32.and (i32.wrap_i64 (local.get $v1)) (i32.const 255))))
                 (br $known)))
-            (br_if $miss (i32.eqz (i32.load (local.get $t))))
-            (local.set $s (i32.and (i32.add (local.get $s) (i32.const 1)) (global.get $mask)))
-            (br $probe)))
+            (br_if $probe (i64.ne (local.get $v1) (i64.const 0)))))
         (i32.store (local.get $mp) (local.get $start))
         (i32.store offset=4 (local.get $mp) (local.get $stop))
-        (i32.store offset=8 (local.get $mp) (local.get $h1))
-        (i32.store offset=12 (local.get $mp) (local.get $h2))
+        (i64.store offset=8 (local.get $mp) (local.get $h))
         (local.set $mp (i32.add (local.get $mp) (i32.const 16))))
       (local.set $start (local.get $stop))
       (local.set $j (i32.add (local.get $j) (i32.const 1)))
@@ -413,46 +420,55 @@
     (local.set $h (i64.mul (i64.xor (local.get $h) (i64.shr_u (local.get $h) (i64.const 32))) (i64.const 0x94d049bb133111eb)))
     (i64.xor (local.get $h) (i64.shr_u (local.get $h) (i64.const 29))))
 
-  (func $insert (param $len i32) (param $h1 i32) (param $h2 i32) (param $count i32)
-    (local $s i32) (local $t i32)
-    (local.set $s (call $slot (local.get $h2)))
-    (loop $probe
-      (local.set $t (i32.add (global.get $TABLE) (i32.shl (local.get $s) (i32.const 4))))
-      (if (i32.load (local.get $t))
-        (then
-          (local.set $s (i32.and (i32.add (local.get $s) (i32.const 1)) (global.get $mask)))
-          (br $probe))))
-    (i32.store (local.get $t) (local.get $len))
-    (i32.store offset=4 (local.get $t) (local.get $h1))
-    (i32.store offset=8 (local.get $t) (local.get $h2))
-    (i32.store offset=12 (local.get $t) (local.get $count)))
+  ;; Puts a slot value in the first free slot from its home; dropped (not kept) past the spare
+  ;; slots, whose last stays empty.
+  (func $insert (param $v i64)
+    (local $t i32) (local $last i32)
+    (local.set $t (i32.add (global.get $TABLE) (i32.shl (i32.wrap_i64 (i64.shr_u (local.get $v) (global.get $shift))) (i32.const 3))))
+    (local.set $last (i32.add (global.get $TABLE) (i32.shl (i32.sub (i32.add (global.get $slots) (global.get $OVERFLOW)) (i32.const 1)) (i32.const 3))))
+    (block $free
+      (loop $probe
+        (br_if $free (i64.eqz (i64.load (local.get $t))))
+        (local.set $t (i32.add (local.get $t) (i32.const 8)))
+        (br $probe)))
+    (if (i32.lt_u (local.get $t) (local.get $last))
+      (then
+        (i64.store (local.get $t) (local.get $v))
+        (global.set $used (i32.add (global.get $used) (i32.const 1))))))
 
-  ;; Keeps the count of miss k. The table starts small (stays in cache while few chunks are
-  ;; known), doubles up to maxSlots, then starts over when three quarters full.
+  ;; Keeps the count of miss k (1–255 tokens; others are not kept). The table starts small (stays
+  ;; in cache while few chunks are known) and doubles once half full, up to maxSlots; that full,
+  ;; it starts over when three quarters full.
   (func (export "remember") (param $k i32) (param $count i32)
-    (local $slots i32) (local $o i32) (local $end i32) (local $mp i32)
-    (local.set $slots (i32.add (global.get $mask) (i32.const 1)))
-    (if (i32.gt_u (i32.shl (i32.add (global.get $used) (i32.const 1)) (i32.const 2)) (i32.mul (local.get $slots) (i32.const 3)))
+    (local $slots i32) (local $o i32) (local $end i32) (local $mp i32) (local $v i64)
+    (if (i32.gt_u (i32.sub (local.get $count) (i32.const 1)) (i32.const 254)) (then (return)))
+    (local.set $slots (global.get $slots))
+    (if (i32.gt_u (i32.shl (i32.add (global.get $used) (i32.const 1)) (i32.const 1)) (local.get $slots))
       (then
         (if (i32.lt_u (local.get $slots) (global.get $maxSlots))
           (then
-            (memory.copy (global.get $REHASH) (global.get $TABLE) (i32.shl (local.get $slots) (i32.const 4)))
-            (memory.fill (global.get $TABLE) (i32.const 0) (i32.shl (local.get $slots) (i32.const 5)))
-            (global.set $mask (i32.sub (i32.shl (local.get $slots) (i32.const 1)) (i32.const 1)))
-            (global.set $shift (i32.sub (global.get $shift) (i32.const 1)))
+            (local.set $end (i32.shl (i32.add (local.get $slots) (global.get $OVERFLOW)) (i32.const 3)))
+            (memory.copy (global.get $REHASH) (global.get $TABLE) (local.get $end))
+            (memory.fill (global.get $TABLE) (i32.const 0) (i32.shl (i32.add (i32.shl (local.get $slots) (i32.const 1)) (global.get $OVERFLOW)) (i32.const 3)))
+            (global.set $slots (i32.shl (local.get $slots) (i32.const 1)))
+            (global.set $shift (i64.sub (global.get $shift) (i64.const 1)))
+            (global.set $used (i32.const 0))
             (local.set $o (global.get $REHASH))
-            (local.set $end (i32.add (global.get $REHASH) (i32.shl (local.get $slots) (i32.const 4))))
+            (local.set $end (i32.add (global.get $REHASH) (local.get $end)))
             (loop $rehash
-              (if (i32.load (local.get $o))
-                (then (call $insert (i32.load (local.get $o)) (i32.load offset=4 (local.get $o)) (i32.load offset=8 (local.get $o)) (i32.load offset=12 (local.get $o)))))
-              (local.set $o (i32.add (local.get $o) (i32.const 16)))
+              (local.set $v (i64.load (local.get $o)))
+              (if (i64.ne (local.get $v) (i64.const 0)) (then (call $insert (local.get $v))))
+              (local.set $o (i32.add (local.get $o) (i32.const 8)))
               (br_if $rehash (i32.lt_u (local.get $o) (local.get $end)))))
           (else
-            (memory.fill (global.get $TABLE) (i32.const 0) (i32.shl (local.get $slots) (i32.const 4)))
-            (global.set $used (i32.const 0))))))
+            (if (i32.gt_u (i32.shl (i32.add (global.get $used) (i32.const 1)) (i32.const 2)) (i32.mul (local.get $slots) (i32.const 3)))
+              (then
+                (memory.fill (global.get $TABLE) (i32.const 0) (i32.shl (i32.add (local.get $slots) (global.get $OVERFLOW)) (i32.const 3)))
+                (global.set $used (i32.const 0))))))))
     (local.set $mp (i32.add (global.get $MISS) (i32.shl (local.get $k) (i32.const 4))))
-    (call $insert
-      (i32.sub (i32.load offset=4 (local.get $mp)) (i32.load (local.get $mp)))
-      (i32.load offset=8 (local.get $mp)) (i32.load offset=12 (local.get $mp)) (local.get $count))
-    (global.set $used (i32.add (global.get $used) (i32.const 1))))
+    (call $insert (i64.or
+      (i64.and (i64.load offset=8 (local.get $mp)) (i64.const -65536))
+      (i64.extend_i32_u (i32.or
+        (i32.shl (i32.sub (i32.load offset=4 (local.get $mp)) (i32.load (local.get $mp))) (i32.const 8))
+        (local.get $count))))))
 )

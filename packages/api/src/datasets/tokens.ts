@@ -45,7 +45,7 @@ export interface TokenizerAvailability {
 const PIECE_SLOTS = 1 << 18;
 const PIECE_SLOTS_START = 1 << 12;
 /**
- * Chunk table (see countChunks): 2^12 slots doubling up to 2^17 (2 MB, small enough to stay in
+ * Chunk table (see countChunks): 2^12 slots doubling up to 2^17 (1 MB of 8-byte slots, small enough to stay in
  * cache). Chunks longer than CHUNK_MAX are counted piece by piece and not kept.
  */
 const CHUNK_SLOTS = 1 << 17;
