@@ -243,6 +243,11 @@ export class LabelCounter {
     c.lines.add(line);
   }
 
+  /** A final answer longer than any label (it only counts towards the total). */
+  addLong(): void {
+    this.total++;
+  }
+
   /** The label distribution when the final answers form a label set (≥ 95 % short, 2–64 values), else null. */
   distribution(): { label: string; count: number; lines: number[]; records: number[]; fileLines: number[] }[] | null {
     if (this.overflow || this.total < 10 || this.short < this.total * 0.95 || this.counts.size < 2) return null;

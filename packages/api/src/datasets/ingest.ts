@@ -14,7 +14,8 @@ import {
 import { DuplicateTable, ExampleHasher, LabelCounter, LineList, MIN_EXAMPLE_CHARS, IMBALANCE_RATIO, MAX_LABEL_CHARS, scanPii, TokenStats, type Locator, type Warning } from './analysis';
 import { assertText, DEFAULT_MAX_RATIO, decodedChunks, fail, isParquet, readHead, sniffCompression, type ByteStats, type Compression, type Container } from './source';
 import { readCsv, readParquet, resolveMapping, type Mapping } from './tabular';
-import { loadTokenCounter, type TemplateMessage, type TokenCounter, type TokenizerAvailability } from './tokens';
+import { TextKernel } from './text-kernel';
+import { loadTokenCounter, ROLE_NAMES, type TemplateMessage, type TokenCounter, type TokenizerAvailability } from './tokens';
 
 export const MAX_REPORTED_ERRORS = 20;
 /** Token counting is timed on one example in this many (see Ingestor.tokenClock). */
@@ -37,6 +38,11 @@ export interface IngestOptions {
   maxDecompressionRatio?: number;
   /** Longest JSONL line accepted (default 8 MiB). */
   maxLineBytes?: number;
+  /**
+   * Parse chat JSONL lines of the common shape in the WebAssembly kernel instead of with
+   * JSON.parse (default true; the results are the same — tests compare both ways).
+   */
+  parseInKernel?: boolean;
   signal?: AbortSignal;
 }
 
@@ -78,6 +84,8 @@ export interface IngestResult {
   source: Record<string, unknown>;
   report: DatasetReport;
   stats: Record<string, number>;
+  /** JSONL lines parsed by the text kernel rather than JSON.parse (see IngestOptions.parseInKernel). */
+  parsedInKernel: number;
 }
 
 const defaultBaseModel = (): string => baseModels.find((m) => m.builtin)?.id ?? baseModels[0].id;
@@ -102,7 +110,11 @@ class Ingestor implements Locator {
   examplesWithTools = 0;
   excludedTurns = 0;
   roles: Record<string, number> = { system: 0, user: 0, assistant: 0, tool: 0 };
+  /** The counter's kernel when tokens are counted: a message is copied in once for its fingerprint and its tokens. */
+  private readonly kernel: TextKernel;
   private hasher: ExampleHasher;
+  /** Lines parsed by the kernel (see jsonBytes), not JSON.parse. */
+  parsedInKernel = 0;
   private dups = new DuplicateTable();
   // Each listed line keeps the stored record it became (see storedRecord), so a report links to it exactly.
   readonly exact = new LineList(this);
@@ -134,10 +146,11 @@ class Ingestor implements Locator {
     format: DatasetFormat | 'auto',
     private counter: TokenCounter | null,
     private fh: FileHandle,
+    private readonly kernelParsing = true,
   ) {
     this.format = format === 'auto' ? null : format;
-    // On the counter's kernel, a message is copied in once for its fingerprint and its tokens.
-    this.hasher = new ExampleHasher(counter?.kernel);
+    this.kernel = counter?.kernel ?? new TextKernel();
+    this.hasher = new ExampleHasher(this.kernel);
   }
 
   /**
@@ -156,6 +169,66 @@ class Ingestor implements Locator {
   lineError(detail: ErrorDetail): void {
     this.errorLines++;
     this.error(detail);
+  }
+
+  /** A JSONL line `bytes[start, end)` (already UTF-8 checked, not blank). */
+  jsonBytes(line: number, bytes: Buffer, start: number, end: number): void {
+    if (this.kernelParsing && (this.format === 'chat' || this.format === null) && this.parsedChat(line, bytes, start, end)) return;
+    this.jsonLine(line, bytes.toString('utf8', start, end), bytes, start, end);
+  }
+
+  /**
+   * A chat line of the common shape taken from the kernel's parse (TextKernel.parseChat): the
+   * same checks passed, statistics, warnings and output as record() gives it, without a
+   * JavaScript object or string per message. False, with nothing recorded, for any other line.
+   */
+  private parsedChat(line: number, bytes: Buffer, start: number, end: number): boolean {
+    const k = this.kernel;
+    const counter = this.counter;
+    const n = k.parseChat(bytes, start, end, counter ? counter.leadCode : -1);
+    if (n === 0) return false;
+    // What is read of the contents is read before counting tokens (which may reuse their memory).
+    let pii = 0;
+    for (let i = 0; i < n; i++) if (k.chatFlags(i) & 1) pii |= scanPii(k.text(k.chatAt(i), k.chatLength(i)));
+    // The answer (the last message) is a label candidate only if it is short once trimmed.
+    const last = n - 1;
+    const len = k.chatLength(last);
+    const first = k.chatFirst(last);
+    const final = k.chatLast(last);
+    const answer = len <= MAX_LABEL_CHARS || first <= 32 || first >= 128 || final <= 32 || final >= 128 ? k.text(k.chatAt(last), len) : null;
+    let tokens = 0;
+    if (counter) {
+      const timed = this.tokenCounted % TOKEN_TIMING_EVERY === 0;
+      const t0 = timed ? performance.now() : 0;
+      tokens = counter.countParsed(k, n);
+      if (tokens < 0) return false;
+      this.tokenCounted++;
+      if (timed) {
+        this.tokenTimed++;
+        this.tokenMs += performance.now() - t0;
+      }
+    }
+    if (this.format === null) {
+      this.format = 'chat';
+      this.formatFrom = line;
+    }
+    this.parsedInKernel++;
+    for (let i = 0; i < n; i++) {
+      const code = k.chatCode(i);
+      this.roles[ROLE_NAMES[code & 7]]++;
+      if (code & 8) this.excludedTurns++;
+    }
+    this.messages += n;
+    this.finishExample(line, k.chatCharacters, pii);
+    if (answer === null) this.labels.addLong();
+    else this.labels.add(answer, line);
+    if (counter) {
+      this.tokenStats.add(tokens);
+      if (tokens > counter.contextLength) this.tooLong.add(line);
+    }
+    this.examples++;
+    if (this.errorCount === 0) this.outBytes(bytes, start, end);
+    return true;
   }
 
   /** A JSONL line (already UTF-8 checked, not blank): `text` is `bytes[start, end)` decoded. */
@@ -469,7 +542,7 @@ async function readJsonl(chunks: AsyncIterable<Buffer>, ing: Ingestor, maxLineBy
     const c0 = buf[start];
     if ((c0 === 32 || c0 === 9) && buf.toString('utf8', start, end).trim() === '') return;
     ing.lines = line;
-    ing.jsonLine(line, buf.toString('utf8', start, end), buf, start, end);
+    ing.jsonBytes(line, buf, start, end);
   };
   const region = (buf: Buffer): void => {
     const valid = isUtf8(buf);
@@ -599,7 +672,7 @@ export async function ingestDataset(inputPath: string, outputPath: string, opts:
   let ok = false;
   const bytes: ByteStats = { compressedBytes: 0, bytes: 0 };
   const hash = createHash('sha256');
-  const ing = new Ingestor(format, counter, fh);
+  const ing = new Ingestor(format, counter, fh, opts.parseInKernel ?? true);
   let mapping: Mapping | null = null;
   let fileSha = '';
   try {
@@ -686,6 +759,7 @@ export async function ingestDataset(inputPath: string, outputPath: string, opts:
     normalizedBytes: ing.normalizedBytes,
     source,
     report,
+    parsedInKernel: ing.parsedInKernel,
     stats: {
       examples: ing.examples,
       lines: ing.lines,

@@ -23,10 +23,15 @@ interface Exports {
   tableSlots(): number;
   count(text: number, len: number, chunkMax: number): number;
   remember(miss: number, count: number): void;
+  chat(line: number, len: number, out: number, lead: number): number;
 }
 
 /** Where count() reports its misses and chunks (see text-kernel.wat). */
 const RESULT = 0x1000;
+/** Where chat() describes the line it parsed: 32 bytes per message from CHAT + 64. */
+const CHAT = 0x3000;
+/** Most messages chat() takes in one line. */
+const CHAT_MAX = 64;
 /** Largest chunk table the kernel's memory layout holds (2 MB of 8-byte slots). */
 const MAX_TABLE_SLOTS = 1 << 18;
 /** Loaded texts remembered, by length modulo this (a power of two). */
@@ -85,6 +90,70 @@ export class TextKernel {
     this.loaded[k] = s;
     this.loadedAt[k] = at;
     return at;
+  }
+
+  /**
+   * Parses a chat JSONL line (`buf[start, end)`, valid UTF-8) of the common shape — only
+   * "messages", each with a system/user/assistant role, a non-blank string content and an
+   * optional weight 0/1, ending with a learnable assistant turn — and fingerprints it as
+   * ExampleHasher would (read with fingerprintFinish). Returns its number of messages, described
+   * by chatCode…chatLast, or 0 when the line is anything else (JSON.parse and the full checks
+   * must judge it). `lead`: a unit whose presence in a content is flagged (-1: none).
+   */
+  parseChat(buf: Buffer, start: number, end: number, lead: number): number {
+    const len = end - start;
+    // The line's bytes, then its contents as UTF-16, 32 bytes apart.
+    const need = (len >> 1) + len + CHAT_MAX * 24 + 64;
+    let off = this.used + GAP;
+    if (off + need + GAP > this.capacity) {
+      if (need + 2 * GAP > this.capacity) this.reserve(Math.max(need + 2 * GAP, this.capacity * 2));
+      this.loaded.fill(null);
+      off = GAP;
+    }
+    const line = this.textAt + off * 2;
+    buf.copy(this.bytes, line, start, end);
+    const n = this.x.chat(line, len, (line + len + 47) & ~15, lead);
+    this.used = (off + need + 7) & ~7;
+    return n;
+  }
+
+  /** Message i of the parsed line: role code (system 1, user 2, assistant 3), +8 with weight 0. */
+  chatCode(i: number): number {
+    return this.ints[(CHAT + 64 + 32 * i) >> 2];
+  }
+
+  /** Where message i's content is (for countChunks, text). */
+  chatAt(i: number): number {
+    return this.ints[(CHAT + 68 + 32 * i) >> 2];
+  }
+
+  /** Message i's content length in UTF-16 units. */
+  chatLength(i: number): number {
+    return this.ints[(CHAT + 72 + 32 * i) >> 2];
+  }
+
+  /** Message i: bit 0 its content may hold personal data, bit 1 it holds the `lead` unit. */
+  chatFlags(i: number): number {
+    return this.ints[(CHAT + 76 + 32 * i) >> 2];
+  }
+
+  /** The first and last unit of message i's content. */
+  chatFirst(i: number): number {
+    return this.ints[(CHAT + 80 + 32 * i) >> 2];
+  }
+
+  chatLast(i: number): number {
+    return this.ints[(CHAT + 84 + 32 * i) >> 2];
+  }
+
+  /** The parsed line's contents' length in units, all together. */
+  get chatCharacters(): number {
+    return this.ints[(CHAT + 4) >> 2];
+  }
+
+  /** The text of `len` units at `at` in the kernel's memory, as a string. */
+  text(at: number, len: number): string {
+    return this.bytes.toString('utf16le', at, at + 2 * len);
   }
 
   // ---- fingerprints of one example: reset, then per text a mark and a feed, then finish

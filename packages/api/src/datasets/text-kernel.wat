@@ -10,6 +10,7 @@
 ;;   0x001000  RESULT  fingerprint out (normalized i64, exact i64), misses and chunks (i32)
 ;;   0x001100  SHUF4   16 × 16: the same for four 4-byte lanes
 ;;   0x002000  MASK    17 × 32: for n = 0…16, the first n units of 16 set
+;;   0x003000  CHAT    a parsed chat line: messages, characters; then 32 bytes per message
 ;;   0x010000  TABLE   chunk table, 8-byte slots (up to 2^18 and OVERFLOW spares)
 ;;   0x220000  REHASH  old slots while the table doubles
 ;;   0x330010  TEXT    loaded texts, 32 bytes apart (a call writes the unit before its text and
@@ -22,6 +23,9 @@
   (global $SHUF4 i32 (i32.const 0x1100))
   (global $RESULT i32 (i32.const 0x1000))
   (global $MASK i32 (i32.const 0x2000))
+  (global $CHAT i32 (i32.const 0x3000))
+  (global $CHAT_MAX i32 (i32.const 64))
+  (global $slen (mut i32) (i32.const 0))
   (global $TABLE i32 (i32.const 0x10000))
   (global $OVERFLOW i32 (i32.const 64))
   (global $REHASH i32 (i32.const 0x220000))
@@ -59,6 +63,12 @@
   (global $kx202f v128 (v128.const i16x8 0x202f 0x202f 0x202f 0x202f 0x202f 0x202f 0x202f 0x202f))
   (global $kx205f v128 (v128.const i16x8 0x205f 0x205f 0x205f 0x205f 0x205f 0x205f 0x205f 0x205f))
   (global $kzero v128 (v128.const i64x2 0 0))
+  (global $b34 v128 (v128.const i8x16 34 34 34 34 34 34 34 34 34 34 34 34 34 34 34 34))
+  (global $b92 v128 (v128.const i8x16 92 92 92 92 92 92 92 92 92 92 92 92 92 92 92 92))
+  (global $b32 v128 (v128.const i8x16 32 32 32 32 32 32 32 32 32 32 32 32 32 32 32 32))
+  (global $b128 v128 (v128.const i8x16 128 128 128 128 128 128 128 128 128 128 128 128 128 128 128 128))
+  (global $k33 v128 (v128.const i16x8 33 33 33 33 33 33 33 33))
+  (global $k94 v128 (v128.const i16x8 94 94 94 94 94 94 94 94))
   (global $lanes0123 v128 (v128.const i32x4 0 1 2 3))
   (global $lanes4567 v128 (v128.const i32x4 4 5 6 7))
   (global $fn (mut i64) (i64.const 0))
@@ -128,11 +138,11 @@
   ;; run of whitespace and punctuation one separator, none at either end of a text; its exact hash
   ;; over the texts as they are. A mark (role, field) goes between texts.
 
-  (func (export "fpReset")
+  (func $fpReset (export "fpReset")
     (global.set $fn (i64.const 0x243f6a8885a308d3))
     (global.set $fe (i64.const 0x13198a2e03707344)))
 
-  (func (export "fpMark") (param $code i32)
+  (func $fpMark (export "fpMark") (param $code i32)
     (global.set $fn (i64.rotl (i64.mul (i64.xor (global.get $fn) (i64.extend_i32_u (local.get $code))) (i64.const 0x9e3779b97f4a7c15)) (i64.const 23)))
     (global.set $fe (i64.rotl (i64.mul (i64.xor (global.get $fe) (i64.extend_i32_u (local.get $code))) (i64.const 0x9e3779b97f4a7c15)) (i64.const 23))))
 
@@ -179,7 +189,7 @@
   ;; Feeds the text of len units at address text into both hashes. Returns 1 when it may hold
   ;; personal data: an '@', or ten units in a row of digits and phone punctuation (the PII
   ;; regexes run only then).
-  (func (export "fpFeed") (param $text i32) (param $len i32) (result i32)
+  (func $fpFeed (export "fpFeed") (param $text i32) (param $len i32) (result i32)
     (local $p i32) (local $q i32) (local $end i32) (local $out i32) (local $w v128) (local $wn v128)
     (local $m i32) (local $fx v128) (local $fl v128) (local $fa v128) (local $fh v128) (local $at v128) (local $k i32) (local $run i32) (local $lead i32) (local $flag i32) (local $u i32)
     (local.set $end (i32.add (local.get $text) (i32.shl (local.get $len) (i32.const 1))))
@@ -471,4 +481,275 @@
       (i64.extend_i32_u (i32.or
         (i32.shl (i32.sub (i32.load offset=4 (local.get $mp)) (i32.load (local.get $mp))) (i32.const 8))
         (local.get $count))))))
+
+  ;; ---------------------------------------------------------------- chat lines
+  ;; The common chat JSONL line parsed from its UTF-8 bytes, without JSON.parse and without a
+  ;; JavaScript object or string per message: {"messages": [{"role": …, "content": …,
+  ;; "weight": 0|1}, …]} with system/user/assistant roles and a non-blank content, ending with a
+  ;; learnable assistant turn. Its contents are written out as UTF-16 (escapes decoded) and
+  ;; fingerprinted as ingest.ts does. Anything else — another key, a tool turn, a name, an
+  ;; escape the parser does not take, an error of any kind — returns 0, and the line goes to
+  ;; JSON.parse and the full checks: this parser only ever says "valid, and here is what it holds".
+
+  ;; The first byte at or after p that is not JSON whitespace.
+  (func $ws (param $p i32) (result i32)
+    (local $c i32)
+    (loop $l
+      (local.set $c (i32.load8_u (local.get $p)))
+      (if (i32.or (i32.or (i32.eq (local.get $c) (i32.const 32)) (i32.eq (local.get $c) (i32.const 9)))
+                  (i32.or (i32.eq (local.get $c) (i32.const 10)) (i32.eq (local.get $c) (i32.const 13))))
+        (then
+          (local.set $p (i32.add (local.get $p) (i32.const 1)))
+          (br $l))))
+    (local.get $p))
+
+  ;; The value of the four hex digits at p, or -1.
+  (func $hex4 (param $p i32) (result i32)
+    (local $i i32) (local $c i32) (local $v i32)
+    (loop $l
+      (local.set $c (i32.load8_u (i32.add (local.get $p) (local.get $i))))
+      (if (i32.lt_u (i32.sub (local.get $c) (i32.const 48)) (i32.const 10))
+        (then (local.set $c (i32.sub (local.get $c) (i32.const 48))))
+        (else
+          (local.set $c (i32.sub (i32.or (local.get $c) (i32.const 32)) (i32.const 87)))
+          (if (i32.or (i32.lt_s (local.get $c) (i32.const 10)) (i32.gt_s (local.get $c) (i32.const 15))) (then (return (i32.const -1))))))
+      (local.set $v (i32.or (i32.shl (local.get $v) (i32.const 4)) (local.get $c)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (i32.const 4))))
+    (local.get $v))
+
+  ;; A JSON string's body from p (just after its opening quote) written as UTF-16 units at q,
+  ;; sixteen bytes at a time while they need nothing done. Returns the byte after the closing
+  ;; quote (its length in units goes to $slen), or 0 for what JSON.parse should judge: a control
+  ;; character (the line's end is one), an escape other than the JSON ones, a lone surrogate.
+  ;; The bytes are valid UTF-8 (checked before).
+  (func $string (param $p i32) (param $q i32) (result i32)
+    (local $q0 i32) (local $v v128) (local $m i32) (local $c i32) (local $u i32) (local $lo i32)
+    (local.set $q0 (local.get $q))
+    (loop $chars
+      (local.set $v (v128.load (local.get $p)))
+      (v128.store (local.get $q) (i16x8.extend_low_i8x16_u (local.get $v)))
+      (v128.store offset=16 (local.get $q) (i16x8.extend_high_i8x16_u (local.get $v)))
+      (local.set $m (i8x16.bitmask (v128.or
+        (v128.or (i8x16.eq (local.get $v) (global.get $b34)) (i8x16.eq (local.get $v) (global.get $b92)))
+        (v128.or (i8x16.lt_u (local.get $v) (global.get $b32)) (i8x16.ge_u (local.get $v) (global.get $b128))))))
+      (if (i32.eqz (local.get $m))
+        (then
+          (local.set $p (i32.add (local.get $p) (i32.const 16)))
+          (local.set $q (i32.add (local.get $q) (i32.const 32)))
+          (br $chars)))
+      (local.set $m (i32.ctz (local.get $m)))
+      (local.set $p (i32.add (local.get $p) (local.get $m)))
+      (local.set $q (i32.add (local.get $q) (i32.shl (local.get $m) (i32.const 1))))
+      (local.set $c (i32.load8_u (local.get $p)))
+      (if (i32.eq (local.get $c) (i32.const 34))
+        (then
+          (global.set $slen (i32.shr_u (i32.sub (local.get $q) (local.get $q0)) (i32.const 1)))
+          (return (i32.add (local.get $p) (i32.const 1)))))
+      (if (i32.lt_u (local.get $c) (i32.const 32)) (then (return (i32.const 0))))
+      (if (i32.eq (local.get $c) (i32.const 92))
+        (then
+          (local.set $c (i32.load8_u offset=1 (local.get $p)))
+          (local.set $p (i32.add (local.get $p) (i32.const 2)))
+          (block $simple
+            (local.set $u (i32.const 34)) (br_if $simple (i32.eq (local.get $c) (i32.const 34)))
+            (local.set $u (i32.const 92)) (br_if $simple (i32.eq (local.get $c) (i32.const 92)))
+            (local.set $u (i32.const 47)) (br_if $simple (i32.eq (local.get $c) (i32.const 47)))
+            (local.set $u (i32.const 10)) (br_if $simple (i32.eq (local.get $c) (i32.const 110)))
+            (local.set $u (i32.const 9)) (br_if $simple (i32.eq (local.get $c) (i32.const 116)))
+            (local.set $u (i32.const 13)) (br_if $simple (i32.eq (local.get $c) (i32.const 114)))
+            (local.set $u (i32.const 8)) (br_if $simple (i32.eq (local.get $c) (i32.const 98)))
+            (local.set $u (i32.const 12)) (br_if $simple (i32.eq (local.get $c) (i32.const 102)))
+            (if (i32.ne (local.get $c) (i32.const 117)) (then (return (i32.const 0))))
+            (local.set $u (call $hex4 (local.get $p)))
+            (if (i32.lt_s (local.get $u) (i32.const 0)) (then (return (i32.const 0))))
+            (local.set $p (i32.add (local.get $p) (i32.const 4)))
+            (if (i32.eq (i32.and (local.get $u) (i32.const 0xfc00)) (i32.const 0xdc00)) (then (return (i32.const 0))))
+            (br_if $simple (i32.ne (i32.and (local.get $u) (i32.const 0xfc00)) (i32.const 0xd800)))
+            ;; a high surrogate: only with its low half as the next escape
+            (if (i32.ne (i32.load16_u (local.get $p)) (i32.const 0x755c)) (then (return (i32.const 0))))
+            (local.set $lo (call $hex4 (i32.add (local.get $p) (i32.const 2))))
+            (if (i32.ne (i32.and (local.get $lo) (i32.const 0xfc00)) (i32.const 0xdc00)) (then (return (i32.const 0))))
+            (i32.store16 (local.get $q) (local.get $u))
+            (local.set $q (i32.add (local.get $q) (i32.const 2)))
+            (local.set $u (local.get $lo))
+            (local.set $p (i32.add (local.get $p) (i32.const 6))))
+          (i32.store16 (local.get $q) (local.get $u))
+          (local.set $q (i32.add (local.get $q) (i32.const 2)))
+          (br $chars)))
+      ;; UTF-8 beyond ASCII
+      (if (i32.lt_u (local.get $c) (i32.const 0xe0))
+        (then
+          (i32.store16 (local.get $q) (i32.or
+            (i32.shl (i32.and (local.get $c) (i32.const 0x1f)) (i32.const 6))
+            (i32.and (i32.load8_u offset=1 (local.get $p)) (i32.const 0x3f))))
+          (local.set $p (i32.add (local.get $p) (i32.const 2)))
+          (local.set $q (i32.add (local.get $q) (i32.const 2))))
+        (else
+          (if (i32.lt_u (local.get $c) (i32.const 0xf0))
+            (then
+              (i32.store16 (local.get $q) (i32.or
+                (i32.or
+                  (i32.shl (i32.and (local.get $c) (i32.const 0x0f)) (i32.const 12))
+                  (i32.shl (i32.and (i32.load8_u offset=1 (local.get $p)) (i32.const 0x3f)) (i32.const 6)))
+                (i32.and (i32.load8_u offset=2 (local.get $p)) (i32.const 0x3f))))
+              (local.set $p (i32.add (local.get $p) (i32.const 3)))
+              (local.set $q (i32.add (local.get $q) (i32.const 2))))
+            (else
+              (local.set $u (i32.sub
+                (i32.or
+                  (i32.or
+                    (i32.shl (i32.and (local.get $c) (i32.const 0x07)) (i32.const 18))
+                    (i32.shl (i32.and (i32.load8_u offset=1 (local.get $p)) (i32.const 0x3f)) (i32.const 12)))
+                  (i32.or
+                    (i32.shl (i32.and (i32.load8_u offset=2 (local.get $p)) (i32.const 0x3f)) (i32.const 6))
+                    (i32.and (i32.load8_u offset=3 (local.get $p)) (i32.const 0x3f))))
+                (i32.const 0x10000)))
+              (i32.store16 (local.get $q) (i32.or (i32.const 0xd800) (i32.shr_u (local.get $u) (i32.const 10))))
+              (i32.store16 offset=2 (local.get $q) (i32.or (i32.const 0xdc00) (i32.and (local.get $u) (i32.const 0x3ff))))
+              (local.set $p (i32.add (local.get $p) (i32.const 4)))
+              (local.set $q (i32.add (local.get $q) (i32.const 4)))))))
+      (br $chars))
+    (i32.const 0))
+
+  ;; Of a text (followed by at least 16 zero bytes): bit 0 when it has a printable ASCII
+  ;; character (so it is not blank), bit 1 when it has the unit `lead`.
+  (func $textFlags (param $at i32) (param $len i32) (param $lead i32) (result i32)
+    (local $end i32) (local $x v128) (local $vis v128) (local $has v128) (local $l v128)
+    (local.set $end (i32.add (local.get $at) (i32.shl (local.get $len) (i32.const 1))))
+    (local.set $l (i16x8.splat (local.get $lead)))
+    (loop $v
+      (local.set $x (v128.load (local.get $at)))
+      (local.set $vis (v128.or (local.get $vis) (i16x8.lt_u (i16x8.sub (local.get $x) (global.get $k33)) (global.get $k94))))
+      (local.set $has (v128.or (local.get $has) (i16x8.eq (local.get $x) (local.get $l))))
+      (local.set $at (i32.add (local.get $at) (i32.const 16)))
+      (br_if $v (i32.lt_u (local.get $at) (local.get $end))))
+    (i32.or (v128.any_true (local.get $vis)) (i32.shl (v128.any_true (local.get $has)) (i32.const 1))))
+
+  ;; Parses the line of len bytes at `line` (followed by 16 spare bytes), its contents going to
+  ;; `out` (room for 2·len + 48 bytes per message). Returns the number of messages, or 0 (see
+  ;; above). Per message i, at CHAT + 64 + 32·i: role code (system 1, user 2, assistant 3; +8
+  ;; with weight 0), content address, length in units, flags (bit 0 may hold personal data,
+  ;; bit 1 holds `lead`), first unit, last unit. CHAT + 4: the contents' units together.
+  (func (export "chat") (param $line i32) (param $len i32) (param $out i32) (param $lead i32) (result i32)
+    (local $p i32) (local $end i32) (local $n i32) (local $q i32) (local $c i32) (local $seen i32) (local $role i32)
+    (local $weight i32) (local $at i32) (local $tlen i32) (local $rec i32) (local $learn i32) (local $chars i32) (local $flags i32)
+    (local.set $end (i32.add (local.get $line) (local.get $len)))
+    (i32.store8 (local.get $end) (i32.const 0))
+    (local.set $p (call $ws (local.get $line)))
+    (if (i32.ne (i32.load8_u (local.get $p)) (i32.const 123)) (then (return (i32.const 0))))
+    (local.set $p (call $ws (i32.add (local.get $p) (i32.const 1))))
+    ;; "messages"
+    (if (i32.or (i64.ne (i64.load (local.get $p)) (i64.const 0x6567617373656d22)) (i32.ne (i32.load16_u offset=8 (local.get $p)) (i32.const 0x2273)))
+      (then (return (i32.const 0))))
+    (local.set $p (call $ws (i32.add (local.get $p) (i32.const 10))))
+    (if (i32.ne (i32.load8_u (local.get $p)) (i32.const 58)) (then (return (i32.const 0))))
+    (local.set $p (call $ws (i32.add (local.get $p) (i32.const 1))))
+    (if (i32.ne (i32.load8_u (local.get $p)) (i32.const 91)) (then (return (i32.const 0))))
+    (local.set $p (call $ws (i32.add (local.get $p) (i32.const 1))))
+    (local.set $q (local.get $out))
+    (call $fpReset)
+    (loop $messages
+      (if (i32.ge_u (local.get $n) (global.get $CHAT_MAX)) (then (return (i32.const 0))))
+      (if (i32.ne (i32.load8_u (local.get $p)) (i32.const 123)) (then (return (i32.const 0))))
+      (local.set $p (call $ws (i32.add (local.get $p) (i32.const 1))))
+      (local.set $seen (i32.const 0))
+      (local.set $weight (i32.const -1))
+      (loop $keys
+        (if (i32.ne (i32.load8_u (local.get $p)) (i32.const 34)) (then (return (i32.const 0))))
+        (block $value
+          ;; "role": system, user or assistant, written plainly
+          (if (i32.and (i32.eq (i32.load offset=1 (local.get $p)) (i32.const 0x656c6f72)) (i32.eq (i32.load8_u offset=5 (local.get $p)) (i32.const 34)))
+            (then
+              (if (i32.and (local.get $seen) (i32.const 1)) (then (return (i32.const 0))))
+              (local.set $seen (i32.or (local.get $seen) (i32.const 1)))
+              (local.set $p (call $ws (i32.add (local.get $p) (i32.const 6))))
+              (if (i32.ne (i32.load8_u (local.get $p)) (i32.const 58)) (then (return (i32.const 0))))
+              (local.set $p (call $ws (i32.add (local.get $p) (i32.const 1))))
+              (if (i32.ne (i32.load8_u (local.get $p)) (i32.const 34)) (then (return (i32.const 0))))
+              (if (i64.eq (i64.and (i64.load offset=1 (local.get $p)) (i64.const 0x00ffffffffffffff)) (i64.const 0x00226d6574737973))
+                (then
+                  (local.set $role (i32.const 1))
+                  (local.set $p (i32.add (local.get $p) (i32.const 8)))
+                  (br $value)))
+              (if (i32.and (i32.eq (i32.load offset=1 (local.get $p)) (i32.const 0x72657375)) (i32.eq (i32.load8_u offset=5 (local.get $p)) (i32.const 34)))
+                (then
+                  (local.set $role (i32.const 2))
+                  (local.set $p (i32.add (local.get $p) (i32.const 6)))
+                  (br $value)))
+              (if (i32.and (i64.eq (i64.load offset=1 (local.get $p)) (i64.const 0x6e61747369737361)) (i32.eq (i32.load16_u offset=9 (local.get $p)) (i32.const 0x2274)))
+                (then
+                  (local.set $role (i32.const 3))
+                  (local.set $p (i32.add (local.get $p) (i32.const 11)))
+                  (br $value)))
+              (return (i32.const 0))))
+          ;; "content": a string
+          (if (i64.eq (i64.load offset=1 (local.get $p)) (i64.const 0x22746e65746e6f63))
+            (then
+              (if (i32.and (local.get $seen) (i32.const 2)) (then (return (i32.const 0))))
+              (local.set $seen (i32.or (local.get $seen) (i32.const 2)))
+              (local.set $p (call $ws (i32.add (local.get $p) (i32.const 9))))
+              (if (i32.ne (i32.load8_u (local.get $p)) (i32.const 58)) (then (return (i32.const 0))))
+              (local.set $p (call $ws (i32.add (local.get $p) (i32.const 1))))
+              (if (i32.ne (i32.load8_u (local.get $p)) (i32.const 34)) (then (return (i32.const 0))))
+              (local.set $at (local.get $q))
+              (local.set $p (call $string (i32.add (local.get $p) (i32.const 1)) (local.get $q)))
+              (if (i32.eqz (local.get $p)) (then (return (i32.const 0))))
+              (local.set $tlen (global.get $slen))
+              (br $value)))
+          ;; "weight": 0 or 1
+          (if (i32.and
+                (i32.and (i32.eq (i32.load offset=1 (local.get $p)) (i32.const 0x67696577)) (i32.eq (i32.load16_u offset=5 (local.get $p)) (i32.const 0x7468)))
+                (i32.eq (i32.load8_u offset=7 (local.get $p)) (i32.const 34)))
+            (then
+              (if (i32.and (local.get $seen) (i32.const 4)) (then (return (i32.const 0))))
+              (local.set $seen (i32.or (local.get $seen) (i32.const 4)))
+              (local.set $p (call $ws (i32.add (local.get $p) (i32.const 8))))
+              (if (i32.ne (i32.load8_u (local.get $p)) (i32.const 58)) (then (return (i32.const 0))))
+              (local.set $p (call $ws (i32.add (local.get $p) (i32.const 1))))
+              (local.set $weight (i32.sub (i32.load8_u (local.get $p)) (i32.const 48)))
+              (if (i32.gt_u (local.get $weight) (i32.const 1)) (then (return (i32.const 0))))
+              (local.set $p (i32.add (local.get $p) (i32.const 1)))
+              (br $value)))
+          (return (i32.const 0)))
+        ;; after a value: the next key, or the end of the message
+        (local.set $p (call $ws (local.get $p)))
+        (local.set $c (i32.load8_u (local.get $p)))
+        (local.set $p (call $ws (i32.add (local.get $p) (i32.const 1))))
+        (br_if $keys (i32.eq (local.get $c) (i32.const 44)))
+        (if (i32.ne (local.get $c) (i32.const 125)) (then (return (i32.const 0)))))
+      (if (i32.ne (i32.and (local.get $seen) (i32.const 3)) (i32.const 3)) (then (return (i32.const 0))))
+      (if (i32.and (i32.ge_s (local.get $weight) (i32.const 0)) (i32.ne (local.get $role) (i32.const 3))) (then (return (i32.const 0))))
+      ;; fingerprinted as ingest.ts does: a mark (the role's first letter, +1000 with weight 0), the text
+      (call $fpMark (i32.add
+        (select (i32.const 115) (select (i32.const 117) (i32.const 97) (i32.eq (local.get $role) (i32.const 2))) (i32.eq (local.get $role) (i32.const 1)))
+        (select (i32.const 1000) (i32.const 0) (i32.eqz (local.get $weight)))))
+      (local.set $flags (call $fpFeed (local.get $at) (local.get $tlen)))
+      (local.set $c (call $textFlags (local.get $at) (local.get $tlen) (local.get $lead)))
+      (if (i32.eqz (i32.and (local.get $c) (i32.const 1))) (then (return (i32.const 0))))
+      (local.set $rec (i32.add (i32.add (global.get $CHAT) (i32.const 64)) (i32.shl (local.get $n) (i32.const 5))))
+      (i32.store (local.get $rec) (i32.add (local.get $role) (select (i32.const 8) (i32.const 0) (i32.eqz (local.get $weight)))))
+      (i32.store offset=4 (local.get $rec) (local.get $at))
+      (i32.store offset=8 (local.get $rec) (local.get $tlen))
+      (i32.store offset=12 (local.get $rec) (i32.or (local.get $flags) (i32.and (local.get $c) (i32.const 2))))
+      (i32.store offset=16 (local.get $rec) (i32.load16_u (local.get $at)))
+      (i32.store offset=20 (local.get $rec) (i32.load16_u (i32.sub (i32.add (local.get $at) (i32.shl (local.get $tlen) (i32.const 1))) (i32.const 2))))
+      (if (i32.and (i32.eq (local.get $role) (i32.const 3)) (i32.ne (local.get $weight) (i32.const 0)))
+        (then (local.set $learn (i32.add (local.get $learn) (i32.const 1)))))
+      (local.set $chars (i32.add (local.get $chars) (local.get $tlen)))
+      ;; the next text 32 bytes on (the scans write there), 16-byte aligned
+      (local.set $q (i32.and (i32.add (i32.add (local.get $at) (i32.shl (local.get $tlen) (i32.const 1))) (i32.const 47)) (i32.const -16)))
+      (local.set $n (i32.add (local.get $n) (i32.const 1)))
+      (local.set $p (call $ws (local.get $p)))
+      (local.set $c (i32.load8_u (local.get $p)))
+      (local.set $p (call $ws (i32.add (local.get $p) (i32.const 1))))
+      (br_if $messages (i32.eq (local.get $c) (i32.const 44)))
+      (if (i32.ne (local.get $c) (i32.const 93)) (then (return (i32.const 0)))))
+    (if (i32.ne (i32.load8_u (local.get $p)) (i32.const 125)) (then (return (i32.const 0))))
+    (if (i32.ne (call $ws (i32.add (local.get $p) (i32.const 1))) (local.get $end)) (then (return (i32.const 0))))
+    ;; the checks a valid conversation passes: something to learn, and the assistant last
+    (if (i32.or (i32.eqz (local.get $learn)) (i32.ne (local.get $role) (i32.const 3))) (then (return (i32.const 0))))
+    (i32.store (global.get $CHAT) (local.get $n))
+    (i32.store offset=4 (global.get $CHAT) (local.get $chars))
+    (local.get $n))
 )

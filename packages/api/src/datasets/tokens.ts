@@ -243,6 +243,62 @@ export class TokenCounter {
     return n;
   }
 
+  /**
+   * The unit a content must contain for countParsed to need its text (the first character of
+   * the added tokens, when they share one); -1 when there are no added tokens.
+   */
+  get leadCode(): number {
+    return typeof this.addedLead === 'string' ? this.addedLead.charCodeAt(0) : -1;
+  }
+
+  /**
+   * countExample of the chat line the kernel just parsed (TextKernel.parseChat, with `leadCode`),
+   * counted from the kernel's copies of its contents as countPerMessage counts them; -1 when
+   * countExample must count it (a shape not yet verified, an example sampled for verification,
+   * fast paths off) — nothing is counted then. It may reuse the kernel memory holding the
+   * line's contents: read what else is needed of them first.
+   */
+  countParsed(k: TextKernel, n: number): number {
+    if (!this.skeletonsOn || !this.pieceScanner || !this.model || !this.perMessageOn) return -1;
+    if (this.added !== null && this.addedLead === -1) return -1;
+    let key: number | string;
+    if (n <= 6) {
+      key = 0;
+      for (let i = 0; i < n; i++) key = key * 32 + k.chatCode(i);
+    } else {
+      key = '';
+      for (let i = 0; i < n; i++) {
+        const code = k.chatCode(i);
+        key += `${ROLE_NAMES[code & 7]}${code & 8 ? '0' : ''},`;
+      }
+    }
+    const shape = this.shapes.get(key);
+    if (!shape || !shape.ok || shape.fixedTokens < 0 || shape.seen < VERIFY_FIRST_PER_SHAPE) return -1;
+    if ((this.examples + 1) % VERIFY_EVERY === 0) return -1;
+    const CLS = this.cls;
+    let total = shape.fixedTokens;
+    for (let i = 0; i < n; i++) {
+      const len = k.chatLength(i);
+      if (len > 0 && shape.afterNewline[i]) {
+        const c0 = k.chatFirst(i);
+        if (!((c0 > 32 && c0 < 127) || CLS[c0] === LETTER || CLS[c0] === DIGIT)) return -1;
+      }
+    }
+    // Contents with an added token's first character are counted as strings, after the others:
+    // loading them may reuse the kernel memory the others are read from.
+    let withLead: string[] | null = null;
+    for (let i = 0; i < n; i++) {
+      const at = k.chatAt(i);
+      const len = k.chatLength(i);
+      if (k.chatFlags(i) & 2) (withLead ??= []).push(k.text(at, len));
+      else total += this.countChunksAt(at, len, null);
+    }
+    if (withLead) for (const t of withLead) total += this.countText(t);
+    this.examples++;
+    shape.seen++;
+    return total;
+  }
+
   /** System prompts repeat across a dataset: their counts are kept (up to 4M characters of them). */
   private countSystem(text: string): number {
     let n = this.systemCounts.get(text);
@@ -399,13 +455,18 @@ export class TokenCounter {
    * chunks seen for the first time (or longer than CHUNK_MAX) are counted here, piece by piece.
    */
   private countChunks(s: string): number {
+    return this.countChunksAt(this.kernel.load(s), s.length, s);
+  }
+
+  /** countChunks of the text of `len` units at `at` in the kernel (`s`: the same text as a string, if there is one). */
+  private countChunksAt(at: number, len: number, s: string | null): number {
     const k = this.kernel;
-    let n = k.countChunks(k.load(s), s.length, CHUNK_MAX);
+    let n = k.countChunks(at, len, CHUNK_MAX);
     const misses = k.misses;
     for (let i = 0; i < misses; i++) {
       const start = k.missStart(i);
       const end = k.missEnd(i);
-      const c = this.countPieces(s.slice(start, end));
+      const c = this.countPieces(s !== null ? s.slice(start, end) : k.text(at + 2 * start, end - start));
       if (end - start <= CHUNK_MAX) k.remember(i, c);
       n += c;
     }
@@ -615,6 +676,8 @@ function buildClasses(): Uint8Array {
 }
 
 const ROLE_CODES: Record<string, number> = { system: 1, user: 2, assistant: 3, tool: 4 };
+/** The role of each code of ROLE_CODES (and TextKernel.chatCode). */
+export const ROLE_NAMES = ['', 'system', 'user', 'assistant', 'tool'];
 
 /**
  * What a template rendering depends on besides the contents: each message's role, whether it is
