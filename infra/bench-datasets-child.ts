@@ -46,7 +46,7 @@ if (mode === 'baseline') {
       maxDecompressedBytes: 64 * 1024 ** 3,
     });
     if (mode === 'ours' && !r.report.stats.tokenizer.available) throw new Error(`tokenizer not available: ${r.report.stats.tokenizer.reason}`);
-    out = { examples: r.examples, tokens: r.report.stats.tokens?.total ?? null, tokenizerSeconds: (r.stats.tokenizer_ms ?? 0) / 1000, tokenizerNote: r.report.stats.tokenizer.note };
+    out = { examples: r.examples, tokens: r.report.stats.tokens?.total ?? null, tokenizerSeconds: (r.stats.tokenizer_ms ?? 0) / 1000, tokenizerNote: r.report.stats.tokenizer.note, parsedInKernel: r.parsedInKernel };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

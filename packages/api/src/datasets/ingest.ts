@@ -20,6 +20,8 @@ import { loadTokenCounter, ROLE_NAMES, type TemplateMessage, type TokenCounter, 
 export const MAX_REPORTED_ERRORS = 20;
 /** Token counting is timed on one example in this many (see Ingestor.tokenClock). */
 const TOKEN_TIMING_EVERY = 8;
+/** Longer lines go to JSON.parse: the kernel's memory grows with the longest line it parses. */
+const KERNEL_PARSE_MAX_BYTES = 1 << 18;
 /** One JSONL record may not be longer than this; a longer line is reported without buffering it. */
 export const DEFAULT_MAX_LINE_BYTES = 8 << 20;
 
@@ -173,7 +175,15 @@ class Ingestor implements Locator {
 
   /** A JSONL line `bytes[start, end)` (already UTF-8 checked, not blank). */
   jsonBytes(line: number, bytes: Buffer, start: number, end: number): void {
-    if (this.kernelParsing && (this.format === 'chat' || this.format === null) && this.parsedChat(line, bytes, start, end)) return;
+    if (
+      this.kernelParsing &&
+      end - start <= KERNEL_PARSE_MAX_BYTES &&
+      (this.format === 'chat' || this.format === null) &&
+      (this.counter === null || this.counter.countsParsed) &&
+      this.parsedChat(line, bytes, start, end)
+    ) {
+      return;
+    }
     this.jsonLine(line, bytes.toString('utf8', start, end), bytes, start, end);
   }
 

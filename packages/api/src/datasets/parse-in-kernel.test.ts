@@ -171,13 +171,15 @@ test('valid files give the same result, report, statistics and stored bytes whet
   }
 });
 
-test('a label set and too-long examples come out the same both ways', async () => {
+test('a label set, too-long examples and a line too long for the kernel come out the same both ways', async () => {
   const rnd = seededRandom(99);
   const lines = Array.from({ length: 300 }, (_, i) =>
     line([{ role: 'user', content: content(rnd) }, { role: 'assistant', content: i % 40 === 0 ? 'word '.repeat(2000) : labels[i % 7 === 0 ? 0 : rnd(labels.length)] }], rnd),
   );
+  // A line longer than the kernel parses (its memory grows with the longest line): JSON.parse's.
+  lines.push(line([{ role: 'user', content: 'Summarize this.' }, { role: 'assistant', content: 'long '.repeat(60000) }], rnd));
   const r = await bothWays(lines.join('\n'));
-  assert.ok(r.result && r.parsedInKernel > 200);
+  assert.ok(r.result && r.parsedInKernel > 200 && r.parsedInKernel < r.result.examples);
   const codes = r.result.report.warnings.map((w) => w.code);
   assert.ok(codes.includes('too_long'), codes.join(', '));
   assert.ok(r.result.report.stats.labels?.length, 'the answers form a label set');

@@ -251,6 +251,11 @@ export class TokenCounter {
     return typeof this.addedLead === 'string' ? this.addedLead.charCodeAt(0) : -1;
   }
 
+  /** Whether countParsed can count lines at all (the fast paths it takes are on). */
+  get countsParsed(): boolean {
+    return this.skeletonsOn && this.pieceScanner && this.model !== null && this.perMessageOn && (this.added === null || this.addedLead !== -1);
+  }
+
   /**
    * countExample of the chat line the kernel just parsed (TextKernel.parseChat, with `leadCode`),
    * counted from the kernel's copies of its contents as countPerMessage counts them; -1 when
@@ -259,8 +264,7 @@ export class TokenCounter {
    * line's contents: read what else is needed of them first.
    */
   countParsed(k: TextKernel, n: number): number {
-    if (!this.skeletonsOn || !this.pieceScanner || !this.model || !this.perMessageOn) return -1;
-    if (this.added !== null && this.addedLead === -1) return -1;
+    if (!this.countsParsed) return -1;
     let key: number | string;
     if (n <= 6) {
       key = 0;
