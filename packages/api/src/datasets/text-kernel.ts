@@ -78,15 +78,8 @@ export class TextKernel {
     const len = s.length;
     const k = len & (REMEMBERED - 1);
     if (this.loaded[k] === s) return this.loadedAt[k];
-    let off = this.used + GAP;
-    if (off + len + GAP > this.capacity) {
-      if (len + 2 * GAP > this.capacity) this.reserve(Math.max(len + 2 * GAP, this.capacity * 2));
-      this.loaded.fill(null);
-      off = GAP;
-    }
-    const at = this.textAt + off * 2;
+    const at = this.take(len);
     this.bytes.write(s, at, 'utf16le');
-    this.used = (off + len + 7) & ~7;
     this.loaded[k] = s;
     this.loadedAt[k] = at;
     return at;
@@ -103,18 +96,24 @@ export class TextKernel {
   parseChat(buf: Buffer, start: number, end: number, lead: number): number {
     const len = end - start;
     // The line's bytes, then its contents as UTF-16, 32 bytes apart.
-    const need = (len >> 1) + len + CHAT_MAX * 24 + 64;
+    const line = this.take((len >> 1) + len + CHAT_MAX * 24 + 64);
+    buf.copy(this.bytes, line, start, end);
+    return this.x.chat(line, len, (line + len + 47) & ~15, lead);
+  }
+
+  /**
+   * The address of room for `units` code units in the text area, after what was taken last;
+   * from the start again (forgetting the loaded texts) when the area is full, grown if too small.
+   */
+  private take(units: number): number {
     let off = this.used + GAP;
-    if (off + need + GAP > this.capacity) {
-      if (need + 2 * GAP > this.capacity) this.reserve(Math.max(need + 2 * GAP, this.capacity * 2));
+    if (off + units + GAP > this.capacity) {
+      if (units + 2 * GAP > this.capacity) this.reserve(Math.max(units + 2 * GAP, this.capacity * 2));
       this.loaded.fill(null);
       off = GAP;
     }
-    const line = this.textAt + off * 2;
-    buf.copy(this.bytes, line, start, end);
-    const n = this.x.chat(line, len, (line + len + 47) & ~15, lead);
-    this.used = (off + need + 7) & ~7;
-    return n;
+    this.used = (off + units + 7) & ~7;
+    return this.textAt + off * 2;
   }
 
   /** Message i of the parsed line: role code (system 1, user 2, assistant 3), +8 with weight 0. */
