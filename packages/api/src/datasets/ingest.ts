@@ -130,7 +130,7 @@ class Ingestor implements Locator {
   readonly tokenStats = new TokenStats();
   /** Time in token counting on the timed examples (see tokenClock), and how many were counted and timed. */
   private tokenMs = 0;
-  private tokenCounted = 0;
+  private tokenExamples = 0;
   private tokenTimed = 0;
   /**
    * Normalized output waiting to be written: `outLen` bytes at the start of one reused buffer
@@ -208,15 +208,10 @@ class Ingestor implements Locator {
     const answer = len <= MAX_LABEL_CHARS || first <= 32 || first >= 128 || final <= 32 || final >= 128 ? k.text(k.chatAt(last), len) : null;
     let tokens = 0;
     if (counter) {
-      const timed = this.tokenCounted % TOKEN_TIMING_EVERY === 0;
-      const t0 = timed ? performance.now() : 0;
+      const t0 = this.tokenClock();
       tokens = counter.countParsed(k, n);
       if (tokens < 0) return false;
-      this.tokenCounted++;
-      if (timed) {
-        this.tokenTimed++;
-        this.tokenMs += performance.now() - t0;
-      }
+      this.tokenCounted(t0);
     }
     if (this.format === null) {
       this.format = 'chat';
@@ -371,7 +366,7 @@ class Ingestor implements Locator {
     if (this.counter) {
       const t0 = this.tokenClock();
       const n = this.counter.countExample(messages as TemplateMessage[], tools);
-      if (t0 >= 0) this.tokenMs += performance.now() - t0;
+      this.tokenCounted(t0);
       this.tokenStats.add(n);
       if (n > this.counter.contextLength) this.tooLong.add(line);
     }
@@ -383,14 +378,21 @@ class Ingestor implements Locator {
    * costs 2 % of validation).
    */
   private tokenClock(): number {
-    if (this.tokenCounted++ % TOKEN_TIMING_EVERY !== 0) return -1;
-    this.tokenTimed++;
-    return performance.now();
+    return this.tokenExamples % TOKEN_TIMING_EVERY === 0 ? performance.now() : -1;
+  }
+
+  /** An example's tokens were counted (`t0` from tokenClock, just before). */
+  private tokenCounted(t0: number): void {
+    this.tokenExamples++;
+    if (t0 >= 0) {
+      this.tokenTimed++;
+      this.tokenMs += performance.now() - t0;
+    }
   }
 
   /** Estimated milliseconds spent counting tokens: the timed examples' time, scaled to all. */
   get tokenizerMs(): number {
-    return this.tokenTimed ? (this.tokenMs * this.tokenCounted) / this.tokenTimed : 0;
+    return this.tokenTimed ? (this.tokenMs * this.tokenExamples) / this.tokenTimed : 0;
   }
 
   private analysePreference(line: number, r: Obj): void {
@@ -419,7 +421,7 @@ class Ingestor implements Locator {
       // DPO trains on both sequences: both count towards the total; the longer one must fit.
       const a = this.counter.countExample([...parts.prompt, ...parts.chosen], null);
       const b = this.counter.countExample([...parts.prompt, ...parts.rejected], null);
-      if (t0 >= 0) this.tokenMs += performance.now() - t0;
+      this.tokenCounted(t0);
       this.tokenStats.add(Math.max(a, b));
       this.tokenStats.total += Math.min(a, b);
       if (Math.max(a, b) > this.counter.contextLength) this.tooLong.add(line);

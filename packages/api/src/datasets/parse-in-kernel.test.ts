@@ -97,7 +97,10 @@ function jsonString(s: string, rnd: (n: number) => number): string {
       out += rnd(2) ? `\\u${pair.charCodeAt(0).toString(16)}\\u${pair.charCodeAt(1).toString(16).toUpperCase()}` : pair;
       i++;
     }
-    else if ((c.charCodeAt(0) > 127 || rnd(20) === 0) && rnd(2)) out += `\\u${rnd(2) ? c.charCodeAt(0).toString(16).padStart(4, '0') : c.charCodeAt(0).toString(16).padStart(4, '0').toUpperCase()}`;
+    else if ((c.charCodeAt(0) > 127 || rnd(20) === 0) && rnd(2)) {
+      const hex = c.charCodeAt(0).toString(16).padStart(4, '0');
+      out += `\\u${rnd(2) ? hex : hex.toUpperCase()}`;
+    }
     else out += c;
   }
   return `${out}"`;
