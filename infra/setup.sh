@@ -24,6 +24,11 @@ bash infra/llama-cpp.sh
 step "Temporal CLI"
 bash infra/temporal-cli.sh
 
+if [ "$WITH_BROWSER" = 1 ]; then
+  step "API fuzzer (schemathesis)"
+  bash infra/fuzz/setup.sh
+fi
+
 if [ "$WITH_BROWSER" = 1 ] && [ ! -x /usr/bin/chromium ]; then
   step "Chromium (Debian package)"
   if [ "$(id -u)" = 0 ]; then

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
-import type { Logger } from '@edgetune/config';
+import { withoutPlatformSecrets, type Logger } from '@edgetune/config';
 import { startEmbeddedPostgres, type EmbeddedPg } from './postgres';
 import { ManagedProcess } from './processes';
 
@@ -73,7 +73,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   mkdirSync(opts.dataDir, { recursive: true });
   const logDir = path.join(opts.dataDir, 'logs');
   const { authSecret, signingKeyFile } = ensureSecrets(opts.dataDir);
-  const baseUrl = `http://127.0.0.1:${opts.port}`;
+  const host = process.env.HOST || '127.0.0.1';
+  // Where this process reaches the web app: a wildcard address is reached on the loopback.
+  const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;
+  const baseUrl = `http://${reachable}:${opts.port}`;
   const tsx = path.join(ROOT, 'node_modules', '.bin', 'tsx');
 
   let pgServer: EmbeddedPg | null = null;
@@ -96,7 +99,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     // next-auth builds OAuth callback URLs from this: the public address when there is one.
     NEXTAUTH_URL: process.env.NEXTAUTH_URL ?? process.env.PUBLIC_URL ?? baseUrl,
     SIGNING_KEY_FILE: signingKeyFile,
-    HOST: '127.0.0.1',
+    HOST: host,
     PORT: String(opts.port),
     LLAMA_CPP_DIR: process.env.LLAMA_CPP_DIR ?? path.join(ROOT, '.tools', 'llama.cpp'),
     HF_HUB_OFFLINE: process.env.HF_HUB_OFFLINE ?? '1',
@@ -116,9 +119,12 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     if (stopping) return;
     log.error({ process: name, code, logFile: processes.get(name)?.logFile }, `${name} exited unexpectedly`);
   };
-  const add = (name: string, command: string, args: string[], cwd: string) => {
-    processes.set(name, new ManagedProcess({ name, command, args, cwd, env, logDir, echo: opts.echo }, log, onExit));
+  const add = (name: string, command: string, args: string[], cwd: string, componentEnv: NodeJS.ProcessEnv = env) => {
+    processes.set(name, new ManagedProcess({ name, command, args, cwd, env: componentEnv, logDir, echo: opts.echo }, log, onExit));
   };
+  // Pool workers (trainer, device agent) and the tools they run get no platform secrets: they
+  // reach the platform only through Temporal and storage.
+  const poolEnv = withoutPlatformSecrets(env);
 
   if (!process.env.TEMPORAL_ADDRESS) {
     const temporalDir = path.join(opts.dataDir, 'temporal');
@@ -129,9 +135,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     ], ROOT);
   }
   add('orchestrator', tsx, [path.join(ROOT, 'workers', 'orchestrator', 'src', 'worker.ts')], ROOT);
-  add('trainer', path.join(ROOT, 'workers', 'trainer', '.venv', 'bin', 'python'), ['-m', 'edgetune_trainer.worker'], path.join(ROOT, 'workers', 'trainer'));
-  add('device-agent', tsx, [path.join(ROOT, 'workers', 'device-agent', 'src', 'worker.ts')], ROOT);
-  if (opts.web) add('web', path.join(ROOT, 'node_modules', '.bin', 'next'), ['start', '-p', String(opts.port), '-H', '127.0.0.1'], path.join(ROOT, 'apps', 'web'));
+  add('trainer', path.join(ROOT, 'workers', 'trainer', '.venv', 'bin', 'python'), ['-m', 'edgetune_trainer.worker'], path.join(ROOT, 'workers', 'trainer'), poolEnv);
+  add('device-agent', tsx, [path.join(ROOT, 'workers', 'device-agent', 'src', 'worker.ts')], ROOT, poolEnv);
+  if (opts.web) add('web', tsx, [path.join(ROOT, 'apps', 'web', 'server.ts')], path.join(ROOT, 'apps', 'web'), { ...env, NODE_ENV: 'production' });
 
   // Whatever way this process ends, no component outlives it.
   process.once('exit', () => {

@@ -6,7 +6,7 @@
  *      integration tests, the health-check test and the Playwright e2e against it.
  * Prints one closing line "N passed, N failed" over the suites and exits non-zero on a failure.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -59,6 +59,22 @@ const tsx = path.join(ROOT, 'node_modules', '.bin', 'tsx');
 const python = path.join(ROOT, 'workers', 'trainer', '.venv', 'bin', 'python');
 const testData = path.join(ROOT, '.data', 'test');
 const baseEnv: NodeJS.ProcessEnv = { ...process.env, EDGETUNE_ROOT: ROOT, LLAMA_CPP_DIR: path.join(ROOT, '.tools', 'llama.cpp'), HF_HUB_OFFLINE: '1', NEXT_TELEMETRY_DISABLED: '1' };
+
+/** An API key of a fresh organization, made with the operator CLI against the stack's database. */
+function fuzzApiKey(env: NodeJS.ProcessEnv): string {
+  const email = `fuzz-${Date.now()}@example.test`;
+  const org = `Fuzz ${Date.now()}`;
+  const admin = (args: string[]) => {
+    const r = spawnSync('bash', [path.join(ROOT, 'infra/run-ts.sh'), path.join(ROOT, 'packages/api/src/cli/admin.ts'), ...args], {
+      env: { ...env, EDGETUNE_ADMIN_PASSWORD: 'fuzzing is a long password' },
+      encoding: 'utf8',
+    });
+    if (r.status !== 0) throw new Error(`admin ${args[0]} failed: ${r.stderr}`);
+    return r.stdout;
+  };
+  admin(['create-user', '--email', email, '--org', org]);
+  return admin(['create-api-key', '--email', email, '--org', org, '--scopes', 'read,train,publish,fleet,admin']).trim().split('\n').pop()!.trim();
+}
 
 rmSync(testData, { recursive: true, force: true });
 mkdirSync(testData, { recursive: true });
@@ -126,6 +142,33 @@ if (stack) {
   await suite('integration', async () => {
     const integrationFiles = files(['packages', 'workers/orchestrator', 'workers/device-agent', 'infra', 'apps'], /\.integration\.test\.ts$/);
     return (await run(tsx, ['--test', '--test-concurrency=1', ...integrationFiles], env)) === 0;
+  });
+
+  // schemathesis drives every operation of /api/v1/openapi.json with generated input (a bounded
+  // number of examples): no answer may be a 5xx, and every answer must match the document
+  // (status codes, content types, the error shape of every 4xx).
+  await suite('fuzz (schemathesis)', async () => {
+    const key = fuzzApiKey(s.env);
+    const reportDir = path.join(testData, 'fuzz');
+    mkdirSync(reportDir, { recursive: true });
+    const code = await run(
+      path.join(ROOT, '.tools', 'fuzz-venv', 'bin', 'schemathesis'),
+      [
+        'run', `${s.baseUrl}/api/v1/openapi.json`,
+        '--header', `Authorization: Bearer ${key}`,
+        '--checks', 'not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance',
+        '--phases', 'examples,coverage,fuzzing',
+        '--max-examples', process.env.FUZZ_MAX_EXAMPLES ?? '20',
+        '--seed', process.env.FUZZ_SEED ?? '1',
+        '--workers', '1',
+        '--request-timeout', '30',
+        '--no-color',
+        '--suppress-health-check', 'all',
+        '--report', 'junit', '--report-dir', reportDir,
+      ],
+      baseEnv,
+    );
+    return code === 0;
   });
 
   await suite('health', async () => {

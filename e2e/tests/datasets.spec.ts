@@ -6,6 +6,7 @@ import { expect, test, type Page } from '@playwright/test';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { artifactsDir } from '../playwright.config';
 import { examples, malformedJsonl, toJsonl, toolChatRecords } from './dataset';
+import { portalOrigin } from './outbox';
 
 async function signUp(page: Page, prefix: string) {
   const stamp = `${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
@@ -158,7 +159,7 @@ test('datasets: drop a chat JSONL, watch it upload, preview it, reuse identical 
   await test.step('deleting is refused while a job uses the dataset, naming the job; allowed once it is cancelled', async () => {
     const fileId = await page.locator('[data-testid="dataset-row"][data-dataset-name="order-desk"]').getAttribute('data-file-id');
     // page.request carries the session cookie: the REST API as the portal user.
-    const created = await page.request.post('/api/v1/jobs', { data: { model: 'lfm2-tiny', training_file: fileId } });
+    const created = await page.request.post('/api/v1/jobs', { data: { model: 'lfm2-tiny', training_file: fileId }, headers: portalOrigin(page) });
     expect(created.status(), await created.text()).toBe(201);
     const jobId = ((await created.json()) as { id: string }).id;
     // Lineage both ways: the job names its dataset version, the version lists the job.
@@ -171,7 +172,7 @@ test('datasets: drop a chat JSONL, watch it upload, preview it, reuse identical 
     await page.getByTestId('dataset-delete').click();
     await expect(page.getByTestId('dataset-delete-error')).toContainText(jobId);
 
-    const cancelled = await page.request.post(`/api/v1/jobs/${jobId}/cancel`);
+    const cancelled = await page.request.post(`/api/v1/jobs/${jobId}/cancel`, { headers: portalOrigin(page) });
     expect(cancelled.status(), await cancelled.text()).toBe(200);
     // Cancelling stops the workflow asynchronously; the job's status says when it has.
     await expect
@@ -188,11 +189,11 @@ test('datasets: drop a chat JSONL, watch it upload, preview it, reuse identical 
 test('a dropped connection: a failed chunk is retried, a lasting outage pauses, and after a reload the same file resumes from the server offset', async ({ page }) => {
   await signUp(page, 'Resume Co');
   // The chunk size is the server's: learn it, then build a file of several chunks.
-  const probe = await page.request.post('/api/v1/uploads', { data: { filename: 'probe.jsonl', size: 1 } });
+  const probe = await page.request.post('/api/v1/uploads', { data: { filename: 'probe.jsonl', size: 1 }, headers: portalOrigin(page) });
   expect(probe.status(), await probe.text()).toBeLessThan(300);
   const { id: probeId, chunkSize } = (await probe.json()) as { id: string; chunkSize: number };
   expect(chunkSize).toBeGreaterThan(0);
-  await page.request.delete(`/api/v1/uploads/${probeId}`);
+  await page.request.delete(`/api/v1/uploads/${probeId}`, { headers: portalOrigin(page) });
 
   const lines: string[] = [];
   let size = 0;

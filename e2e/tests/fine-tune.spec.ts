@@ -5,6 +5,7 @@ import { expect, test, type Page } from '@playwright/test';
 import OpenAI from 'openai';
 import { artifactsDir } from '../playwright.config';
 import { examples, malformedJsonl, toJsonl } from './dataset';
+import { verifyFromOutbox } from './outbox';
 
 const terminal = ['succeeded', 'failed', 'cancelled'];
 const JOB_TIMEOUT_MS = Number(process.env.E2E_JOB_TIMEOUT_MS ?? 12 * 60_000);
@@ -37,7 +38,15 @@ test('a new company signs up, fine-tunes lfm2-tiny and downloads per-device GGUF
     await expect(page.getByTestId('nav-org')).toHaveText(orgName);
   });
 
+  await test.step('an unverified address cannot create API keys; the link in the e-mail verifies it', async () => {
+    await page.getByTestId('nav-apikeys').click();
+    await page.waitForURL(/\/api-keys$/);
+    await expect(page.getByTestId('apikey-create-reason')).toContainText(/Verify your e-mail address first/);
+    await verifyFromOutbox(page, email);
+  });
+
   await test.step('create an API key (shown once)', async () => {
+    await page.goto('/jobs');
     await page.getByTestId('nav-apikeys').click();
     await page.waitForURL(/\/api-keys$/);
     await page.getByTestId('apikey-name').fill('e2e key');

@@ -1,49 +1,8 @@
-import { execFile } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { expect, test, type Page } from '@playwright/test';
 import { artifactsDir } from '../playwright.config';
-
-const run = promisify(execFile);
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-
-interface OutboxMail {
-  to: string;
-  subject: string;
-  text: string;
-  kind?: string;
-  createdAt?: string;
-}
-
-/** The operator's view of the outbox (`npm run admin -- outbox --json`), newest first. */
-async function outbox(to: string): Promise<OutboxMail[]> {
-  // The test's env carries the stack's DATABASE_URL; the CLI reads the same database.
-  const { stdout } = await run('npm', ['run', '--silent', 'admin', '--', 'outbox', '--to', to, '--json'], { cwd: repoRoot, env: process.env, maxBuffer: 16 << 20 });
-  const text = stdout.trim();
-  const json = text.startsWith('[') ? text : text.slice(text.indexOf('\n['));
-  return JSON.parse(json) as OutboxMail[];
-}
-
-/** The path (and query) of the first link to `pathPrefix` in the newest mail to `to` that has one. */
-async function linkFromOutbox(to: string, pathPrefix: string): Promise<string> {
-  const pattern = new RegExp(`https?://[^\\s"'<>]+${pathPrefix.replace(/[?]/g, '\\?')}[^\\s"'<>]+`);
-  let last = '';
-  for (let i = 0; i < 30; i++) {
-    const mails = await outbox(to);
-    for (const m of mails) {
-      const hit = pattern.exec(m.text);
-      if (hit) {
-        const u = new URL(hit[0]);
-        return u.pathname + u.search;
-      }
-    }
-    last = mails.map((m) => m.subject).join(' | ');
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-  throw new Error(`no mail to ${to} with a ${pathPrefix} link in the outbox (subjects: ${last || 'none'})`);
-}
+import { linkFromOutbox, portalOrigin } from './outbox';
 
 async function shot(page: Page, name: string) {
   const dir = path.join(artifactsDir, 'identity');
@@ -153,7 +112,7 @@ test('identity: sign up, verify, invite, accept, roles, scoped API key, revoke',
 
     // … and the API refuses with the same reason, through REST and tRPC, with the viewer's session.
     const jobBody = { model: 'lfm2-tiny', training_file: 'file-doesnotmatter' };
-    const rest = await page2.request.post('/api/v1/jobs', { data: jobBody });
+    const rest = await page2.request.post('/api/v1/jobs', { data: jobBody, headers: portalOrigin(page2) });
     expect(rest.status()).toBe(403);
     expect((await rest.json()).error.message).toBe(reasonText);
     const rpc = await page2.request.post('/api/trpc/jobs.create', { data: { json: jobBody } });

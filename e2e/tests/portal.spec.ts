@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { expect, test } from '@playwright/test';
 import { artifactsDir } from '../playwright.config';
+import { verifyFromOutbox } from './outbox';
 
 /** The portal's pages without a running job: works against a stack with no workers online. */
 test('portal pages: sign up, sign out and in, API key lifecycle, every page renders', async ({ page }) => {
@@ -47,7 +48,9 @@ test('portal pages: sign up, sign out and in, API key lifecycle, every page rend
   await page.waitForURL(/\/jobs$/);
   await expect(page.getByTestId('nav-org')).toHaveText(orgName);
 
-  // API key: create, shown once, revoke.
+  // API key: create (once the address is verified), shown once, revoke.
+  await verifyFromOutbox(page, email);
+  await page.goto('/jobs');
   await page.getByTestId('nav-apikeys').click();
   await page.getByTestId('apikey-name').fill('to revoke');
   await page.getByTestId('apikey-create').click();

@@ -38,34 +38,33 @@ export function bearerToken(authorization: string | null | undefined): string | 
  */
 export async function callerForUser(userId: string, opts: { orgId?: string | null; meta?: RequestMeta } = {}): Promise<Caller | null> {
   const meta = opts.meta ?? noMeta;
-  let [m] = opts.orgId
-    ? await db()
-        .select()
-        .from(schema.memberships)
-        .where(and(eq(schema.memberships.userId, userId), eq(schema.memberships.orgId, opts.orgId)))
-        .limit(1)
-    : [];
-  m ??= (
-    await db().select().from(schema.memberships).where(eq(schema.memberships.userId, userId)).orderBy(asc(schema.memberships.createdAt), asc(schema.memberships.orgId)).limit(1)
-  )[0];
+  const membership = () =>
+    db()
+      .select({ orgId: schema.memberships.orgId, role: schema.memberships.role, verifiedAt: schema.users.emailVerifiedAt })
+      .from(schema.memberships)
+      .innerJoin(schema.users, eq(schema.users.id, schema.memberships.userId));
+  let [m] = opts.orgId ? await membership().where(and(eq(schema.memberships.userId, userId), eq(schema.memberships.orgId, opts.orgId))).limit(1) : [];
+  m ??= (await membership().where(eq(schema.memberships.userId, userId)).orderBy(asc(schema.memberships.createdAt), asc(schema.memberships.orgId)).limit(1))[0];
   if (!m || !isRole(m.role)) return null;
-  return { orgId: m.orgId, userId, role: m.role, via: 'session', scopes: [], ip: meta.ip, userAgent: meta.userAgent };
+  return { orgId: m.orgId, userId, role: m.role, via: 'session', scopes: [], emailVerified: m.verifiedAt !== null, ip: meta.ip, userAgent: meta.userAgent };
 }
 
 const keyFailures = 'failed API key attempts from your address';
-const keyGuesses = 'failed attempts with this API key';
+const keyGuesses = 'failed attempts with this API key from your address';
 
 /**
  * The caller of an API key (acting in the key's organization), or an unauthenticated error that
- * says why the key does not work. Failures count against the client address, and guesses at an
- * existing key (its prefix with a wrong secret) against that key.
+ * says why the key does not work. Failures count against the client address; guesses at an
+ * existing key (its prefix with a wrong secret) count against that key *from that address*, at a
+ * lower limit. Neither ever locks the genuine key out for anyone else: knowing a key's prefix
+ * (shown in lists and audit labels) must not let a stranger deny its owner service.
  */
 export async function callerForApiKey(key: string, meta: RequestMeta = noMeta): Promise<Caller> {
   const ipKey = meta.ip ? limitKeys.apiKeyIp(meta.ip) : null;
   const prefix = parseApiKey(key)?.prefix;
-  const accountKey = prefix ? limitKeys.apiKeyAccount(prefix) : null;
+  const guessKey = prefix && meta.ip ? limitKeys.apiKeyGuess(prefix, meta.ip) : null;
   await assertNotLocked([ipKey], keyFailures);
-  await assertNotLocked([accountKey], keyGuesses);
+  await assertNotLocked([guessKey], keyGuesses);
   const r = await checkApiKey(key);
   if (r.ok) {
     const v = r.key;
@@ -74,8 +73,8 @@ export async function callerForApiKey(key: string, meta: RequestMeta = noMeta): 
   const rules = rateLimitRules();
   const lockedUntil = await countAttempt(ipKey, rules.apiKeyIp);
   if (lockedUntil) throw lockedError(keyFailures, lockedUntil);
-  if (r.reason === 'unknown' && r.guessedPrefix) {
-    const keyLockedUntil = await countAttempt(limitKeys.apiKeyAccount(r.guessedPrefix), rules.apiKeyAccount);
+  if (r.reason === 'unknown' && r.guessedPrefix && meta.ip) {
+    const keyLockedUntil = await countAttempt(limitKeys.apiKeyGuess(r.guessedPrefix, meta.ip), rules.apiKeyAccount);
     if (keyLockedUntil) throw lockedError(keyGuesses, keyLockedUntil);
   }
   const message =

@@ -80,3 +80,28 @@ export async function healthCheck(): Promise<HealthReport> {
   const all = [database, temporal, store, orchestrator, trainer, deviceAgent];
   return { status: all.every((c) => c.status === 'ok') ? 'ok' : 'error', components };
 }
+
+/** What anyone may see: each component's ok / error, no addresses, queue names or error texts. */
+export interface PublicHealthReport {
+  status: 'ok' | 'error';
+  components: {
+    database: { status: ComponentStatus['status'] };
+    temporal: { status: ComponentStatus['status'] };
+    storage: { status: ComponentStatus['status'] };
+    workers: { orchestrator: { status: ComponentStatus['status'] }; trainer: { status: ComponentStatus['status'] }; device_agent: { status: ComponentStatus['status'] } };
+  };
+}
+
+export function publicHealth(r: HealthReport): PublicHealthReport {
+  const only = (c: ComponentStatus) => ({ status: c.status });
+  const { database, temporal, storage: store, workers } = r.components;
+  return {
+    status: r.status,
+    components: {
+      database: only(database),
+      temporal: only(temporal),
+      storage: only(store),
+      workers: { orchestrator: only(workers.orchestrator), trainer: only(workers.trainer), device_agent: only(workers.device_agent) },
+    },
+  };
+}

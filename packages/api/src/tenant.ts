@@ -16,6 +16,11 @@ export interface Caller {
   via: 'session' | 'api_key';
   scopes: string[];
   keyId?: string | null;
+  /**
+   * False for a session user whose e-mail address is not verified yet (see `unverifiedBlocked`);
+   * absent for API keys and server-side callers.
+   */
+  emailVerified?: boolean;
   /** Where the request came from (audit log, per-address limits); absent for server-side callers. */
   ip?: string | null;
   userAgent?: string | null;
@@ -29,9 +34,22 @@ export function orgScope(caller: Pick<Caller, 'orgId'>, table: { orgId: PgColumn
   return and(eq(table.orgId, caller.orgId), ...conditions) as SQL;
 }
 
-/** Why the caller may not do the action (role, and for API keys also scopes), or null. */
-export function callerDenyReason(caller: Pick<Caller, 'role' | 'via' | 'scopes'>, action: Action): string | null {
-  return (caller.via === 'api_key' ? scopeDenyReason(caller.scopes, action) : null) ?? denyReason(caller.role, action);
+/**
+ * What an account may not do before its address is verified: whoever signed up with someone
+ * else's address must not plant keys, members or a look-alike organization name that would
+ * outlive the real owner taking the address over (domain/takeover.ts).
+ */
+export const unverifiedBlocked: readonly Action[] = ['manage_keys', 'manage_members', 'manage_org'];
+
+export const verifyFirstReason = 'Verify your e-mail address first: open the link we sent you (or send a new one from the banner at the top of the portal).';
+
+/** Why the caller may not do the action (role, and for API keys also scopes, unverified address), or null. */
+export function callerDenyReason(caller: Pick<Caller, 'role' | 'via' | 'scopes' | 'emailVerified'>, action: Action): string | null {
+  return (
+    (caller.via === 'api_key' ? scopeDenyReason(caller.scopes, action) : null) ??
+    denyReason(caller.role, action) ??
+    (caller.via === 'session' && caller.emailVerified === false && unverifiedBlocked.includes(action) ? verifyFirstReason : null)
+  );
 }
 
 /** Throws forbidden (with the reason the portal also shows) unless the caller may do the action. */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { TRPCError } from '@trpc/server';
 import { createCaller } from './root';
-import { uniqueEmail, useDatabase } from './testing/fixtures';
+import { markVerified, uniqueEmail, useDatabase } from './testing/fixtures';
 import { createTRPCContext } from './trpc';
 
 useDatabase();
@@ -17,10 +17,14 @@ test('tRPC: sign up, me, api keys; domain errors map to tRPC codes', async () =>
   await assert.rejects(anon.auth.signUp({ email, password: 'correct horse battery' }), (e: TRPCError) => e.code === 'CONFLICT');
   await assert.rejects(anon.me.get(), (e: TRPCError) => e.code === 'UNAUTHORIZED');
 
-  const user = createCaller(await ctx(r.user.id));
+  let user = createCaller(await ctx(r.user.id));
   const who = await user.me.get();
   assert.equal(who.org.name, 'tRPC Org');
   assert.equal(who.role, 'owner');
+  assert.equal(who.permissions.manage_keys.allowed, false, 'not before the address is verified');
+  await assert.rejects(user.apiKeys.create({ name: 'portal' }), (e: TRPCError) => e.code === 'FORBIDDEN' && /Verify your e-mail address first/.test(e.message));
+  await markVerified(r.user.id);
+  user = createCaller(await ctx(r.user.id));
   const k = await user.apiKeys.create({ name: 'portal' });
   assert.equal((await user.apiKeys.list()).length, 1);
   await assert.rejects(user.files.get({ id: 'file-nope' }), (e: TRPCError) => e.code === 'NOT_FOUND');

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { actions, can, permissionMatrix, roles, scopesAllow } from './permissions';
+import { actions, can, permissionMatrix, roles, scopeDenyReason, scopesAllow } from './permissions';
 
 test('owner can do everything', () => {
   for (const a of actions) assert.equal(can('owner', a), true, a);
 });
 
 test('viewer can only read', () => {
-  for (const a of actions) assert.equal(can('viewer', a), a === 'read', a);
+  for (const a of actions) assert.equal(can('viewer', a), a === 'read' || a === 'download', a);
 });
 
 test('member trains but does not manage keys, members or billing', () => {
@@ -56,4 +56,10 @@ test('manage_org and view_audit belong to owners and admins only', () => {
   for (const a of ['manage_org', 'view_audit'] as const) {
     assert.deepEqual(roles.filter((r) => can(r, a)), ['owner', 'admin']);
   }
+});
+
+test('a download key reads published models and nothing else; read keys include download', () => {
+  for (const a of actions) assert.equal(scopesAllow(['download'], a), a === 'download', a);
+  assert.equal(scopesAllow(['read'], 'download'), true);
+  assert.match(scopeDenyReason(['download'], 'read')!, /scopes \(download\) do not allow it to view this organization's data/);
 });

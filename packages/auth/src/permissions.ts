@@ -4,6 +4,7 @@ export type Role = (typeof roles)[number];
 
 export const actions = [
   'read',
+  'download',
   'upload',
   'train',
   'publish',
@@ -17,15 +18,16 @@ export const actions = [
 export type Action = (typeof actions)[number];
 
 export const permissionMatrix: Record<Role, readonly Action[]> = {
-  owner: ['read', 'upload', 'train', 'publish', 'manage_keys', 'manage_members', 'manage_billing', 'manage_fleets', 'manage_org', 'view_audit'],
-  admin: ['read', 'upload', 'train', 'publish', 'manage_keys', 'manage_members', 'manage_fleets', 'manage_org', 'view_audit'],
-  member: ['read', 'upload', 'train', 'publish'],
-  viewer: ['read'],
+  owner: ['read', 'download', 'upload', 'train', 'publish', 'manage_keys', 'manage_members', 'manage_billing', 'manage_fleets', 'manage_org', 'view_audit'],
+  admin: ['read', 'download', 'upload', 'train', 'publish', 'manage_keys', 'manage_members', 'manage_fleets', 'manage_org', 'view_audit'],
+  member: ['read', 'download', 'upload', 'train', 'publish'],
+  viewer: ['read', 'download'],
 };
 
 /** What each action lets a person do, as the end of "Your role … cannot …". */
 export const actionDescriptions: Record<Action, string> = {
   read: "view this organization's data",
+  download: 'download published models',
   upload: 'upload files or datasets',
   train: 'launch or cancel jobs',
   publish: 'publish models',
@@ -60,14 +62,16 @@ export function denyReason(role: Role, action: Action): string | null {
 }
 
 /** API key scopes and the actions each one allows (a key's role is bounded by its scopes). */
-export const apiKeyScopes = ['read', 'train', 'publish', 'fleet', 'admin'] as const;
+/** `download`: published models' manifests and files only, the key a device or a fleet's server holds. */
+export const apiKeyScopes = ['read', 'download', 'train', 'publish', 'fleet', 'admin'] as const;
 export type ApiKeyScope = (typeof apiKeyScopes)[number];
 
 export const scopeActions: Record<ApiKeyScope, readonly Action[]> = {
-  read: ['read'],
-  train: ['read', 'upload', 'train'],
-  publish: ['read', 'publish'],
-  fleet: ['read', 'manage_fleets'],
+  read: ['read', 'download'],
+  download: ['download'],
+  train: ['read', 'download', 'upload', 'train'],
+  publish: ['read', 'download', 'publish'],
+  fleet: ['read', 'download', 'manage_fleets'],
   admin: actions,
 };
 

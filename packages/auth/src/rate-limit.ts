@@ -37,9 +37,12 @@ export const limitKeys = {
   signupIp: (ip: string) => `signup:ip:${ip}`,
   resetAccount: (email: string) => `reset:email:${email.trim().toLowerCase()}`,
   resetIp: (ip: string) => `reset:ip:${ip}`,
+  /** Submitted reset tokens (the new-password form) per address. */
+  resetSubmitIp: (ip: string) => `reset-submit:ip:${ip}`,
   verifyResend: (userId: string) => `verify:user:${userId}`,
   apiKeyIp: (ip: string) => `apikey:ip:${ip}`,
-  apiKeyAccount: (prefix: string) => `apikey:key:${prefix}`,
+  /** Wrong secrets for one existing key from one address. */
+  apiKeyGuess: (prefix: string, ip: string) => `apikey:key:${prefix}:ip:${ip}`,
 };
 
 /** DomainError `rate_limited` that also says when to retry (adapters send it as Retry-After). */

@@ -1,4 +1,4 @@
-import { loadConfig } from '@edgetune/config';
+import { isIP, isIPv4 } from 'node:net';
 
 /** Where a request came from, as recorded in the audit log and used for per-address limits. */
 export interface RequestMeta {
@@ -18,18 +18,41 @@ export function headerValue(headers: HeaderSource, name: string): string | null 
 }
 
 /**
- * The client address: the X-Forwarded-For entry added by the nearest untrusted hop (entries left
- * of it can be forged by the client), else X-Real-IP. `TRUST_PROXY_HOPS` counts the reverse
- * proxies in front of the app.
+ * The header that carries the client address from the web server (apps/web/server.ts) to the
+ * route handlers. The server always overwrites it, so a client cannot choose it; nothing else
+ * (X-Forwarded-For, X-Real-IP) is read by the handlers.
  */
-export function clientIp(headers: HeaderSource, trustedHops = loadConfig().TRUST_PROXY_HOPS): string | null {
-  const forwarded = headerValue(headers, 'x-forwarded-for');
-  if (forwarded) {
-    const hops = forwarded.split(',').map((s) => s.trim()).filter(Boolean);
-    const pick = hops[Math.max(0, hops.length - 1 - trustedHops)];
-    if (pick) return pick.slice(0, 100);
-  }
-  return headerValue(headers, 'x-real-ip')?.trim().slice(0, 100) || null;
+export const CLIENT_ADDRESS_HEADER = 'x-edgetune-client-address';
+
+const MAX_FORWARDED_CHARS = 8 * 1024;
+
+function plainAddress(a: string): string {
+  const s = a.trim();
+  // IPv4 clients of a dual-stack socket appear as ::ffff:a.b.c.d
+  return s.toLowerCase().startsWith('::ffff:') && isIPv4(s.slice(7)) ? s.slice(7) : s;
+}
+
+/**
+ * The client of a connection: the socket's peer, unless `trustedHops` reverse proxies stand in
+ * front of the app; then the entry the outermost trusted proxy appended to X-Forwarded-For (the
+ * right-most entry no trusted hop vouches for). Entries left of it are the client's own words
+ * and are never used. A value that is not an IP address falls back to the socket's peer.
+ */
+export function resolveClientAddress(socketAddress: string | null | undefined, forwardedFor: string | string[] | null | undefined, trustedHops: number): string | null {
+  const socket = socketAddress ? plainAddress(socketAddress) : null;
+  if (trustedHops <= 0) return socket;
+  const raw = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : (forwardedFor ?? '')).slice(-MAX_FORWARDED_CHARS);
+  // The chain, nearest last: X-Forwarded-For entries, then the socket's peer (the nearest proxy).
+  const entries = raw.split(',').map((e) => e.trim()).filter(Boolean);
+  const chain = socket ? [...entries, socket] : entries;
+  const pick = chain[Math.max(0, chain.length - 1 - trustedHops)];
+  const candidate = pick ? plainAddress(pick) : null;
+  return candidate && isIP(candidate) ? candidate : socket;
+}
+
+/** The client address the web server resolved for this request (null in-process or when unknown). */
+export function clientIp(headers: HeaderSource): string | null {
+  return headerValue(headers, CLIENT_ADDRESS_HEADER)?.trim().slice(0, 100) || null;
 }
 
 export function requestMeta(headers: HeaderSource): RequestMeta {

@@ -36,7 +36,8 @@ export function configSchema(root: string) {
     HOST: z.string().default('127.0.0.1'),
     PORT: port.default(3000),
     PUBLIC_URL: z.string().url().optional(),
-    DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').default('postgres://postgres:postgres@127.0.0.1:5433/edgetune'),
+    /** Unset: the embedded PostgreSQL of DATA_DIR (its password is in DATA_DIR/secrets/postgres-password). */
+    DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
     EMBEDDED_POSTGRES_PORT: port.default(5433),
     TEMPORAL_ADDRESS: z.string().regex(/^[^:]+:\d+$/, 'must be host:port').default('127.0.0.1:7233'),
     TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
@@ -104,7 +105,14 @@ export const ssoVariableGroups = [
   ['OIDC_ISSUER', 'OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET'],
 ] as const;
 
-export type Config = z.infer<ReturnType<typeof configSchema>> & { PUBLIC_URL: string };
+export type Config = Omit<z.infer<ReturnType<typeof configSchema>>, 'DATABASE_URL'> & { PUBLIC_URL: string; DATABASE_URL: string };
+
+/** The embedded cluster's URL: its random password once `npm start` has made one. */
+function embeddedDatabaseUrl(dataDir: string, port: number): string {
+  const file = path.join(dataDir, 'secrets', 'postgres-password');
+  const password = existsSync(file) ? readFileSync(file, 'utf8').trim() : 'postgres';
+  return `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/edgetune`;
+}
 
 let cached: Config | null = null;
 
@@ -123,6 +131,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const config: Config = {
     ...c,
     PUBLIC_URL: c.PUBLIC_URL ?? `http://${c.HOST}:${c.PORT}`,
+    DATABASE_URL: c.DATABASE_URL ?? embeddedDatabaseUrl(c.DATA_DIR, c.EMBEDDED_POSTGRES_PORT),
   };
   if (env === process.env) cached = config;
   return config;
@@ -139,6 +148,32 @@ export function authSecret(config: Config = loadConfig()): string {
 function readOrFail(file: string, name: string): string {
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
   throw new ConfigError(`Invalid configuration:\n  ${name}: not set, and ${file} (written by npm start) does not exist`);
+}
+
+/**
+ * Variables only the web app and the orchestrator may hold. Pool workers (trainer, device agent)
+ * and every tool they run get an environment without them.
+ */
+export const PLATFORM_SECRETS = [
+  'DATABASE_URL',
+  'AUTH_SECRET',
+  'NEXTAUTH_SECRET',
+  'SIGNING_KEY_FILE',
+  'SMTP_URL',
+  'GITHUB_CLIENT_SECRET',
+  'GOOGLE_CLIENT_SECRET',
+  'OIDC_CLIENT_SECRET',
+  'STRIPE_SECRET_KEY',
+  'STRIPE_WEBHOOK_SECRET',
+  'PGPASSWORD',
+  'EMBEDDED_POSTGRES_PASSWORD',
+] as const;
+
+/** The environment minus PLATFORM_SECRETS and every sign-in provider setting (only the web app signs people in). */
+export function withoutPlatformSecrets(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out = { ...env };
+  for (const name of [...PLATFORM_SECRETS, ...ssoVariableGroups.flat(), 'OIDC_NAME']) delete out[name];
+  return out;
 }
 
 export { createLogger, type Logger } from './log';

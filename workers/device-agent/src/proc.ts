@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { withoutPlatformSecrets } from '@edgetune/config';
 
 export interface RunOptions {
   /** Aborting kills the child's whole process group (SIGTERM, then SIGKILL after `killGraceMs`). */
@@ -51,7 +52,8 @@ export function runChild(cmd: string, args: string[], opts: RunOptions = {}): Pr
     const started = performance.now();
     const child = spawn(cmd, args, {
       cwd: opts.cwd,
-      env: opts.env ?? process.env,
+      // llama.cpp and the bench child never see the platform's secrets, whatever the agent was given.
+      env: withoutPlatformSecrets(opts.env ?? process.env),
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true, // own process group, so grandchildren die with it
     });

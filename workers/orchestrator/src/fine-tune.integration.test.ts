@@ -18,10 +18,11 @@ const ROOT = process.env.EDGETUNE_ROOT ?? path.resolve(import.meta.dirname, '../
 const TRAIN = process.env.EDGETUNE_TEST_TRAIN_JSONL!;
 const EVAL = process.env.EDGETUNE_TEST_EVAL_JSONL!;
 
-function admin(...args: string[]): string {
+function admin(args: string[], input = ''): string {
   const r = spawnSync('bash', [path.join(ROOT, 'infra/run-ts.sh'), path.join(ROOT, 'packages/api/src/cli/admin.ts'), ...args], {
     env: process.env,
     encoding: 'utf8',
+    input,
   });
   assert.equal(r.status, 0, `admin ${args[0]} failed: ${r.stderr}`);
   return r.stdout;
@@ -30,8 +31,8 @@ function admin(...args: string[]): string {
 function newAccount(tag: string): { email: string; key: string; client: OpenAI } {
   const email = `${tag}-${Date.now()}@example.com`;
   const org = `${tag} org ${Date.now()}`;
-  admin('create-user', '--email', email, '--password', 'correct horse battery staple', '--org', org);
-  const key = admin('create-api-key', '--email', email, '--org', org).trim().split('\n').pop()!.trim();
+  admin(['create-user', '--email', email, '--org', org], 'correct horse battery staple\n');
+  const key = admin(['create-api-key', '--email', email, '--org', org]).trim().split('\n').pop()!.trim();
   return { email, key, client: new OpenAI({ baseURL: `${BASE_URL}/v1`, apiKey: key, maxRetries: 0 }) };
 }
 

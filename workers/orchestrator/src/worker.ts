@@ -5,7 +5,10 @@ import { createLogger, loadConfig } from '@edgetune/config';
 import { closeDb } from '@edgetune/db';
 import { taskQueues } from '@edgetune/temporal/queues';
 import { installRuntimeLogger } from '@edgetune/temporal/runtime';
+import { reconcileJobs } from '@edgetune/api/pipeline/index';
 import * as activities from './activities/index';
+
+const RECONCILE_EVERY_MS = 60_000;
 
 const log = createLogger('orchestrator');
 const config = loadConfig();
@@ -23,9 +26,22 @@ const worker = await Worker.create({
 });
 log.info({ taskQueue: taskQueues.orchestrator, address: config.TEMPORAL_ADDRESS }, 'orchestrator worker started');
 
+// Jobs whose launch or last status write a fault interrupted are set right every minute.
+const reconcile = async () => {
+  try {
+    const r = await reconcileJobs();
+    if (r.started || r.closed) log.warn(r, 'reconciled jobs with their workflows');
+  } catch (err) {
+    log.error({ err: (err as Error).message }, 'reconciling jobs failed; will try again');
+  }
+};
+const reconciler = setInterval(() => void reconcile(), RECONCILE_EVERY_MS);
+void reconcile();
+
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     log.info({ signal }, 'shutting down');
+    clearInterval(reconciler);
     worker.shutdown();
   });
 }

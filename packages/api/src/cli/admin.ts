@@ -1,8 +1,9 @@
 /**
  * Operator commands of a self-hosted install:
- *   npm run admin -- create-user --email E --password P --org NAME [--name N] [--role owner|admin|member|viewer]
+ *   npm run admin -- create-user --email E --org NAME [--name N] [--role owner|admin|member|viewer]  (password: stdin or EDGETUNE_ADMIN_PASSWORD)
  *   npm run admin -- create-api-key --email E --org NAME [--name N] [--scopes read,train,publish,fleet,admin]
  *   npm run admin -- outbox [--to EMAIL] [--json] [--limit N]
+ *   npm run admin -- health
  * create-api-key prints the new key as the last line of stdout; outbox prints the e-mails that
  * went to the local outbox (no SMTP_URL), newest first. Errors go to stderr, exit 1.
  */
@@ -12,11 +13,15 @@ import { closeDb } from '@edgetune/db';
 import { createUser, findOrgByName, membershipOf } from '../domain/accounts';
 import { createApiKey } from '../domain/api-keys';
 import { listOutbox } from '../domain/email';
+import { healthCheck } from '../health';
 
 const usage = `usage:
-  admin create-user --email E --password P --org NAME [--name N] [--role owner|admin|member|viewer]
+  admin create-user --email E --org NAME [--name N] [--role owner|admin|member|viewer]
+      the password is read from standard input (one line; typed without echo on a terminal)
+      or from EDGETUNE_ADMIN_PASSWORD, never from the command line
   admin create-api-key --email E --org NAME [--name KEYNAME] [--scopes read,train,publish,fleet,admin]
-  admin outbox [--to EMAIL] [--json] [--limit N]`;
+  admin outbox [--to EMAIL] [--json] [--limit N]
+  admin health   (the full health report: every component's address, pollers and errors)`;
 
 class UsageError extends Error {}
 
@@ -51,12 +56,53 @@ function need(flags: Record<string, string>, name: string): string {
   return v;
 }
 
+/**
+ * The new user's password: EDGETUNE_ADMIN_PASSWORD, else the first line of standard input
+ * (prompted without echo on a terminal). Never argv: other users of the machine read it in `ps`,
+ * and shells keep it in their history.
+ */
+async function readPassword(): Promise<string> {
+  const fromEnv = process.env.EDGETUNE_ADMIN_PASSWORD;
+  if (fromEnv) return fromEnv;
+  const stdin = process.stdin;
+  if (stdin.isTTY) {
+    process.stderr.write('Password: ');
+    stdin.setRawMode(true);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of stdin as AsyncIterable<Buffer>) {
+      chunks.push(chunk);
+      size += chunk.length;
+      const text = Buffer.concat(chunks).toString('utf8');
+      if (/[\r\n\u0003\u0004]/.test(text) || size > 4096) break;
+    }
+  } finally {
+    if (stdin.isTTY) {
+      stdin.setRawMode(false);
+      process.stderr.write('\n');
+    }
+    stdin.pause();
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text.includes('\u0003')) throw new UsageError('cancelled');
+  const line = text.split(/\r?\n|\r|\u0004/)[0] ?? '';
+  if (!line) throw new UsageError('a password is required: pipe it on standard input or set EDGETUNE_ADMIN_PASSWORD');
+  return line;
+}
+
 export async function run(argv: string[], out: (line: string) => void = (l) => process.stdout.write(l + '\n')): Promise<void> {
   const { command, flags } = parseArgs(argv);
   if (command === 'create-user') {
     const role = flags.role;
     if (role !== undefined && !isRole(role)) throw new UsageError(`--role must be one of owner, admin, member, viewer`);
-    const r = await createUser({ email: need(flags, 'email'), password: need(flags, 'password'), orgName: need(flags, 'org'), name: flags.name ?? null, role: role as Role | undefined });
+    if ('password' in flags) {
+      throw new UsageError('--password is not accepted: a password on the command line is visible to every user of this machine (ps) and stays in shell history. Pipe it on standard input or set EDGETUNE_ADMIN_PASSWORD');
+    }
+    const email = need(flags, 'email');
+    const orgName = need(flags, 'org');
+    const r = await createUser({ email, password: await readPassword(), orgName, name: flags.name ?? null, role: role as Role | undefined });
     out(`Created user ${r.user.email} (${r.user.id}) as ${r.role} of organization '${r.org.name}' (${r.org.id}).`);
     return;
   }
@@ -92,6 +138,12 @@ export async function run(argv: string[], out: (line: string) => void = (l) => p
       out(m.text.trimEnd());
       out('');
     }
+    return;
+  }
+  if (command === 'health') {
+    const report = await healthCheck();
+    out(JSON.stringify(report, null, 2));
+    if (report.status !== 'ok') throw new DomainError('unavailable', 'The platform is not healthy (report above).');
     return;
   }
   throw new UsageError(`unknown command '${command}'`);

@@ -14,6 +14,7 @@ export const auditActions = [
   'auth.signin_failed',
   'auth.signout_everywhere',
   'auth.password_reset',
+  'auth.account_takeover',
   'member.invited',
   'member.invitation_revoked',
   'member.joined',

@@ -32,7 +32,7 @@ async function latestLink(to: string, kind: string): Promise<{ link: string; tok
 }
 
 async function signUpViaApi(email = uniqueEmail('idn'), ip = freshIp()) {
-  const anon = createCaller(await ctx(null, { 'x-forwarded-for': ip, 'user-agent': 'identity-test' }));
+  const anon = createCaller(await ctx(null, { 'x-edgetune-client-address': ip, 'user-agent': 'identity-test' }));
   const r = await anon.auth.signUp({ email, password, orgName: `Identity ${email}` });
   return { ...r, email, anon };
 }
@@ -71,7 +71,7 @@ test('an expired verification link is refused; a resent one replaces the old', a
 
 test('password reset: same answer for unknown e-mails, link works once within an hour, ends sessions', async () => {
   const { user, email } = await signUpViaApi();
-  const anon = createCaller(await ctx(null, { 'x-forwarded-for': freshIp() }));
+  const anon = createCaller(await ctx(null, { 'x-edgetune-client-address': freshIp() }));
   const nobody = uniqueEmail('nobody');
   assert.deepEqual(await anon.auth.requestPasswordReset({ email: nobody }), { ok: true });
   assert.equal((await listOutbox({ to: nobody })).length, 0);
@@ -113,7 +113,7 @@ test('sessions: the JWT carries sv; sign out everywhere and deleting the user vo
   const read = async () => (await session({ session: { user: { name: null }, expires: '' }, token } as never)) as { user?: { id?: string } };
   assert.equal((await read()).user?.id, user.id);
 
-  const c = createCaller(await ctx(user.id, { 'x-forwarded-for': '198.51.100.7', 'user-agent': 'test-agent/1' }));
+  const c = createCaller(await ctx(user.id, { 'x-edgetune-client-address': '198.51.100.7', 'user-agent': 'test-agent/1' }));
   await c.auth.signOutEverywhere();
   assert.deepEqual(await read(), {});
   const fresh = await jwt({ token: {}, user: { id: user.id }, account: null } as never);
@@ -172,7 +172,7 @@ test('sign-in failures for unknown e-mails are recorded without an organization'
 
 test('sign-up and reset requests are limited per address / account (429 + retry-after in tRPC data)', async () => {
   const ip = freshIp();
-  const anon = createCaller(await ctx(null, { 'x-forwarded-for': ip }));
+  const anon = createCaller(await ctx(null, { 'x-edgetune-client-address': ip }));
   for (let i = 0; i < rules.signupIp.max; i++) await anon.auth.signUp({ email: uniqueEmail('flood'), password });
   await assert.rejects(anon.auth.signUp({ email: uniqueEmail('flood'), password }), (e: TRPCError) => {
     assert.equal(e.code, 'TOO_MANY_REQUESTS');
@@ -181,7 +181,7 @@ test('sign-up and reset requests are limited per address / account (429 + retry-
     return true;
   });
   // Another address is unaffected.
-  await createCaller(await ctx(null, { 'x-forwarded-for': freshIp() })).auth.signUp({ email: uniqueEmail('flood'), password });
+  await createCaller(await ctx(null, { 'x-edgetune-client-address': freshIp() })).auth.signUp({ email: uniqueEmail('flood'), password });
 
   const email = uniqueEmail('resetflood');
   for (let i = 0; i < rules.resetAccount.max; i++) await requestPasswordReset(email, { ip: freshIp(), userAgent: null });

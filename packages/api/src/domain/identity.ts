@@ -19,7 +19,8 @@ import { logger } from '../logger';
 import { normalizeEmail, signUp, type SignUpInput, type SignUpResult } from './accounts';
 import { recordAudit, recordForUser } from './audit';
 import { portalUrl, sendEmail } from './email';
-import { consumeUserToken, issueUserToken } from './user-tokens';
+import { voidUnverifiedSetup } from './takeover';
+import { checkUserToken, consumeUserToken, issueUserToken } from './user-tokens';
 
 const noMeta: RequestMeta = { ip: null, userAgent: null };
 
@@ -123,20 +124,27 @@ export async function requestPasswordReset(emailInput: unknown, meta: RequestMet
 
 /**
  * Sets a new password with a reset token (once, within an hour); every existing session ends
- * and the account's sign-in lockout is lifted. Proves the address too, so it counts as verified.
+ * and the account's sign-in lockout is lifted. Proves the address too, so it counts as verified;
+ * on an account that was unverified, what it set up is removed (takeover.ts). The token is
+ * checked before the (deliberately slow) password hash, and submissions are limited per address.
  */
 export async function resetPassword(token: unknown, password: unknown, meta: RequestMeta = noMeta): Promise<{ ok: true }> {
+  await limitAttempt([{ key: meta.ip ? limitKeys.resetSubmitIp(meta.ip) : null, rule: rateLimitRules().resetIp }], 'password reset attempts from your address');
   checkPasswordPolicy(password);
+  // A bad token (unknown, used or expired) is refused without paying for the hash.
+  await checkUserToken(db(), token, 'reset_password');
   const passwordHash = await hashPassword(password);
   const email = await db().transaction(async (t) => {
     const tx = t as unknown as Db;
     const userId = await consumeUserToken(tx, token, 'reset_password');
+    const [before] = await tx.select({ verifiedAt: schema.users.emailVerifiedAt }).from(schema.users).where(eq(schema.users.id, userId)).for('update').limit(1);
     const [u] = await tx
       .update(schema.users)
       .set({ passwordHash, sessionVersion: sql`${schema.users.sessionVersion} + 1`, emailVerifiedAt: sql`coalesce(${schema.users.emailVerifiedAt}, now())` })
       .where(eq(schema.users.id, userId))
       .returning({ email: schema.users.email });
     await recordForUser(userId, meta, { action: 'auth.password_reset' }, tx);
+    if (before && !before.verifiedAt) await voidUnverifiedSetup(tx, userId, 'password_reset', meta);
     return u.email;
   });
   await clearAttempts([limitKeys.signinAccount(email)]);

@@ -38,7 +38,7 @@ export async function listModelVersions(caller: Caller, opts: { limit?: number }
 
 /** One version by its `fine_tuned_model` name (or its id). */
 export async function getModelVersion(caller: Caller, name: string): Promise<ModelVersionDetail> {
-  authorize(caller, 'read');
+  authorize(caller, 'download');
   if (typeof name !== 'string' || !name || name.length > 300) throw modelNotFound(String(name));
   const [version] = await db()
     .select()

@@ -45,7 +45,7 @@ const session = async (cookie: { name: string; value: string }) => (await call('
 test('next-auth credentials: sign-in records the address, the session ends with sign out everywhere', async () => {
   const { userId, email, orgId } = await newOrg('nextauth');
   const ip = `2001:db8::${randomBytes(3).toString('hex')}`;
-  const ok = await signIn(email, 'correct horse battery staple', { 'x-forwarded-for': ip, 'user-agent': 'nextauth-test' });
+  const ok = await signIn(email, 'correct horse battery staple', { 'x-edgetune-client-address': ip, 'user-agent': 'nextauth-test' });
   assert.ok(ok.session, `a session cookie (redirect: ${ok.redirect})`);
   // Not readable by page scripts, not sent on cross-site subrequests; Secure follows an https NEXTAUTH_URL.
   assert.equal(ok.session.options?.httpOnly, true);
@@ -56,7 +56,7 @@ test('next-auth credentials: sign-in records the address, the session ends with 
   assert.equal(ev.ip, ip);
   assert.equal(ev.userAgent, 'nextauth-test');
 
-  const bad = await signIn(email, 'not the password', { 'x-forwarded-for': ip });
+  const bad = await signIn(email, 'not the password', { 'x-edgetune-client-address': ip });
   assert.equal(bad.session, undefined);
   assert.match(bad.redirect, /error=CredentialsSignin/);
 

@@ -7,7 +7,7 @@ import { newId } from '@edgetune/contracts';
 import { db, schema } from '@edgetune/db';
 import { storage } from '@edgetune/storage';
 import { createCaller } from '../root';
-import { newOrg, uniqueEmail, useDatabase } from '../testing/fixtures';
+import { markVerified, newOrg, uniqueEmail, useDatabase } from '../testing/fixtures';
 import { createTRPCContext } from '../trpc';
 import { signUp } from './accounts';
 import { listOutbox } from './email';
@@ -36,6 +36,7 @@ function browser(userId: string | null) {
 async function person(tag: string) {
   const email = uniqueEmail(tag);
   const r = await signUp({ email, password: 'correct horse battery', orgName: `${tag} home ${Date.now()}` });
+  await markVerified(r.user.id);
   return { userId: r.user.id, email, homeOrg: r.org };
 }
 

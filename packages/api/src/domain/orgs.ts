@@ -8,7 +8,7 @@ import { DomainError, terminalStatuses } from '@edgetune/contracts';
 import { db, schema, type Db } from '@edgetune/db';
 import { storage } from '@edgetune/storage';
 import { logger } from '../logger';
-import { authorize, orgScope, type Caller } from '../tenant';
+import { authorize, orgScope, verifyFirstReason, type Caller } from '../tenant';
 import { createOwnOrganization } from './accounts';
 import { recordAudit } from './audit';
 
@@ -59,6 +59,8 @@ export async function switchOrg(userId: string, orgId: string): Promise<OrgSumma
 /** A new organization owned by the user. */
 export async function createOrg(userId: string, nameInput: unknown, meta: RequestMeta): Promise<OrgSummary> {
   const name = orgName(nameInput);
+  const [user] = await db().select({ verifiedAt: schema.users.emailVerifiedAt }).from(schema.users).where(eq(schema.users.id, userId)).limit(1);
+  if (user && !user.verifiedAt) throw new DomainError('forbidden', verifyFirstReason);
   return db().transaction(async (t) => {
     const tx = t as unknown as Db;
     const { org, role } = await createOwnOrganization(tx, userId, name);

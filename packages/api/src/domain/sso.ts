@@ -3,6 +3,7 @@ import type { SsoIdentity, SsoUser } from '@edgetune/auth';
 import { newId } from '@edgetune/contracts';
 import { db, schema, type Db } from '@edgetune/db';
 import { createOwnOrganization, defaultOrgName, isUniqueViolation, normalizeEmail } from './accounts';
+import { voidUnverifiedSetup } from './takeover';
 
 /**
  * The user a verified external identity signs in as (the e-mail was checked by
@@ -12,7 +13,8 @@ import { createOwnOrganization, defaultOrgName, isUniqueViolation, normalizeEmai
  *   3. otherwise a new user without password (e-mail verified) who owns a new organization.
  * When (2) finds an account whose e-mail was never verified, whoever created it may not own the
  * address (someone can sign up with another person's e-mail first); the provider has now proven
- * ownership, so that account's password and sessions are voided before it is handed over.
+ * ownership, so that account's password and sessions are voided before it is handed over, and
+ * the keys, invitations and co-members it set up are removed (takeover.ts).
  */
 export async function signInWithSso(identity: SsoIdentity): Promise<SsoUser> {
   const email = normalizeEmail(identity.email);
@@ -51,6 +53,7 @@ function link(identity: SsoIdentity): Promise<SsoUser> {
           .update(schema.users)
           .set({ emailVerifiedAt: new Date(), passwordHash: null, sessionVersion: sql`${schema.users.sessionVersion} + 1` })
           .where(eq(schema.users.id, existing.id));
+        await voidUnverifiedSetup(tx, existing.id, 'sso', { ip: null, userAgent: null });
       }
       return { id: existing.id, email: existing.email, name: existing.name };
     }

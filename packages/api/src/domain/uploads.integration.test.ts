@@ -11,7 +11,7 @@ import { db, schema } from '@edgetune/db';
 import { chatJsonl, droppedAfter, leftovers, nothingLeft } from '../testing/datasets';
 import { bytes, newOrg, useDatabase } from '../testing/fixtures';
 import { stagingDir } from './staging';
-import { abortUpload, completeUpload, createUpload, getUpload, putChunk, UploadOffsetConflict, uploadStagingPath } from './uploads';
+import { abortUpload, completeUpload, createUpload, getUpload, putChunk, startUploadSweeper, UploadOffsetConflict, uploadStagingPath } from './uploads';
 
 useDatabase();
 
@@ -150,4 +150,24 @@ test('abort, limits, bad ranges, expiry and other tenants', async () => {
   assert.equal((await db().select().from(schema.uploads).where(eq(schema.uploads.id, stale.id))).length, 0);
   assert.ok(!existsSync(uploadStagingPath(orgId, stale.id)));
   await assert.rejects(getUpload(caller, stale.id), (e: DomainError) => e.code === 'not_found');
+});
+
+test('abandoned uploads are swept in the background, without anyone starting another upload', async () => {
+  const { caller, orgId } = await newOrg('sweeper');
+  const stale = await createUpload(caller, { filename: 'stale.jsonl', size: 100 });
+  await putChunk(caller, stale.id, { contentRange: 'bytes 0-9/100', body: bytes('0123456789') });
+  await db().update(schema.uploads).set({ expiresAt: new Date(Date.now() - 1000) }).where(eq(schema.uploads.id, stale.id));
+  const orphan = path.join(stagingDir(orgId), 'crashed-in-the-background.upload');
+  await writeFile(orphan, 'partial');
+  const old = new Date(Date.now() - 25 * 60 * 60 * 1000);
+  await utimes(orphan, old, old);
+  const stop = startUploadSweeper(100);
+  try {
+    for (let i = 0; i < 100 && (existsSync(orphan) || existsSync(uploadStagingPath(orgId, stale.id))); i++) await new Promise((r) => setTimeout(r, 100));
+  } finally {
+    stop();
+  }
+  assert.ok(!existsSync(orphan));
+  assert.ok(!existsSync(uploadStagingPath(orgId, stale.id)));
+  assert.equal((await db().select().from(schema.uploads).where(eq(schema.uploads.id, stale.id))).length, 0);
 });

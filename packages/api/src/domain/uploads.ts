@@ -62,6 +62,21 @@ export async function sweepExpiredUploads(now = new Date()): Promise<number> {
   return expired.length + (await sweepOrphanedStaging(now));
 }
 
+/**
+ * Sweeps abandoned uploads in the background of the web server, at start and every `everyMs`,
+ * so nothing waits for someone to start another upload. Returns a function that stops it.
+ */
+export function startUploadSweeper(everyMs = 10 * 60_000): () => void {
+  const run = () =>
+    sweepExpiredUploads()
+      .then((n) => n && logger.info({ removed: n }, 'swept abandoned uploads'))
+      .catch((err) => logger.error({ err }, 'sweeping expired uploads failed'));
+  void run();
+  const timer = setInterval(run, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
 async function sweepOrphanedStaging(now: Date): Promise<number> {
   const root = stagingRoot();
   const cutoff = now.getTime() - UPLOAD_TTL_MS;

@@ -45,23 +45,42 @@ const what: Record<UserTokenPurpose, { link: string; again: string }> = {
   reset_password: { link: 'password reset link', again: 'request a new one' },
 };
 
+function unknownToken(purpose: UserTokenPurpose): DomainError {
+  const w = what[purpose];
+  return new DomainError('invalid_request', `This ${w.link} is not valid; ${w.again}.`, { param: 'token' });
+}
+
+/** Why a token that cannot be used now is refused: unknown, used (or superseded), or expired. */
+async function refusal(database: Db, hash: string, purpose: UserTokenPurpose): Promise<DomainError> {
+  const w = what[purpose];
+  const [row] = await database.select().from(schema.userTokens).where(and(eq(schema.userTokens.tokenHash, hash), eq(schema.userTokens.purpose, purpose))).limit(1);
+  if (!row) return unknownToken(purpose);
+  if (row.usedAt) return new DomainError('invalid_request', `This ${w.link} has already been used (or a newer one was sent); ${w.again}.`, { param: 'token' });
+  return new DomainError('invalid_request', `This ${w.link} has expired; ${w.again}.`, { param: 'token' });
+}
+
+const usable = (hash: string, purpose: UserTokenPurpose) =>
+  and(eq(schema.userTokens.tokenHash, hash), eq(schema.userTokens.purpose, purpose), isNull(schema.userTokens.usedAt), gt(schema.userTokens.expiresAt, sql`now()`));
+
+/**
+ * Throws the error `consumeUserToken` would unless the token is usable now; uses nothing. Lets a
+ * caller refuse a bad token before doing expensive work (hashing a new password).
+ */
+export async function checkUserToken(database: Db, token: unknown, purpose: UserTokenPurpose): Promise<void> {
+  if (!isTokenShape(token)) throw unknownToken(purpose);
+  const hash = hashToken(token);
+  const [ok] = await database.select({ id: schema.userTokens.id }).from(schema.userTokens).where(usable(hash, purpose)).limit(1);
+  if (!ok) throw await refusal(database, hash, purpose);
+}
+
 /**
  * Marks the token used (once: concurrent uses race on one conditional UPDATE) and returns its
  * user id; otherwise says whether it is unknown, expired or already used.
  */
 export async function consumeUserToken(tx: Db, token: unknown, purpose: UserTokenPurpose): Promise<string> {
-  const w = what[purpose];
-  const unknown = () => new DomainError('invalid_request', `This ${w.link} is not valid; ${w.again}.`, { param: 'token' });
-  if (!isTokenShape(token)) throw unknown();
+  if (!isTokenShape(token)) throw unknownToken(purpose);
   const hash = hashToken(token);
-  const [used] = await tx
-    .update(schema.userTokens)
-    .set({ usedAt: new Date() })
-    .where(and(eq(schema.userTokens.tokenHash, hash), eq(schema.userTokens.purpose, purpose), isNull(schema.userTokens.usedAt), gt(schema.userTokens.expiresAt, sql`now()`)))
-    .returning({ userId: schema.userTokens.userId });
+  const [used] = await tx.update(schema.userTokens).set({ usedAt: new Date() }).where(usable(hash, purpose)).returning({ userId: schema.userTokens.userId });
   if (used) return used.userId;
-  const [row] = await tx.select().from(schema.userTokens).where(and(eq(schema.userTokens.tokenHash, hash), eq(schema.userTokens.purpose, purpose))).limit(1);
-  if (!row) throw unknown();
-  if (row.usedAt) throw new DomainError('invalid_request', `This ${w.link} has already been used (or a newer one was sent); ${w.again}.`, { param: 'token' });
-  throw new DomainError('invalid_request', `This ${w.link} has expired; ${w.again}.`, { param: 'token' });
+  throw await refusal(tx, hash, purpose);
 }

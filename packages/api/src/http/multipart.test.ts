@@ -39,3 +39,25 @@ test('truncated body is an error', async () => {
     for await (const part of parseMultipart(chunks(raw, 3), 'b')) await readText(part.body);
   }, /Malformed multipart/);
 });
+
+test('file names come back as the client named them: quotes, non-ASCII, filename*', async () => {
+  for (const name of ['数据.jsonl', 'a "quoted" name.jsonl', 'ü %20 literal.jsonl']) {
+    const fd = new FormData();
+    fd.append('file', new Blob(['x']), name);
+    const req = new Request('http://x/', { method: 'POST', body: fd });
+    const raw = Buffer.from(await req.arrayBuffer());
+    for await (const part of parseMultipart(chunks(raw, 64), multipartBoundary(req.headers.get('content-type'))!)) {
+      assert.equal(part.filename, name);
+      await readText(part.body);
+    }
+  }
+  const star = Buffer.from("--b\r\nContent-Disposition: form-data; name=\"file\"; filename*=UTF-8''%E6%95%B0.jsonl\r\n\r\nx\r\n--b--");
+  for await (const part of parseMultipart(chunks(star, 64), 'b')) {
+    assert.equal(part.filename, '数.jsonl');
+    await readText(part.body);
+  }
+  const bad = Buffer.from("--b\r\nContent-Disposition: form-data; name=\"file\"; filename*=UTF-8''%E6%95\r\n\r\nx\r\n--b--");
+  await assert.rejects(async () => {
+    for await (const part of parseMultipart(chunks(bad, 64), 'b')) await readText(part.body);
+  }, /filename\* is not valid percent-encoded UTF-8/);
+});

@@ -57,6 +57,14 @@ class ByteReader {
   }
 }
 
+/**
+ * Browsers and fetch's FormData write `"`, CR and LF in a part's name or filename as %22, %0D and
+ * %0A (WHATWG multipart/form-data encoding); anything else is sent as is.
+ */
+function unescapeFormName(s: string): string {
+  return s.replace(/%22|%0D|%0A/gi, (m) => (m === '%22' ? '"' : m.toUpperCase() === '%0D' ? '\r' : '\n'));
+}
+
 function parseHeaders(raw: string): { name: string; filename: string | null; contentType: string | null } {
   let name: string | null = null;
   let filename: string | null = null;
@@ -71,8 +79,14 @@ function parseHeaders(raw: string): { name: string; filename: string | null; con
       const fStar = /\bfilename\*=(?:UTF-8'')?([^;]+)/i.exec(value);
       const f = /\bfilename="([^"]*)"/i.exec(value) ?? /\bfilename=([^;]+)/i.exec(value);
       name = n ? n[1] : null;
-      if (fStar) filename = decodeURIComponent(fStar[1].replace(/^"|"$/g, ''));
-      else if (f) filename = f[1];
+      if (fStar) {
+        try {
+          filename = decodeURIComponent(fStar[1].replace(/^"|"$/g, ''));
+        } catch {
+          throw malformed("a part's filename* is not valid percent-encoded UTF-8");
+        }
+      }
+      else if (f) filename = unescapeFormName(f[1]);
     } else if (key === 'content-type') contentType = value;
   }
   if (name === null) throw malformed('a part has no name');

@@ -39,6 +39,10 @@ export function routePath(url: URL, mount: string): string {
 export async function dispatch(req: Request, surface: Surface): Promise<Response> {
   try {
     const url = new URL(req.url);
+    // PostgreSQL text cannot hold NUL: refuse it at the edge rather than fail in a query.
+    if (/%00/i.test(url.pathname) || /%00/i.test(url.search) || url.search.includes('\0')) {
+      throw new DomainError('invalid_request', 'The URL contains a NUL character (%00), which no parameter may hold.');
+    }
     const path = routePath(url, surface.mount);
     const matching = surface.routes.filter((r) => r.pattern.test(path));
     if (!matching.length) throw new DomainError('not_found', `Unknown endpoint: ${req.method} ${surface.mount}${path}`);

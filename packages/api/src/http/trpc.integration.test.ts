@@ -35,7 +35,7 @@ test('over HTTP: orgs.create/switch set the et_org cookie that later requests ho
 
 test('over HTTP: a rate-limited procedure answers 429 with Retry-After', async () => {
   const email = uniqueEmail('http-reset');
-  const headers = { 'x-forwarded-for': `2001:db8::${randomBytes(4).toString('hex')}` };
+  const headers = { 'x-edgetune-client-address': `2001:db8::${randomBytes(4).toString('hex')}` };
   for (let i = 0; i < rateLimitRules().resetAccount.max; i++) assert.equal((await post('auth.requestPasswordReset', { email }, null, headers)).status, 200);
   const limited = await post('auth.requestPasswordReset', { email }, null, headers);
   assert.equal(limited.status, 429);

@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import contentDisposition from 'content-disposition';
 import { DomainError } from '@edgetune/contracts';
 import { loadConfig } from '@edgetune/config';
 import { uploadVersion, type VersionFields, type VersionResult } from '../domain/files';
@@ -10,15 +11,69 @@ export function json(body: unknown, status = 200, headers: Record<string, string
   return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json; charset=utf-8', ...headers } });
 }
 
+/**
+ * `Content-Disposition: attachment` for any file name: an ASCII fallback plus the UTF-8 name
+ * (RFC 6266 / 8187), since header values must be bytes (a raw `数据.jsonl` made the response throw).
+ */
+export function attachment(filename: string): string {
+  return contentDisposition(filename, { type: 'attachment' });
+}
+
 /** A Node stream as a web Response body. */
 export function streamBody(stream: Readable): ReadableStream<Uint8Array> {
   return Readable.toWeb(stream) as unknown as ReadableStream<Uint8Array>;
 }
 
-export async function readJson(req: Request, max = 1024 * 1024): Promise<Record<string, unknown>> {
-  const text = await req.text();
-  if (text.length > max) throw new DomainError('payload_too_large', 'Request body too large.');
+const safeMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Cross-site request forgery guard for cookie-authenticated writes: the request must say it comes
+ * from this origin (browsers send `Origin` with every POST, PUT, PATCH and DELETE, and
+ * `Sec-Fetch-Site`). The origin is the request URL's or PUBLIC_URL's (behind a proxy the two differ).
+ */
+export function assertSameOrigin(req: Request): void {
+  if (safeMethods.has(req.method)) return;
+  const origin = req.headers.get('origin');
+  const site = req.headers.get('sec-fetch-site');
+  const own = new Set([new URL(req.url).origin, new URL(loadConfig().PUBLIC_URL).origin]);
+  if (origin ? own.has(origin) : site === 'same-origin') return;
+  throw new DomainError('forbidden', 'Cross-site request refused: a request signed in by cookie must come from the portal itself. Programs use an API key (Authorization: Bearer).');
+}
+
+/** The most a JSON request body (REST, OpenAI-compatible, tRPC) may hold. */
+export const MAX_JSON_BODY_BYTES = 1024 * 1024;
+
+const bodyTooLarge = (max: number) => new DomainError('payload_too_large', `Request body too large: the limit is ${max} bytes.`);
+
+/**
+ * A request's body, counted as it streams: refused from a larger Content-Length before a byte is
+ * read, and the stream is cancelled at the first byte past `max` (a client cannot make the server
+ * buffer more than it allows by lying about, or leaving out, the length).
+ */
+export async function readBodyBytes(req: Request, max: number): Promise<Buffer> {
+  const declared = contentLength(req);
+  if (declared !== null && declared > max) throw bodyTooLarge(max);
+  if (!req.body) return Buffer.alloc(0);
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let n = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    n += value.byteLength;
+    if (n > max) {
+      await reader.cancel().catch(() => undefined);
+      throw bodyTooLarge(max);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks, n);
+}
+
+export async function readJson(req: Request, max = MAX_JSON_BODY_BYTES): Promise<Record<string, unknown>> {
+  const text = (await readBodyBytes(req, max)).toString('utf8');
   if (!text.trim()) return {};
+  if (text.includes('\0') || /\\u0000/i.test(text)) throw new DomainError('invalid_request', 'The JSON body contains a NUL character (\\u0000), which no field may hold.');
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -41,6 +96,9 @@ const emptyBody: AsyncIterable<Uint8Array> = { async *[Symbol.asyncIterator]() {
 
 /** Room for multipart framing and small fields around the file in a declared Content-Length. */
 const MULTIPART_OVERHEAD = 1024 * 1024;
+/** Form fields beside the file: how many, and how many bytes in all (each field at most 64 KiB). */
+const MAX_FORM_FIELDS = 32;
+const MAX_FORM_FIELD_BYTES = 256 * 1024;
 
 /** The upload fields of a form or a query string (`columns` as JSON text). */
 function versionFields(get: (name: string) => string | null | undefined): VersionFields {
@@ -74,7 +132,17 @@ export async function uploadFromRequest(caller: Caller, req: Request, defaultPur
   const signal = req.signal;
   if (boundary) {
     if (declared !== null && declared > maxBytes + MULTIPART_OVERHEAD) throw tooLarge(maxBytes);
-    const fields: Record<string, string> = {};
+    const fields: Record<string, string> = Object.create(null) as Record<string, string>;
+    let fieldCount = 0;
+    let fieldBytes = 0;
+    // Every field is read with a byte limit, and the fields together too, so no sequence of
+    // parts before (or after) the file makes the server buffer more than MAX_FORM_FIELD_BYTES.
+    const readField = async (name: string, partBody: AsyncIterable<Buffer>) => {
+      if (++fieldCount > MAX_FORM_FIELDS) throw new DomainError('invalid_request', `Too many form fields: at most ${MAX_FORM_FIELDS} besides the file.`);
+      const text = await readText(partBody, Math.min(64 * 1024, MAX_FORM_FIELD_BYTES - fieldBytes));
+      fieldBytes += Buffer.byteLength(text);
+      fields[name] = text;
+    };
     const parts = parseMultipart(body, boundary);
     for await (const part of parts) {
       if (part.name === 'file') {
@@ -88,14 +156,14 @@ export async function uploadFromRequest(caller: Caller, req: Request, defaultPur
           lateFields: async () => {
             for await (const rest of parts) {
               if (rest.name === 'file') throw new DomainError('invalid_request', 'Send exactly one file.', { param: 'file' });
-              fields[rest.name] = await readText(rest.body);
+              await readField(rest.name, rest.body);
             }
             const all = versionFields((n) => fields[n]);
             return { ...all, purpose: all.purpose ?? defaultPurpose };
           },
         });
       }
-      fields[part.name] = await readText(part.body);
+      await readField(part.name, part.body);
     }
     throw new DomainError('invalid_request', "Missing required parameter: 'file'.", { param: 'file' });
   }

@@ -100,3 +100,17 @@ test('the openai client uploads gzip and zstd files; content is the decompressed
   });
   assert.deepEqual((await ai.files.list()).data.map((f) => f.id).sort(), [g.id, z.id].sort());
 });
+
+test('a file with a non-ASCII name downloads, with the name in RFC 8187 form', async () => {
+  const { caller } = await newOrg('oai-utf8');
+  const { key } = await createApiKey(caller, { name: 'sdk' });
+  const ai = inProcessOpenAI(key);
+  const text = goodJsonl(3);
+  const f = await ai.files.create({ file: await toFile(Buffer.from(text), '数据 "q".jsonl'), purpose: 'fine-tune' });
+  assert.equal(f.filename, '数据 "q".jsonl');
+  const r = await ai.files.content(f.id);
+  assert.equal(r.status, 200);
+  assert.equal(await r.text(), text);
+  const cd = r.headers.get('content-disposition')!;
+  assert.match(cd, /^attachment; filename="\?\? \\"q\\"\.jsonl"; filename\*=UTF-8''%E6%95%B0%E6%8D%AE%20%22q%22\.jsonl$/);
+});

@@ -5,7 +5,7 @@ import { deleteFile, fileContent, getFile, listFiles } from '../domain/files';
 import { cancelJob, createJob, getJob, listJobEvents, listJobs, versionsForJobs } from '../domain/jobs';
 import { getModelVersion, listModelVersions } from '../domain/models';
 import { dispatch, type Route } from '../http/routes';
-import { intParam, json, readJson, streamBody, uploadFromRequest } from '../http/util';
+import { attachment, intParam, json, readJson, streamBody, uploadFromRequest } from '../http/util';
 import { fineTunedModelObject, fromOpenAICreateJob, inOpenAIWords, openAIBaseModels, toOpenAICheckpoint, toOpenAIError, toOpenAIEvent, toOpenAIFile, toOpenAIJob } from './mappers';
 
 const listOf = <T extends { id: string }>(data: T[], hasMore: boolean) => ({
@@ -38,7 +38,7 @@ export const routes: Route[] = [
     run: async (caller, _r, _u, m) => {
       const { file, stream, size } = await fileContent(caller, m[1]);
       return new Response(streamBody(stream), {
-        headers: { 'content-type': 'application/octet-stream', 'content-length': String(size), 'content-disposition': `attachment; filename="${file.filename.replace(/"/g, '')}"` },
+        headers: { 'content-type': 'application/octet-stream', 'content-length': String(size), 'content-disposition': attachment(file.filename) },
       });
     },
   },

@@ -9,6 +9,7 @@ import { storage } from '@edgetune/storage';
 import type { BenchmarkOutput } from '@edgetune/temporal';
 import { newOrg, useDatabase } from '../testing/fixtures';
 import { publishVersion } from './publish';
+import { buffer } from 'node:stream/consumers';
 
 useDatabase();
 
@@ -43,4 +44,26 @@ test('publishing a version records model.published in the audit log, attributed 
   // Publishing is idempotent: a retried activity records nothing new.
   await publishVersion({ jobId, orgId, llamaCppVersion: 'b0', createdAt: Date.now(), evaluation: { loss: 1, tokenAccuracy: 0, taskAccuracy: 0, baseTaskAccuracy: 0, examples: 1 }, devices: [] });
   assert.equal((await db().select().from(schema.auditEvents).where(and(eq(schema.auditEvents.orgId, orgId), eq(schema.auditEvents.action, 'model.published')))).length, 1);
+});
+
+test('concurrent publishes of one organization and base model get distinct version numbers', async () => {
+  const { orgId, userId } = await newOrg('publish-race');
+  const fileId = newId('file');
+  await db().insert(schema.files).values({ id: fileId, orgId, filename: 'a.jsonl', purpose: 'fine-tune', bytes: 1, sha256: '0'.repeat(64), storageKey: `orgs/${orgId}/files/${fileId}`, examples: 1, stats: {} });
+  const jobs = await Promise.all(
+    Array.from({ length: 6 }, async () => {
+      const jobId = newId('job');
+      await db().insert(schema.jobs).values({
+        id: jobId, orgId, createdBy: userId, baseModel: 'lfm2-tiny', trainingFileId: fileId, hyperparameters: {}, targetDevices: ['x86_64-avx2'], seed: 1, status: 'running', workflowId: `wf-${jobId}`,
+      } as typeof schema.jobs.$inferInsert);
+      return jobId;
+    }),
+  );
+  const evaluation = { loss: 1, tokenAccuracy: 0, taskAccuracy: 0, baseTaskAccuracy: 0, examples: 1 };
+  const outs = await Promise.all(jobs.map((jobId) => publishVersion({ jobId, orgId, llamaCppVersion: 'b0', createdAt: Date.now(), evaluation, devices: [] })));
+  assert.deepEqual(outs.map((o) => o.version).sort((a, b) => a - b), [1, 2, 3, 4, 5, 6]);
+  for (const o of outs) {
+    const manifest = JSON.parse((await buffer(await storage().get(o.manifestKey))).toString('utf8')) as { version: number };
+    assert.equal(manifest.version, o.version, 'the signed manifest carries the number the row got');
+  }
 });

@@ -10,6 +10,7 @@ import { newId, type Manifest, type ManifestVariant } from '@edgetune/contracts'
 import { db, schema, type Db } from '@edgetune/db';
 import { storage } from '@edgetune/storage';
 import type { BenchmarkOutput, EvaluateOutput, Quantization } from '@edgetune/temporal';
+import { isUniqueViolation } from '../domain/accounts';
 import { recordAudit } from '../domain/audit';
 import type { JobRef } from './jobs';
 
@@ -92,10 +93,15 @@ export async function publishVersion(input: PublishInput): Promise<PublishOutput
 
   const versionId = newId('modelVersion');
   const name = `ft:${job.baseModel}:${org.slug}:${job.suffix ?? ''}:${job.id.slice('ftjob-'.length, 'ftjob-'.length + 8)}`;
-  const [{ next }] = await db()
-    .select({ next: sql<number>`coalesce(max(${schema.modelVersions.version}), 0) + 1` })
-    .from(schema.modelVersions)
-    .where(and(eq(schema.modelVersions.orgId, input.orgId), eq(schema.modelVersions.baseModel, job.baseModel)));
+  const nextVersion = async () =>
+    Number(
+      (
+        await db()
+          .select({ next: sql<number>`coalesce(max(${schema.modelVersions.version}), 0) + 1` })
+          .from(schema.modelVersions)
+          .where(and(eq(schema.modelVersions.orgId, input.orgId), eq(schema.modelVersions.baseModel, job.baseModel)))
+      )[0].next,
+    );
 
   const variantRows: (typeof schema.modelVariants.$inferInsert)[] = [];
   const variants: ManifestVariant[] = [];
@@ -128,41 +134,49 @@ export async function publishVersion(input: PublishInput): Promise<PublishOutput
     }
   }
   const e = input.evaluation;
-  const manifest = signManifest({
-    model: name,
-    version: Number(next),
-    base_model: job.baseModel,
-    job: job.id,
-    created_at: new Date(input.createdAt).toISOString(),
-    llama_cpp_version: input.llamaCppVersion,
-    evaluation: {
-      loss: e.loss, token_accuracy: e.tokenAccuracy, task_accuracy: e.taskAccuracy, base_task_accuracy: e.baseTaskAccuracy, examples: e.examples,
-      ...(e.rewardAccuracy !== undefined ? { reward_accuracy: e.rewardAccuracy, reward_margin: e.rewardMargin ?? 0 } : {}),
-    },
-    variants,
-  });
   const manifestKey = `orgs/${input.orgId}/models/${versionId}/manifest.json`;
-  await storage().put(manifestKey, JSON.stringify(manifest, null, 2));
-
-  try {
-    await db().transaction(async (tx) => {
-      await tx.insert(schema.modelVersions).values({
-        id: versionId, orgId: input.orgId, jobId: job.id, name, baseModel: job.baseModel, version: Number(next),
-        manifest: manifest as unknown as Record<string, unknown>, manifestKey,
-      });
-      await tx.insert(schema.modelVariants).values(variantRows);
-      // Published by the pipeline on behalf of whoever launched the job.
-      await recordAudit(
-        { orgId: input.orgId, userId: job.createdBy },
-        { action: 'model.published', targetType: 'model_version', targetId: versionId, data: { name, version: Number(next), jobId: job.id, variants: variantRows.length } },
-        tx as unknown as Db,
-      );
+  // max + 1 races with a concurrent publish of the same org and base model: the unique index
+  // (org, base model, version) refuses the loser, which takes the next number and signs again.
+  for (let attempt = 1; ; attempt++) {
+    const next = await nextVersion();
+    const manifest = signManifest({
+      model: name,
+      version: next,
+      base_model: job.baseModel,
+      job: job.id,
+      created_at: new Date(input.createdAt).toISOString(),
+      llama_cpp_version: input.llamaCppVersion,
+      evaluation: {
+        loss: e.loss, token_accuracy: e.tokenAccuracy, task_accuracy: e.taskAccuracy, base_task_accuracy: e.baseTaskAccuracy, examples: e.examples,
+        ...(e.rewardAccuracy !== undefined ? { reward_accuracy: e.rewardAccuracy, reward_margin: e.rewardMargin ?? 0 } : {}),
+      },
+      variants,
     });
-  } catch (err) {
-    await storage().delete(manifestKey);
-    const raced = await db().query.modelVersions.findFirst({ where: eq(schema.modelVersions.jobId, input.jobId) });
-    if (raced) return { name: raced.name, versionId: raced.id, version: raced.version, manifestKey: raced.manifestKey };
-    throw err;
+    await storage().put(manifestKey, JSON.stringify(manifest, null, 2));
+    try {
+      await db().transaction(async (tx) => {
+        await tx.insert(schema.modelVersions).values({
+          id: versionId, orgId: input.orgId, jobId: job.id, name, baseModel: job.baseModel, version: next,
+          manifest: manifest as unknown as Record<string, unknown>, manifestKey,
+        });
+        if (variantRows.length) await tx.insert(schema.modelVariants).values(variantRows);
+        // Published by the pipeline on behalf of whoever launched the job.
+        await recordAudit(
+          { orgId: input.orgId, userId: job.createdBy },
+          { action: 'model.published', targetType: 'model_version', targetId: versionId, data: { name, version: next, jobId: job.id, variants: variantRows.length } },
+          tx as unknown as Db,
+        );
+      });
+      return { name, versionId, version: next, manifestKey };
+    } catch (err) {
+      const raced = await db().query.modelVersions.findFirst({ where: eq(schema.modelVersions.jobId, input.jobId) });
+      if (raced) {
+        await storage().delete(manifestKey);
+        return { name: raced.name, versionId: raced.id, version: raced.version, manifestKey: raced.manifestKey };
+      }
+      if (isUniqueViolation(err, 'model_versions_number') && attempt < 20) continue;
+      await storage().delete(manifestKey);
+      throw err;
+    }
   }
-  return { name, versionId, version: Number(next), manifestKey };
 }

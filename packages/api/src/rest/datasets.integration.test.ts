@@ -23,7 +23,7 @@ async function client(tag: string) {
   const call = (p: string, init: RequestInit = {}) =>
     handleRest(new Request(base + p, { ...init, headers: { authorization: `Bearer ${key}`, ...(init.headers ?? {}) } }), { sessionUserId: null });
   /** The portal: its session, no API key. */
-  const portal = (p: string, init: RequestInit = {}) => handleRest(new Request(base + p, init), { sessionUserId: org.userId });
+  const portal = (p: string, init: RequestInit = {}) => handleRest(new Request(base + p, { ...init, headers: { origin: 'http://edgetune.test', ...(init.headers ?? {}) } }), { sessionUserId: org.userId });
   return { ...org, call, portal };
 }
 

@@ -7,7 +7,7 @@ import { deleteFile, fileContent, getFile, listFiles } from '../domain/files';
 import { cancelJob, createJob, getJob, listJobEvents, listJobs, versionsForJobs } from '../domain/jobs';
 import { getModelVersion, listModelVersions, openVariantDownload } from '../domain/models';
 import { dispatch, routePath, type Route } from '../http/routes';
-import { intParam, json, readJson, streamBody, uploadFromRequest } from '../http/util';
+import { assertSameOrigin, attachment, intParam, json, readJson, streamBody, uploadFromRequest } from '../http/util';
 import { toOpenAIEvent, toOpenAIJob } from '../openai/mappers';
 import { authorize, type Caller } from '../tenant';
 import { datasetRoutes } from './datasets';
@@ -64,7 +64,7 @@ export const routes: Route[] = [
   {
     method: 'GET',
     pattern: /^\/models$/,
-    run: async (c) => json({ object: 'list', data: (await listModelVersions(c)).map((v) => restModel(v.version, v.variants)) }),
+    run: async (c) => json({ object: 'list', data: (await listModelVersions(c)).map((v) => restModel(v.version, v.variants)), has_more: false }),
   },
   {
     method: 'GET',
@@ -81,7 +81,7 @@ export const routes: Route[] = [
     pattern: /^\/devices$/,
     run: async (c) => {
       authorize(c, 'read');
-      return json({ object: 'list', data: await listDevices() });
+      return json({ object: 'list', data: await listDevices(), has_more: false });
     },
   },
   {
@@ -103,6 +103,7 @@ export const routes: Route[] = [
           last_seen_at: p.lastSeenAt.toISOString(),
           fingerprint: p.fingerprint,
         })),
+        has_more: false,
       });
     },
   },
@@ -114,7 +115,7 @@ async function download(caller: Caller, req: Request, model: string, variantId: 
     'accept-ranges': 'bytes',
     etag: `"${d.variant.sha256}"`,
     'content-type': 'application/octet-stream',
-    'content-disposition': `attachment; filename="${`${d.version.name}-${d.variant.device}-${d.variant.quantization}.gguf`.replace(/[^A-Za-z0-9._-]/g, '_')}"`,
+    'content-disposition': attachment(`${d.version.name}-${d.variant.device}-${d.variant.quantization}.gguf`),
     'x-checksum-sha256': d.variant.sha256,
   };
   if (d.range.kind === 'unsatisfiable') {
@@ -138,7 +139,12 @@ export async function handleRest(req: Request, opts: { sessionUserId: string | n
     name: 'rest',
     mount: MOUNT,
     routes,
-    caller: (r) => requireCaller({ sessionUserId: opts.sessionUserId, authorization: r.headers.get('authorization'), headers: r.headers }),
+    caller: (r) => {
+      // A browser attaches the session cookie to cross-site requests too; a write by cookie must
+      // come from our own pages. API keys are never sent by a browser on its own.
+      if (!r.headers.get('authorization') && opts.sessionUserId) assertSameOrigin(r);
+      return requireCaller({ sessionUserId: opts.sessionUserId, authorization: r.headers.get('authorization'), headers: r.headers });
+    },
     error: (e) => {
       const retry = retryAfterSecondsOf(e);
       return json({ error: { code: e.code, message: e.message, param: e.param, details: e.details } }, errorCodes[e.code] ?? 500, retry ? { 'retry-after': String(retry) } : {});

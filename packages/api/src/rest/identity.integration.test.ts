@@ -20,7 +20,7 @@ useDatabase();
 
 const base = 'http://edgetune.test/api/v1';
 const rest = (path: string, init: RequestInit & { session?: string | null } = {}) =>
-  handleRest(new Request(base + path, init), { sessionUserId: init.session ?? null });
+  handleRest(new Request(base + path, { ...init, headers: { origin: 'http://edgetune.test', ...(init.headers ?? {}) } }), { sessionUserId: init.session ?? null });
 const bearer = (key: string, extra: Record<string, string> = {}) => ({ authorization: `Bearer ${key}`, ...extra });
 
 test('GET /me and members; POST invitations with an admin key; a read key is refused with the reason', async () => {
@@ -35,7 +35,7 @@ test('GET /me and members; POST invitations with an admin key; a read key is ref
   assert.match(me.permissions.train.reason, /scopes \(read\) do not allow it to launch or cancel jobs/);
   const viaSession = await (await rest('/me', { session: userId })).json();
   assert.equal(viaSession.user.email, email);
-  assert.equal(viaSession.email_verified, false);
+  assert.equal(viaSession.email_verified, true);
   assert.equal(viaSession.permissions.manage_billing.allowed, true);
 
   const members = await (await rest('/orgs/current/members', { headers: bearer(reader.key) })).json();
@@ -161,38 +161,69 @@ test('failed API key attempts from one address are locked out with 429 and Retry
   const ip = `2001:db8::${randomBytes(4).toString('hex')}`;
   const wrong = 'et_AAAAAAAAAAAA_' + 'B'.repeat(32);
   const { max } = rateLimitRules().apiKeyIp;
-  for (let i = 0; i < max - 1; i++) assert.equal((await rest('/me', { headers: bearer(wrong, { 'x-forwarded-for': ip }) })).status, 401);
-  const locked = await rest('/me', { headers: bearer(wrong, { 'x-forwarded-for': ip }) });
+  for (let i = 0; i < max - 1; i++) assert.equal((await rest('/me', { headers: bearer(wrong, { 'x-edgetune-client-address': ip }) })).status, 401);
+  const locked = await rest('/me', { headers: bearer(wrong, { 'x-edgetune-client-address': ip }) });
   assert.equal(locked.status, 429);
   assert.ok(Number(locked.headers.get('retry-after')) > 0);
   assert.match((await locked.json()).error.message, /^Too many failed API key attempts from your address\. Try again in \d+ minutes?\.$/);
   // While locked, even a good key from that address waits; another address is fine.
   const { caller } = await newOrg('keylock');
   const good = await createApiKey(caller, { name: 'good', scopes: ['read'] });
-  assert.equal((await rest('/me', { headers: bearer(good.key, { 'x-forwarded-for': ip }) })).status, 429);
-  const v1 = await handleOpenAI(new Request('http://edgetune.test/v1/files', { headers: bearer(good.key, { 'x-forwarded-for': ip }) }));
+  assert.equal((await rest('/me', { headers: bearer(good.key, { 'x-edgetune-client-address': ip }) })).status, 429);
+  const v1 = await handleOpenAI(new Request('http://edgetune.test/v1/files', { headers: bearer(good.key, { 'x-edgetune-client-address': ip }) }));
   assert.equal(v1.status, 429);
   assert.ok(v1.headers.get('retry-after'));
-  assert.equal((await rest('/me', { headers: bearer(good.key, { 'x-forwarded-for': '198.19.0.1' }) })).status, 200);
+  assert.equal((await rest('/me', { headers: bearer(good.key, { 'x-edgetune-client-address': '198.19.0.1' }) })).status, 200);
 });
 
-test('guesses at one existing API key from many addresses lock that key', async () => {
+test('guesses at an existing API key never lock out its owner; one address guessing is locked', async () => {
   const { caller } = await newOrg('keyguess');
   const real = await createApiKey(caller, { name: 'target', scopes: ['read'] });
   const prefix = real.key.slice(0, 'et_'.length + 12);
   const guess = `${prefix}_${'C'.repeat(32)}`;
   const { max } = rateLimitRules().apiKeyAccount;
-  const from = (i: number) => ({ 'x-forwarded-for': `198.18.${Math.floor(i / 250)}.${(i % 250) + 1}` });
-  for (let i = 0; i < max - 1; i++) {
-    const r = await rest('/me', { headers: bearer(guess, from(i)) });
+  const from = (ip: string) => ({ 'x-edgetune-client-address': ip });
+  // The reported attack: more guesses than the per-key limit, from many addresses.
+  for (let i = 0; i < max + 5; i++) {
+    const r = await rest('/me', { headers: bearer(guess, from(`198.18.${Math.floor(i / 250)}.${(i % 250) + 1}`)) });
     assert.equal(r.status, 401);
     assert.match((await r.json()).error.message, /^Incorrect API key provided\./, 'a guess does not learn that the prefix exists');
   }
-  const locked = await rest('/me', { headers: bearer(guess, from(max)) });
+  assert.equal((await rest('/me', { headers: bearer(real.key, from('198.18.9.9')) })).status, 200, 'the genuine key still works');
+  // One address guessing at the key reaches the (lower) per-key limit before the per-address one.
+  const guesser = `2001:db8::${randomBytes(4).toString('hex')}`;
+  for (let i = 0; i < max - 1; i++) assert.equal((await rest('/me', { headers: bearer(guess, from(guesser)) })).status, 401);
+  const locked = await rest('/me', { headers: bearer(guess, from(guesser)) });
   assert.equal(locked.status, 429);
-  assert.match((await locked.json()).error.message, /^Too many failed attempts with this API key\. Try again in \d+ minutes?\.$/);
-  assert.equal((await rest('/me', { headers: bearer(real.key, from(max + 1)) })).status, 429, 'the key itself waits out the lockout');
-  // Unknown prefixes only count against the address.
-  const other = await createApiKey(caller, { name: 'untouched', scopes: ['read'] });
-  assert.equal((await rest('/me', { headers: bearer(other.key, from(max + 2)) })).status, 200);
+  assert.match((await locked.json()).error.message, /^Too many failed attempts with this API key from your address\. Try again in \d+ minutes?\.$/);
+  assert.equal((await rest('/me', { headers: bearer(guess, from(guesser)) })).status, 429, 'that address stays locked for this key');
+  assert.equal((await rest('/me', { headers: bearer(real.key, from('198.18.9.10')) })).status, 200, 'the owner elsewhere is not locked out');
+});
+
+test('a write signed in by cookie must come from the portal: cross-site and origin-less requests get 403', async () => {
+  const { userId } = await newOrg('csrf');
+  const body = JSON.stringify({ filename: 'x.jsonl', size: 10 });
+  const post = (headers: Record<string, string>) =>
+    handleRest(new Request(`${base}/uploads`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } }), { sessionUserId: userId });
+  const attempts: Record<string, string>[] = [{ origin: 'https://evil.example' }, {}, { 'sec-fetch-site': 'cross-site' }, { origin: 'null' }];
+  for (const headers of attempts) {
+    const r = await post(headers);
+    assert.equal(r.status, 403, JSON.stringify(headers));
+    assert.match((await r.json()).error.message, /^Cross-site request refused/);
+  }
+  assert.equal((await post({ origin: 'http://edgetune.test' })).status, 201);
+  assert.equal((await post({ 'sec-fetch-site': 'same-origin' })).status, 201);
+  // Reads by cookie and writes by API key are not affected.
+  assert.equal((await rest('/me', { session: userId, headers: { origin: 'https://evil.example' } })).status, 200);
+});
+
+test('NUL characters in a URL or a JSON body are a 400 naming them, never a database error (found by fuzzing)', async () => {
+  const { caller } = await newOrg('nul');
+  const k = await createApiKey(caller, { name: 'nul', scopes: ['train'] });
+  const inUrl = await rest('/jobs?limit=5&after=%F2%AD%99%B7%00x', { headers: bearer(k.key) });
+  assert.equal(inUrl.status, 400);
+  assert.match((await inUrl.json()).error.message, /NUL character \(%00\)/);
+  const inBody = await rest('/jobs', { method: 'POST', headers: bearer(k.key, { 'content-type': 'application/json' }), body: '{"model":"lfm2-tiny","training_file":"file-\\u0000"}' });
+  assert.equal(inBody.status, 400);
+  assert.match((await inBody.json()).error.message, /NUL character/);
 });

@@ -4,7 +4,7 @@ import { exportAudit, listAudit, parseExportFormat, type AuditView } from '../do
 import { createInvitation } from '../domain/invitations';
 import { listMembers } from '../domain/members';
 import type { Route } from '../http/routes';
-import { intParam, json, readJson } from '../http/util';
+import { attachment, intParam, json, readJson } from '../http/util';
 
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
 
@@ -84,7 +84,7 @@ export const identityRoutes: Route[] = [
       return new Response(textStream(lines), {
         headers: {
           'content-type': format === 'csv' ? 'text/csv; charset=utf-8' : 'application/jsonl; charset=utf-8',
-          'content-disposition': `attachment; filename="audit-${c.orgId}-${day}.${format}"`,
+          'content-disposition': attachment(`audit-${c.orgId}-${day}.${format}`),
           'cache-control': 'no-store',
         },
       });

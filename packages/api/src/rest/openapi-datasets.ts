@@ -115,7 +115,7 @@ export const datasetPaths = {
       responses: {
         '200': ok({ type: 'object', properties: { id: { type: 'string' }, offset: { type: 'integer' }, size: { type: 'integer' } } }),
         ...errors,
-        '409': { description: 'The chunk does not start at the current offset (or ended early); `offset` says where to continue', content: jsonContent({ type: 'object', properties: { offset: { type: 'integer' }, error: ref('Error') } }) },
+        '409': { description: 'The chunk does not start at the current offset (or ended early); `offset` says where to continue', content: jsonContent({ allOf: [ref('Error'), { type: 'object', properties: { offset: { type: 'integer', description: 'where to continue (absent when the upload takes no more bytes)' } } }] }) },
       },
     },
     delete: { operationId: 'abortUpload', summary: 'Abort and remove the staged bytes', parameters: [uploadId], responses: { '200': ok(ref('Upload')), ...errors, '409': err } },

@@ -6,7 +6,7 @@ import { createTRPCRouter, protectedProcedure, publicProcedure } from '../trpc';
 export const authRouter = createTRPCRouter({
   /** Creates the account and its organization and e-mails a verification link. */
   signUp: publicProcedure
-    .input(z.object({ email: z.string(), password: z.string(), name: z.string().max(100).nullish(), orgName: z.string().max(100).nullish() }))
+    .input(z.object({ email: z.string().max(400), password: z.string().max(2000), name: z.string().max(100).nullish(), orgName: z.string().max(100).nullish() }))
     .mutation(({ ctx, input }) => registerAccount(input, ctx.meta)),
   verifyEmail: publicProcedure.input(z.object({ token: z.string().max(200) })).mutation(({ input }) => verifyEmail(input.token)),
   resendVerification: protectedProcedure.mutation(({ ctx }) => resendVerification(ctx.sessionUserId)),

@@ -415,6 +415,8 @@ export async function invoke(route: string, p: Prepared, who: Principal): Promis
   if (table && !table.pattern.test(pathname)) throw new Error(`${route}: the prepared path ${p.path} does not match this route`);
   const headers = new Headers(p.headers ?? {});
   if (authorization) headers.set('authorization', authorization);
+  // The portal's pages: a browser sends their origin with every write.
+  if (who.kind === 'session') headers.set('origin', new URL(BASE[surface]).origin);
   const req = new Request(BASE[surface] + p.path, { method, headers, body: p.body });
   if (surface === 'v1' && who.kind === 'session') throw new Error('/v1 takes API keys only');
   const res = surface === 'rest' ? await handleRest(req, { sessionUserId: who.kind === 'session' ? who.userId : null }) : await handleOpenAI(req);

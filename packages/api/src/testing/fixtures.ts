@@ -1,6 +1,6 @@
 import './env';
 import { createHash, randomBytes } from 'node:crypto';
-import { eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { after, before } from 'node:test';
 import { newId } from '@edgetune/contracts';
 import { closeDb, db, migrateDatabase, schema } from '@edgetune/db';
@@ -25,11 +25,18 @@ export const goodLine = (i = 0) =>
 
 export const goodJsonl = (n = 5) => Array.from({ length: n }, (_, i) => goodLine(i)).join('\n') + '\n';
 
-/** A fresh organization with its owner, as a session caller. */
-export async function newOrg(tag = 'org'): Promise<{ caller: Caller; orgId: string; userId: string; email: string }> {
+/** Marks the user's e-mail address verified (what opening the verification link does). */
+export async function markVerified(userId: string): Promise<void> {
+  await db().update(schema.users).set({ emailVerifiedAt: new Date() }).where(eq(schema.users.id, userId));
+}
+
+/** A fresh organization with its owner, as a session caller (address verified unless told otherwise). */
+export async function newOrg(tag = 'org', opts: { verified?: boolean } = {}): Promise<{ caller: Caller; orgId: string; userId: string; email: string }> {
   const email = uniqueEmail(tag);
   const r = await signUp({ email, password: 'correct horse battery staple', name: tag, orgName: `${tag} ${randomBytes(3).toString('hex')}` });
-  return { caller: { orgId: r.org.id, userId: r.user.id, role: 'owner', via: 'session', scopes: [] }, orgId: r.org.id, userId: r.user.id, email };
+  const verified = opts.verified ?? true;
+  if (verified) await markVerified(r.user.id);
+  return { caller: { orgId: r.org.id, userId: r.user.id, role: 'owner', via: 'session', scopes: [], emailVerified: verified }, orgId: r.org.id, userId: r.user.id, email };
 }
 
 export async function* bytes(text: string, chunk = 17): AsyncGenerator<Uint8Array> {
@@ -63,6 +70,10 @@ export async function seedPublishedModel(orgId: string, fileId: string, content 
   await storage().put(key, content);
   const sha256 = createHash('sha256').update(content).digest('hex');
   const metrics = { prefill_tokens_per_second: 100, decode_tokens_per_second: 20, time_to_first_token_ms: 5, peak_rss_bytes: 1000, task_accuracy: 0.5, eval_examples: 2, threads: 4, repetitions: 3 };
+  const [{ version }] = await db()
+    .select({ version: sql<number>`coalesce(max(${schema.modelVersions.version}), 0)::int + 1` })
+    .from(schema.modelVersions)
+    .where(and(eq(schema.modelVersions.orgId, orgId), eq(schema.modelVersions.baseModel, 'lfm2-tiny')));
   await db()
     .insert(schema.modelVersions)
     .values({
@@ -71,9 +82,9 @@ export async function seedPublishedModel(orgId: string, fileId: string, content 
       jobId,
       name,
       baseModel: 'lfm2-tiny',
-      version: 1,
+      version,
       manifestKey: `orgs/${orgId}/models/${versionId}/manifest.json`,
-      manifest: { model: name, version: 1, base_model: 'lfm2-tiny', job: jobId, variants: [{ device: 'x86_64-avx2', quantization: 'Q8_0', metrics }] },
+      manifest: { model: name, version, base_model: 'lfm2-tiny', job: jobId, variants: [{ device: 'x86_64-avx2', quantization: 'Q8_0', metrics }] },
     });
   await db().insert(schema.modelVariants).values({
     id: variantId,

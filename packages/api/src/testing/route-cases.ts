@@ -130,7 +130,7 @@ export const trpcCases: RouteCase[] = [
   { route: 'trpc jobs.events', access: 'read', tenant: 'object', prepare: (org) => jobGet(org, (id) => ({ input: { id } })) },
   { route: 'trpc jobs.cancel', access: 'train', tenant: 'object', prepare: (org) => jobCancel(org, (id) => ({ input: { id } })) },
   { route: 'trpc models.list', access: 'read', tenant: 'list', prepare: listShowing(modelNames, {}) },
-  { route: 'trpc models.get', access: 'read', tenant: 'object', prepare: async (org) => ({ input: { name: (await org.model()).name } }) },
+  { route: 'trpc models.get', access: 'download', tenant: 'object', prepare: async (org) => ({ input: { name: (await org.model()).name } }) },
   // The pools and devices are the platform's, not a tenant's; the procedure checks membership only.
   { route: 'trpc devices.list', access: 'any', tenant: 'none', prepare: async () => ({}) },
 
@@ -361,10 +361,10 @@ export const restCases: RouteCase[] = [
   { route: 'rest GET /jobs/{}/events', access: 'read', tenant: 'object', prepare: (org) => jobGet(org, (id) => ({ path: `/jobs/${id}/events` })) },
   { route: 'rest POST /jobs/{}/cancel', access: 'train', tenant: 'object', prepare: (org) => jobCancel(org, (id) => ({ path: `/jobs/${id}/cancel` })) },
   { route: 'rest GET /models', access: 'read', tenant: 'list', prepare: listShowing(modelNames, { path: '/models' }) },
-  { route: 'rest GET /models/{}', access: 'read', tenant: 'object', prepare: async (org) => ({ path: `/models/${enc((await org.model()).name)}` }) },
+  { route: 'rest GET /models/{}', access: 'download', tenant: 'object', prepare: async (org) => ({ path: `/models/${enc((await org.model()).name)}` }) },
   {
     route: 'rest GET /models/{}/variants/{}/download',
-    access: 'read',
+    access: 'download',
     tenant: 'object',
     prepare: async (org) => {
       const m = await org.model();
@@ -373,7 +373,7 @@ export const restCases: RouteCase[] = [
   },
   {
     route: 'rest HEAD /models/{}/variants/{}/download',
-    access: 'read',
+    access: 'download',
     tenant: 'object',
     prepare: async (org) => {
       const m = await org.model();
@@ -528,7 +528,7 @@ export const openaiCases: RouteCase[] = [
     prepare: (org) => jobGet(org, (id) => ({ path: `/fine_tuning/jobs/${id}/checkpoints` })),
   },
   { route: 'v1 GET /models', access: 'read', tenant: 'list', prepare: listShowing(modelNames, { path: '/models' }) },
-  { route: 'v1 GET /models/{}', access: 'read', tenant: 'object', prepare: async (org) => ({ path: `/models/${enc((await org.model()).name)}` }) },
+  { route: 'v1 GET /models/{}', access: 'download', tenant: 'object', prepare: async (org) => ({ path: `/models/${enc((await org.model()).name)}` }) },
 ];
 
 export const routeCases: RouteCase[] = [...trpcCases, ...restCases, ...openaiCases];

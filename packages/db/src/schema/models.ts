@@ -16,7 +16,13 @@ export const modelVersions = pgTable(
     manifestKey: text('manifest_key').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [uniqueIndex('model_versions_name').on(t.name), uniqueIndex('model_versions_job').on(t.jobId), index('model_versions_org').on(t.orgId)],
+  (t) => [
+    uniqueIndex('model_versions_name').on(t.name),
+    uniqueIndex('model_versions_job').on(t.jobId),
+    index('model_versions_org').on(t.orgId),
+    // Version numbers count per organization and base model; concurrent publishes cannot share one.
+    uniqueIndex('model_versions_number').on(t.orgId, t.baseModel, t.version),
+  ],
 );
 
 export const modelVariants = pgTable(

@@ -10,6 +10,7 @@ import { usePermission } from '@/lib/me';
 
 const scopeHelp: Record<ApiKeyScope, string> = {
   read: 'read files, jobs and models',
+  download: 'only download published models and their manifests (for devices)',
   train: 'upload files and launch or cancel jobs',
   publish: 'publish models',
   fleet: 'manage fleets',

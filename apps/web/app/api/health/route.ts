@@ -1,16 +1,21 @@
-import { healthCheck } from '@edgetune/api';
+import { healthCheck, logger, publicHealth } from '@edgetune/api';
 
 export const runtime = 'nodejs';
 export const dynamic = 'force-dynamic';
 
+const headers = { 'cache-control': 'no-store' };
+
+/**
+ * Anonymous: each component's ok / error only. What failed and why (addresses, queues, error
+ * texts) goes to the web app's log and `npm run admin -- health`, never to the caller.
+ */
 export async function GET(): Promise<Response> {
   try {
     const result = await healthCheck();
-    return Response.json(result, { status: result.status === 'ok' ? 200 : 503, headers: { 'cache-control': 'no-store' } });
+    if (result.status !== 'ok') logger.warn({ health: result.components }, 'health check failed');
+    return Response.json(publicHealth(result), { status: result.status === 'ok' ? 200 : 503, headers });
   } catch (e) {
-    return Response.json(
-      { status: 'error', components: { web: { status: 'error', message: (e as Error).message } } },
-      { status: 503, headers: { 'cache-control': 'no-store' } },
-    );
+    logger.error({ err: (e as Error).stack }, 'health check crashed');
+    return Response.json({ status: 'error', components: { web: { status: 'error' } } }, { status: 503, headers });
   }
 }

@@ -1,0 +1,1 @@
+CREATE UNIQUE INDEX "model_versions_number" ON "model_versions" USING btree ("org_id","base_model","version");

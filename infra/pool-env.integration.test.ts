@@ -1,0 +1,51 @@
+/**
+ * Pool workers hold no platform secrets: the trainer and the device agent of the running test
+ * stack (found by their command line and this stack's DATA_DIR) have no database URL, auth
+ * secret or signing key in their environment, while the web app does.
+ */
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { PLATFORM_SECRETS } from '@edgetune/config';
+
+interface Proc {
+  pid: number;
+  cmdline: string;
+  env: Map<string, string>;
+}
+
+function processes(): Proc[] {
+  const out: Proc[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').join(' ');
+      const env = new Map(
+        readFileSync(`/proc/${d}/environ`, 'utf8')
+          .split('\0')
+          .filter(Boolean)
+          .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)] as [string, string]),
+      );
+      out.push({ pid: Number(d), cmdline, env });
+    } catch {
+      // the process ended, or is not ours to read
+    }
+  }
+  return out;
+}
+
+test("the stack's trainer and device agent run without platform secrets; the web app has them", () => {
+  const dataDir = process.env.DATA_DIR;
+  assert.ok(dataDir, 'the harness sets DATA_DIR');
+  const ours = processes().filter((p) => p.env.get('DATA_DIR') === dataDir);
+  const find = (pattern: RegExp) => ours.filter((p) => pattern.test(p.cmdline));
+  const pools = [...find(/edgetune_trainer\.worker/), ...find(/device-agent\/src\/worker\.ts/)];
+  assert.ok(find(/edgetune_trainer\.worker/).length >= 1, 'the trainer is running');
+  assert.ok(find(/device-agent\/src\/worker\.ts/).length >= 1, 'the device agent is running');
+  for (const p of pools) {
+    for (const name of PLATFORM_SECRETS) assert.equal(p.env.has(name), false, `${name} in pid ${p.pid} (${p.cmdline.slice(0, 80)})`);
+  }
+  const web = find(/apps\/web\/server\.ts/);
+  assert.ok(web.length >= 1, 'the web app is running');
+  assert.ok(web.some((p) => p.env.has('DATABASE_URL') && p.env.has('AUTH_SECRET')));
+});
