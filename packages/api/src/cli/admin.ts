@@ -75,8 +75,8 @@ async function readPassword(): Promise<string> {
     for await (const chunk of stdin as AsyncIterable<Buffer>) {
       chunks.push(chunk);
       size += chunk.length;
-      const text = Buffer.concat(chunks).toString('utf8');
-      if (/[\r\n\u0003\u0004]/.test(text) || size > 4096) break;
+      // Enter, Ctrl-C or Ctrl-D end the line (all single bytes, never inside a UTF-8 sequence).
+      if (/[\r\n\u0003\u0004]/.test(chunk.toString('latin1')) || size > 4096) break;
     }
   } finally {
     if (stdin.isTTY) {

@@ -85,8 +85,7 @@ function parseHeaders(raw: string): { name: string; filename: string | null; con
         } catch {
           throw malformed("a part's filename* is not valid percent-encoded UTF-8");
         }
-      }
-      else if (f) filename = unescapeFormName(f[1]);
+      } else if (f) filename = unescapeFormName(f[1]);
     } else if (key === 'content-type') contentType = value;
   }
   if (name === null) throw malformed('a part has no name');
@@ -148,12 +147,12 @@ export async function* parseMultipart(body: AsyncIterable<Uint8Array>, boundary:
   }
 }
 
-export async function readText(body: AsyncIterable<Buffer>, max = 64 * 1024): Promise<string> {
+export async function readText(body: AsyncIterable<Buffer>, max = 64 * 1024, tooLarge = () => new DomainError('invalid_request', 'A form field is too large.')): Promise<string> {
   const chunks: Buffer[] = [];
   let n = 0;
   for await (const c of body) {
     n += c.length;
-    if (n > max) throw new DomainError('invalid_request', 'A form field is too large.');
+    if (n > max) throw tooLarge();
     chunks.push(c);
   }
   return Buffer.concat(chunks).toString('utf8');

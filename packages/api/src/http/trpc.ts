@@ -1,7 +1,7 @@
 /** `/api/trpc`: the portal's tRPC endpoint over fetch Request/Response (the web route only adds the session). */
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { retryAfterSecondsOf } from '@edgetune/auth';
-import { toDomainError } from '../errors';
+import { DomainError } from '@edgetune/contracts';
 import { appRouter } from '../root';
 import { MAX_JSON_BODY_BYTES, readBodyBytes } from './util';
 import { createTRPCContext } from '../trpc';
@@ -17,9 +17,8 @@ export async function handleTrpc(incoming: Request, opts: { sessionUserId: strin
       const body = await readBodyBytes(incoming, MAX_JSON_BODY_BYTES);
       req = new Request(incoming.url, { method: incoming.method, headers: incoming.headers, body: new Uint8Array(body), signal: incoming.signal });
     } catch (e) {
-      const d = toDomainError(e);
-      if (d.code !== 'payload_too_large') throw e;
-      return Response.json({ error: { json: { message: d.message, code: -32600, data: { code: 'PAYLOAD_TOO_LARGE', httpStatus: 413 } } } }, { status: 413 });
+      if (!(e instanceof DomainError) || e.code !== 'payload_too_large') throw e;
+      return Response.json({ error: { json: { message: e.message, code: -32600, data: { code: 'PAYLOAD_TOO_LARGE', httpStatus: 413 } } } }, { status: 413 });
     }
   }
   return fetchRequestHandler({

@@ -96,9 +96,10 @@ const emptyBody: AsyncIterable<Uint8Array> = { async *[Symbol.asyncIterator]() {
 
 /** Room for multipart framing and small fields around the file in a declared Content-Length. */
 const MULTIPART_OVERHEAD = 1024 * 1024;
-/** Form fields beside the file: how many, and how many bytes in all (each field at most 64 KiB). */
+/** Form fields beside the file: how many, how many bytes each, and how many bytes in all. */
 const MAX_FORM_FIELDS = 32;
-const MAX_FORM_FIELD_BYTES = 256 * 1024;
+const MAX_FIELD_BYTES = 64 * 1024;
+const MAX_FIELDS_TOTAL_BYTES = 256 * 1024;
 
 /** The upload fields of a form or a query string (`columns` as JSON text). */
 function versionFields(get: (name: string) => string | null | undefined): VersionFields {
@@ -136,10 +137,15 @@ export async function uploadFromRequest(caller: Caller, req: Request, defaultPur
     let fieldCount = 0;
     let fieldBytes = 0;
     // Every field is read with a byte limit, and the fields together too, so no sequence of
-    // parts before (or after) the file makes the server buffer more than MAX_FORM_FIELD_BYTES.
+    // parts before (or after) the file makes the server buffer more than MAX_FIELDS_TOTAL_BYTES.
     const readField = async (name: string, partBody: AsyncIterable<Buffer>) => {
       if (++fieldCount > MAX_FORM_FIELDS) throw new DomainError('invalid_request', `Too many form fields: at most ${MAX_FORM_FIELDS} besides the file.`);
-      const text = await readText(partBody, Math.min(64 * 1024, MAX_FORM_FIELD_BYTES - fieldBytes));
+      const param = name.slice(0, 100);
+      const text = await readText(
+        partBody,
+        Math.min(MAX_FIELD_BYTES, MAX_FIELDS_TOTAL_BYTES - fieldBytes),
+        () => new DomainError('invalid_request', `Form field '${param}' is too large: each field beside the file may hold ${MAX_FIELD_BYTES} bytes, all of them together ${MAX_FIELDS_TOTAL_BYTES}.`, { param }),
+      );
       fieldBytes += Buffer.byteLength(text);
       fields[name] = text;
     };

@@ -44,7 +44,7 @@ async function failureOf(workflowId: string): Promise<string> {
 
 export async function reconcileJobs(now = Date.now()): Promise<ReconcileReport> {
   const open = await db()
-    .select({ id: schema.jobs.id, orgId: schema.jobs.orgId, workflowId: schema.jobs.workflowId, createdAt: schema.jobs.createdAt })
+    .select({ id: schema.jobs.id, orgId: schema.jobs.orgId, workflowId: schema.jobs.workflowId })
     .from(schema.jobs)
     .where(and(notInArray(schema.jobs.status, [...terminalStatuses]), lt(schema.jobs.createdAt, new Date(now - ORPHAN_AFTER_MS))));
   const report: ReconcileReport = { checked: open.length, started: 0, closed: 0 };

@@ -227,3 +227,29 @@ test('NUL characters in a URL or a JSON body are a 400 naming them, never a data
   assert.equal(inBody.status, 400);
   assert.match((await inBody.json()).error.message, /NUL character/);
 });
+
+test('form fields beside an uploaded file are bounded in number and bytes, and the error names the field', async () => {
+  const { caller } = await newOrg('formlimits');
+  const k = await createApiKey(caller, { name: 'forms', scopes: ['train'] });
+  const post = (fd: FormData) => rest('/files', { method: 'POST', headers: bearer(k.key), body: fd });
+  const many = new FormData();
+  for (let i = 0; i < 33; i++) many.append(`f${i}`, 'x');
+  many.append('file', new Blob(['{}\n']), 'a.jsonl');
+  const tooMany = await post(many);
+  assert.equal(tooMany.status, 400);
+  assert.match((await tooMany.json()).error.message, /^Too many form fields: at most 32 besides the file\.$/);
+  const big = new FormData();
+  big.append('dataset', 'd'.repeat(70 * 1024));
+  big.append('file', new Blob(['{}\n']), 'a.jsonl');
+  const tooBig = await post(big);
+  assert.equal(tooBig.status, 400);
+  const e = (await tooBig.json()).error;
+  assert.equal(e.param, 'dataset');
+  assert.match(e.message, /^Form field 'dataset' is too large: each field beside the file may hold 65536 bytes, all of them together 262144\.$/);
+  const total = new FormData();
+  for (let i = 0; i < 5; i++) total.append(`f${i}`, 'x'.repeat(60 * 1024));
+  total.append('file', new Blob(['{}\n']), 'a.jsonl');
+  const tooMuch = await post(total);
+  assert.equal(tooMuch.status, 400);
+  assert.equal((await tooMuch.json()).error.param, 'f4');
+});
