@@ -6,7 +6,7 @@ import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { chatRecordSchema } from '@edgetune/contracts';
-import { ingestDataset } from '../packages/api/src/datasets/index';
+import { ingestDataset } from '@edgetune/datasets';
 
 const [mode, file] = process.argv.slice(2);
 

@@ -1,5 +1,5 @@
 /**
- * `npm run build:text-kernel` — assembles packages/api/src/datasets/text-kernel.wat (WebAssembly
+ * `npm run build:text-kernel` — assembles packages/datasets/src/text-kernel.wat (WebAssembly
  * text) with wabt into text-kernel-wasm.ts, the module's bytes as base64, so the API loads it
  * synchronously from any bundle without a file beside it. text-kernel.test.ts fails when the
  * committed bytes are not what the source assembles to.
@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assembleTextKernel } from './text-kernel-assembler';
 
-const dir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'packages', 'api', 'src', 'datasets');
+const dir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'packages', 'datasets', 'src');
 const source = readFileSync(path.join(dir, 'text-kernel.wat'), 'utf8');
 const bytes = await assembleTextKernel(source);
 const out = path.join(dir, 'text-kernel-wasm.ts');

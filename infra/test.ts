@@ -16,6 +16,8 @@ import { ROOT, startStack, type Stack } from './stack';
 
 const log = createLogger('test');
 const only = process.env.EDGETUNE_TEST_ONLY?.split(',') ?? null;
+// EDGETUNE_TEST_FILES=<regex> narrows the unit and integration suites to the test files whose paths match.
+const fileFilter = process.env.EDGETUNE_TEST_FILES ? new RegExp(process.env.EDGETUNE_TEST_FILES) : null;
 const results: { suite: string; ok: boolean; seconds: number }[] = [];
 
 function run(command: string, args: string[], env: NodeJS.ProcessEnv, cwd = ROOT): Promise<number> {
@@ -52,7 +54,7 @@ function files(folders: string[], suffix: RegExp, exclude: RegExp[] = []): strin
     }
   };
   for (const f of folders) walk(f);
-  return out.sort();
+  return out.filter((f) => !fileFilter || fileFilter.test(f)).sort();
 }
 
 const tsx = path.join(ROOT, 'node_modules', '.bin', 'tsx');

@@ -26,6 +26,7 @@ const nextConfig: NextConfig = {
     '@edgetune/auth',
     '@edgetune/config',
     '@edgetune/contracts',
+    '@edgetune/datasets',
     '@edgetune/db',
     '@edgetune/storage',
     '@edgetune/temporal',

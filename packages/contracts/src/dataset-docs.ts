@@ -2,7 +2,7 @@ import { chatRoles, type DatasetFormat } from './datasets';
 
 /**
  * The dataset formats guide, as data: the portal renders it at /docs/datasets, and
- * packages/api/src/datasets/docs-examples.test.ts runs every example (and every refused example)
+ * packages/datasets/src/docs-examples.test.ts runs every example (and every refused example)
  * through the real validator, so what is documented here cannot drift from what is accepted.
  * Field tables restate the checks in datasets.ts (check*Record) and datasets/{ingest,tabular,source}.ts.
  */

@@ -6,3 +6,4 @@ export * from './models';
 export * from './devices';
 export * from './jobs';
 export * from './manifest';
+export * from './uploads';

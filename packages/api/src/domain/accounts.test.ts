@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DomainError } from '@edgetune/contracts';
-import { seededRandom } from '../testing/seeded-random';
+import { seededRandom } from '@edgetune/contracts/testing';
 import { isEmailAddress, MAX_EMAIL_LENGTH, normalizeEmail } from './accounts';
 
 // The pattern e-mail addresses were checked with before; it backtracks quadratically on

@@ -8,7 +8,7 @@ import { asc, count, desc, eq, inArray } from 'drizzle-orm';
 import { DomainError, findBaseModel } from '@edgetune/contracts';
 import { db, schema } from '@edgetune/db';
 import { storage } from '@edgetune/storage';
-import { estimateTraining, trainingPrice, type DatasetReport } from '../datasets';
+import { estimateTraining, trainingPrice, type DatasetReport } from '@edgetune/datasets';
 import { medianTrainingThroughput } from '../pipeline/throughput';
 import { authorize, findOwned, newestFirstAfter, orgScope, pageLimit, toPage, type Caller } from '../tenant';
 import { recordAudit } from './audit';

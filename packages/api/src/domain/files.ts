@@ -12,7 +12,7 @@ import { loadConfig } from '@edgetune/config';
 import { datasetFormats, DomainError, filePurposes, newId, terminalStatuses, type DatasetFormat } from '@edgetune/contracts';
 import { db, schema } from '@edgetune/db';
 import { storage } from '@edgetune/storage';
-import { ingestDataset } from '../datasets';
+import { ingestDataset } from '@edgetune/datasets';
 import { logger } from '../logger';
 import { authorize, findOwned, newestFirstAfter, notFoundError, orgScope, pageLimit, toPage, type Caller } from '../tenant';
 import { isUniqueViolation } from './accounts';

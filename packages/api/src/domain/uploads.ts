@@ -16,15 +16,11 @@ import { db, schema } from '@edgetune/db';
 import { logger } from '../logger';
 import { authorize, findOwned, orgScope, type Caller } from '../tenant';
 import { checkFields, checkFilename, createVersion, findLiveFile, type VersionFields, type VersionResult } from './files';
+import { MAX_CHUNK_BYTES, UPLOAD_CHUNK_BYTES, UPLOAD_TTL_MS } from '@edgetune/contracts';
 import { asBuffer, removeStaged, stagingDir, stagingRoot, tooLarge, type ByteSource } from './staging';
 
 export type UploadRow = typeof schema.uploads.$inferSelect;
 
-/** The chunk size a client is told to use (any size up to MAX_CHUNK_BYTES is accepted). */
-export const UPLOAD_CHUNK_BYTES = 8 * 1024 * 1024;
-export const MAX_CHUNK_BYTES = 256 * 1024 * 1024;
-/** An upload expires this long after its last activity. */
-export const UPLOAD_TTL_MS = 24 * 60 * 60 * 1000;
 
 export function uploadStagingPath(orgId: string, uploadId: string): string {
   return path.join(stagingDir(orgId), `${uploadId}.part`);

@@ -9,13 +9,12 @@ import { gzipSync } from 'node:zlib';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import OpenAI from 'openai';
 import { loadConfig } from '@edgetune/config';
-import { chatRoles, datasetApiDocs, datasetDocLimits, datasetFormatDocs, DomainError, docExampleText, type DatasetFormatDoc } from '@edgetune/contracts';
+import { chatRoles, datasetApiDocs, datasetDocLimits, datasetFormatDocs, DomainError, docExampleText, MAX_CHUNK_BYTES, UPLOAD_CHUNK_BYTES, UPLOAD_TTL_MS, type DatasetFormatDoc } from '@edgetune/contracts';
 import { DEFAULT_MAX_LINE_BYTES, ingestDataset, MAX_REPORTED_ERRORS, type IngestOptions, type IngestResult } from './index';
 import { MIN_EXAMPLE_CHARS } from './analysis';
 import { DEFAULT_MAX_RATIO } from './source';
 import { mappingTargets, MAX_CSV_RECORD_BYTES, MAX_ROW_GROUP_BYTES } from './tabular';
 import { clearTokenizerCache } from './tokens';
-import { MAX_CHUNK_BYTES, UPLOAD_CHUNK_BYTES, UPLOAD_TTL_MS } from '../domain/uploads';
 
 /**
  * The dataset formats guide (contracts/dataset-docs.ts, rendered at /docs/datasets) against the
@@ -137,7 +136,7 @@ describe('the guide matches the code', () => {
   });
 
   test("the README's one-line examples are accepted", async () => {
-    const readme = readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../README.md'), 'utf8');
+    const readme = readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../README.md'), 'utf8');
     const section = readme.slice(readme.indexOf('## Dataset formats'), readme.indexOf('\n## ', readme.indexOf('## Dataset formats') + 1));
     const rows: [string, string][] = [
       ['chat JSONL', 'chat'],

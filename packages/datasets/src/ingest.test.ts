@@ -12,7 +12,7 @@ import { DomainError } from '@edgetune/contracts';
 import { estimateTraining, ingestDataset, trainingPrice, type IngestOptions, type IngestResult } from './index';
 import { clearTokenizerCache } from './tokens';
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const trainerDir = path.join(repo, 'workers', 'trainer');
 const python = path.join(trainerDir, '.venv', 'bin', 'python');
 const root = mkdtempSync(path.join(os.tmpdir(), 'edgetune-ingest-'));

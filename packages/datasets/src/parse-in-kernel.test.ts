@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { DomainError } from '@edgetune/contracts';
-import { seededRandom } from '../testing/seeded-random';
+import { seededRandom } from '@edgetune/contracts/testing';
 import { ingestDataset, type IngestOptions } from './index';
 import { clearTokenizerCache } from './tokens';
 
@@ -16,7 +16,7 @@ import { clearTokenizerCache } from './tokens';
  * both ways must give the same result, report, statistics and stored bytes — or the same error.
  */
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const trainerDir = path.join(repo, 'workers', 'trainer');
 const root = mkdtempSync(path.join(os.tmpdir(), 'edgetune-kernel-parse-'));
 

@@ -8,9 +8,9 @@ import { fileURLToPath } from 'node:url';
 import { FsStorage } from '@edgetune/storage';
 import { loadTokenCounter, pyDumps, shapeKey, type TokenCounter } from './tokens';
 import type { TextKernel } from './text-kernel';
-import { seededRandom } from '../testing/seeded-random';
+import { seededRandom } from '@edgetune/contracts/testing';
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const trainerDir = path.join(repo, 'workers', 'trainer');
 const root = mkdtempSync(path.join(os.tmpdir(), 'edgetune-tokens-'));
 let counter: TokenCounter;

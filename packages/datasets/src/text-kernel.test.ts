@@ -3,11 +3,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { assembleTextKernel } from '../../../../infra/text-kernel-assembler';
+import { assembleTextKernel } from '../../../infra/text-kernel-assembler';
 import { ExampleHasher } from './analysis';
 import { TextKernel } from './text-kernel';
 import { TEXT_KERNEL_WASM } from './text-kernel-wasm';
-import { seededRandom } from '../testing/seeded-random';
+import { seededRandom } from '@edgetune/contracts/testing';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 

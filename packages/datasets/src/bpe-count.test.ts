@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { MergeCounter } from './bpe-count';
-import { seededRandom } from '../testing/seeded-random';
+import { seededRandom } from '@edgetune/contracts/testing';
 
 type Model = { encode(tokens: string[]): string[] };
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DuplicateTable, ExampleHasher, LabelCounter, scanPii, TokenStats } from './analysis';
-import { seededRandom } from '../testing/seeded-random';
+import { seededRandom } from '@edgetune/contracts/testing';
 
 const hashOf = (...parts: string[]): [number, number, number] => {
   const h = new ExampleHasher();
