@@ -13,8 +13,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { and, eq, inArray } from 'drizzle-orm';
 import { rateLimitRules } from '@edgetune/auth';
-import { createApiKey } from '@edgetune/api/domain/api-keys';
-import { newOrg } from '@edgetune/api/testing/fixtures';
+import { apiKeys } from '@edgetune/api';
+import { newOrg } from '@edgetune/api/testing';
 import { closeDb, db, schema } from '@edgetune/db';
 
 const BASE_URL = process.env.BASE_URL ?? 'http://127.0.0.1:3100';
@@ -121,7 +121,7 @@ test('bodies are limited by bytes as they stream: 413 for tRPC and REST, before 
   const chunked = await fetch(`${BASE_URL}/api/trpc/auth.signUp`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: stream, duplex: 'half' } as RequestInit);
   assert.equal(chunked.status, 413);
   const { caller } = await newOrg('bodies');
-  const { key } = await createApiKey(caller, { name: 'bodies', scopes: ['train'] });
+  const { key } = await apiKeys.createApiKey(caller, { name: 'bodies', scopes: ['train'] });
   const rest = await fetch(`${BASE_URL}/api/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: big });
   assert.equal(rest.status, 413);
   assert.match(((await rest.json()) as { error: { message: string } }).error.message, /Request body too large: the limit is 1048576 bytes/);

@@ -3,7 +3,7 @@ import { loadConfig } from '@edgetune/config';
 import { db } from '@edgetune/db';
 import { storage } from '@edgetune/storage';
 import { taskQueues, temporalClient } from '@edgetune/temporal';
-import { describePollers, freshPollers } from './domain/devices';
+import { describePollers, freshPollers } from './devices/devices';
 
 export interface ComponentStatus {
   status: 'ok' | 'error';

@@ -2,9 +2,9 @@ import './testing/env';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DomainError } from '@edgetune/contracts';
-import { cancelJob, getJob, listJobEvents, listJobs } from './domain/jobs';
-import { deleteFile, fileContent, getFile, listFiles, uploadFile } from './domain/files';
-import { getModelVersion, listModelVersions, openVariantDownload } from './domain/models';
+import { cancelJob, getJob, listJobEvents, listJobs } from './jobs/jobs';
+import { deleteFile, fileContent, getFile, listFiles, uploadFile } from './datasets/files';
+import { getModelVersion, listModelVersions, openVariantDownload } from './models/models';
 import { handleRest } from './rest/handler';
 import { bytes, goodJsonl, newOrg, seedPublishedModel, useDatabase } from './testing/fixtures';
 

@@ -5,7 +5,7 @@
  * chat), publish. The client talks to the `/v1` handler in-process; the workflow and the workers
  * are those of the running stack (TEMPORAL_ADDRESS, DATABASE_URL, STORAGE_URL).
  */
-import '@edgetune/api/testing/env';
+import { goodJsonl, inProcessOpenAI, newOrg, useDatabase } from '@edgetune/api/testing';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -15,10 +15,7 @@ import { text } from 'node:stream/consumers';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
 import OpenAI, { toFile } from 'openai';
-import { createApiKey } from '@edgetune/api/domain/api-keys';
-import { getJob } from '@edgetune/api/domain/jobs';
-import { goodJsonl, newOrg, useDatabase } from '@edgetune/api/testing/fixtures';
-import { inProcessOpenAI } from '@edgetune/api/testing/openai-client';
+import { apiKeys, jobs } from '@edgetune/api';
 import type { Manifest } from '@edgetune/contracts';
 import { storage } from '@edgetune/storage';
 
@@ -55,7 +52,7 @@ async function waitForStatus(ai: OpenAI, id: string, status: string, timeoutMs: 
 describe('preference tuning (DPO) through the OpenAI SDK and the real workflow', () => {
   test('a DPO job trains, evaluates, benchmarks on prompt + chosen and publishes', { timeout: 20 * 60_000 }, async () => {
     const { caller, orgId } = await newOrg('dpo');
-    const { key } = await createApiKey(caller, { name: 'dpo' });
+    const { key } = await apiKeys.createApiKey(caller, { name: 'dpo' });
     const ai = inProcessOpenAI(key);
     const data = preferenceData(96, 24);
     const train = await ai.files.create({ file: await toFile(data.train, 'prefs-train.jsonl'), purpose: 'fine-tune' });
@@ -93,7 +90,7 @@ describe('preference tuning (DPO) through the OpenAI SDK and the real workflow',
     assert.ok(messages.some((m) => /^Step \d+\/\d+: training loss=[\d.]+, reward accuracy=[\d.]+, reward margin=-?[\d.]+$/.test(m)), 'DPO steps report reward accuracy and margin');
     assert.ok(messages.some((m) => /^Evaluation on 24 held-out preference pairs: DPO loss [\d.]+, reward accuracy/.test(m)), messages.join(' | '));
 
-    const detail = await getJob(caller, job.id);
+    const detail = await jobs.getJob(caller, job.id);
     assert.equal((detail.job.hyperparameters as { objective?: string }).objective, 'dpo');
     const ev = (detail.job.result as { evaluation?: Record<string, number> } | null)?.evaluation;
     assert.ok(ev, `the job has an evaluation: ${JSON.stringify(detail.job.result)}`);

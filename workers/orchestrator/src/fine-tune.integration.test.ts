@@ -161,7 +161,7 @@ describe('fine-tuning through the OpenAI SDK and the REST API', () => {
     assert.ok(manifest.signature, 'the manifest is signed');
     assert.ok(process.env.SIGNING_KEY_FILE, 'SIGNING_KEY_FILE is set by the test stack');
     const { signature, ...unsigned } = manifest as Record<string, unknown> & { signature: { value: string } };
-    const { canonicalJson } = await import('@edgetune/api/pipeline/publish');
+    const { canonicalJson } = await import('@edgetune/api/pipeline');
     const pub = createPublicKey(readFileSync(process.env.SIGNING_KEY_FILE));
     assert.ok(verify(null, Buffer.from(canonicalJson(unsigned)), pub, Buffer.from(signature.value, 'base64')), 'manifest signature verifies');
   });

@@ -5,7 +5,7 @@ import { createLogger, loadConfig } from '@edgetune/config';
 import { closeDb } from '@edgetune/db';
 import { taskQueues } from '@edgetune/temporal/queues';
 import { installRuntimeLogger } from '@edgetune/temporal/runtime';
-import { reconcileJobs } from '@edgetune/api/pipeline/index';
+import { reconcileJobs } from '@edgetune/api/pipeline';
 import * as activities from './activities/index';
 
 const RECONCILE_EVERY_MS = 60_000;

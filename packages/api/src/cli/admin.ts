@@ -10,9 +10,9 @@
 import { findUserByEmail, isRole, type Role } from '@edgetune/auth';
 import { DomainError } from '@edgetune/contracts';
 import { closeDb } from '@edgetune/db';
-import { createUser, findOrgByName, membershipOf } from '../domain/accounts';
-import { createApiKey } from '../domain/api-keys';
-import { listOutbox } from '../domain/email';
+import { createUser, findOrgByName, membershipOf } from '../identity/accounts';
+import { createApiKey } from '../identity/api-keys';
+import { listOutbox } from '../identity/email';
 import { healthCheck } from '../health';
 
 const usage = `usage:

@@ -2,8 +2,8 @@ import { Readable } from 'node:stream';
 import contentDisposition from 'content-disposition';
 import { DomainError } from '@edgetune/contracts';
 import { loadConfig } from '@edgetune/config';
-import { uploadVersion, type VersionFields, type VersionResult } from '../domain/files';
-import { tooLarge } from '../domain/staging';
+import { uploadVersion, type VersionFields, type VersionResult } from '../datasets/files';
+import { tooLarge } from '../datasets/staging';
 import type { Caller } from '../tenant';
 import { multipartBoundary, parseMultipart, readText } from './multipart';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import OpenAI, { toFile } from 'openai';
-import { createApiKey } from '../domain/api-keys';
+import { createApiKey } from '../identity/api-keys';
 import { zstdFrame } from '../testing/datasets';
 import { goodJsonl, goodLine, newOrg, seedPublishedModel, useDatabase } from '../testing/fixtures';
 import { inProcessOpenAI } from '../testing/openai-client';

@@ -1,9 +1,9 @@
 /** `/v1/**`: OpenAI-compatible fine-tuning API (files, fine_tuning.jobs, models). API keys only. */
 import { retryAfterSecondsOf } from '@edgetune/auth';
 import { requireCaller } from '../context';
-import { deleteFile, fileContent, getFile, listFiles } from '../domain/files';
-import { cancelJob, createJob, getJob, listJobEvents, listJobs, versionsForJobs } from '../domain/jobs';
-import { getModelVersion, listModelVersions } from '../domain/models';
+import { deleteFile, fileContent, getFile, listFiles } from '../datasets/files';
+import { cancelJob, createJob, getJob, listJobEvents, listJobs, versionsForJobs } from '../jobs/jobs';
+import { getModelVersion, listModelVersions } from '../models/models';
 import { dispatch, type Route } from '../http/routes';
 import { attachment, intParam, json, readJson, streamBody, uploadFromRequest } from '../http/util';
 import { fineTunedModelObject, fromOpenAICreateJob, inOpenAIWords, openAIBaseModels, toOpenAICheckpoint, toOpenAIError, toOpenAIEvent, toOpenAIFile, toOpenAIJob } from './mappers';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DomainError } from '@edgetune/contracts';
-import type { JobRow } from '../domain/jobs';
+import type { JobRow } from '../jobs/jobs';
 import { fromOpenAICreateJob, inOpenAIWords, toOpenAIError, toOpenAIEvent, toOpenAIFile, toOpenAIJob } from './mappers';
 
 const job = (over: Partial<JobRow> = {}): JobRow => ({

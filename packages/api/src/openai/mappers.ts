@@ -11,8 +11,8 @@ import {
   type ErrorCode,
   type TrainingObjective,
 } from '@edgetune/contracts';
-import type { FileRow } from '../domain/files';
-import type { EventRow, JobRow, NormalizedHyperparameters, VersionRow } from '../domain/jobs';
+import type { FileRow } from '../datasets/files';
+import type { EventRow, JobRow, NormalizedHyperparameters, VersionRow } from '../jobs/jobs';
 
 const unix = (d: Date | null | undefined): number | null => (d ? Math.floor(d.getTime() / 1000) : null);
 

@@ -5,7 +5,7 @@ import { eq } from 'drizzle-orm';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { newId } from '@edgetune/contracts';
 import { db, schema } from '@edgetune/db';
-import { createApiKey } from '../domain/api-keys';
+import { createApiKey } from '../identity/api-keys';
 import { chatJsonl, leftovers, nothingLeft } from '../testing/datasets';
 import { newOrg, useDatabase } from '../testing/fixtures';
 import { datasetRoutes } from './datasets';

@@ -1,6 +1,6 @@
 /** `/api/v1` routes of datasets, their versions and resumable uploads. */
-import { deleteDataset, estimateVersion, getDataset, listDatasets, previewVersion } from '../domain/datasets';
-import { abortUpload, completeUpload, createUpload, getUpload, putChunk, UploadOffsetConflict, uploadStatusOf } from '../domain/uploads';
+import { deleteDataset, estimateVersion, getDataset, listDatasets, previewVersion } from '../datasets/datasets';
+import { abortUpload, completeUpload, createUpload, getUpload, putChunk, UploadOffsetConflict, uploadStatusOf } from '../datasets/uploads';
 import type { Route } from '../http/routes';
 import { intParam, json, readJson } from '../http/util';
 import type { Caller } from '../tenant';

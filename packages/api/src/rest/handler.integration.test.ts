@@ -2,7 +2,7 @@ import '../testing/env';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
-import { createApiKey } from '../domain/api-keys';
+import { createApiKey } from '../identity/api-keys';
 import { goodJsonl, newOrg, seedPublishedModel, useDatabase } from '../testing/fixtures';
 import { handleRest } from './handler';
 

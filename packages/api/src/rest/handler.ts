@@ -2,10 +2,10 @@
 import { retryAfterSecondsOf } from '@edgetune/auth';
 import { errorCodes } from '@edgetune/contracts';
 import { requireCaller } from '../context';
-import { listDevices, listPools } from '../domain/devices';
-import { deleteFile, fileContent, getFile, listFiles } from '../domain/files';
-import { cancelJob, createJob, getJob, listJobEvents, listJobs, versionsForJobs } from '../domain/jobs';
-import { getModelVersion, listModelVersions, openVariantDownload } from '../domain/models';
+import { listDevices, listPools } from '../devices/devices';
+import { deleteFile, fileContent, getFile, listFiles } from '../datasets/files';
+import { cancelJob, createJob, getJob, listJobEvents, listJobs, versionsForJobs } from '../jobs/jobs';
+import { getModelVersion, listModelVersions, openVariantDownload } from '../models/models';
 import { dispatch, routePath, type Route } from '../http/routes';
 import { assertSameOrigin, attachment, intParam, json, readJson, streamBody, uploadFromRequest } from '../http/util';
 import { toOpenAIEvent, toOpenAIJob } from '../openai/mappers';

@@ -6,13 +6,13 @@ import { parse } from 'csv-parse/sync';
 import { eq } from 'drizzle-orm';
 import { rateLimitRules } from '@edgetune/auth';
 import { db, schema } from '@edgetune/db';
-import { createApiKey, listApiKeys, revokeApiKey } from '../domain/api-keys';
-import { listOutbox } from '../domain/email';
-import { renameOrg } from '../domain/orgs';
+import { createApiKey, listApiKeys, revokeApiKey } from '../identity/api-keys';
+import { listOutbox } from '../identity/email';
+import { renameOrg } from '../identity/orgs';
 import { handleOpenAI } from '../openai/handler';
-import { createCaller } from '../root';
+import { createCaller } from '../trpc/root';
 import { newOrg, uniqueEmail, useDatabase } from '../testing/fixtures';
-import { createTRPCContext } from '../trpc';
+import { createTRPCContext } from '../trpc/procedures';
 import { handleRest } from './handler';
 import { openApiDocument } from './openapi';
 

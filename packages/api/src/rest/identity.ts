@@ -1,8 +1,8 @@
 /** `/api/v1` routes of identity: who am I, members, invitations, the audit log. */
-import { me } from '../domain/accounts';
-import { exportAudit, listAudit, parseExportFormat, type AuditView } from '../domain/audit';
-import { createInvitation } from '../domain/invitations';
-import { listMembers } from '../domain/members';
+import { me } from '../identity/accounts';
+import { exportAudit, listAudit, parseExportFormat, type AuditView } from '../identity/audit';
+import { createInvitation } from '../identity/invitations';
+import { listMembers } from '../identity/members';
 import type { Route } from '../http/routes';
 import { attachment, intParam, json, readJson } from '../http/util';
 

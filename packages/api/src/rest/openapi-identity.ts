@@ -1,6 +1,6 @@
 /** OpenAPI paths and schemas of the identity routes (rest/identity.ts), merged into openapi.ts. */
 import { actions, apiKeyScopes, roles } from '@edgetune/auth';
-import { auditActions } from '../domain/audit';
+import { auditActions } from '../identity/audit';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const jsonContent = (schema: unknown) => ({ 'application/json': { schema } });

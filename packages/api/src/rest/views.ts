@@ -1,11 +1,11 @@
 /** JSON shapes of the platform REST API (/api/v1). */
-import type { DatasetDetail, DatasetSummary } from '../domain/datasets';
-import type { DatasetRow, FileRow, JobUse, VersionResult } from '../domain/files';
-import type { UploadStatus } from '../domain/uploads';
-import type { JobDetail, StageRow, VariantRow, VersionRow } from '../domain/jobs';
+import type { DatasetDetail, DatasetSummary } from '../datasets/datasets';
+import type { DatasetRow, FileRow, JobUse, VersionResult } from '../datasets/files';
+import type { UploadStatus } from '../datasets/uploads';
+import type { JobDetail, StageRow, VariantRow, VersionRow } from '../jobs/jobs';
 import { toOpenAIFile, toOpenAIJob } from '../openai/mappers';
-import { variantDownloadUrl } from '../pipeline/publish';
-import { stageDurationMs } from '../views';
+import { variantDownloadUrl } from '../models/publish';
+import { stageDurationMs } from '../trpc/views';
 
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
 

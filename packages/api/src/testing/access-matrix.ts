@@ -13,15 +13,15 @@ import { can, insertApiKey, scopesAllow, type Action, type Role } from '@edgetun
 import { newId } from '@edgetune/contracts';
 import { db, schema } from '@edgetune/db';
 import { storage } from '@edgetune/storage';
-import { uploadFile, type FileRow } from '../domain/files';
-import { createUpload, putChunk } from '../domain/uploads';
-import { newSecretToken } from '../domain/user-tokens';
+import { uploadFile, type FileRow } from '../datasets/files';
+import { createUpload, putChunk } from '../datasets/uploads';
+import { newSecretToken } from '../identity/user-tokens';
 import type { Route } from '../http/routes';
 import { handleOpenAI, routes as openaiRoutes } from '../openai/handler';
 import { handleRest, routes as restRoutes } from '../rest/handler';
-import { appRouter, createCaller } from '../root';
+import { appRouter, createCaller } from '../trpc/root';
 import type { Caller, TenantTable } from '../tenant';
-import { createTRPCContext } from '../trpc';
+import { createTRPCContext } from '../trpc/procedures';
 import { bytes, goodJsonl, seedPublishedModel } from './fixtures';
 
 export type Surface = 'trpc' | 'rest' | 'v1';

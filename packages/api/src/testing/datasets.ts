@@ -3,7 +3,7 @@ import { readdir } from 'node:fs/promises';
 import { eq } from 'drizzle-orm';
 import { db, schema } from '@edgetune/db';
 import { storage } from '@edgetune/storage';
-import { stagingDir } from '../domain/staging';
+import { stagingDir } from '../datasets/staging';
 
 /** Rows, objects and staged files an organization has: a failed upload must leave all empty. */
 export async function leftovers(orgId: string): Promise<{ files: string[]; datasets: string[]; objects: string[]; staged: string[] }> {

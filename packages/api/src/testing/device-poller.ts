@@ -1,7 +1,7 @@
 import { after } from 'node:test';
 import { loadConfig } from '@edgetune/config';
 import { taskQueues, temporalClient } from '@edgetune/temporal';
-import { listPools } from '../domain/devices';
+import { listPools } from '../devices/devices';
 
 const controllers: AbortController[] = [];
 after(() => controllers.forEach((c) => c.abort()));

@@ -5,7 +5,7 @@ import { after, before } from 'node:test';
 import { newId } from '@edgetune/contracts';
 import { closeDb, db, migrateDatabase, schema } from '@edgetune/db';
 import { storage } from '@edgetune/storage';
-import { signUp } from '../domain/accounts';
+import { signUp } from '../identity/accounts';
 import type { Caller } from '../tenant';
 
 /** Applies migrations once per test file and closes the pool afterwards. */

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { db, schema } from '@edgetune/db';
-import { issueUserToken } from '../domain/user-tokens';
+import { issueUserToken } from '../identity/user-tokens';
 import {
   fileState,
   makeOrg,

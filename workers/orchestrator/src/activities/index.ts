@@ -1,4 +1,4 @@
-import * as pipeline from '@edgetune/api/pipeline/index';
+import * as pipeline from '@edgetune/api/pipeline';
 import type { Fingerprint } from '@edgetune/temporal';
 
 export { loadJobPlan, prepareDataset } from './plan';

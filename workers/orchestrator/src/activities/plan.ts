@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { and, desc, eq, sql } from 'drizzle-orm';
-import * as pipeline from '@edgetune/api/pipeline/index';
+import * as pipeline from '@edgetune/api/pipeline';
 import { loadConfig } from '@edgetune/config';
 import { DEFAULT_DPO_BETA, defaultHyperparameters, findBaseModel, findDeviceProfile, jobObjective, preferenceAsChat, type PreferenceRecord } from '@edgetune/contracts';
 import { db, schema } from '@edgetune/db';

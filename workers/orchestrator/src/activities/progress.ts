@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline';
 import { Context } from '@temporalio/activity';
-import * as pipeline from '@edgetune/api/pipeline/index';
+import * as pipeline from '@edgetune/api/pipeline';
 import { storage } from '@edgetune/storage';
 import { temporalClient, trainerActivityNames, type TrainProgress } from '@edgetune/temporal';
 

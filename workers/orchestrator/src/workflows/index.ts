@@ -30,7 +30,7 @@ import type {
 } from '@edgetune/temporal/activities';
 import { taskQueues, workflowIds, type FineTuneJobInput, type RegisterPoolInput } from '@edgetune/temporal/queues';
 import type * as activities from '../activities/index';
-import type { CandidateResult } from '@edgetune/api/pipeline/publish';
+import type { CandidateResult } from '@edgetune/api/pipeline';
 import type { JobPlan } from '../activities/plan';
 import { selectVariant } from './select';
 

@@ -1,5 +1,5 @@
 import type { Metadata } from 'next';
-import { auditActions } from '@edgetune/api/domain/audit';
+import { auditActions } from '@edgetune/api';
 import { AuditLog } from './audit-log';
 
 export const metadata: Metadata = { title: 'Audit log · edgetune' };

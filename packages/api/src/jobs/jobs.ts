@@ -1,0 +1,285 @@
+import { randomInt } from 'node:crypto';
+import { asc, desc, eq, gt, inArray } from 'drizzle-orm';
+import { z } from 'zod';
+import {
+  createJobSchema,
+  DEFAULT_DPO_BETA,
+  defaultHyperparameters,
+  DomainError,
+  findBaseModel,
+  findDeviceProfile,
+  newId,
+  terminalStatuses,
+  type CreateJobInput,
+  type JobStatus,
+  type TrainingObjective,
+} from '@edgetune/contracts';
+import { db, schema } from '@edgetune/db';
+import { taskQueues, temporalClient, workflowIds, workflowTypes, type FineTuneJobInput } from '@edgetune/temporal';
+import { authorize, findOwned, newestFirstAfter, notFoundError, orgScope, pageLimit, toPage, type Caller } from '../tenant';
+import { recordAudit } from '../identity/audit';
+import { onlineDevicePools } from '../devices/devices';
+import { findLiveFile, type FileRow } from '../datasets/files';
+import { variantsOf } from '../models/models';
+
+export type JobRow = typeof schema.jobs.$inferSelect;
+export type StageRow = typeof schema.jobStages.$inferSelect;
+export type EventRow = typeof schema.jobEvents.$inferSelect;
+export type VersionRow = typeof schema.modelVersions.$inferSelect;
+export type VariantRow = typeof schema.modelVariants.$inferSelect;
+
+export interface NormalizedHyperparameters {
+  method: 'lora' | 'full';
+  /** Absent on jobs created before preference tuning existed: those are 'sft'. */
+  objective?: TrainingObjective;
+  n_epochs: number;
+  learning_rate: number;
+  batch_size: number;
+  lora_rank: number;
+  lora_alpha: number;
+  /** DPO jobs only. */
+  beta?: number;
+}
+
+export interface JobDetail {
+  job: JobRow;
+  stages: StageRow[];
+  version: VersionRow | null;
+  variants: VariantRow[];
+}
+
+/** Turns a zod error into a DomainError naming the first bad field. */
+export function zodToDomain(err: z.ZodError, prefix = ''): DomainError {
+  const issue = err.issues[0];
+  const param = [prefix, ...issue.path.map(String)].filter(Boolean).join('.') || null;
+  let message = issue.message;
+  if (issue.code === 'unrecognized_keys') message = `Unrecognized parameter(s): ${(issue as { keys: string[] }).keys.join(', ')}.`;
+  return new DomainError('invalid_request', param ? `Invalid '${param}': ${message}` : message, {
+    param,
+    details: err.issues.map((i) => ({ field: [prefix, ...i.path.map(String)].filter(Boolean).join('.'), message: i.message })),
+  });
+}
+
+/** Picks the device profiles of a job; empty/absent = every profile an online pool serves. */
+async function resolveTargetDevices(requested: string[] | undefined): Promise<string[]> {
+  for (const d of requested ?? []) {
+    if (!findDeviceProfile(d)) {
+      throw new DomainError('invalid_request', `Unknown target device '${d}'. See GET /api/v1/devices for the catalog.`, { param: 'target_devices' });
+    }
+  }
+  const online = await onlineDevicePools();
+  const served = new Set(online.flatMap((p) => p.profiles));
+  if (requested && requested.length) {
+    const unique = [...new Set(requested)];
+    const offline = unique.filter((d) => !served.has(d));
+    if (offline.length) {
+      throw new DomainError(
+        'invalid_request',
+        `No online hardware pool serves target device${offline.length > 1 ? 's' : ''} ${offline.map((d) => `'${d}'`).join(', ')}; choose from: ${[...served].join(', ') || '(none online)'}.`,
+        { param: 'target_devices' },
+      );
+    }
+    return unique;
+  }
+  if (served.size === 0) {
+    throw new DomainError('invalid_request', 'No hardware pool is online to quantize and benchmark on; start a device agent and try again.', {
+      param: 'target_devices',
+    });
+  }
+  return [...served].filter((d) => findDeviceProfile(d)).sort();
+}
+
+/**
+ * The objective follows the data: preference pairs train with DPO, conversations (prompt /
+ * completion files are stored as chat) with supervised fine-tuning. Both files of a job must be
+ * the same kind, and an objective or beta the caller names must fit.
+ */
+function resolveObjective(
+  training: FileRow,
+  validation: FileRow | null,
+  hp: { objective?: TrainingObjective; beta?: number },
+): TrainingObjective {
+  const objective: TrainingObjective = training.format === 'preference' ? 'dpo' : 'sft';
+  const kind = (o: TrainingObjective) => (o === 'dpo' ? 'preference pairs (prompt / chosen / rejected)' : 'conversations (chat or prompt/completion)');
+  if (validation && (validation.format === 'preference') !== (objective === 'dpo')) {
+    throw new DomainError(
+      'invalid_request',
+      `Validation file '${validation.id}' holds ${kind(validation.format === 'preference' ? 'dpo' : 'sft')}, but training file '${training.id}' holds ${kind(objective)}; both files of a job must be the same kind.`,
+      { param: 'validation_file' },
+    );
+  }
+  if (hp.objective !== undefined && hp.objective !== objective) {
+    throw new DomainError(
+      'invalid_request',
+      hp.objective === 'dpo'
+        ? `Objective 'dpo' (preference tuning) needs a training file of preference pairs (prompt / chosen / rejected); '${training.id}' holds conversations, which train with 'sft'.`
+        : `Objective 'sft' (supervised fine-tuning) needs a training file of conversations (chat or prompt/completion); '${training.id}' holds preference pairs, which train with 'dpo'.`,
+      { param: 'hyperparameters.objective' },
+    );
+  }
+  if (hp.beta !== undefined && objective !== 'dpo') {
+    throw new DomainError(
+      'invalid_request',
+      `'beta' only applies to preference tuning (DPO); training file '${training.id}' holds conversations, which train with supervised fine-tuning. Remove 'beta' or use a preference dataset.`,
+      { param: 'hyperparameters.beta' },
+    );
+  }
+  return objective;
+}
+
+/** Validates, inserts the job row and starts its workflow; the row is removed if the start fails. */
+export async function createJob(caller: Caller, input: CreateJobInput | unknown): Promise<JobDetail> {
+  authorize(caller, 'train');
+  const parsed = createJobSchema.safeParse(input);
+  if (!parsed.success) throw zodToDomain(parsed.error);
+  const spec = parsed.data;
+  const base = findBaseModel(spec.model);
+  if (!base) throw new DomainError('invalid_request', `Model '${spec.model}' is not available for fine-tuning.`, { param: 'model' });
+  const hp = spec.hyperparameters;
+  const method = hp.method ?? base.methods[0];
+  if (!base.methods.includes(method)) {
+    throw new DomainError('invalid_request', `Model '${base.id}' supports ${base.methods.join(', ')} fine-tuning, not '${method}'.`, { param: 'hyperparameters.method' });
+  }
+  const training = await findLiveFile(caller, spec.training_file, 'training_file');
+  if (training.purpose !== 'fine-tune') {
+    throw new DomainError('invalid_request', `File '${training.id}' has purpose '${training.purpose}', expected 'fine-tune'.`, { param: 'training_file' });
+  }
+  const validation = spec.validation_file ? await findLiveFile(caller, spec.validation_file, 'validation_file') : null;
+  const validationFileId = validation?.id ?? null;
+  const objective = resolveObjective(training, validation, hp);
+  const targetDevices = await resolveTargetDevices(spec.target_devices);
+  // Whatever the caller leaves unset comes from the base model's measured recipe.
+  const d = defaultHyperparameters(base.id, method, objective);
+  const hyperparameters: NormalizedHyperparameters = {
+    method,
+    objective,
+    n_epochs: hp.n_epochs ?? d.n_epochs,
+    learning_rate: hp.learning_rate ?? d.learning_rate,
+    batch_size: hp.batch_size ?? d.batch_size,
+    lora_rank: hp.lora_rank ?? d.lora_rank,
+    lora_alpha: hp.lora_alpha ?? (hp.lora_rank !== undefined ? hp.lora_rank * 2 : d.lora_alpha),
+    ...(objective === 'dpo' ? { beta: hp.beta ?? DEFAULT_DPO_BETA } : {}),
+  };
+  const id = newId('job');
+  const workflowId = workflowIds.fineTuneJob(id);
+  const seed = spec.seed ?? randomInt(0, 2 ** 31 - 1);
+  await db()
+    .insert(schema.jobs)
+    .values({
+      id,
+      orgId: caller.orgId,
+      createdBy: caller.userId,
+      baseModel: base.id,
+      trainingFileId: training.id,
+      validationFileId,
+      hyperparameters: { ...hyperparameters },
+      targetDevices,
+      suffix: spec.suffix ?? null,
+      seed,
+      status: 'validating_files' satisfies JobStatus,
+      workflowId,
+    });
+  try {
+    const client = await temporalClient();
+    const args: [FineTuneJobInput] = [{ jobId: id, orgId: caller.orgId }];
+    await client.workflow.start(workflowTypes.fineTuneJob, { taskQueue: taskQueues.orchestrator, workflowId, args });
+  } catch (e) {
+    await db().delete(schema.jobs).where(orgScope(caller, schema.jobs, eq(schema.jobs.id, id)));
+    throw new DomainError('unavailable', `Could not start the fine-tuning workflow: ${(e as Error).message}`);
+  }
+  await recordAudit(caller, { action: 'job.created', targetType: 'job', targetId: id, data: { model: base.id, trainingFile: training.id, targetDevices, objective } });
+  return getJob(caller, id);
+}
+
+export async function listJobs(caller: Caller, opts: { after?: string | null; limit?: number } = {}): Promise<{ data: JobRow[]; hasMore: boolean }> {
+  authorize(caller, 'read');
+  const limit = pageLimit(opts.limit);
+  const cursor = await newestFirstAfter(caller, schema.jobs, opts.after, 'fine-tuning job');
+  const rows = await db()
+    .select()
+    .from(schema.jobs)
+    .where(orgScope(caller, schema.jobs, cursor))
+    .orderBy(desc(schema.jobs.createdAt), desc(schema.jobs.id))
+    .limit(limit + 1);
+  return toPage(rows, limit);
+}
+
+export async function getJob(caller: Caller, id: string): Promise<JobDetail> {
+  authorize(caller, 'read');
+  const job = await findOwned(caller, schema.jobs, id, 'fine-tuning job');
+  const stages = await db()
+    .select()
+    .from(schema.jobStages)
+    .where(orgScope(caller, schema.jobStages, eq(schema.jobStages.jobId, id)))
+    .orderBy(asc(schema.jobStages.startedAt));
+  const [version] = await db()
+    .select()
+    .from(schema.modelVersions)
+    .where(orgScope(caller, schema.modelVersions, eq(schema.modelVersions.jobId, id)))
+    .limit(1);
+  const variants = version ? await variantsOf(caller, [version.id]) : [];
+  return { job, stages, version: version ?? null, variants };
+}
+
+/** Versions (by job) for a page of jobs, to fill fine_tuned_model etc. without N queries. */
+export async function versionsForJobs(caller: Caller, jobIds: string[]): Promise<Map<string, VersionRow>> {
+  if (!jobIds.length) return new Map();
+  const rows = await db()
+    .select()
+    .from(schema.modelVersions)
+    .where(orgScope(caller, schema.modelVersions, inArray(schema.modelVersions.jobId, jobIds)));
+  return new Map(rows.map((r) => [r.jobId, r]));
+}
+
+export async function listJobEvents(
+  caller: Caller,
+  jobId: string,
+  opts: { after?: string | null; limit?: number } = {},
+): Promise<{ data: EventRow[]; hasMore: boolean }> {
+  authorize(caller, 'read');
+  await findOwned(caller, schema.jobs, jobId, 'fine-tuning job');
+  const limit = pageLimit(opts.limit, 20, 1000);
+  let cursor;
+  if (opts.after) {
+    const [a] = await db()
+      .select({ seq: schema.jobEvents.seq })
+      .from(schema.jobEvents)
+      .where(orgScope(caller, schema.jobEvents, eq(schema.jobEvents.jobId, jobId), eq(schema.jobEvents.id, opts.after)))
+      .limit(1);
+    if (!a) throw notFoundError('event', opts.after, 'after');
+    cursor = gt(schema.jobEvents.seq, a.seq);
+  }
+  const rows = await db()
+    .select()
+    .from(schema.jobEvents)
+    .where(orgScope(caller, schema.jobEvents, eq(schema.jobEvents.jobId, jobId), cursor))
+    .orderBy(asc(schema.jobEvents.seq))
+    .limit(limit + 1);
+  return toPage(rows, limit);
+}
+
+/** Requests cancellation of the job's workflow; the workflow records the final status. */
+export async function cancelJob(caller: Caller, id: string): Promise<JobDetail> {
+  authorize(caller, 'train');
+  const job = await findOwned(caller, schema.jobs, id, 'fine-tuning job');
+  if ((terminalStatuses as readonly string[]).includes(job.status)) {
+    throw new DomainError('conflict', `Job '${id}' has already ${job.status === 'cancelled' ? 'been cancelled' : job.status}; it cannot be cancelled.`, { param: 'id' });
+  }
+  try {
+    const client = await temporalClient();
+    await client.workflow.getHandle(job.workflowId).cancel();
+  } catch (e) {
+    const name = (e as Error)?.name ?? '';
+    if (name === 'WorkflowNotFoundError' || /not found/i.test((e as Error)?.message ?? '')) {
+      // Nothing is running for it any more: record the cancellation here.
+      await db()
+        .update(schema.jobs)
+        .set({ status: 'cancelled', finishedAt: new Date() })
+        .where(orgScope(caller, schema.jobs, eq(schema.jobs.id, id)));
+    } else {
+      throw new DomainError('unavailable', `Could not cancel the job's workflow: ${(e as Error).message}`);
+    }
+  }
+  await recordAudit(caller, { action: 'job.cancelled', targetType: 'job', targetId: id, data: { previousStatus: job.status } });
+  return getJob(caller, id);
+}

@@ -1,0 +1,5 @@
+export * from './jobs/records';
+export * from './devices/pools';
+export * from './jobs/usage';
+export * from './models/publish';
+export * from './jobs/reconcile';
