@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@edgetune/config';
 
 export interface ProcessSpec {
@@ -88,4 +89,19 @@ export class ManagedProcess {
     await exited;
     clearTimeout(timer);
   }
+}
+
+/** Calls `fn` until it resolves (every half second), failing with its last error after `timeoutMs`. */
+export async function waitFor<T>(what: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      return await fn();
+    } catch (e) {
+      last = e;
+      await sleep(500);
+    }
+  }
+  throw new Error(`${what} was not ready after ${Math.round(timeoutMs / 1000)} s: ${(last as Error)?.message ?? last}`);
 }

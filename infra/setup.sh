@@ -23,6 +23,8 @@ step "llama.cpp tools"
 bash infra/llama-cpp.sh
 step "Temporal CLI"
 bash infra/temporal-cli.sh
+step "S3 server (versitygw)"
+bash infra/versitygw.sh
 
 if [ "$WITH_BROWSER" = 1 ]; then
   step "API fuzzer (schemathesis)"

@@ -8,11 +8,10 @@ import { spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import { withoutPlatformSecrets, type Logger } from '@edgetune/config';
 import { startEmbeddedPostgres, type EmbeddedPg } from './postgres';
-import { ManagedProcess } from './processes';
+import { ManagedProcess, waitFor } from './processes';
 
 export const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 
@@ -54,19 +53,6 @@ export function ensureSecrets(dataDir: string): { authSecret: string; signingKey
   return { authSecret: readFileSync(authFile, 'utf8').trim(), signingKeyFile };
 }
 
-async function waitFor<T>(what: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      return await fn();
-    } catch (e) {
-      last = e;
-      await sleep(500);
-    }
-  }
-  throw new Error(`${what} was not ready after ${Math.round(timeoutMs / 1000)} s: ${(last as Error)?.message ?? last}`);
-}
 
 export async function startStack(opts: StackOptions): Promise<Stack> {
   const { log } = opts;

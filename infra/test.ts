@@ -12,6 +12,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger } from '@edgetune/config';
 import { startOidcTestProvider, type OidcTestProvider } from './oidc-test-provider';
+import { startS3Server, type S3Server } from './s3-server';
 import { ROOT, startStack, type Stack } from './stack';
 
 const log = createLogger('test');
@@ -104,6 +105,7 @@ await suite('unit (node:test)', async () =>
 
 let stack: Stack | null = null;
 let oidc: OidcTestProvider | null = null;
+let s3: S3Server | null = null;
 const needStack = !only || only.some((s) => ['trainer (pytest)', 'integration', 'health', 'e2e'].includes(s));
 if (needStack) {
   await suite('stack start', async () => {
@@ -113,6 +115,8 @@ if (needStack) {
       port: Number(process.env.TEST_OIDC_PORT ?? 3199),
       redirectUris: [`http://127.0.0.1:${port}/api/auth/callback/oidc`],
     });
+    // A real S3 server (versitygw): the storage tests of both languages run against it and the filesystem.
+    s3 = await startS3Server({ dataDir: testData, port: Number(process.env.TEST_S3_PORT ?? 7098), bucket: 'edgetune-test', log, root: ROOT });
     stack = await startStack({
       dataDir: path.join(testData, 'stack'),
       port,
@@ -130,16 +134,18 @@ if (needStack) {
 
 if (stack) {
   const s = stack as Stack;
+  const s3Env = { ...(s3 as S3Server | null)?.testEnv(), EDGETUNE_REQUIRE_S3: '1' };
   // The trainer's own worker tests use the stack's Temporal server (on their own task queues).
   await suite('trainer (pytest)', async () =>
     (await run(python, ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', 'workers/trainer/tests'], {
       ...baseEnv,
       TEMPORAL_ADDRESS: s.env.TEMPORAL_ADDRESS,
       EDGETUNE_REQUIRE_TEMPORAL: '1',
+      ...s3Env,
     })) === 0,
   );
 
-  const env = { ...s.env, BASE_URL: s.baseUrl, EDGETUNE_TEST_TRAIN_JSONL: path.join(fixtures, 'data', 'train.jsonl'), EDGETUNE_TEST_EVAL_JSONL: path.join(fixtures, 'data', 'eval.jsonl') };
+  const env = { ...s.env, ...s3Env, BASE_URL: s.baseUrl, EDGETUNE_TEST_TRAIN_JSONL: path.join(fixtures, 'data', 'train.jsonl'), EDGETUNE_TEST_EVAL_JSONL: path.join(fixtures, 'data', 'eval.jsonl') };
 
   await suite('integration', async () => {
     const integrationFiles = files(['packages', 'workers/orchestrator', 'workers/device-agent', 'infra', 'apps'], /\.integration\.test\.ts$/);
@@ -208,6 +214,7 @@ if (stack) {
   await s.stop();
 }
 await (oidc as OidcTestProvider | null)?.stop();
+await (s3 as S3Server | null)?.stop();
 
 const passed = results.filter((r) => r.ok).length;
 const failed = results.length - passed;

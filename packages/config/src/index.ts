@@ -43,6 +43,10 @@ export function configSchema(root: string) {
     TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
     TEMPORAL_UI_PORT: port.default(8233),
     STORAGE_URL: z.string().regex(/^(file|s3):\/\//, 'must be a file:// or s3:// URL').default('file://' + path.join(dataDir, 'objects')),
+    /** An S3-compatible server (versitygw, MinIO, …); unset for AWS itself. Path-style addressing unless S3_FORCE_PATH_STYLE=false. */
+    S3_ENDPOINT: z.string().url().optional(),
+    S3_REGION: z.string().min(1).default('us-east-1'),
+    S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
     AUTH_SECRET: z.string().min(16).optional(),
     /** ed25519 private key (PKCS#8 PEM) that signs published manifests; npm start creates it. */
     SIGNING_KEY_FILE: z.string().default(path.join(dataDir, 'secrets', 'signing-key.pem')),

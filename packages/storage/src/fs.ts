@@ -4,7 +4,7 @@ import { mkdir, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { assertKey, StorageNotFound, type ByteRange, type ObjectInfo, type Storage } from './index';
+import { assertKey, StorageNotFound, type ByteRange, type ObjectInfo, type PresignOptions, type Storage } from './index';
 
 /** Filesystem object store: key = path under root; writes land atomically via rename. */
 export class FsStorage implements Storage {
@@ -93,6 +93,15 @@ export class FsStorage implements Storage {
 
   localPath(key: string): string {
     return this.file(key);
+  }
+
+  /** A filesystem cannot sign URLs: callers stream through the platform instead. */
+  async presignGet(_key: string, _opts: PresignOptions): Promise<null> {
+    return null;
+  }
+
+  async presignPut(_key: string, _opts: PresignOptions): Promise<null> {
+    return null;
   }
 
   async probe(): Promise<void> {

@@ -1,11 +1,19 @@
 import type { Readable } from 'node:stream';
 import { loadConfig } from '@edgetune/config';
 import { FsStorage } from './fs';
+import { parseS3Url, S3Storage } from './s3';
 
 export interface ObjectInfo {
   key: string;
   sizeBytes: number;
   modifiedAt: Date;
+}
+
+export interface PresignOptions {
+  /** How long the URL stays valid. */
+  expiresInSeconds: number;
+  /** For GET: the file name a browser saves the download under. */
+  filename?: string;
 }
 
 export interface ByteRange {
@@ -30,6 +38,10 @@ export interface Storage {
   list(prefix: string): Promise<ObjectInfo[]>;
   /** A local path for the object when the store is a filesystem (tools like llama-quantize need one). */
   localPath(key: string): string | null;
+  /** A short-lived URL that reads the object without other credentials; null when the store cannot sign (the filesystem). */
+  presignGet(key: string, opts: PresignOptions): Promise<string | null>;
+  /** A short-lived URL that writes the object without other credentials; null when the store cannot sign. */
+  presignPut(key: string, opts: PresignOptions): Promise<string | null>;
   /** Writes/reads a small probe object; used by /api/health. */
   probe(): Promise<void>;
 }
@@ -46,9 +58,19 @@ export function assertKey(key: string): void {
   }
 }
 
-export function createStorage(url: string = loadConfig().STORAGE_URL): Storage {
+export function createStorage(url?: string): Storage {
+  const config = loadConfig();
+  url ??= config.STORAGE_URL;
   if (url.startsWith('file://')) return new FsStorage(new URL(url).pathname);
-  throw new Error(`STORAGE_URL scheme not supported yet: ${url}`);
+  if (url.startsWith('s3://')) {
+    // Credentials come from the AWS SDK's usual chain (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, profiles, instance roles).
+    return new S3Storage(parseS3Url(url), {
+      endpoint: config.S3_ENDPOINT,
+      region: config.S3_REGION,
+      forcePathStyle: config.S3_FORCE_PATH_STYLE ?? Boolean(config.S3_ENDPOINT),
+    });
+  }
+  throw new Error(`STORAGE_URL must be a file:// or s3:// URL, got ${url}`);
 }
 
 let shared: Storage | null = null;
@@ -57,4 +79,4 @@ export function storage(): Storage {
   return shared;
 }
 
-export { FsStorage };
+export { FsStorage, S3Storage, parseS3Url };

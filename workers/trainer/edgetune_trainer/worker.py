@@ -66,7 +66,7 @@ async def run() -> None:
     namespace = os.environ.get("TEMPORAL_NAMESPACE", "default")
     queue = f"train.{os.environ.get('TRAIN_POOL', 'local')}"
     concurrency = _int_env("TRAIN_CONCURRENCY", 1)
-    storage.root()  # fail at start, naming STORAGE_URL, when it is missing or unsupported
+    storage.check_config()  # fail at start, naming STORAGE_URL, when it is missing or unsupported
     threads = configure_torch()
     staging = asyncio.get_running_loop().run_in_executor(None, _stage_builtin_models)
 
