@@ -126,7 +126,8 @@ if (needStack) {
       echo: false,
       log,
       web: true,
-      extraEnv: { ...oidc.env, OIDC_NAME: 'Test IdP' },
+      // The whole stack keeps its objects in the S3 server, as a multi-machine deployment does.
+      extraEnv: { ...oidc.env, OIDC_NAME: 'Test IdP', ...s3.env('stack') },
     });
     return true;
   }, true);

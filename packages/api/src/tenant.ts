@@ -37,7 +37,7 @@ export function orgScope(caller: Pick<Caller, 'orgId'>, table: { orgId: PgColumn
 /**
  * What an account may not do before its address is verified: whoever signed up with someone
  * else's address must not plant keys, members or a look-alike organization name that would
- * outlive the real owner taking the address over (domain/takeover.ts).
+ * outlive the real owner taking the address over (identity/takeover.ts).
  */
 export const unverifiedBlocked: readonly Action[] = ['manage_keys', 'manage_members', 'manage_org'];
 

@@ -26,7 +26,7 @@ export const datasetDocLimits = {
   defaultMaxUploadBytes: 8 * GiB,
   /** Config MAX_DECOMPRESSED_BYTES default. */
   defaultMaxDecompressedBytes: 32 * GiB,
-  /** Resumable uploads: chunk size the server suggests, and the largest chunk it takes (api domain/uploads). */
+  /** Resumable uploads: chunk size the server suggests, and the largest chunk it takes (contracts uploads.ts, enforced in api datasets/uploads.ts). */
   uploadChunkBytes: 8 * MiB,
   maxChunkBytes: 256 * MiB,
   /** Resumable uploads expire this long after their last activity. */

@@ -180,7 +180,13 @@ describe('fine-tuning through the OpenAI SDK and the REST API', () => {
     const cancelling = await a.client.fineTuning.jobs.cancel(job.id);
     assert.equal(cancelling.id, job.id);
     await waitForStatus(a.client, job.id, ['cancelled'], 3 * 60_000);
-    const desc = await temporal.workflow.getHandle(`fine-tune-${job.id}`).describe();
+    // The job row says cancelled a moment before the workflow itself closes: wait for that.
+    const handle = temporal.workflow.getHandle(`fine-tune-${job.id}`);
+    let desc = await handle.describe();
+    for (let i = 0; i < 60 && desc.status.name === 'RUNNING'; i++) {
+      await sleep(1000);
+      desc = await handle.describe();
+    }
     assert.equal(desc.status.name, 'CANCELLED');
     // The trainer acknowledged the cancellation (the workflow waits for that before it ends).
     const history = await temporal.workflow.getHandle(`fine-tune-${job.id}`).fetchHistory();

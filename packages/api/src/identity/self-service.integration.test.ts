@@ -190,7 +190,7 @@ test('sign-up and reset requests are limited per address / account (429 + retry-
 
 test('the admin CLI prints the outbox with the link; tokens never reach the logs', async () => {
   const script = fileURLToPath(new URL('../cli/admin.ts', import.meta.url));
-  const identity = fileURLToPath(new URL('./identity.ts', import.meta.url));
+  const identity = fileURLToPath(new URL('./self-service.ts', import.meta.url));
   const root = fileURLToPath(new URL('../../../..', import.meta.url));
   const email = uniqueEmail('outbox');
   // A separate process with every log line on: sign up and ask for a reset.
