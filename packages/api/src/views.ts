@@ -1,6 +1,7 @@
 /** Public (portal / REST) views of domain rows: no storage keys, stable snake_case-free names for tRPC. */
 import type { DatasetDetail, DatasetSummary } from './domain/datasets';
 import type { FileRow, JobUse, VersionResult } from './domain/files';
+import { fileRole, readJob } from './domain/job-facts';
 import type { JobDetail, JobRow, StageRow, VariantRow, VersionRow } from './domain/jobs';
 
 export function fileView(f: FileRow) {
@@ -33,7 +34,7 @@ export function datasetVersionView(f: FileRow, usedBy: JobUse[] = []) {
     report: f.report,
     source: f.source,
     stats: f.stats,
-    usedBy: { jobs: usedBy.map((j) => ({ id: j.id, status: j.status, fineTunedModel: j.fineTunedModel, role: j.trainingFileId === f.id ? ('training' as const) : ('validation' as const) })) },
+    usedBy: { jobs: usedBy.map((j) => ({ id: j.id, status: j.status, fineTunedModel: j.fineTunedModel, role: fileRole(j, f) })) },
   };
 }
 
@@ -112,9 +113,10 @@ export function versionView(v: VersionRow, variants: VariantRow[]) {
 }
 
 export function jobSummaryView(j: JobRow) {
+  const facts = readJob(j);
   return {
     id: j.id,
-    status: j.status,
+    status: facts.status,
     baseModel: j.baseModel,
     trainingFileId: j.trainingFileId,
     validationFileId: j.validationFileId,
@@ -125,7 +127,7 @@ export function jobSummaryView(j: JobRow) {
     error: j.error ?? null,
     fineTunedModel: j.fineTunedModel,
     trainedTokens: j.trainedTokens,
-    result: j.result ?? null,
+    result: facts.result,
     createdAt: j.createdAt,
     startedAt: j.startedAt,
     finishedAt: j.finishedAt,
