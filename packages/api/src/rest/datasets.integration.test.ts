@@ -10,8 +10,7 @@ import { chatJsonl, leftovers, nothingLeft } from '../testing/datasets';
 import { newOrg, useDatabase } from '../testing/fixtures';
 import { datasetRoutes } from './datasets';
 import { handleRest } from './handler';
-import { openApiDocument } from './openapi';
-import { datasetPaths } from './openapi-datasets';
+import { datasetPaths, openApiDocument } from './openapi';
 
 useDatabase();
 
