@@ -8,7 +8,7 @@ import { loadConfig } from '@edgetune/config';
 import { createJobSchema } from '@edgetune/contracts';
 import { auditActions } from '../domain/audit';
 import {
-  auditEventSchema,
+  auditPageSchema,
   createInvitationSchema,
   createUploadSchema,
   datasetDetailSchema,
@@ -26,7 +26,7 @@ import {
   jobIdParam,
   jobSchema,
   listOf,
-  memberSchema,
+  memberListSchema,
   meSchema,
   modelParam,
   modelSchema,
@@ -204,7 +204,7 @@ export const identityPaths: ZodOpenApiPathsObject = {
     },
   },
   '/orgs/current/members': {
-    get: { operationId: 'listMembers', summary: "Members of the caller's organization", responses: ok(z.object({ object: z.literal('list'), data: z.array(memberSchema) })) },
+    get: { operationId: 'listMembers', summary: "Members of the caller's organization", responses: ok(memberListSchema) },
   },
   '/orgs/current/invitations': {
     post: {
@@ -225,7 +225,7 @@ export const identityPaths: ZodOpenApiPathsObject = {
           action: z.string().optional().meta({ description: `Comma-separated actions: ${auditActions.join(', ')}.` }),
         }),
       },
-      responses: ok(listOf(auditEventSchema).extend({ next_cursor: z.number().int().nullable() })),
+      responses: ok(auditPageSchema),
     },
   },
   '/audit-events/export': {

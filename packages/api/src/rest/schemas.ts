@@ -316,6 +316,9 @@ export const memberSchema = z
   .object({ object: z.literal('member'), user_id: z.string(), email: z.string(), name: z.string().nullable(), role: z.enum(roles), joined_at: time })
   .meta({ id: 'Member' });
 
+/** The members of an organization come in one list, never paged. */
+export const memberListSchema = z.object({ object: z.literal('list'), data: z.array(memberSchema) });
+
 export const createInvitationSchema = z.object({ email: z.email(), role: z.enum(roles) });
 
 export const invitationSchema = z
@@ -337,6 +340,8 @@ export const auditEventSchema = z
     data: record.nullable(),
   })
   .meta({ id: 'AuditEvent' });
+
+export const auditPageSchema = listOf(auditEventSchema).extend({ next_cursor: int.nullable().meta({ description: 'Pass as `before` for the next page' }) });
 
 // ---------------------------------------------------------------------------------------------
 // Parameters
