@@ -1,4 +1,4 @@
-/** Public (portal / REST) views of domain rows: no storage keys, stable snake_case-free names for tRPC. */
+/** The portal's (tRPC) views of domain rows: no storage keys, camelCase names. */
 import type { DatasetDetail, DatasetSummary } from './domain/datasets';
 import type { FileRow, JobUse, VersionResult } from './domain/files';
 import { fileRole, readJob } from './domain/job-facts';
@@ -112,6 +112,10 @@ export function versionView(v: VersionRow, variants: VariantRow[]) {
   };
 }
 
+/**
+ * The portal's job: settings as the caller gave them (the form shows what was chosen, not the
+ * defaults), the stored error and name; status and result read as every API style reads them.
+ */
 export function jobSummaryView(j: JobRow) {
   const facts = readJob(j);
   return {
