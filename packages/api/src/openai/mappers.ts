@@ -106,15 +106,13 @@ export function toOpenAICheckpoint(job: JobRow, version: VersionRow) {
   };
 }
 
-export function baseModelObject(id: string) {
-  return { id, object: 'model' as const, created: 1_720_000_000, owned_by: 'liquid-ai' };
+/** A model: a base model of the catalog (by id), or a fine-tuned model version. */
+export function toOpenAIModel(m: string | VersionRow) {
+  if (typeof m === 'string') return { id: m, object: 'model' as const, created: 1_720_000_000, owned_by: 'liquid-ai' };
+  return { id: m.name, object: 'model' as const, created: unix(m.createdAt)!, owned_by: m.orgId, root: m.baseModel, parent: m.baseModel };
 }
 
-export function fineTunedModelObject(v: VersionRow) {
-  return { id: v.name, object: 'model' as const, created: unix(v.createdAt)!, owned_by: v.orgId, root: v.baseModel, parent: v.baseModel };
-}
-
-export const openAIBaseModels = () => baseModels.map((m) => baseModelObject(m.id));
+export const openAIBaseModels = () => baseModels.map((m) => toOpenAIModel(m.id));
 
 function numOrAuto(v: unknown, param: string): number | undefined {
   if (v === undefined || v === null || v === 'auto') return undefined;
