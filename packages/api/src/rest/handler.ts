@@ -93,7 +93,6 @@ export const routes: Route[] = [
   },
 ];
 
-
 async function download(caller: Caller, req: Request, model: string, variantId: string): Promise<Response> {
   const d = await openVariantDownload(caller, model, variantId, req.headers.get('range'));
   const base = {

@@ -80,8 +80,7 @@ export function restDataset(d: DatasetRow, extra: { versions?: number; latest?: 
 }
 
 export function restDatasetDetail(d: DatasetDetail): RestDatasetDetail {
-  const { versions: _count, latest_version: _latest, ...dataset } = restDataset(d.dataset);
-  return { ...dataset, versions: d.versions.map((v) => restVersion(v.file, v.usedBy)) };
+  return { ...restDataset(d.dataset), versions: d.versions.map((v) => restVersion(v.file, v.usedBy)) };
 }
 
 /** A resumable upload (field names as the portal's uploader reads them). */
