@@ -6,7 +6,7 @@ import { cancelJob, createJob, getJob, listJobEvents, listJobs, versionsForJobs 
 import { getModelVersion, listModelVersions } from '../models/models';
 import { dispatch, type Route } from '../http/routes';
 import { attachment, intParam, json, readJson, streamBody, uploadFromRequest } from '../http/util';
-import { fineTunedModelObject, fromOpenAICreateJob, inOpenAIWords, openAIBaseModels, toOpenAICheckpoint, toOpenAIError, toOpenAIEvent, toOpenAIFile, toOpenAIJob } from './mappers';
+import { fromOpenAICreateJob, inOpenAIWords, openAIBaseModels, toOpenAICheckpoint, toOpenAIError, toOpenAIEvent, toOpenAIFile, toOpenAIJob, toOpenAIModel } from './mappers';
 
 const listOf = <T extends { id: string }>(data: T[], hasMore: boolean) => ({
   object: 'list' as const,
@@ -111,7 +111,7 @@ export const routes: Route[] = [
     pattern: /^\/models$/,
     run: async (caller) => {
       const versions = await listModelVersions(caller);
-      return json({ object: 'list', data: [...openAIBaseModels(), ...versions.map((v) => fineTunedModelObject(v.version))] });
+      return json({ object: 'list', data: [...openAIBaseModels(), ...versions.map((v) => toOpenAIModel(v.version))] });
     },
   },
   {
@@ -121,7 +121,7 @@ export const routes: Route[] = [
       const id = m[1];
       const base = openAIBaseModels().find((b) => b.id === id);
       if (base) return json(base);
-      return json(fineTunedModelObject((await getModelVersion(caller, id)).version));
+      return json(toOpenAIModel((await getModelVersion(caller, id)).version));
     },
   },
 ];

@@ -1,18 +1,17 @@
 /** Pure mappers between OpenAI's fine-tuning shapes and edgetune's domain. */
 import {
   baseModels,
-  DEFAULT_DPO_BETA,
   defaultHyperparameters,
   defaultMethod,
   DomainError,
   errorCodes,
-  jobObjective,
   type CreateJobInput,
   type ErrorCode,
   type TrainingObjective,
 } from '@edgetune/contracts';
 import type { FileRow } from '../datasets/files';
-import type { EventRow, JobRow, NormalizedHyperparameters, VersionRow } from '../jobs/jobs';
+import { readJob, resultNumber, type JobSettings } from '../jobs/job-facts';
+import type { EventRow, JobRow, VersionRow } from '../jobs/jobs';
 
 const unix = (d: Date | null | undefined): number | null => (d ? Math.floor(d.getTime() / 1000) : null);
 
@@ -30,41 +29,32 @@ export function toOpenAIFile(f: FileRow) {
   };
 }
 
-/** A job's hyperparameters in OpenAI's words (plus edgetune's), unset ones from the model's defaults. */
-function openAIHyperparameters(job: JobRow) {
-  const h = job.hyperparameters as Partial<NormalizedHyperparameters>;
-  const method = h.method === 'full' ? 'full' : 'lora';
-  const objective = jobObjective(job.hyperparameters);
-  const d = defaultHyperparameters(job.baseModel, method, objective);
-  const learningRate = h.learning_rate ?? d.learning_rate;
+/** A job's settings in OpenAI's words (plus edgetune's). */
+function openAIHyperparameters(s: JobSettings) {
   return {
-    method,
-    objective,
-    beta: h.beta ?? DEFAULT_DPO_BETA,
-    hyperparameters: {
-      n_epochs: h.n_epochs ?? d.n_epochs,
-      batch_size: h.batch_size ?? d.batch_size,
-      learning_rate_multiplier: Number((learningRate / d.learning_rate).toPrecision(6)),
-      // edgetune extras
-      learning_rate: learningRate,
-      lora_rank: h.lora_rank ?? d.lora_rank,
-    },
+    n_epochs: s.n_epochs,
+    batch_size: s.batch_size,
+    learning_rate_multiplier: s.learning_rate_multiplier,
+    // edgetune extras
+    learning_rate: s.learning_rate,
+    lora_rank: s.lora_rank,
   };
 }
 
 export function toOpenAIJob(job: JobRow, version?: VersionRow | null) {
-  const { method, objective, beta, hyperparameters } = openAIHyperparameters(job);
-  const error = job.status === 'failed' ? (job.error ?? { code: 'internal', message: 'The job failed.', param: null }) : null;
+  const facts = readJob(job, version);
+  const { method, objective, beta } = facts.settings;
+  const hyperparameters = openAIHyperparameters(facts.settings);
   return {
     id: job.id,
     object: 'fine_tuning.job' as const,
     created_at: unix(job.createdAt)!,
     finished_at: unix(job.finishedAt),
     model: job.baseModel,
-    fine_tuned_model: job.status === 'succeeded' ? (job.fineTunedModel ?? version?.name ?? null) : null,
+    fine_tuned_model: facts.fineTunedModel,
     organization_id: job.orgId,
-    status: job.status,
-    error: error ? { code: error.code, message: error.message, param: error.param ?? null } : null,
+    status: facts.status,
+    error: facts.error,
     hyperparameters,
     training_file: job.trainingFileId,
     validation_file: job.validationFileId,
@@ -98,8 +88,8 @@ export function toOpenAIEvent(e: EventRow) {
 }
 
 export function toOpenAICheckpoint(job: JobRow, version: VersionRow) {
-  const result = (job.result ?? {}) as Record<string, unknown>;
-  const num = (k: string) => (typeof result[k] === 'number' ? (result[k] as number) : undefined);
+  const { result } = readJob(job, version);
+  const num = (...keys: string[]) => resultNumber(result, ...keys);
   return {
     id: `ftckpt-${version.id.replace(/^mv_/, '')}`,
     object: 'fine_tuning.job.checkpoint' as const,
@@ -109,22 +99,20 @@ export function toOpenAICheckpoint(job: JobRow, version: VersionRow) {
     step_number: num('steps') ?? 0,
     metrics: {
       step: num('steps') ?? 0,
-      train_loss: num('final_loss') ?? num('finalLoss') ?? null,
-      valid_loss: num('loss') ?? num('eval_loss') ?? null,
-      valid_mean_token_accuracy: num('token_accuracy') ?? num('tokenAccuracy') ?? null,
+      train_loss: num('final_loss', 'finalLoss') ?? null,
+      valid_loss: num('loss', 'eval_loss') ?? null,
+      valid_mean_token_accuracy: num('token_accuracy', 'tokenAccuracy') ?? null,
     },
   };
 }
 
-export function baseModelObject(id: string) {
-  return { id, object: 'model' as const, created: 1_720_000_000, owned_by: 'liquid-ai' };
+/** A model: a base model of the catalog (by id), or a fine-tuned model version. */
+export function toOpenAIModel(m: string | VersionRow) {
+  if (typeof m === 'string') return { id: m, object: 'model' as const, created: 1_720_000_000, owned_by: 'liquid-ai' };
+  return { id: m.name, object: 'model' as const, created: unix(m.createdAt)!, owned_by: m.orgId, root: m.baseModel, parent: m.baseModel };
 }
 
-export function fineTunedModelObject(v: VersionRow) {
-  return { id: v.name, object: 'model' as const, created: unix(v.createdAt)!, owned_by: v.orgId, root: v.baseModel, parent: v.baseModel };
-}
-
-export const openAIBaseModels = () => baseModels.map((m) => baseModelObject(m.id));
+export const openAIBaseModels = () => baseModels.map((m) => toOpenAIModel(m.id));
 
 function numOrAuto(v: unknown, param: string): number | undefined {
   if (v === undefined || v === null || v === 'auto') return undefined;

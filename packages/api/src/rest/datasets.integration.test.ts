@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import '../testing/env';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -10,10 +11,13 @@ import { chatJsonl, leftovers, nothingLeft } from '../testing/datasets';
 import { newOrg, useDatabase } from '../testing/fixtures';
 import { datasetRoutes } from './datasets';
 import { handleRest } from './handler';
-import { openApiDocument } from './openapi';
-import { datasetPaths } from './openapi-datasets';
+import { datasetPaths, openApiDocument } from './openapi';
+import { datasetDetailSchema, datasetSchema, datasetVersionSchema, fileSchema, listOf, previewSchema, uploadOffsetErrorSchema, uploadSchema, versionResultSchema } from './schemas';
 
 useDatabase();
+
+/** The answer is exactly what the OpenAPI document says (parsing strips any field it does not list). */
+const conforms = (schema: z.ZodType, body: unknown) => assert.deepEqual(schema.parse(body), body);
 
 const base = 'http://edgetune.test/api/v1';
 
@@ -41,15 +45,18 @@ test('REST: CSV and Parquet uploads with a column mapping become chat versions',
   const up = await call('/files', { method: 'POST', body: fd });
   assert.equal(up.status, 201, await up.clone().text());
   const f = await up.json();
+  conforms(fileSchema, f);
   assert.equal(f.format, 'prompt_completion');
   assert.equal(f.examples, 3);
   assert.equal(f.version, 1);
 
   const ds = await (await call(`/datasets/${f.dataset_id}`)).json();
+  conforms(datasetDetailSchema, ds);
   assert.equal(ds.name, 'quiz');
   assert.equal(ds.versions[0].source.container, 'csv');
   assert.deepEqual(ds.versions[0].source.columns, { prompt: 'question', completion: 'answer' });
   const preview = await (await call(`/datasets/${f.dataset_id}/versions/1/preview?offset=1&limit=1`)).json();
+  conforms(previewSchema, preview);
   assert.equal(preview.total, 3);
   assert.deepEqual(preview.data, [{ line: 2, record: { messages: [{ role: 'user', content: 'Capital of France, please?' }, { role: 'assistant', content: 'Paris' }] } }]);
 
@@ -105,6 +112,7 @@ test('REST: resumable upload from the portal session, with an interruption, then
   const created = await portal('/uploads', jsonBody({ filename: 'convos.jsonl', size: total, dataset: 'convos', baseModel: 'lfm2-tiny' }));
   assert.equal(created.status, 201, await created.clone().text());
   const u = await created.json();
+  conforms(uploadSchema, u);
   assert.equal(u.offset, 0);
   assert.ok(u.chunkSize > 0);
 
@@ -118,6 +126,7 @@ test('REST: resumable upload from the portal session, with an interruption, then
   const again = await put(0, 9999, body.subarray(0, 10_000));
   assert.equal(again.status, 409);
   const conflict = await again.json();
+  conforms(uploadOffsetErrorSchema, conflict);
   assert.equal(conflict.offset, 10_000);
   assert.equal(conflict.error.offset, 10_000);
 
@@ -135,6 +144,7 @@ test('REST: resumable upload from the portal session, with an interruption, then
   assert.equal(done.status, 200, await done.clone().text());
   const result = await done.json();
   assert.equal(result.file.examples, 300);
+  conforms(versionResultSchema, result);
   assert.equal(result.dataset.name, 'convos');
   assert.equal(result.reused, false);
   assert.equal(result.report.format, 'chat');
@@ -142,9 +152,11 @@ test('REST: resumable upload from the portal session, with an interruption, then
 
   // Datasets routes.
   const list = await (await call('/datasets')).json();
+  conforms(listOf(datasetSchema), list);
   assert.deepEqual(list.data.map((d: { name: string }) => d.name), ['convos']);
   assert.equal(list.data[0].latest_version.id, result.file.id);
   const versions = await (await call(`/datasets/${result.dataset.id}/versions`)).json();
+  conforms(listOf(datasetVersionSchema), versions);
   assert.deepEqual(versions.data.map((v: { id: string }) => v.id), [result.file.id]);
   assert.deepEqual(versions.data[0].used_by, { jobs: [] });
   const est = await call(`/datasets/${result.dataset.id}/versions/${result.file.id}/estimate?base_model=lfm2-tiny&epochs=3`);

@@ -4,7 +4,7 @@ import { abortUpload, completeUpload, createUpload, getUpload, putChunk, UploadO
 import type { Route } from '../http/routes';
 import { intParam, json, readJson } from '../http/util';
 import type { Caller } from '../tenant';
-import { restDatasetDetail, restDatasetSummary, restUpload, restVersion, restVersionResult } from './views';
+import { restDataset, restDatasetDetail, restUpload, restVersion, restVersionResult } from './views';
 
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
@@ -26,7 +26,7 @@ export const datasetRoutes: Route[] = [
     pattern: /^\/datasets$/,
     run: async (c, _r, url) => {
       const p = await listDatasets(c, { limit: intParam(url, 'limit'), after: url.searchParams.get('after') });
-      return json({ object: 'list', data: p.data.map(restDatasetSummary), has_more: p.hasMore });
+      return json({ object: 'list', data: p.data.map((s) => restDataset(s.dataset, { versions: s.versions, latest: s.latest })), has_more: p.hasMore });
     },
   },
   { method: 'GET', pattern: /^\/datasets\/([^/]+)$/, run: async (c, _r, _u, m) => json(restDatasetDetail(await getDataset(c, m[1]))) },

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import '../testing/env';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -5,8 +6,12 @@ import { test } from 'node:test';
 import { createApiKey } from '../identity/api-keys';
 import { goodJsonl, newOrg, seedPublishedModel, useDatabase } from '../testing/fixtures';
 import { handleRest } from './handler';
+import { errorSchema, fileSchema, jobSchema, modelSchema } from './schemas';
 
 useDatabase();
+
+/** The answer is exactly what the OpenAPI document says (parsing strips any field it does not list). */
+const conforms = (schema: z.ZodType, body: unknown) => assert.deepEqual(schema.parse(body), body);
 
 const base = 'http://edgetune.test/api/v1';
 
@@ -22,17 +27,20 @@ test('REST: upload, model manifest, ranged download, errors', async () => {
   const up = await call('/files', { method: 'POST', body: fd });
   assert.equal(up.status, 201, await up.clone().text());
   const file = await up.json();
+  conforms(fileSchema, file);
   assert.equal(file.examples, 3);
 
   const raw = await call('/files?filename=raw.jsonl', { method: 'POST', body: '{"messages":[]}\n', headers: { 'content-type': 'application/jsonl' } });
   assert.equal(raw.status, 400);
   const err = await raw.json();
+  conforms(errorSchema, err);
   assert.equal(err.error.code, 'validation_failed');
   assert.match(err.error.message, /Line 1/);
   assert.equal(err.error.details[0].line, 1);
 
   const m = await seedPublishedModel(orgId, file.id);
   const model = await (await call(`/models/${encodeURIComponent(m.name)}`)).json();
+  conforms(modelSchema, model);
   assert.equal(model.model, m.name);
   assert.equal(model.version, 1);
   const v = model.variants[0];
@@ -61,6 +69,7 @@ test('REST: upload, model manifest, ranged download, errors', async () => {
   assert.equal(bad.headers.get('content-range'), `bytes */${m.content.length}`);
 
   const job = await (await call(`/jobs/${m.jobId}`)).json();
+  conforms(jobSchema, job);
   assert.equal(job.status, 'succeeded');
   assert.ok(Array.isArray(job.stages));
   assert.equal(job.model_version.model, m.name);

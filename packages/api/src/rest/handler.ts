@@ -8,12 +8,11 @@ import { cancelJob, createJob, getJob, listJobEvents, listJobs, versionsForJobs 
 import { getModelVersion, listModelVersions, openVariantDownload } from '../models/models';
 import { dispatch, routePath, type Route } from '../http/routes';
 import { assertSameOrigin, attachment, intParam, json, readJson, streamBody, uploadFromRequest } from '../http/util';
-import { toOpenAIEvent, toOpenAIJob } from '../openai/mappers';
 import { authorize, type Caller } from '../tenant';
 import { datasetRoutes } from './datasets';
 import { identityRoutes } from './identity';
 import { openApiDocument } from './openapi';
-import { restFile, restJob, restModel } from './views';
+import { restDevice, restFile, restJob, restJobEvent, restModel, restPool } from './views';
 
 const MOUNT = '/api/v1';
 
@@ -48,7 +47,7 @@ export const routes: Route[] = [
     run: async (c, _r, url) => {
       const p = await listJobs(c, { after: url.searchParams.get('after'), limit: intParam(url, 'limit') });
       const versions = await versionsForJobs(c, p.data.map((j) => j.id));
-      return json({ object: 'list', data: p.data.map((j) => toOpenAIJob(j, versions.get(j.id))), has_more: p.hasMore });
+      return json({ object: 'list', data: p.data.map((j) => restJob({ job: j, version: versions.get(j.id) })), has_more: p.hasMore });
     },
   },
   { method: 'GET', pattern: /^\/jobs\/([^/]+)$/, run: async (c, _r, _u, m) => json(restJob(await getJob(c, m[1]))) },
@@ -57,7 +56,7 @@ export const routes: Route[] = [
     pattern: /^\/jobs\/([^/]+)\/events$/,
     run: async (c, _r, url, m) => {
       const p = await listJobEvents(c, m[1], { after: url.searchParams.get('after'), limit: intParam(url, 'limit') });
-      return json({ object: 'list', data: p.data.map((e) => ({ ...toOpenAIEvent(e), seq: e.seq })), has_more: p.hasMore });
+      return json({ object: 'list', data: p.data.map(restJobEvent), has_more: p.hasMore });
     },
   },
   { method: 'POST', pattern: /^\/jobs\/([^/]+)\/cancel$/, run: async (c, _r, _u, m) => json(restJob(await cancelJob(c, m[1]))) },
@@ -81,7 +80,7 @@ export const routes: Route[] = [
     pattern: /^\/devices$/,
     run: async (c) => {
       authorize(c, 'read');
-      return json({ object: 'list', data: await listDevices(), has_more: false });
+      return json({ object: 'list', data: (await listDevices()).map(restDevice), has_more: false });
     },
   },
   {
@@ -89,22 +88,7 @@ export const routes: Route[] = [
     pattern: /^\/pools$/,
     run: async (c) => {
       authorize(c, 'read');
-      const pools = await listPools();
-      return json({
-        object: 'list',
-        data: pools.map((p) => ({
-          id: p.id,
-          kind: p.kind,
-          profiles: p.profiles,
-          online: p.online,
-          pollers: p.pollers,
-          last_poll_at: p.lastPollAt?.toISOString() ?? null,
-          registered_at: p.registeredAt.toISOString(),
-          last_seen_at: p.lastSeenAt.toISOString(),
-          fingerprint: p.fingerprint,
-        })),
-        has_more: false,
-      });
+      return json({ object: 'list', data: (await listPools()).map(restPool), has_more: false });
     },
   },
 ];

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import '../testing/env';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -15,8 +16,12 @@ import { newOrg, uniqueEmail, useDatabase } from '../testing/fixtures';
 import { createTRPCContext } from '../trpc/procedures';
 import { handleRest } from './handler';
 import { openApiDocument } from './openapi';
+import { auditPageSchema, invitationSchema, memberListSchema, meSchema } from './schemas';
 
 useDatabase();
+
+/** The answer is exactly what the OpenAPI document says (parsing strips any field it does not list). */
+const conforms = (schema: z.ZodType, body: unknown) => assert.deepEqual(schema.parse(body), body);
 
 const base = 'http://edgetune.test/api/v1';
 const rest = (path: string, init: RequestInit & { session?: string | null } = {}) =>
@@ -28,17 +33,20 @@ test('GET /me and members; POST invitations with an admin key; a read key is ref
   const admin = await createApiKey(caller, { name: 'admin key', scopes: ['admin'] });
   const reader = await createApiKey(caller, { name: 'reader', scopes: ['read'] });
   const me = await (await rest('/me', { headers: bearer(reader.key) })).json();
+  conforms(meSchema, me);
   assert.equal(me.via, 'api_key');
   assert.equal(me.org.id, orgId);
   assert.equal(me.permissions.read.allowed, true);
   assert.equal(me.permissions.train.allowed, false);
   assert.match(me.permissions.train.reason, /scopes \(read\) do not allow it to launch or cancel jobs/);
   const viaSession = await (await rest('/me', { session: userId })).json();
+  conforms(meSchema, viaSession);
   assert.equal(viaSession.user.email, email);
   assert.equal(viaSession.email_verified, true);
   assert.equal(viaSession.permissions.manage_billing.allowed, true);
 
   const members = await (await rest('/orgs/current/members', { headers: bearer(reader.key) })).json();
+  conforms(memberListSchema, members);
   assert.deepEqual(members.data.map((m: { email: string; role: string }) => [m.email, m.role]), [[email, 'owner']]);
 
   const invitee = uniqueEmail('restinv');
@@ -49,6 +57,7 @@ test('GET /me and members; POST invitations with an admin key; a read key is ref
   const created = await rest('/orgs/current/invitations', { method: 'POST', headers: bearer(admin.key), body });
   assert.equal(created.status, 201);
   const inv = await created.json();
+  conforms(invitationSchema, inv);
   assert.equal(inv.object, 'invitation');
   assert.equal(inv.email, invitee);
   assert.equal(Object.keys(inv).some((k) => /token|hash/i.test(k)), false);
@@ -74,6 +83,7 @@ test('audit log: recorded with actor and address, paged newest first, filtered, 
 
   const admin = await createApiKey(caller, { name: 'auditor', scopes: ['admin'] });
   const page1 = await (await rest('/audit-events?limit=3', { headers: bearer(admin.key) })).json();
+  conforms(auditPageSchema, page1);
   assert.equal(page1.data.length, 3);
   assert.equal(page1.has_more, true);
   assert.deepEqual(page1.data.map((e: { action: string }) => e.action), ['api_key.created', 'org.renamed', 'api_key.revoked']);

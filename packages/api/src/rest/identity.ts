@@ -1,12 +1,11 @@
 /** `/api/v1` routes of identity: who am I, members, invitations, the audit log. */
 import { me } from '../identity/accounts';
-import { exportAudit, listAudit, parseExportFormat, type AuditView } from '../identity/audit';
+import { exportAudit, listAudit, parseExportFormat } from '../identity/audit';
 import { createInvitation } from '../identity/invitations';
 import { listMembers } from '../identity/members';
 import type { Route } from '../http/routes';
 import { attachment, intParam, json, readJson } from '../http/util';
-
-const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
+import { restAuditEvent, restInvitation, restMe, restMember } from './views';
 
 /** Lines of text as a response body, pulled one at a time (the client's pace sets the reads). */
 function textStream(lines: AsyncGenerator<string>): ReadableStream<Uint8Array> {
@@ -23,29 +22,13 @@ function textStream(lines: AsyncGenerator<string>): ReadableStream<Uint8Array> {
   });
 }
 
-export function restAuditEvent(e: AuditView) {
-  return {
-    id: e.id,
-    object: 'audit_event' as const,
-    seq: e.seq,
-    at: iso(e.at),
-    actor: { user_id: e.actor.userId, key_id: e.actor.keyId, label: e.actor.label },
-    action: e.action,
-    target: e.target,
-    outcome: e.outcome,
-    ip: e.ip,
-    user_agent: e.userAgent,
-    data: e.data,
-  };
-}
-
 export const identityRoutes: Route[] = [
   {
     method: 'GET',
     pattern: /^\/me$/,
     run: async (c) => {
       const m = await me(c);
-      return json({ object: 'me', user: m.user, org: m.org, role: m.role, via: m.via, scopes: m.scopes, email_verified: m.emailVerified, permissions: m.permissions, orgs: m.orgs });
+      return json(restMe(m));
     },
   },
   {
@@ -54,7 +37,7 @@ export const identityRoutes: Route[] = [
     run: async (c) =>
       json({
         object: 'list',
-        data: (await listMembers(c)).map((m) => ({ object: 'member', user_id: m.userId, email: m.email, name: m.name, role: m.role, joined_at: iso(m.joinedAt) })),
+        data: (await listMembers(c)).map(restMember),
       }),
   },
   {
@@ -63,7 +46,7 @@ export const identityRoutes: Route[] = [
     run: async (c, req) => {
       const body = await readJson(req);
       const inv = await createInvitation(c, { email: body.email, role: body.role });
-      return json({ object: 'invitation', id: inv.id, email: inv.email, role: inv.role, expires_at: iso(inv.expiresAt) }, 201);
+      return json(restInvitation(inv), 201);
     },
   },
   {

@@ -1,36 +1,76 @@
-/** JSON shapes of the platform REST API (/api/v1). */
-import type { DatasetDetail, DatasetSummary } from '../datasets/datasets';
+/**
+ * JSON shapes of the platform REST API (/api/v1): one view per object, each typed by its schema in
+ * ./schemas (from which the OpenAPI document is generated). Files and jobs are OpenAI's objects
+ * plus what edgetune adds, so those views extend the OpenAI ones.
+ */
+import type { DatasetFormat } from '@edgetune/contracts';
+import type { me } from '../identity/accounts';
+import type { AuditView } from '../identity/audit';
+import type { DatasetDetail } from '../datasets/datasets';
+import type { DeviceView, PoolView } from '../devices/devices';
 import type { DatasetRow, FileRow, JobUse, VersionResult } from '../datasets/files';
+import { fileRole, readJob } from '../jobs/job-facts';
+import type { EventRow, JobDetail, JobRow, StageRow, VariantRow, VersionRow } from '../jobs/jobs';
+import type { InvitationView } from '../identity/invitations';
+import type { MemberView } from '../identity/members';
 import type { UploadStatus } from '../datasets/uploads';
-import type { JobDetail, StageRow, VariantRow, VersionRow } from '../jobs/jobs';
-import { toOpenAIFile, toOpenAIJob } from '../openai/mappers';
+import { toOpenAIEvent, toOpenAIFile, toOpenAIJob } from '../openai/mappers';
 import { variantDownloadUrl } from '../models/publish';
 import { stageDurationMs } from '../trpc/views';
+import type {
+  RestAuditEvent,
+  RestDataset,
+  RestDatasetDetail,
+  RestDatasetVersion,
+  RestDevice,
+  RestFile,
+  RestInvitation,
+  RestJob,
+  RestJobEvent,
+  RestMe,
+  RestMember,
+  RestModel,
+  RestPool,
+  RestStage,
+  RestUpload,
+  RestVariant,
+  RestVersionResult,
+} from './schemas';
 
-const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
+type MeView = Awaited<ReturnType<typeof me>>;
+
+const iso = (d: Date) => d.toISOString();
+const isoOrNull = (d: Date | null | undefined) => (d ? d.toISOString() : null);
 
 /** OpenAI's file object plus what edgetune measured on upload and the dataset version it is. */
-export function restFile(f: FileRow) {
-  return { ...toOpenAIFile(f), sha256: f.sha256, examples: f.examples, stats: f.stats, format: f.format, dataset_id: f.datasetId, version: f.version };
-}
-
-const jobUse = (j: JobUse, fileId: string) => ({ id: j.id, status: j.status, fine_tuned_model: j.fineTunedModel, role: j.trainingFileId === fileId ? 'training' : 'validation' });
-
-/** A dataset version: the file plus its validation report, where it came from and who used it. */
-export function restVersion(f: FileRow, usedBy: JobUse[] | null = null) {
+export function restFile(f: FileRow): RestFile {
   return {
-    ...restFile(f),
-    object: 'dataset.version' as const,
-    source: f.source ?? null,
-    report: f.report ?? null,
-    ...(usedBy ? { used_by: { jobs: usedBy.map((j) => jobUse(j, f.id)) } } : {}),
+    ...toOpenAIFile(f),
+    sha256: f.sha256,
+    examples: f.examples,
+    stats: f.stats,
+    format: f.format as DatasetFormat,
+    dataset_id: f.datasetId,
+    version: f.version,
   };
 }
 
-export function restDataset(d: DatasetRow, extra: { versions?: number; latest?: FileRow | null } = {}) {
+/** A dataset version: the file plus its validation report, where it came from and who used it. */
+export function restVersion(f: FileRow, usedBy: JobUse[] | null = null): RestDatasetVersion {
+  return {
+    ...restFile(f),
+    object: 'dataset.version',
+    source: f.source ?? null,
+    report: f.report ?? null,
+    ...(usedBy ? { used_by: { jobs: usedBy.map((j) => ({ id: j.id, status: j.status, fine_tuned_model: j.fineTunedModel, role: fileRole(j, f) })) } } : {}),
+  };
+}
+
+/** A dataset; in a list, with its number of versions and its latest one. */
+export function restDataset(d: DatasetRow, extra: { versions?: number; latest?: FileRow | null } = {}): RestDataset {
   return {
     id: d.id,
-    object: 'dataset' as const,
+    object: 'dataset',
     name: d.name,
     description: d.description,
     created_at: iso(d.createdAt),
@@ -39,19 +79,15 @@ export function restDataset(d: DatasetRow, extra: { versions?: number; latest?: 
   };
 }
 
-export function restDatasetSummary(s: DatasetSummary) {
-  return restDataset(s.dataset, { versions: s.versions, latest: s.latest });
-}
-
-export function restDatasetDetail(d: DatasetDetail) {
+export function restDatasetDetail(d: DatasetDetail): RestDatasetDetail {
   return { ...restDataset(d.dataset), versions: d.versions.map((v) => restVersion(v.file, v.usedBy)) };
 }
 
 /** A resumable upload (field names as the portal's uploader reads them). */
-export function restUpload(u: UploadStatus) {
+export function restUpload(u: UploadStatus): RestUpload {
   return {
     id: u.id,
-    object: 'upload' as const,
+    object: 'upload',
     filename: u.filename,
     offset: u.offset,
     size: u.size,
@@ -65,44 +101,44 @@ export function restUpload(u: UploadStatus) {
 }
 
 /** What completing an upload (or any upload through /api/v1) produced. */
-export function restVersionResult(r: VersionResult) {
+export function restVersionResult(r: VersionResult): RestVersionResult {
   return { file: restVersion(r.file), dataset: restDataset(r.dataset), report: r.file.report ?? null, reused: r.reused };
 }
 
-export function restStage(s: StageRow, now = Date.now()) {
+export function restStage(s: StageRow, now = Date.now()): RestStage {
   return {
     stage: s.stage,
     device: s.device || null,
     variant: s.variant || null,
     state: s.state,
     started_at: iso(s.startedAt),
-    finished_at: iso(s.finishedAt),
+    finished_at: isoOrNull(s.finishedAt),
     duration_ms: stageDurationMs(s, now),
   };
 }
 
-export function restVariant(version: VersionRow, v: VariantRow) {
+export function restVariant(version: VersionRow, v: VariantRow): RestVariant {
   const fromManifest =
     ((version.manifest as { variants?: Array<Record<string, unknown>> }).variants ?? []).find((x) => x.device === v.device && x.quantization === v.quantization) ?? {};
   return {
     id: v.id,
     device: v.device,
     quantization: v.quantization,
-    format: 'gguf' as const,
+    format: 'gguf',
     size_bytes: v.sizeBytes,
     sha256: v.sha256,
     selected: v.selected,
     download_url: variantDownloadUrl(version.name, v.id),
-    metrics: v.metrics ?? fromManifest.metrics ?? {},
+    metrics: v.metrics ?? (fromManifest.metrics as Record<string, unknown> | undefined) ?? {},
     measured_on: (fromManifest.measured_on as Record<string, unknown> | undefined) ?? null,
   };
 }
 
-export function restModel(version: VersionRow, variants: VariantRow[]) {
+export function restModel(version: VersionRow, variants: VariantRow[]): RestModel {
   const manifest = version.manifest as Record<string, unknown>;
   // A published version is served as the very document that was signed, so a device can verify
   // it byte for byte (canonical JSON, ed25519) before trusting any sha256 in it.
-  if (manifest.signature) return manifest;
+  if (manifest.signature) return manifest as RestModel;
   return {
     model: version.name,
     version: version.version,
@@ -110,19 +146,92 @@ export function restModel(version: VersionRow, variants: VariantRow[]) {
     base_model: version.baseModel,
     job: version.jobId,
     created_at: iso(version.createdAt),
-    evaluation: manifest.evaluation ?? null,
-    llama_cpp_version: manifest.llama_cpp_version ?? null,
+    evaluation: (manifest.evaluation as Record<string, unknown> | undefined) ?? null,
+    llama_cpp_version: (manifest.llama_cpp_version as string | undefined) ?? null,
     signature: null,
     variants: variants.map((v) => restVariant(version, v)),
   };
 }
 
-export function restJob(d: JobDetail) {
+/** A job: in a list, OpenAI's job object; alone (with its stages), plus its stages, result and model version. */
+export function restJob(d: JobDetail | { job: JobRow; version?: VersionRow | null }): RestJob {
+  const openai = toOpenAIJob(d.job, d.version);
+  if (!('stages' in d)) return openai;
   return {
-    ...toOpenAIJob(d.job, d.version),
-    started_at: iso(d.job.startedAt),
+    ...openai,
+    started_at: isoOrNull(d.job.startedAt),
     stages: d.stages.map((s) => restStage(s)),
-    result: d.job.result ?? null,
+    result: readJob(d.job, d.version).result,
     model_version: d.version ? restModel(d.version, d.variants) : null,
+  };
+}
+
+export function restJobEvent(e: EventRow): RestJobEvent {
+  return { ...toOpenAIEvent(e), seq: e.seq };
+}
+
+export function restDevice(d: DeviceView): RestDevice {
+  return {
+    id: d.id,
+    name: d.name,
+    description: d.description,
+    arch: d.arch,
+    requiredFlags: d.requiredFlags,
+    quantizations: d.quantizations,
+    defaultBudget: d.defaultBudget,
+    pools: d.pools,
+    available: d.available,
+  };
+}
+
+export function restPool(p: PoolView): RestPool {
+  return {
+    id: p.id,
+    kind: p.kind,
+    profiles: p.profiles,
+    online: p.online,
+    pollers: p.pollers,
+    last_poll_at: isoOrNull(p.lastPollAt),
+    registered_at: iso(p.registeredAt),
+    last_seen_at: iso(p.lastSeenAt),
+    fingerprint: p.fingerprint,
+  };
+}
+
+export function restMe(m: MeView): RestMe {
+  return {
+    object: 'me',
+    user: m.user,
+    org: m.org,
+    role: m.role,
+    via: m.via,
+    scopes: m.scopes as RestMe['scopes'],
+    email_verified: m.emailVerified,
+    permissions: m.permissions,
+    orgs: m.orgs,
+  };
+}
+
+export function restMember(m: MemberView): RestMember {
+  return { object: 'member', user_id: m.userId, email: m.email, name: m.name, role: m.role, joined_at: iso(m.joinedAt) };
+}
+
+export function restInvitation(i: Pick<InvitationView, 'id' | 'email' | 'role' | 'expiresAt'>): RestInvitation {
+  return { object: 'invitation', id: i.id, email: i.email, role: i.role, expires_at: iso(i.expiresAt) };
+}
+
+export function restAuditEvent(e: AuditView): RestAuditEvent {
+  return {
+    id: e.id,
+    object: 'audit_event',
+    seq: e.seq,
+    at: iso(e.at),
+    actor: { user_id: e.actor.userId, key_id: e.actor.keyId, label: e.actor.label },
+    action: e.action as RestAuditEvent['action'],
+    target: e.target,
+    outcome: e.outcome,
+    ip: e.ip,
+    user_agent: e.userAgent,
+    data: e.data,
   };
 }

@@ -1,6 +1,7 @@
-/** Public (portal / REST) views of domain rows: no storage keys, stable snake_case-free names for tRPC. */
+/** The portal's (tRPC) views of domain rows: no storage keys, camelCase names. */
 import type { DatasetDetail, DatasetSummary } from '../datasets/datasets';
 import type { FileRow, JobUse, VersionResult } from '../datasets/files';
+import { fileRole, readJob } from '../jobs/job-facts';
 import type { JobDetail, JobRow, StageRow, VariantRow, VersionRow } from '../jobs/jobs';
 
 export function fileView(f: FileRow) {
@@ -33,7 +34,7 @@ export function datasetVersionView(f: FileRow, usedBy: JobUse[] = []) {
     report: f.report,
     source: f.source,
     stats: f.stats,
-    usedBy: { jobs: usedBy.map((j) => ({ id: j.id, status: j.status, fineTunedModel: j.fineTunedModel, role: j.trainingFileId === f.id ? ('training' as const) : ('validation' as const) })) },
+    usedBy: { jobs: usedBy.map((j) => ({ id: j.id, status: j.status, fineTunedModel: j.fineTunedModel, role: fileRole(j, f) })) },
   };
 }
 
@@ -111,10 +112,15 @@ export function versionView(v: VersionRow, variants: VariantRow[]) {
   };
 }
 
+/**
+ * The portal's job: settings as the caller gave them (the form shows what was chosen, not the
+ * defaults), the stored error and name; status and result read as every API style reads them.
+ */
 export function jobSummaryView(j: JobRow) {
+  const facts = readJob(j);
   return {
     id: j.id,
-    status: j.status,
+    status: facts.status,
     baseModel: j.baseModel,
     trainingFileId: j.trainingFileId,
     validationFileId: j.validationFileId,
@@ -125,7 +131,7 @@ export function jobSummaryView(j: JobRow) {
     error: j.error ?? null,
     fineTunedModel: j.fineTunedModel,
     trainedTokens: j.trainedTokens,
-    result: j.result ?? null,
+    result: facts.result,
     createdAt: j.createdAt,
     startedAt: j.startedAt,
     finishedAt: j.finishedAt,
