@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { and, eq, sql } from 'drizzle-orm';
 import { loadConfig } from '@edgetune/config';
 import { newId, type Manifest, type ManifestVariant } from '@edgetune/contracts';
-import { db, schema, type Db } from '@edgetune/db';
+import { db, schema } from '@edgetune/db';
 import { storage } from '@edgetune/storage';
 import type { BenchmarkOutput, EvaluateOutput, Quantization } from '@edgetune/temporal';
 import { isUniqueViolation } from '../domain/accounts';
@@ -164,7 +164,7 @@ export async function publishVersion(input: PublishInput): Promise<PublishOutput
         await recordAudit(
           { orgId: input.orgId, userId: job.createdBy },
           { action: 'model.published', targetType: 'model_version', targetId: versionId, data: { name, version: next, jobId: job.id, variants: variantRows.length } },
-          tx as unknown as Db,
+          tx,
         );
       });
       return { name, versionId, version: next, manifestKey };
