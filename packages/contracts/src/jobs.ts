@@ -39,6 +39,26 @@ export const hyperparametersSchema = z
 
 export type HyperparametersInput = z.input<typeof hyperparametersSchema>;
 
+const settingsShape = hyperparametersSchema.required().extend({ beta: hyperparametersSchema.shape.beta });
+
+/**
+ * A job's complete training settings: what the API stores on the job when it is created (the
+ * caller's values, the model catalog's for the rest: `jobSettings` in models.ts) and what the
+ * trainer receives. `beta` belongs to preference tuning and only to it.
+ */
+export const jobSettingsSchema = settingsShape.superRefine((s, ctx) => {
+  if (s.objective === 'dpo' && s.beta === undefined) ctx.addIssue({ code: 'custom', path: ['beta'], message: "a DPO job's settings need 'beta'" });
+  if (s.objective === 'sft' && s.beta !== undefined) ctx.addIssue({ code: 'custom', path: ['beta'], message: "'beta' only applies to preference tuning (DPO)" });
+});
+export type JobSettings = z.infer<typeof jobSettingsSchema>;
+
+/**
+ * What a job row's `hyperparameters` may hold: complete settings, or on rows from before they
+ * were stored complete, a part of them (read those through `readJobSettings`).
+ */
+export const storedJobSettingsSchema = settingsShape.partial();
+export type StoredJobSettings = z.infer<typeof storedJobSettingsSchema>;
+
 
 export const createJobSchema = z
   .object({

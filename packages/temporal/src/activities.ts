@@ -24,8 +24,8 @@ export type TrainingObjective = 'sft' | 'dpo';
 export interface Hyperparameters {
   method: TrainingMethod;
   objective: TrainingObjective;
-  /** DPO's beta; ignored by 'sft'. */
-  beta: number;
+  /** DPO's beta: present exactly when the objective is 'dpo'. */
+  beta?: number;
   epochs: number;
   learningRate: number;
   batchSize: number;

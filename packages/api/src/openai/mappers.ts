@@ -1,18 +1,17 @@
 /** Pure mappers between OpenAI's fine-tuning shapes and edgetune's domain. */
 import {
   baseModels,
-  DEFAULT_DPO_BETA,
   defaultHyperparameters,
   defaultMethod,
   DomainError,
   errorCodes,
-  jobObjective,
+  readJobSettings,
   type CreateJobInput,
   type ErrorCode,
   type TrainingObjective,
 } from '@edgetune/contracts';
 import type { FileRow } from '../domain/files';
-import type { EventRow, JobRow, NormalizedHyperparameters, VersionRow } from '../domain/jobs';
+import type { EventRow, JobRow, VersionRow } from '../domain/jobs';
 
 const unix = (d: Date | null | undefined): number | null => (d ? Math.floor(d.getTime() / 1000) : null);
 
@@ -30,24 +29,21 @@ export function toOpenAIFile(f: FileRow) {
   };
 }
 
-/** A job's hyperparameters in OpenAI's words (plus edgetune's), unset ones from the model's defaults. */
+/** A job's hyperparameters in OpenAI's words (plus edgetune's); rows stored partial are completed from the catalog. */
 function openAIHyperparameters(job: JobRow) {
-  const h = job.hyperparameters as Partial<NormalizedHyperparameters>;
-  const method = h.method === 'full' ? 'full' : 'lora';
-  const objective = jobObjective(job.hyperparameters);
-  const d = defaultHyperparameters(job.baseModel, method, objective);
-  const learningRate = h.learning_rate ?? d.learning_rate;
+  const s = readJobSettings(job.baseModel, job.hyperparameters);
+  const d = defaultHyperparameters(job.baseModel, s.method, s.objective);
   return {
-    method,
-    objective,
-    beta: h.beta ?? DEFAULT_DPO_BETA,
+    method: s.method,
+    objective: s.objective,
+    beta: s.beta,
     hyperparameters: {
-      n_epochs: h.n_epochs ?? d.n_epochs,
-      batch_size: h.batch_size ?? d.batch_size,
-      learning_rate_multiplier: Number((learningRate / d.learning_rate).toPrecision(6)),
+      n_epochs: s.n_epochs,
+      batch_size: s.batch_size,
+      learning_rate_multiplier: Number((s.learning_rate / d.learning_rate).toPrecision(6)),
       // edgetune extras
-      learning_rate: learningRate,
-      lora_rank: h.lora_rank ?? d.lora_rank,
+      learning_rate: s.learning_rate,
+      lora_rank: s.lora_rank,
     },
   };
 }
