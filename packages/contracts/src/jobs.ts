@@ -75,3 +75,30 @@ export const createJobSchema = z
 
 export type CreateJobInput = z.input<typeof createJobSchema>;
 export type CreateJob = z.output<typeof createJobSchema>;
+
+/** What a job records as it runs (`jobs.result`): the training summary, then the held-out evaluation. */
+export const jobResultSchema = z.object({
+  training: z
+    .object({
+      /** Absent on jobs from before preference tuning existed: 'sft'. */
+      objective: z.enum(trainingObjectives).optional(),
+      steps: z.number(),
+      final_loss: z.number(),
+      tokens_per_second: z.number(),
+      duration_s: z.number(),
+      resumed_from_step: z.number(),
+    })
+    .optional(),
+  evaluation: z
+    .object({
+      loss: z.number(),
+      token_accuracy: z.number(),
+      task_accuracy: z.number(),
+      base_task_accuracy: z.number(),
+      examples: z.number(),
+      reward_accuracy: z.number().optional(),
+      reward_margin: z.number().nullable().optional(),
+    })
+    .optional(),
+});
+export type JobResult = z.infer<typeof jobResultSchema>;

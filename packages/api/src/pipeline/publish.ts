@@ -157,7 +157,7 @@ export async function publishVersion(input: PublishInput): Promise<PublishOutput
       await db().transaction(async (tx) => {
         await tx.insert(schema.modelVersions).values({
           id: versionId, orgId: input.orgId, jobId: job.id, name, baseModel: job.baseModel, version: next,
-          manifest: manifest as unknown as Record<string, unknown>, manifestKey,
+          manifest, manifestKey,
         });
         if (variantRows.length) await tx.insert(schema.modelVariants).values(variantRows);
         // Published by the pipeline on behalf of whoever launched the job.

@@ -82,8 +82,7 @@ export function restStage(s: StageRow, now = Date.now()) {
 }
 
 export function restVariant(version: VersionRow, v: VariantRow) {
-  const fromManifest =
-    ((version.manifest as { variants?: Array<Record<string, unknown>> }).variants ?? []).find((x) => x.device === v.device && x.quantization === v.quantization) ?? {};
+  const fromManifest = version.manifest.variants.find((x) => x.device === v.device && x.quantization === v.quantization);
   return {
     id: v.id,
     device: v.device,
@@ -93,13 +92,13 @@ export function restVariant(version: VersionRow, v: VariantRow) {
     sha256: v.sha256,
     selected: v.selected,
     download_url: variantDownloadUrl(version.name, v.id),
-    metrics: v.metrics ?? fromManifest.metrics ?? {},
-    measured_on: (fromManifest.measured_on as Record<string, unknown> | undefined) ?? null,
+    metrics: v.metrics ?? fromManifest?.metrics ?? {},
+    measured_on: fromManifest?.measured_on ?? null,
   };
 }
 
 export function restModel(version: VersionRow, variants: VariantRow[]) {
-  const manifest = version.manifest as Record<string, unknown>;
+  const manifest = version.manifest;
   // A published version is served as the very document that was signed, so a device can verify
   // it byte for byte (canonical JSON, ed25519) before trusting any sha256 in it.
   if (manifest.signature) return manifest;
