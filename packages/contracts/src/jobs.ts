@@ -13,11 +13,6 @@ export const terminalStatuses: readonly JobStatus[] = ['succeeded', 'failed', 'c
 export const trainingObjectives = ['sft', 'dpo'] as const;
 export type TrainingObjective = (typeof trainingObjectives)[number];
 
-/** A stored job's objective: rows from before preference tuning existed carry none and were supervised. */
-export function jobObjective(hyperparameters: Record<string, unknown>): TrainingObjective {
-  return hyperparameters.objective === 'dpo' ? 'dpo' : 'sft';
-}
-
 /** DPO's beta when a job sets none (Liquid's leap-finetune and TRL use the same). */
 export const DEFAULT_DPO_BETA = 0.1;
 
