@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /**
  * Device profiles: the kinds of hardware a customer targets. A hardware pool serves a profile
  * when its fingerprint (architecture + ISA flags) matches, so every number shown for a profile
@@ -57,3 +59,19 @@ export function profilesServedBy(arch: string, flags: string[]): string[] {
   const have = new Set(flags);
   return deviceProfiles.filter((d) => d.arch === arch && d.requiredFlags.every((f) => have.has(f))).map((d) => d.id);
 }
+
+/** What a hardware pool reports about itself when its agent starts (stored on the pool's row). */
+export const fingerprintSchema = z.object({
+  pool: z.string(),
+  hostname: z.string(),
+  os: z.string(),
+  arch: z.string(),
+  cpuModel: z.string(),
+  cores: z.number(),
+  isaFlags: z.array(z.string()),
+  memoryBytes: z.number(),
+  llamaCppVersion: z.string(),
+  /** Device profile ids (the catalog above) this pool measures for. */
+  profiles: z.array(z.string()),
+});
+export type Fingerprint = z.infer<typeof fingerprintSchema>;

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /**
  * Typed domain errors with stable codes. Adapters (tRPC, REST, OpenAI) map `code` to their own
  * status / error shape; the message is safe to show to the caller.
@@ -42,3 +44,12 @@ export class DomainError extends Error {
     return errorCodes[this.code];
   }
 }
+
+/** A domain error as stored on a row (a failed job, a failed upload) and shown to its owner. */
+export const storedErrorSchema = z.object({
+  code: z.string(),
+  message: z.string(),
+  param: z.string().nullable(),
+  details: z.array(z.object({ line: z.number().optional(), field: z.string().optional(), message: z.string() })).optional(),
+});
+export type StoredError = z.infer<typeof storedErrorSchema>;

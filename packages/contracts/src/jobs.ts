@@ -13,11 +13,6 @@ export const terminalStatuses: readonly JobStatus[] = ['succeeded', 'failed', 'c
 export const trainingObjectives = ['sft', 'dpo'] as const;
 export type TrainingObjective = (typeof trainingObjectives)[number];
 
-/** A stored job's objective: rows from before preference tuning existed carry none and were supervised. */
-export function jobObjective(hyperparameters: Record<string, unknown>): TrainingObjective {
-  return hyperparameters.objective === 'dpo' ? 'dpo' : 'sft';
-}
-
 /** DPO's beta when a job sets none (Liquid's leap-finetune and TRL use the same). */
 export const DEFAULT_DPO_BETA = 0.1;
 
@@ -50,6 +45,26 @@ export const hyperparametersSchema = z
 
 export type HyperparametersInput = z.input<typeof hyperparametersSchema>;
 
+const settingsShape = hyperparametersSchema.required().extend({ beta: hyperparametersSchema.shape.beta });
+
+/**
+ * A job's complete training settings: what the API stores on the job when it is created (the
+ * caller's values, the model catalog's for the rest: `jobSettings` in models.ts) and what the
+ * trainer receives. `beta` belongs to preference tuning and only to it.
+ */
+export const jobSettingsSchema = settingsShape.superRefine((s, ctx) => {
+  if (s.objective === 'dpo' && s.beta === undefined) ctx.addIssue({ code: 'custom', path: ['beta'], message: "a DPO job's settings need 'beta'" });
+  if (s.objective === 'sft' && s.beta !== undefined) ctx.addIssue({ code: 'custom', path: ['beta'], message: "'beta' only applies to preference tuning (DPO)" });
+});
+export type JobSettings = z.infer<typeof jobSettingsSchema>;
+
+/**
+ * What a job row's `hyperparameters` may hold: complete settings, or on rows from before they
+ * were stored complete, a part of them (read those through `readJobSettings`).
+ */
+export const storedJobSettingsSchema = settingsShape.partial();
+export type StoredJobSettings = z.infer<typeof storedJobSettingsSchema>;
+
 
 export const createJobSchema = z
   .object({
@@ -66,3 +81,30 @@ export const createJobSchema = z
 
 export type CreateJobInput = z.input<typeof createJobSchema>;
 export type CreateJob = z.output<typeof createJobSchema>;
+
+/** What a job records as it runs (`jobs.result`): the training summary, then the held-out evaluation. */
+export const jobResultSchema = z.object({
+  training: z
+    .object({
+      /** Absent on jobs from before preference tuning existed: 'sft'. */
+      objective: z.enum(trainingObjectives).optional(),
+      steps: z.number(),
+      final_loss: z.number(),
+      tokens_per_second: z.number(),
+      duration_s: z.number(),
+      resumed_from_step: z.number(),
+    })
+    .optional(),
+  evaluation: z
+    .object({
+      loss: z.number(),
+      token_accuracy: z.number(),
+      task_accuracy: z.number(),
+      base_task_accuracy: z.number(),
+      examples: z.number(),
+      reward_accuracy: z.number().optional(),
+      reward_margin: z.number().nullable().optional(),
+    })
+    .optional(),
+});
+export type JobResult = z.infer<typeof jobResultSchema>;

@@ -1,45 +1,59 @@
+import { z } from 'zod';
+import { fingerprintSchema } from './devices';
+
+export const variantMetricsSchema = z.object({
+  prefill_tokens_per_second: z.number(),
+  decode_tokens_per_second: z.number(),
+  time_to_first_token_ms: z.number(),
+  peak_rss_bytes: z.number(),
+  task_accuracy: z.number(),
+  eval_examples: z.number(),
+  threads: z.number(),
+  repetitions: z.number(),
+});
+export type VariantMetrics = z.infer<typeof variantMetricsSchema>;
+
+/** A variant row's metrics: the manifest's, the spread of the repeated runs and the machine measured on. */
+export const storedVariantMetricsSchema = variantMetricsSchema.extend({
+  prefill_stdev: z.number(),
+  decode_stdev: z.number(),
+  fingerprint: fingerprintSchema,
+});
+export type StoredVariantMetrics = z.infer<typeof storedVariantMetricsSchema>;
+
+export const manifestVariantSchema = z.object({
+  device: z.string(),
+  quantization: z.string(),
+  format: z.literal('gguf'),
+  size_bytes: z.number(),
+  sha256: z.string(),
+  download_url: z.string(),
+  selected: z.boolean(),
+  metrics: variantMetricsSchema,
+  measured_on: z.object({ pool: z.string(), cpu_model: z.string(), cores: z.number(), llama_cpp_version: z.string() }),
+});
+export type ManifestVariant = z.infer<typeof manifestVariantSchema>;
+
 /** The published manifest of a model version: what a fleet downloads and verifies. */
-export interface VariantMetrics {
-  prefill_tokens_per_second: number;
-  decode_tokens_per_second: number;
-  time_to_first_token_ms: number;
-  peak_rss_bytes: number;
-  task_accuracy: number;
-  eval_examples: number;
-  threads: number;
-  repetitions: number;
-}
-
-export interface ManifestVariant {
-  device: string;
-  quantization: string;
-  format: 'gguf';
-  size_bytes: number;
-  sha256: string;
-  download_url: string;
-  selected: boolean;
-  metrics: VariantMetrics;
-  measured_on: { pool: string; cpu_model: string; cores: number; llama_cpp_version: string };
-}
-
-export interface Manifest {
-  model: string;
-  version: number;
-  base_model: string;
-  job: string;
-  created_at: string;
-  llama_cpp_version: string;
+export const manifestSchema = z.object({
+  model: z.string(),
+  version: z.number(),
+  base_model: z.string(),
+  job: z.string(),
+  created_at: z.string(),
+  llama_cpp_version: z.string(),
   /** Held-out metrics; a preference-tuned (DPO) model adds its reward accuracy and margin against the base. */
-  evaluation: {
-    loss: number;
-    token_accuracy: number;
-    task_accuracy: number;
-    base_task_accuracy: number;
-    examples: number;
-    reward_accuracy?: number;
-    reward_margin?: number;
-  };
-  variants: ManifestVariant[];
+  evaluation: z.object({
+    loss: z.number(),
+    token_accuracy: z.number(),
+    task_accuracy: z.number(),
+    base_task_accuracy: z.number(),
+    examples: z.number(),
+    reward_accuracy: z.number().optional(),
+    reward_margin: z.number().optional(),
+  }),
+  variants: z.array(manifestVariantSchema),
   /** ed25519 over the canonical JSON of the manifest without `signature`. */
-  signature?: { algorithm: 'ed25519'; key_id: string; value: string };
-}
+  signature: z.object({ algorithm: z.literal('ed25519'), key_id: z.string(), value: z.string() }).optional(),
+});
+export type Manifest = z.infer<typeof manifestSchema>;

@@ -1,3 +1,6 @@
+import { z } from 'zod';
+import { DEFAULT_DPO_BETA, jobSettingsSchema, storedJobSettingsSchema, type JobSettings, type StoredJobSettings, type TrainingObjective } from './jobs';
+
 /**
  * The LFM2 family as data. Weights resolve, in order: a local directory (EDGETUNE_MODEL_DIR/<id>),
  * the object store (`storagePrefix`), the hub id where the network allows. `lfm2-tiny` is
@@ -53,6 +56,50 @@ export function defaultHyperparameters(modelId: string, method: 'lora' | 'full',
   if (objective === 'sft') return sft;
   // A model's own DPO recipe wins; otherwise the generic DPO step size on top of its SFT recipe.
   return { ...sft, ...genericDpoDefaults[method], ...(m?.dpoDefaults?.[method] ?? {}) };
+}
+
+/** Every setting of a job on this model that the caller leaves unset: the catalog's recipe for the method and objective. */
+export function defaultJobSettings(modelId: string, method: 'lora' | 'full', objective: TrainingObjective): JobSettings {
+  return { method, objective, ...defaultHyperparameters(modelId, method, objective), ...(objective === 'dpo' ? { beta: DEFAULT_DPO_BETA } : {}) };
+}
+
+/**
+ * The complete settings of a job on `modelId`: the given values, the catalog's for the rest. The
+ * one place defaults are applied: the API calls it when a job is created, and readers of rows
+ * stored before settings were stored complete go through it too (`readJobSettings`).
+ */
+export function jobSettings(modelId: string, given: StoredJobSettings): JobSettings {
+  const method = given.method ?? defaultMethod(modelId);
+  // Rows from before preference tuning existed carry no objective: those jobs were supervised.
+  const objective = given.objective ?? 'sft';
+  const d = defaultJobSettings(modelId, method, objective);
+  return jobSettingsSchema.parse({
+    method,
+    objective,
+    n_epochs: given.n_epochs ?? d.n_epochs,
+    learning_rate: given.learning_rate ?? d.learning_rate,
+    batch_size: given.batch_size ?? d.batch_size,
+    lora_rank: given.lora_rank ?? d.lora_rank,
+    // A caller who picks the rank gets the generic scale (alpha = 2 x rank), not an alpha the
+    // model's recipe tuned for its own rank.
+    lora_alpha: given.lora_alpha ?? (given.lora_rank !== undefined ? given.lora_rank * 2 : d.lora_alpha),
+    ...(objective === 'dpo' ? { beta: given.beta ?? d.beta } : {}),
+  });
+}
+
+/** A stored job's settings, checked and complete (see `storedJobSettingsSchema`). */
+export function readJobSettings(modelId: string, stored: unknown): JobSettings {
+  const r = storedJobSettingsSchema.safeParse(stored);
+  if (!r.success) throw new Error(`The job's stored settings are invalid: ${z.prettifyError(r.error)}`);
+  return jobSettings(modelId, r.data);
+}
+
+/**
+ * The longest example a job trains on, in tokens: the model's context or 512, whichever is
+ * smaller (the dataset check refuses longer examples).
+ */
+export function trainingMaxSeqLen(model: Pick<BaseModel, 'contextLength'>): number {
+  return Math.min(model.contextLength, 512);
 }
 
 const lfmLicense = 'LFM Open License v1.0';

@@ -1,15 +1,20 @@
-import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
+import { drizzle, type NodePgDatabase, type NodePgQueryResultHKT } from 'drizzle-orm/node-postgres';
+import type { PgDatabase } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import { loadConfig } from '@edgetune/config';
 import * as schema from './schema/index';
 
-export type Db = NodePgDatabase<typeof schema>;
+/**
+ * The client or an open transaction: both run the same queries, so a function that must join its
+ * caller's transaction takes this and works outside one too.
+ */
+export type Db = PgDatabase<NodePgQueryResultHKT, typeof schema>;
 
 let pool: pg.Pool | null = null;
-let database: Db | null = null;
+let database: NodePgDatabase<typeof schema> | null = null;
 
 /** The process-wide pool and drizzle client (created on first use). */
-export function db(): Db {
+export function db(): NodePgDatabase<typeof schema> {
   if (!database) {
     pool = new pg.Pool({ connectionString: loadConfig().DATABASE_URL, max: 10, connectionTimeoutMillis: 5000 });
     database = drizzle(pool, { schema });

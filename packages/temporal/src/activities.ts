@@ -4,6 +4,7 @@
  * Payloads are plain JSON with camelCase keys because the trainer implements its side in
  * Python; large data never travels here, only storage keys.
  */
+import type { Fingerprint } from '@edgetune/contracts';
 
 /** Where a base model's weights come from; resolved by the trainer in this order. */
 export interface BaseModelRef {
@@ -24,8 +25,8 @@ export type TrainingObjective = 'sft' | 'dpo';
 export interface Hyperparameters {
   method: TrainingMethod;
   objective: TrainingObjective;
-  /** DPO's beta; ignored by 'sft'. */
-  beta: number;
+  /** DPO's beta: present exactly when the objective is 'dpo'. */
+  beta?: number;
   epochs: number;
   learningRate: number;
   batchSize: number;
@@ -150,19 +151,8 @@ export const trainerActivityNames = {
 
 // ---------------------------------------------------------------- device agent (TS, queue device.<pool>)
 
-export interface Fingerprint {
-  pool: string;
-  hostname: string;
-  os: string;
-  arch: string;
-  cpuModel: string;
-  cores: number;
-  isaFlags: string[];
-  memoryBytes: number;
-  llamaCppVersion: string;
-  /** Device profile ids (packages/contracts device catalog) this pool measures for. */
-  profiles: string[];
-}
+/** What a pool reports about itself; its schema is in contracts, where the pool's row is typed by it. */
+export type { Fingerprint };
 
 export type Quantization = 'Q8_0' | 'Q6_K' | 'Q5_K_M' | 'Q4_K_M' | 'Q4_0';
 

@@ -103,11 +103,11 @@ describe('preference tuning (DPO) through the OpenAI SDK and the real workflow',
     // Published: the manifest carries the preference metrics, every variant was benchmarked on
     // the eval pairs as chat (prompt + chosen).
     assert.ok(detail.version, 'a model version was published');
-    const manifest = detail.version.manifest as unknown as Manifest;
+    const manifest = detail.version.manifest;
     assert.equal(manifest.evaluation.reward_accuracy, ev.reward_accuracy);
     assert.ok(detail.variants.length >= 2, `variants: ${detail.variants.length}`);
     for (const v of detail.variants) {
-      const m = v.metrics as Record<string, number>;
+      const m = v.metrics;
       assert.equal(m.eval_examples, 24);
       assert.ok(m.task_accuracy >= 0 && m.task_accuracy <= 1 && m.decode_tokens_per_second > 0);
     }

@@ -24,9 +24,9 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, CancelledError
 
-from . import dpo, models, storage
 from . import evaluate as evaluate_mod
 from . import export as export_mod
+from . import models, storage
 from . import train as train_mod
 from . import validate as validate_mod
 from .logs import job_id_var, logger
@@ -110,6 +110,12 @@ def train(inp: dict[str, Any]) -> dict[str, Any]:
     def should_stop() -> bool:
         return activity.is_cancelled() or activity.is_worker_shutdown()
 
+    try:
+        hyperparameters = train_mod.require_settings(dict(inp.get("hyperparameters") or {}))
+    except train_mod.IncompleteSettingsError as e:
+        # A retry would get the same input: fail the job now, with the missing setting named.
+        raise ApplicationError(str(e), type="IncompleteSettings", non_retryable=True) from e
+
     with tempfile.TemporaryDirectory(prefix="edgetune-train-") as tmp:
         if resume_from is None:
             # Not on a resumed attempt: a heartbeat without details would replace the ones that
@@ -121,7 +127,7 @@ def train(inp: dict[str, Any]) -> dict[str, Any]:
             out = train_mod.train(
                 base_model_dir=base_dir,
                 train_path=train_path,
-                hyperparameters=dict(inp.get("hyperparameters") or {}),
+                hyperparameters=hyperparameters,
                 output_prefix=output_prefix,
                 progress=progress,
                 should_cancel=should_stop,
@@ -152,7 +158,7 @@ def evaluate(inp: dict[str, Any]) -> dict[str, Any]:
             eval_path=storage.get_file(inp["evalKey"], Path(tmp) / "eval.jsonl"),
             max_new_tokens=int(inp.get("maxNewTokens") or 32),
             objective=str(inp.get("objective") or "sft"),
-            beta=float(inp.get("beta") or dpo.DEFAULT_BETA),
+            beta=None if inp.get("beta") is None else float(inp["beta"]),
         )
     logger.info("evaluate finished", extra={"result": out})
     return out

@@ -21,8 +21,6 @@ import torch.nn.functional as F
 
 from . import data
 
-DEFAULT_BETA = 0.1
-
 
 @dataclass(frozen=True)
 class DpoStats:

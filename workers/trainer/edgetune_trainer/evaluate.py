@@ -94,9 +94,11 @@ def evaluate(
     max_new_tokens: int = 32,
     max_seq_len: int = 2048,
     objective: str = "sft",
-    beta: float = dpo.DEFAULT_BETA,
+    beta: float | None = None,
 ) -> dict[str, Any]:
-    """Returns the EvaluateOutput dict (activities.ts)."""
+    """Returns the EvaluateOutput dict (activities.ts). `beta`: the job's, required for DPO."""
+    if objective == "dpo" and beta is None:
+        raise ValueError("evaluating a DPO job needs its beta; the orchestrator must send it")
     rows = data.read_jsonl(eval_path)
     tokenizer = models.load_tokenizer(base_model_dir)
     pairs: list[data.EncodedPair] = []
@@ -123,6 +125,7 @@ def evaluate(
     }
     if ref is not None:
         pol = pair_logps(trained, tokenizer, pairs)
+        assert beta is not None  # checked above
         stats = dpo.dpo_loss(pol[0], pol[1], ref[0], ref[1], beta)
         out.update(
             loss=float(stats.loss),

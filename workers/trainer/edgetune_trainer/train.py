@@ -31,22 +31,37 @@ from . import data, dpo, models, storage
 
 LORA_TARGET_MODULES = ["q_proj", "k_proj", "v_proj", "out_proj", "in_proj", "w1", "w2", "w3"]
 
-# Defaults measured on lfm2-tiny with the synthetic routing task (see README / report).
-DEFAULTS: dict[str, Any] = {
-    "method": "lora",
-    "epochs": 3,
-    "learningRate": 2e-3,
-    "batchSize": 8,
-    "loraRank": 16,
-    "loraAlpha": 32,
-    "maxSeqLen": 256,
-    "seed": 42,
-    "objective": "sft",
-    "beta": dpo.DEFAULT_BETA,
-}
+# Every setting a run needs. They come complete from the orchestrator (the model catalog in
+# packages/contracts is their one source); a missing one is a bug upstream, never something to
+# guess here, where a guess would quietly train with numbers nobody chose.
+REQUIRED_SETTINGS = (
+    "method",
+    "objective",
+    "epochs",
+    "learningRate",
+    "batchSize",
+    "loraRank",
+    "loraAlpha",
+    "maxSeqLen",
+    "seed",
+)
 
-# Full fine-tuning updates every weight; it wants a smaller step than LoRA.
-DEFAULT_FULL_LR = 5e-4
+
+class IncompleteSettingsError(ValueError):
+    """The hyperparameters a run was given lack a setting (named in the message)."""
+
+
+def require_settings(hyperparameters: dict[str, Any]) -> dict[str, Any]:
+    """The settings as given, after checking that none is missing (`beta` too, for DPO)."""
+    missing = [k for k in REQUIRED_SETTINGS if hyperparameters.get(k) is None]
+    if hyperparameters.get("objective") == "dpo" and hyperparameters.get("beta") is None:
+        missing.append("beta")
+    if missing:
+        raise IncompleteSettingsError(
+            f"training settings are incomplete: missing {', '.join(missing)}; the orchestrator must send every setting"
+        )
+    return hyperparameters
+
 
 ProgressFn = Callable[[dict[str, Any]], None]
 CancelFn = Callable[[], bool]
@@ -227,7 +242,7 @@ def train(
 
     `keepalive` is called during long work before the first step (DPO reference scoring), where
     no progress record exists yet to report."""
-    hp = {**DEFAULTS, **{k: v for k, v in hyperparameters.items() if v is not None}}
+    hp = require_settings(hyperparameters)
     opts = options or TrainOptions()
     prefix = output_prefix.rstrip("/")
     method = str(hp["method"])

@@ -17,7 +17,9 @@ import torch
 # processes were ~8x slower per step than one. Set TRAIN_THREADS to override.
 torch.set_num_threads(int(os.environ.get("TRAIN_THREADS", "1")))
 
-from edgetune_trainer import models, storage, synthetic, tiny_model  # noqa: E402
+from hp import settings  # noqa: E402
+
+from edgetune_trainer import models, storage, synthetic  # noqa: E402
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -72,11 +74,7 @@ def dataset(tmp_path_factory: pytest.TempPathFactory, storage_root: Path) -> dic
 def _train(tiny_dir: Path, dataset: dict[str, Any], method: str, prefix: str) -> dict[str, Any]:
     from edgetune_trainer import train
 
-    hp = {**train.DEFAULTS, "method": method}
-    if method == "full":
-        hp["learningRate"] = train.DEFAULT_FULL_LR
-    else:
-        hp.update(tiny_model.LORA_RECIPE)
+    hp = settings(method)
     records: list[dict[str, Any]] = []
     out = train.train(
         base_model_dir=tiny_dir,

@@ -6,10 +6,11 @@ import dataclasses
 from typing import Any
 
 import pytest
+from hp import quick_lora
 from temporalio.exceptions import ApplicationError, CancelledError
 from temporalio.testing import ActivityEnvironment
 
-from edgetune_trainer import activities, storage, synthetic, train
+from edgetune_trainer import activities, storage, synthetic
 
 PROGRESS_KEYS = {"step", "totalSteps", "epoch", "loss", "learningRate", "tokensPerSecond", "checkpointKey"}
 
@@ -30,7 +31,7 @@ def _train_input(tiny_ref: dict[str, Any], keys: dict[str, str], prefix: str) ->
         "jobId": "ftjob-test",
         "baseModel": tiny_ref,
         "trainKey": keys["trainKey"],
-        "hyperparameters": {**train.DEFAULTS, "method": "lora", "epochs": 1},
+        "hyperparameters": quick_lora(epochs=1),
         "outputPrefix": prefix,
     }
 
@@ -135,3 +136,12 @@ def test_train_activity_resumes_from_heartbeat(tiny_ref: dict[str, Any], small_k
     out = retry.run(activities.train, inp)
     assert out["resumedFromStep"] == 3 and out["steps"] == 6
     assert [d[0]["step"] for d in later if d] == [4, 5, 6]
+
+
+def test_train_activity_fails_for_good_on_incomplete_settings(tiny_ref: dict[str, Any], small_keys: dict[str, str]):
+    inp = _train_input(tiny_ref, small_keys, "jobs/act-incomplete")
+    del inp["hyperparameters"]["learningRate"]
+    with pytest.raises(ApplicationError) as e:
+        _env([]).run(activities.train, inp)
+    assert e.value.non_retryable and e.value.type == "IncompleteSettings"
+    assert "missing learningRate" in str(e.value)

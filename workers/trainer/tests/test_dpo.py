@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 import torch
 import torch.nn.functional as F
+from hp import dpo_settings
 
-from edgetune_trainer import data, dpo, evaluate, storage, synthetic, tiny_model, train, validate
+from edgetune_trainer import data, dpo, evaluate, storage, synthetic, train, validate
 
 LOG2 = math.log(2)
 
@@ -100,7 +101,7 @@ def prefs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 def _dpo_hp(method: str, **over: Any) -> dict[str, Any]:
-    return {**train.DEFAULTS, "method": method, "objective": "dpo", **tiny_model.DPO_RECIPES[method], **over}
+    return dpo_settings(method, **over)
 
 
 @pytest.mark.parametrize("method", ["full", "lora"])

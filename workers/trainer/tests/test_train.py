@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hp import quick_lora
 
 from edgetune_trainer import evaluate, storage, synthetic, tiny_model, train
 
@@ -49,7 +50,7 @@ def small_train(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return p
 
 
-SMALL_HP = {**train.DEFAULTS, "epochs": 1, "batchSize": 8}
+SMALL_HP = quick_lora(epochs=1, batchSize=8)
 
 
 def _train_small(tiny_dir: Path, small_train: Path, prefix: str, **kw: Any) -> dict[str, Any]:
@@ -90,3 +91,36 @@ def test_cancellation_stops_loop(tiny_dir: Path, small_train: Path) -> None:
         _train_small(tiny_dir, small_train, "jobs/cancel", progress=seen.append, should_cancel=lambda: len(seen) >= 1)
     assert len(seen) == 1
     assert not storage.exists("jobs/cancel/adapter/adapter_config.json")
+
+
+@pytest.mark.parametrize("missing", train.REQUIRED_SETTINGS)
+def test_incomplete_settings_are_refused_with_the_missing_one_named(tmp_path: Path, missing: str) -> None:
+    hp = {k: v for k, v in SMALL_HP.items() if k != missing}
+    with pytest.raises(train.IncompleteSettingsError, match=rf"missing {missing}\b"):
+        # Refused before anything is loaded: neither path needs to exist.
+        train.train(
+            base_model_dir=tmp_path / "none",
+            train_path=tmp_path / "none.jsonl",
+            hyperparameters=hp,
+            output_prefix="jobs/x",
+        )
+    # None counts as missing too: the trainer puts no value of its own in its place.
+    with pytest.raises(train.IncompleteSettingsError, match=rf"missing {missing}\b"):
+        train.require_settings({**SMALL_HP, missing: None})
+
+
+def test_dpo_settings_need_beta_and_evaluation_too(tmp_path: Path) -> None:
+    dpo_hp = {**SMALL_HP, "objective": "dpo"}
+    with pytest.raises(train.IncompleteSettingsError, match=r"missing beta\b"):
+        train.require_settings(dpo_hp)
+    assert train.require_settings({**dpo_hp, "beta": 0.2}) == {**dpo_hp, "beta": 0.2}
+    # Supervised settings need no beta.
+    assert train.require_settings(SMALL_HP) == SMALL_HP
+    with pytest.raises(ValueError, match="needs its beta"):
+        evaluate.evaluate(
+            base_model_dir=tmp_path / "none",
+            trained_prefix="jobs/x",
+            method="lora",
+            eval_path=tmp_path / "none.jsonl",
+            objective="dpo",
+        )

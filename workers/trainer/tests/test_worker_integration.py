@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from hp import quick_lora
 from temporalio import workflow
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.common import RetryPolicy
@@ -19,7 +20,7 @@ from temporalio.exceptions import CancelledError
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from temporalio.workflow import ActivityCancellationType
 
-from edgetune_trainer import storage, train
+from edgetune_trainer import storage
 from edgetune_trainer.activities import ALL_ACTIVITIES
 
 ADDRESS = os.environ.get("TEMPORAL_ADDRESS", "127.0.0.1:7233")
@@ -78,7 +79,7 @@ def _input(tiny_ref: dict[str, Any], dataset: dict[str, Any], prefix: str, epoch
             "baseModel": tiny_ref,
             "trainKey": dataset["train_key"],
             "outputPrefix": prefix,
-            "hyperparameters": {**train.DEFAULTS, "method": "lora", "epochs": epochs},
+            "hyperparameters": quick_lora(epochs=epochs),
         },
     }
 

@@ -16,7 +16,7 @@ import { db, schema } from '@edgetune/db';
 import { logger } from '../logger';
 import { authorize, findOwned, orgScope, type Caller } from '../tenant';
 import { checkFields, checkFilename, createVersion, findLiveFile, type VersionFields, type VersionResult } from './files';
-import { MAX_CHUNK_BYTES, UPLOAD_CHUNK_BYTES, UPLOAD_TTL_MS } from '@edgetune/contracts';
+import { MAX_CHUNK_BYTES, UPLOAD_CHUNK_BYTES, UPLOAD_TTL_MS, type StoredError } from '@edgetune/contracts';
 import { asBuffer, removeStaged, stagingDir, stagingRoot, tooLarge, type ByteSource } from './staging';
 
 export type UploadRow = typeof schema.uploads.$inferSelect;
@@ -250,7 +250,7 @@ export interface UploadStatus {
   size: number;
   status: UploadRow['status'];
   fileId: string | null;
-  error: Record<string, unknown> | null;
+  error: StoredError | null;
   chunkSize: number;
   expiresAt: Date;
   createdAt: Date;
@@ -282,7 +282,7 @@ async function hashFile(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
-function errorRecord(e: unknown): Record<string, unknown> {
+function errorRecord(e: unknown): StoredError {
   if (e instanceof DomainError) return { code: e.code, message: e.message, param: e.param, details: e.details };
   return { code: 'internal', message: 'The server had an error while processing the upload.', param: null, details: [] };
 }
@@ -328,7 +328,7 @@ export async function completeUpload(caller: Caller, id: string, opts: { signal?
     const onDisk = (await stat(file)).size;
     if (onDisk < total) throw new DomainError('internal', `The staged bytes of upload '${id}' are incomplete on disk (${onDisk} of ${total}).`);
     if (onDisk > total) await truncate(file, total);
-    const opts2 = (claimed.options ?? {}) as VersionFields;
+    const opts2: VersionFields = claimed.options;
     const fields = checkFields({ ...opts2, purpose: claimed.purpose }, true);
     const result = await createVersion(caller, { path: file, bytes: total, sha256: await hashFile(file) }, { filename: claimed.filename, fields, signal: opts.signal });
     await setStatus(caller, id, { status: 'completed', fileId: result.file.id, error: null });

@@ -1,6 +1,6 @@
 import { asc } from 'drizzle-orm';
 import { loadConfig } from '@edgetune/config';
-import { deviceProfiles, type DeviceProfile } from '@edgetune/contracts';
+import { deviceProfiles, type DeviceProfile, type Fingerprint } from '@edgetune/contracts';
 import { db, schema } from '@edgetune/db';
 import { taskQueues, temporalClient } from '@edgetune/temporal';
 
@@ -43,7 +43,7 @@ export interface PoolView {
   id: string;
   kind: 'device' | 'train';
   profiles: string[];
-  fingerprint: Record<string, unknown>;
+  fingerprint: Fingerprint;
   online: boolean;
   pollers: number;
   lastPollAt: Date | null;

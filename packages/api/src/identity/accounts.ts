@@ -86,7 +86,7 @@ async function insertUser(
     return await db().transaction(async (tx) => {
       const userId = newId('user');
       await tx.insert(schema.users).values({ id: userId, email, name, passwordHash, emailVerifiedAt: input.verified ? new Date() : null });
-      const { org, role } = await join(tx as unknown as Db, userId);
+      const { org, role } = await join(tx, userId);
       return { user: { id: userId, email, name }, org, role };
     });
   } catch (e) {

@@ -1,7 +1,7 @@
 import { desc, eq, isNull } from 'drizzle-orm';
 import { insertApiKey, type ApiKeyRow } from '@edgetune/auth';
 import { DomainError } from '@edgetune/contracts';
-import { db, schema, type Db } from '@edgetune/db';
+import { db, schema } from '@edgetune/db';
 import { authorize, findOwned, orgScope, type Caller } from '../tenant';
 import { recordAudit } from './audit';
 
@@ -60,8 +60,8 @@ export async function createApiKey(
     throw new DomainError('forbidden', 'An API key cannot create a key with scopes it does not have.', { param: 'scopes' });
   }
   const { key, ...row } = await db().transaction(async (tx) => {
-    const created = await insertApiKey({ orgId: caller.orgId, createdBy: caller.userId, name, scopes: input.scopes, expiresAt }, tx as unknown as Db);
-    await recordAudit(caller, { action: 'api_key.created', targetType: 'api_key', targetId: created.id, data: { name, prefix: created.prefix, scopes: created.scopes, expiresAt } }, tx as unknown as Db);
+    const created = await insertApiKey({ orgId: caller.orgId, createdBy: caller.userId, name, scopes: input.scopes, expiresAt }, tx);
+    await recordAudit(caller, { action: 'api_key.created', targetType: 'api_key', targetId: created.id, data: { name, prefix: created.prefix, scopes: created.scopes, expiresAt } }, tx);
     return created;
   });
   return { ...view(row), key };
@@ -81,8 +81,7 @@ export async function revokeApiKey(caller: Caller, id: string): Promise<ApiKeyVi
   authorize(caller, 'manage_keys');
   const row = await findOwned(caller, schema.apiKeys, id, 'API key');
   if (row.revokedAt) return view(row);
-  return db().transaction(async (t) => {
-    const tx = t as unknown as Db;
+  return db().transaction(async (tx) => {
     const [updated] = await tx
       .update(schema.apiKeys)
       .set({ revokedAt: new Date() })

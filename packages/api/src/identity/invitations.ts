@@ -51,8 +51,7 @@ export async function createInvitation(caller: Caller, input: { email: unknown; 
   if (!isRole(input.role)) throw new DomainError('invalid_request', 'role must be one of owner, admin, member, viewer.', { param: 'role' });
   const role: Role = input.role;
   if (role === 'owner' && caller.role !== 'owner') throw new DomainError('forbidden', `Your role '${caller.role}' cannot invite an owner; only an owner can.`, { param: 'role' });
-  return db().transaction(async (t) => {
-    const tx = t as unknown as Db;
+  return db().transaction(async (tx) => {
     const org = await lockOrg(tx, caller.orgId);
     const [member] = await tx
       .select({ userId: schema.memberships.userId })
@@ -92,8 +91,7 @@ export async function revokeInvitation(caller: Caller, id: string): Promise<Invi
   const status = invitationStatus(inv);
   if (status === 'accepted') throw new DomainError('conflict', `Invitation '${id}' was already accepted; remove the member instead.`, { param: 'id' });
   if (status === 'revoked') return view(inv);
-  return db().transaction(async (t) => {
-    const tx = t as unknown as Db;
+  return db().transaction(async (tx) => {
     const [row] = await tx
       .update(schema.invitations)
       .set({ revokedAt: new Date() })
@@ -136,8 +134,7 @@ function maskEmail(email: string): string {
 
 /** The signed-in user joins the invitation's organization with its role. */
 export async function acceptInvitation(userId: string, token: unknown, meta: RequestMeta): Promise<{ org: { id: string; name: string; slug: string }; role: Role }> {
-  return db().transaction(async (t) => {
-    const tx = t as unknown as Db;
+  return db().transaction(async (tx) => {
     const inv = await byToken(tx, token, true);
     const [org] = await tx.select().from(schema.orgs).where(eq(schema.orgs.id, inv.orgId)).limit(1);
     const status = invitationStatus(inv);

@@ -63,8 +63,7 @@ export async function changeRole(caller: Caller, userId: string, roleInput: unkn
   authorize(caller, 'manage_members');
   if (!isRole(roleInput)) throw new DomainError('invalid_request', `role must be one of owner, admin, member, viewer.`, { param: 'role' });
   const role = roleInput;
-  return db().transaction(async (t) => {
-    const tx = t as unknown as Db;
+  return db().transaction(async (tx) => {
     await lockOrg(tx, caller.orgId);
     const target = await memberOf(tx, caller, userId);
     if (target.role === role) return target;
@@ -85,8 +84,7 @@ async function removeMembership(caller: Caller, tx: Db, target: MemberView, left
 /** Removes a member; their next request no longer reaches this organization. */
 export async function removeMember(caller: Caller, userId: string): Promise<{ ok: true }> {
   authorize(caller, 'manage_members');
-  await db().transaction(async (t) => {
-    const tx = t as unknown as Db;
+  await db().transaction(async (tx) => {
     await lockOrg(tx, caller.orgId);
     const target = await memberOf(tx, caller, userId);
     checkOwnerChange(caller, target, null);
@@ -98,8 +96,7 @@ export async function removeMember(caller: Caller, userId: string): Promise<{ ok
 /** The signed-in user leaves the organization they act in. */
 export async function leaveOrg(caller: Caller): Promise<{ ok: true; orgId: string }> {
   if (caller.via !== 'session' || !caller.userId) throw new DomainError('forbidden', 'An API key cannot leave an organization.');
-  await db().transaction(async (t) => {
-    const tx = t as unknown as Db;
+  await db().transaction(async (tx) => {
     await lockOrg(tx, caller.orgId);
     await removeMembership(caller, tx, await memberOf(tx, caller, caller.userId!), true);
   });

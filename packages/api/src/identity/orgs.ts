@@ -61,8 +61,7 @@ export async function createOrg(userId: string, nameInput: unknown, meta: Reques
   const name = orgName(nameInput);
   const [user] = await db().select({ verifiedAt: schema.users.emailVerifiedAt }).from(schema.users).where(eq(schema.users.id, userId)).limit(1);
   if (user && !user.verifiedAt) throw new DomainError('forbidden', verifyFirstReason);
-  return db().transaction(async (t) => {
-    const tx = t as unknown as Db;
+  return db().transaction(async (tx) => {
     const { org, role } = await createOwnOrganization(tx, userId, name);
     await recordAudit({ orgId: org.id, userId, ...meta }, { action: 'org.created', targetType: 'org', targetId: org.id, data: { name } }, tx);
     return { ...org, role, current: true };
@@ -72,8 +71,7 @@ export async function createOrg(userId: string, nameInput: unknown, meta: Reques
 export async function renameOrg(caller: Caller, nameInput: unknown): Promise<{ id: string; name: string; slug: string }> {
   authorize(caller, 'manage_org');
   const name = orgName(nameInput);
-  return db().transaction(async (t) => {
-    const tx = t as unknown as Db;
+  return db().transaction(async (tx) => {
     const org = await lockOrg(tx, caller.orgId);
     if (org.name === name) return { id: org.id, name: org.name, slug: org.slug };
     await tx.update(schema.orgs).set({ name }).where(eq(schema.orgs.id, org.id));
@@ -93,8 +91,7 @@ function requireOwner(caller: Caller, what: string): void {
 export async function transferOwnership(caller: Caller, userId: string): Promise<{ ok: true }> {
   requireOwner(caller, 'transfer ownership of the organization');
   if (userId === caller.userId) throw new DomainError('invalid_request', 'You already own this organization; choose another member.', { param: 'userId' });
-  await db().transaction(async (t) => {
-    const tx = t as unknown as Db;
+  await db().transaction(async (tx) => {
     await lockOrg(tx, caller.orgId);
     const [target] = await tx
       .select({ role: schema.memberships.role, email: schema.users.email })
@@ -127,8 +124,7 @@ async function activeJob(database: Db, orgId: string) {
 export async function deleteOrg(caller: Caller, confirmName: unknown): Promise<{ id: string; deleted: true }> {
   requireOwner(caller, 'delete the organization');
   const orgId = caller.orgId;
-  await db().transaction(async (t) => {
-    const tx = t as unknown as Db;
+  await db().transaction(async (tx) => {
     const org = await lockOrg(tx, orgId);
     if (typeof confirmName !== 'string' || confirmName.trim() !== org.name) {
       throw new DomainError('invalid_request', `To confirm, type the organization's name exactly: '${org.name}'.`, { param: 'confirmName' });

@@ -40,7 +40,7 @@ export async function sendVerificationEmail(user: { id: string; email: string },
     );
   };
   if (tx) await send(tx);
-  else await db().transaction((t) => send(t as unknown as Db));
+  else await db().transaction(send);
 }
 
 /**
@@ -73,8 +73,7 @@ export async function resendVerification(userId: string): Promise<{ ok: true; em
 
 /** Confirms the address the token was sent to. */
 export async function verifyEmail(token: unknown): Promise<{ email: string }> {
-  return db().transaction(async (t) => {
-    const tx = t as unknown as Db;
+  return db().transaction(async (tx) => {
     const userId = await consumeUserToken(tx, token, 'verify_email');
     const [u] = await tx
       .update(schema.users)
@@ -102,8 +101,7 @@ export async function requestPasswordReset(emailInput: unknown, meta: RequestMet
   const user = await findUserByEmail(email);
   if (!user) return { ok: true };
   try {
-    await db().transaction(async (t) => {
-      const tx = t as unknown as Db;
+    await db().transaction(async (tx) => {
       const { token } = await issueUserToken(tx, user.id, 'reset_password');
       const link = portalUrl(`/reset-password?token=${token}`);
       await sendEmail(
@@ -134,8 +132,7 @@ export async function resetPassword(token: unknown, password: unknown, meta: Req
   // A bad token (unknown, used or expired) is refused without paying for the hash.
   await checkUserToken(db(), token, 'reset_password');
   const passwordHash = await hashPassword(password);
-  const email = await db().transaction(async (t) => {
-    const tx = t as unknown as Db;
+  const email = await db().transaction(async (tx) => {
     const userId = await consumeUserToken(tx, token, 'reset_password');
     const [before] = await tx.select({ verifiedAt: schema.users.emailVerifiedAt }).from(schema.users).where(eq(schema.users.id, userId)).for('update').limit(1);
     const [u] = await tx
@@ -153,8 +150,7 @@ export async function resetPassword(token: unknown, password: unknown, meta: Req
 
 /** Ends every session of the user (all browsers): JWTs issued before carry an older version. */
 export async function signOutEverywhere(userId: string, meta: RequestMeta = noMeta): Promise<{ ok: true }> {
-  await db().transaction(async (t) => {
-    const tx = t as unknown as Db;
+  await db().transaction(async (tx) => {
     const [u] = await tx
       .update(schema.users)
       .set({ sessionVersion: sql`${schema.users.sessionVersion} + 1` })

@@ -1,7 +1,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { SsoIdentity, SsoUser } from '@edgetune/auth';
 import { newId } from '@edgetune/contracts';
-import { db, schema, type Db } from '@edgetune/db';
+import { db, schema } from '@edgetune/db';
 import { createOwnOrganization, defaultOrgName, isUniqueViolation, normalizeEmail } from './accounts';
 import { voidUnverifiedSetup } from './takeover';
 
@@ -29,8 +29,7 @@ export async function signInWithSso(identity: SsoIdentity): Promise<SsoUser> {
 
 function link(identity: SsoIdentity): Promise<SsoUser> {
   const { provider, providerAccountId, email } = identity;
-  return db().transaction(async (txRaw) => {
-    const tx = txRaw as unknown as Db;
+  return db().transaction(async (tx) => {
     const [known] = await tx
       .select({ id: schema.users.id, email: schema.users.email, name: schema.users.name })
       .from(schema.identities)

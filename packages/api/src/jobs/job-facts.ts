@@ -3,9 +3,9 @@
  * its error, result and fine-tuned model name. Every API style (tRPC, REST, OpenAI) shapes these
  * facts in its own words; none reads the row's raw fields for them.
  */
-import { DEFAULT_DPO_BETA, defaultHyperparameters, jobObjective, type JobStatus, type TrainingObjective } from '@edgetune/contracts';
+import { DEFAULT_DPO_BETA, defaultHyperparameters, readJobSettings, type JobStatus, type TrainingObjective } from '@edgetune/contracts';
 import type { FileRow, JobUse } from '../datasets/files';
-import type { JobRow, NormalizedHyperparameters, VersionRow } from './jobs';
+import type { JobRow, VersionRow } from './jobs';
 
 export interface JobSettings {
   method: 'lora' | 'full';
@@ -38,20 +38,18 @@ export interface JobFacts {
 }
 
 export function jobSettings(job: JobRow): JobSettings {
-  const h = job.hyperparameters as Partial<NormalizedHyperparameters>;
-  const method = h.method === 'full' ? 'full' : 'lora';
-  const objective = jobObjective(job.hyperparameters);
-  const d = defaultHyperparameters(job.baseModel, method, objective);
-  const learningRate = h.learning_rate ?? d.learning_rate;
+  // The catalog completes rows stored before settings were stored whole; nothing is defaulted here.
+  const s = readJobSettings(job.baseModel, job.hyperparameters);
+  const d = defaultHyperparameters(job.baseModel, s.method, s.objective);
   return {
-    method,
-    objective,
-    beta: h.beta ?? DEFAULT_DPO_BETA,
-    n_epochs: h.n_epochs ?? d.n_epochs,
-    batch_size: h.batch_size ?? d.batch_size,
-    learning_rate: learningRate,
-    learning_rate_multiplier: Number((learningRate / d.learning_rate).toPrecision(6)),
-    lora_rank: h.lora_rank ?? d.lora_rank,
+    method: s.method,
+    objective: s.objective,
+    beta: s.beta ?? DEFAULT_DPO_BETA,
+    n_epochs: s.n_epochs,
+    batch_size: s.batch_size,
+    learning_rate: s.learning_rate,
+    learning_rate_multiplier: Number((s.learning_rate / d.learning_rate).toPrecision(6)),
+    lora_rank: s.lora_rank,
   };
 }
 

@@ -48,7 +48,7 @@ test('a preference file makes a DPO job (default beta, DPO learning rate); a cha
   const chat = await uploadFile(caller, { filename: 'chat.jsonl', purpose: 'fine-tune', body: bytes(goodJsonl(4)) });
   const prefs = await uploadFile(caller, { filename: 'prefs.jsonl', purpose: 'fine-tune', body: bytes(prefJsonl(4)) });
   const poolId = `test-${randomBytes(4).toString('hex')}`;
-  await db().insert(schema.pools).values({ id: poolId, kind: 'device', profiles: ['arm64-automotive'], fingerprint: { test: true } });
+  await db().insert(schema.pools).values({ id: poolId, kind: 'device', profiles: ['arm64-automotive'], fingerprint: { pool: poolId, hostname: 'test', os: 'linux', arch: 'aarch64', cpuModel: 'test cpu', cores: 1, isaFlags: [], memoryBytes: 1, llamaCppVersion: 'b0', profiles: ['arm64-automotive'] } });
   const client = await temporalClient();
   const started: string[] = [];
   try {

@@ -25,7 +25,7 @@ test('create starts the workflow on the orchestrator queue; cancel requests canc
     return e.param === 'target_devices' && /No online hardware pool/.test(e.message);
   });
 
-  await db().insert(schema.pools).values({ id: poolId, kind: 'device', profiles: ['arm64-automotive'], fingerprint: { test: true } });
+  await db().insert(schema.pools).values({ id: poolId, kind: 'device', profiles: ['arm64-automotive'], fingerprint: { pool: poolId, hostname: 'test', os: 'linux', arch: 'aarch64', cpuModel: 'test cpu', cores: 1, isaFlags: [], memoryBytes: 1, llamaCppVersion: 'b0', profiles: ['arm64-automotive'] } });
   try {
     await pollDeviceQueue(poolId);
     const devices = await listDevices();

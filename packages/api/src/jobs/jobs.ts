@@ -3,11 +3,10 @@ import { asc, desc, eq, gt, inArray } from 'drizzle-orm';
 import { z } from 'zod';
 import {
   createJobSchema,
-  DEFAULT_DPO_BETA,
-  defaultHyperparameters,
   DomainError,
   findBaseModel,
   findDeviceProfile,
+  jobSettings,
   newId,
   terminalStatuses,
   type CreateJobInput,
@@ -27,19 +26,6 @@ export type StageRow = typeof schema.jobStages.$inferSelect;
 export type EventRow = typeof schema.jobEvents.$inferSelect;
 export type VersionRow = typeof schema.modelVersions.$inferSelect;
 export type VariantRow = typeof schema.modelVariants.$inferSelect;
-
-export interface NormalizedHyperparameters {
-  method: 'lora' | 'full';
-  /** Absent on jobs created before preference tuning existed: those are 'sft'. */
-  objective?: TrainingObjective;
-  n_epochs: number;
-  learning_rate: number;
-  batch_size: number;
-  lora_rank: number;
-  lora_alpha: number;
-  /** DPO jobs only. */
-  beta?: number;
-}
 
 export interface JobDetail {
   job: JobRow;
@@ -148,18 +134,8 @@ export async function createJob(caller: Caller, input: CreateJobInput | unknown)
   const validationFileId = validation?.id ?? null;
   const objective = resolveObjective(training, validation, hp);
   const targetDevices = await resolveTargetDevices(spec.target_devices);
-  // Whatever the caller leaves unset comes from the base model's measured recipe.
-  const d = defaultHyperparameters(base.id, method, objective);
-  const hyperparameters: NormalizedHyperparameters = {
-    method,
-    objective,
-    n_epochs: hp.n_epochs ?? d.n_epochs,
-    learning_rate: hp.learning_rate ?? d.learning_rate,
-    batch_size: hp.batch_size ?? d.batch_size,
-    lora_rank: hp.lora_rank ?? d.lora_rank,
-    lora_alpha: hp.lora_alpha ?? (hp.lora_rank !== undefined ? hp.lora_rank * 2 : d.lora_alpha),
-    ...(objective === 'dpo' ? { beta: hp.beta ?? DEFAULT_DPO_BETA } : {}),
-  };
+  // Stored complete: what the job trains with no longer depends on the catalog of the day.
+  const hyperparameters = jobSettings(base.id, { ...hp, method, objective });
   const id = newId('job');
   const workflowId = workflowIds.fineTuneJob(id);
   const seed = spec.seed ?? randomInt(0, 2 ** 31 - 1);
@@ -172,7 +148,7 @@ export async function createJob(caller: Caller, input: CreateJobInput | unknown)
       baseModel: base.id,
       trainingFileId: training.id,
       validationFileId,
-      hyperparameters: { ...hyperparameters },
+      hyperparameters,
       targetDevices,
       suffix: spec.suffix ?? null,
       seed,

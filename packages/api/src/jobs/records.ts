@@ -4,7 +4,8 @@
  * every write is idempotent so a retried activity never duplicates anything.
  */
 import { and, eq, sql } from 'drizzle-orm';
-import { newId, type JobStatus, terminalStatuses } from '@edgetune/contracts';
+import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
+import { jobResultSchema, newId, terminalStatuses, type JobResult, type JobStatus, type StoredError } from '@edgetune/contracts';
 import { db, schema } from '@edgetune/db';
 
 const { jobs, jobEvents, jobStages } = schema;
@@ -22,10 +23,10 @@ export async function loadJobRow(ref: JobRef) {
 
 /** Moves a job to a status; terminal statuses are final and never overwritten. */
 export async function setJobStatus(
-  ref: JobRef & { status: JobStatus; error?: { code: string; message: string; param: string | null } | null; fineTunedModel?: string | null; at: number },
+  ref: JobRef & { status: JobStatus; error?: StoredError | null; fineTunedModel?: string | null; at: number },
 ): Promise<void> {
-  const patch: Partial<typeof jobs.$inferInsert> = { status: ref.status };
-  if (ref.status === 'running') patch.startedAt = sql`coalesce(${jobs.startedAt}, ${new Date(ref.at).toISOString()}::timestamptz)` as unknown as Date;
+  const patch: PgUpdateSetSource<typeof jobs> = { status: ref.status };
+  if (ref.status === 'running') patch.startedAt = sql`coalesce(${jobs.startedAt}, ${new Date(ref.at).toISOString()}::timestamptz)`;
   if (terminalStatuses.includes(ref.status)) patch.finishedAt = new Date(ref.at);
   if (ref.error !== undefined) patch.error = ref.error;
   if (ref.fineTunedModel !== undefined) patch.fineTunedModel = ref.fineTunedModel;
@@ -35,10 +36,12 @@ export async function setJobStatus(
     .where(and(eq(jobs.id, ref.jobId), eq(jobs.orgId, ref.orgId), sql`${jobs.status} not in ('succeeded','failed','cancelled')`));
 }
 
-export async function setJobResult(ref: JobRef & { result: Record<string, unknown>; trainedTokens?: number }): Promise<void> {
+/** Adds sections (training, evaluation) to a job's result; checked here, where they arrive from the workflow. */
+export async function setJobResult(ref: JobRef & { result: JobResult; trainedTokens?: number }): Promise<void> {
+  const result = jobResultSchema.parse(ref.result);
   await db()
     .update(jobs)
-    .set({ result: sql`coalesce(${jobs.result}, '{}'::jsonb) || ${JSON.stringify(ref.result)}::jsonb`, ...(ref.trainedTokens !== undefined ? { trainedTokens: ref.trainedTokens } : {}) })
+    .set({ result: sql`coalesce(${jobs.result}, '{}'::jsonb) || ${JSON.stringify(result)}::jsonb`, ...(ref.trainedTokens !== undefined ? { trainedTokens: ref.trainedTokens } : {}) })
     .where(and(eq(jobs.id, ref.jobId), eq(jobs.orgId, ref.orgId)));
 }
 

@@ -18,7 +18,7 @@ export async function medianTrainingThroughput(
     .orderBy(desc(schema.jobs.finishedAt))
     .limit(20);
   const tps = rows
-    .map((r) => Number((r.result as { training?: { tokens_per_second?: unknown } } | null)?.training?.tokens_per_second))
+    .map((r) => Number(r.result?.training?.tokens_per_second))
     .filter((v) => Number.isFinite(v) && v > 0)
     .sort((a, b) => a - b);
   if (!tps.length) return null;

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { and, eq, sql } from 'drizzle-orm';
 import { loadConfig } from '@edgetune/config';
 import { newId, type Manifest, type ManifestVariant } from '@edgetune/contracts';
-import { db, schema, type Db } from '@edgetune/db';
+import { db, schema } from '@edgetune/db';
 import { storage } from '@edgetune/storage';
 import type { BenchmarkOutput, EvaluateOutput, Quantization } from '@edgetune/temporal';
 import { isUniqueViolation } from '../identity/accounts';
@@ -157,14 +157,14 @@ export async function publishVersion(input: PublishInput): Promise<PublishOutput
       await db().transaction(async (tx) => {
         await tx.insert(schema.modelVersions).values({
           id: versionId, orgId: input.orgId, jobId: job.id, name, baseModel: job.baseModel, version: next,
-          manifest: manifest as unknown as Record<string, unknown>, manifestKey,
+          manifest, manifestKey,
         });
         if (variantRows.length) await tx.insert(schema.modelVariants).values(variantRows);
         // Published by the pipeline on behalf of whoever launched the job.
         await recordAudit(
           { orgId: input.orgId, userId: job.createdBy },
           { action: 'model.published', targetType: 'model_version', targetId: versionId, data: { name, version: next, jobId: job.id, variants: variantRows.length } },
-          tx as unknown as Db,
+          tx,
         );
       });
       return { name, versionId, version: next, manifestKey };

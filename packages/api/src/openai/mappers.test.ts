@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DomainError } from '@edgetune/contracts';
-import type { JobRow } from '../jobs/jobs';
-import { fromOpenAICreateJob, inOpenAIWords, toOpenAIError, toOpenAIEvent, toOpenAIFile, toOpenAIJob } from './mappers';
+import type { JobRow, VersionRow } from '../jobs/jobs';
+import { fromOpenAICreateJob, inOpenAIWords, toOpenAICheckpoint, toOpenAIError, toOpenAIEvent, toOpenAIFile, toOpenAIJob } from './mappers';
 
 const job = (over: Partial<JobRow> = {}): JobRow => ({
   id: 'ftjob-abc',
@@ -123,4 +123,16 @@ test('method.type names the objective: dpo carries beta, supervised is sft', () 
   assert.equal(worded.param, 'method.type');
   assert.match(worded.message, /'dpo' does not fit the training file; use 'supervised'/);
   assert.equal(inOpenAIWords(mismatch, {}), mismatch, 'without method.type the domain words stay');
+});
+
+test('a checkpoint carries the training and evaluation numbers the job recorded', () => {
+  const result = {
+    training: { objective: 'sft' as const, steps: 38, final_loss: 0.42, tokens_per_second: 900, duration_s: 12, resumed_from_step: 0 },
+    evaluation: { loss: 0.5, token_accuracy: 0.81, task_accuracy: 0.9, base_task_accuracy: 0.2, examples: 30 },
+  };
+  const version = { id: 'mv_abc', name: 'ft:lfm2-tiny:o:demo:abc', createdAt: new Date(2000) } as VersionRow;
+  const c = toOpenAICheckpoint(job({ status: 'succeeded', result }), version);
+  assert.equal(c.step_number, 38);
+  assert.deepEqual(c.metrics, { step: 38, train_loss: 0.42, valid_loss: 0.5, valid_mean_token_accuracy: 0.81 });
+  assert.deepEqual(toOpenAICheckpoint(job({ result: null }), version).metrics, { step: 0, train_loss: null, valid_loss: null, valid_mean_token_accuracy: null });
 });

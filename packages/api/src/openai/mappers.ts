@@ -88,20 +88,19 @@ export function toOpenAIEvent(e: EventRow) {
 }
 
 export function toOpenAICheckpoint(job: JobRow, version: VersionRow) {
-  const { result } = readJob(job, version);
-  const num = (...keys: string[]) => resultNumber(result, ...keys);
+  const { training, evaluation } = job.result ?? {};
   return {
     id: `ftckpt-${version.id.replace(/^mv_/, '')}`,
     object: 'fine_tuning.job.checkpoint' as const,
     created_at: unix(version.createdAt)!,
     fine_tuned_model_checkpoint: version.name,
     fine_tuning_job_id: job.id,
-    step_number: num('steps') ?? 0,
+    step_number: training?.steps ?? 0,
     metrics: {
-      step: num('steps') ?? 0,
-      train_loss: num('final_loss', 'finalLoss') ?? null,
-      valid_loss: num('loss', 'eval_loss') ?? null,
-      valid_mean_token_accuracy: num('token_accuracy', 'tokenAccuracy') ?? null,
+      step: training?.steps ?? 0,
+      train_loss: training?.final_loss ?? null,
+      valid_loss: evaluation?.loss ?? null,
+      valid_mean_token_accuracy: evaluation?.token_accuracy ?? null,
     },
   };
 }

@@ -118,8 +118,7 @@ export function restStage(s: StageRow, now = Date.now()): RestStage {
 }
 
 export function restVariant(version: VersionRow, v: VariantRow): RestVariant {
-  const fromManifest =
-    ((version.manifest as { variants?: Array<Record<string, unknown>> }).variants ?? []).find((x) => x.device === v.device && x.quantization === v.quantization) ?? {};
+  const fromManifest = version.manifest.variants.find((x) => x.device === v.device && x.quantization === v.quantization);
   return {
     id: v.id,
     device: v.device,
@@ -129,13 +128,13 @@ export function restVariant(version: VersionRow, v: VariantRow): RestVariant {
     sha256: v.sha256,
     selected: v.selected,
     download_url: variantDownloadUrl(version.name, v.id),
-    metrics: v.metrics ?? (fromManifest.metrics as Record<string, unknown> | undefined) ?? {},
-    measured_on: (fromManifest.measured_on as Record<string, unknown> | undefined) ?? null,
+    metrics: v.metrics ?? fromManifest?.metrics ?? {},
+    measured_on: fromManifest?.measured_on ?? null,
   };
 }
 
 export function restModel(version: VersionRow, variants: VariantRow[]): RestModel {
-  const manifest = version.manifest as Record<string, unknown>;
+  const manifest = version.manifest;
   // A published version is served as the very document that was signed, so a device can verify
   // it byte for byte (canonical JSON, ed25519) before trusting any sha256 in it.
   if (manifest.signature) return manifest as RestModel;

@@ -6,6 +6,7 @@ import { newId } from '@edgetune/contracts';
 import { closeDb, db, migrateDatabase, schema } from '@edgetune/db';
 import { storage } from '@edgetune/storage';
 import { signUp } from '../identity/accounts';
+import { variantDownloadUrl } from '../models/publish';
 import type { Caller } from '../tenant';
 
 /** Applies migrations once per test file and closes the pool afterwards. */
@@ -45,8 +46,8 @@ export async function* bytes(text: string, chunk = 17): AsyncGenerator<Uint8Arra
 }
 
 /**
- * Writes a published model version with one variant directly (what the pipeline would do), so
- * read paths can be tested without running a workflow.
+ * Writes a published model version with one variant directly (the rows the pipeline would
+ * write), so read paths can be tested without running a workflow.
  */
 export async function seedPublishedModel(orgId: string, fileId: string, content = Buffer.from('GGUF' + 'x'.repeat(1000))) {
   const jobId = newId('job');
@@ -70,6 +71,7 @@ export async function seedPublishedModel(orgId: string, fileId: string, content 
   await storage().put(key, content);
   const sha256 = createHash('sha256').update(content).digest('hex');
   const metrics = { prefill_tokens_per_second: 100, decode_tokens_per_second: 20, time_to_first_token_ms: 5, peak_rss_bytes: 1000, task_accuracy: 0.5, eval_examples: 2, threads: 4, repetitions: 3 };
+  const fingerprint = { pool: 'local', hostname: 'test', os: 'linux', arch: 'x86_64', cpuModel: 'test cpu', cores: 4, isaFlags: ['avx2'], memoryBytes: 2 ** 30, llamaCppVersion: 'b0', profiles: ['x86_64-avx2'] };
   const [{ version }] = await db()
     .select({ version: sql<number>`coalesce(max(${schema.modelVersions.version}), 0)::int + 1` })
     .from(schema.modelVersions)
@@ -84,7 +86,28 @@ export async function seedPublishedModel(orgId: string, fileId: string, content 
       baseModel: 'lfm2-tiny',
       version,
       manifestKey: `orgs/${orgId}/models/${versionId}/manifest.json`,
-      manifest: { model: name, version, base_model: 'lfm2-tiny', job: jobId, variants: [{ device: 'x86_64-avx2', quantization: 'Q8_0', metrics }] },
+      manifest: {
+        model: name,
+        version,
+        base_model: 'lfm2-tiny',
+        job: jobId,
+        created_at: new Date().toISOString(),
+        llama_cpp_version: 'b0',
+        evaluation: { loss: 1, token_accuracy: 0.5, task_accuracy: 0.5, base_task_accuracy: 0, examples: 2 },
+        variants: [
+          {
+            device: 'x86_64-avx2',
+            quantization: 'Q8_0',
+            format: 'gguf',
+            size_bytes: content.length,
+            sha256,
+            download_url: variantDownloadUrl(name, variantId),
+            selected: true,
+            metrics,
+            measured_on: { pool: 'local', cpu_model: 'test cpu', cores: 4, llama_cpp_version: 'b0' },
+          },
+        ],
+      },
     });
   await db().insert(schema.modelVariants).values({
     id: variantId,
@@ -97,7 +120,7 @@ export async function seedPublishedModel(orgId: string, fileId: string, content 
     sha256,
     storageKey: key,
     selected: true,
-    metrics,
+    metrics: { ...metrics, prefill_stdev: 1, decode_stdev: 0.5, fingerprint },
   });
   return { jobId, versionId, variantId, name, content, sha256 };
 }

@@ -1,6 +1,8 @@
 import { sql } from 'drizzle-orm';
 import { bigint, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 import { orgs, users } from './orgs';
+// Types of the uploads table's columns (the files table's are the datasets package's).
+import type { StoredError, UploadOptions } from '@edgetune/contracts';
 
 /** A named series of immutable dataset versions (each version is a `files` row). */
 export const datasets = pgTable(
@@ -62,12 +64,12 @@ export const uploads = pgTable(
     filename: text('filename').notNull(),
     purpose: text('purpose').notNull(),
     /** Everything the upload will be processed with at completion (dataset name, format, column mapping). */
-    options: jsonb('options').$type<Record<string, unknown>>().notNull(),
+    options: jsonb('options').$type<UploadOptions>().notNull(),
     totalBytes: bigint('total_bytes', { mode: 'number' }),
     receivedBytes: bigint('received_bytes', { mode: 'number' }).notNull().default(0),
     status: text('status', { enum: ['open', 'completing', 'completed', 'failed', 'aborted'] }).notNull(),
     fileId: text('file_id').references(() => files.id, { onDelete: 'set null' }),
-    error: jsonb('error').$type<Record<string, unknown>>(),
+    error: jsonb('error').$type<StoredError>(),
     expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { bigint, bigserial, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import type { JobResult, StoredError, StoredJobSettings } from '@edgetune/contracts';
 import { files } from './files';
 import { orgs, users } from './orgs';
 
@@ -12,17 +13,17 @@ export const jobs = pgTable(
     baseModel: text('base_model').notNull(),
     trainingFileId: text('training_file_id').notNull().references(() => files.id),
     validationFileId: text('validation_file_id').references(() => files.id),
-    hyperparameters: jsonb('hyperparameters').$type<Record<string, unknown>>().notNull(),
+    hyperparameters: jsonb('hyperparameters').$type<StoredJobSettings>().notNull(),
     targetDevices: text('target_devices').array().notNull(),
     suffix: text('suffix'),
     seed: integer('seed').notNull(),
     status: text('status').notNull(),
-    error: jsonb('error').$type<{ code: string; message: string; param: string | null } | null>(),
+    error: jsonb('error').$type<StoredError>(),
     workflowId: text('workflow_id').notNull(),
     fineTunedModel: text('fine_tuned_model'),
     trainedTokens: bigint('trained_tokens', { mode: 'number' }),
     /** Evaluation metrics and the training summary. */
-    result: jsonb('result').$type<Record<string, unknown>>(),
+    result: jsonb('result').$type<JobResult>(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     startedAt: timestamp('started_at', { withTimezone: true }),
     finishedAt: timestamp('finished_at', { withTimezone: true }),

@@ -1,4 +1,5 @@
 import { bigint, boolean, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import type { Manifest, StoredVariantMetrics } from '@edgetune/contracts';
 import { jobs } from './jobs';
 import { orgs } from './orgs';
 
@@ -12,7 +13,7 @@ export const modelVersions = pgTable(
     name: text('name').notNull(),
     baseModel: text('base_model').notNull(),
     version: integer('version').notNull(),
-    manifest: jsonb('manifest').$type<Record<string, unknown>>().notNull(),
+    manifest: jsonb('manifest').$type<Manifest>().notNull(),
     manifestKey: text('manifest_key').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
@@ -38,7 +39,7 @@ export const modelVariants = pgTable(
     sha256: text('sha256').notNull(),
     storageKey: text('storage_key').notNull(),
     selected: boolean('selected').notNull(),
-    metrics: jsonb('metrics').$type<Record<string, unknown>>().notNull(),
+    metrics: jsonb('metrics').$type<StoredVariantMetrics>().notNull(),
   },
   (t) => [uniqueIndex('model_variants_key').on(t.versionId, t.device, t.quantization)],
 );

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { bigserial, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import type { AuditData } from '@edgetune/contracts';
 
 export const orgs = pgTable('orgs', {
   id: text('id').primaryKey(),
@@ -142,7 +143,7 @@ export const auditEvents = pgTable(
     outcome: text('outcome', { enum: ['success', 'failure'] }).notNull().default('success'),
     ip: text('ip'),
     userAgent: text('user_agent'),
-    data: jsonb('data').$type<Record<string, unknown>>(),
+    data: jsonb('data').$type<AuditData>(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [index('audit_events_org').on(t.orgId, t.seq)],

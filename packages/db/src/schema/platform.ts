@@ -1,4 +1,5 @@
 import { bigint, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import type { Fingerprint } from '@edgetune/contracts';
 import { jobs } from './jobs';
 import { orgs } from './orgs';
 
@@ -7,7 +8,7 @@ export const pools = pgTable('pools', {
   id: text('id').primaryKey(),
   kind: text('kind', { enum: ['device', 'train'] }).notNull(),
   profiles: text('profiles').array().notNull(),
-  fingerprint: jsonb('fingerprint').$type<Record<string, unknown>>().notNull(),
+  fingerprint: jsonb('fingerprint').$type<Fingerprint>().notNull(),
   registeredAt: timestamp('registered_at', { withTimezone: true }).notNull().defaultNow(),
   lastSeenAt: timestamp('last_seen_at', { withTimezone: true }).notNull().defaultNow(),
 });

@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { text } from 'node:stream/consumers';
 import { test } from 'node:test';
+import { jobSettings, type JobSettings } from '@edgetune/contracts';
 import { storage } from '@edgetune/storage';
-import { prepareDataset } from './plan';
+import { prepareDataset, trainerSettings } from './plan';
 
 // A private object store for this file (read lazily by storage() on first use).
 process.env.STORAGE_URL = `file://${mkdtempSync(path.join(tmpdir(), 'edgetune-plan-'))}`;
@@ -68,4 +69,20 @@ test('preference data: the eval split is also written as chat (prompt + chosen) 
   assert.equal((await read(held.chatEvalKey!)).length, held.evalExamples);
   const chat = await prepareDataset({ prefix: 'jobs/c', trainingFileKey: 'v/train.jsonl', validationFileKey: 'v/eval.jsonl', seed: 1 });
   assert.equal(chat.chatEvalKey, undefined, 'chat data needs no second copy');
+});
+
+test('the trainer gets the stored settings as they are: the plan fills in none of its own', () => {
+  // Values no catalog entry uses, so a default slipped in anywhere would show.
+  const stored: JobSettings = { method: 'lora', objective: 'dpo', n_epochs: 7, learning_rate: 3.3e-4, batch_size: 3, lora_rank: 5, lora_alpha: 11, beta: 0.37 };
+  assert.deepEqual(trainerSettings(stored, { maxSeqLen: 123, seed: 99 }), {
+    method: 'lora', objective: 'dpo', epochs: 7, learningRate: 3.3e-4, batchSize: 3, loraRank: 5, loraAlpha: 11, beta: 0.37, maxSeqLen: 123, seed: 99,
+  });
+  // Supervised jobs carry no beta; the trainer gets none.
+  const sft = trainerSettings({ ...stored, objective: 'sft', beta: undefined }, { maxSeqLen: 123, seed: 99 });
+  assert.equal('beta' in sft, false);
+  // Every field of the stored settings reaches the trainer.
+  const full = jobSettings('lfm2-350m', { method: 'full', objective: 'dpo' });
+  const out = trainerSettings(full, { maxSeqLen: 1, seed: 1 });
+  assert.deepEqual([out.method, out.objective, out.epochs, out.learningRate, out.batchSize, out.loraRank, out.loraAlpha, out.beta],
+    [full.method, full.objective, full.n_epochs, full.learning_rate, full.batch_size, full.lora_rank, full.lora_alpha, full.beta]);
 });

@@ -4,7 +4,15 @@ import { Readable } from 'node:stream';
 import { and, desc, eq, sql } from 'drizzle-orm';
 import * as pipeline from '@edgetune/api/pipeline';
 import { loadConfig } from '@edgetune/config';
-import { DEFAULT_DPO_BETA, defaultHyperparameters, findBaseModel, findDeviceProfile, jobObjective, preferenceAsChat, type PreferenceRecord } from '@edgetune/contracts';
+import {
+  findBaseModel,
+  findDeviceProfile,
+  preferenceAsChat,
+  readJobSettings,
+  trainingMaxSeqLen,
+  type JobSettings,
+  type PreferenceRecord,
+} from '@edgetune/contracts';
 import { db, schema } from '@edgetune/db';
 import { storage } from '@edgetune/storage';
 import type { BaseModelRef, Hyperparameters, Quantization } from '@edgetune/temporal';
@@ -21,6 +29,26 @@ export interface JobPlan {
   seed: number;
 }
 
+/**
+ * The trainer's words for a job's stored settings. Nothing is filled in here: the settings are
+ * complete (`readJobSettings` checks them, and completes rows stored before they were stored
+ * whole through the catalog's one function).
+ */
+export function trainerSettings(s: JobSettings, job: { maxSeqLen: number; seed: number }): Hyperparameters {
+  return {
+    method: s.method,
+    objective: s.objective,
+    ...(s.beta !== undefined ? { beta: s.beta } : {}),
+    epochs: s.n_epochs,
+    learningRate: s.learning_rate,
+    batchSize: s.batch_size,
+    loraRank: s.lora_rank,
+    loraAlpha: s.lora_alpha,
+    maxSeqLen: job.maxSeqLen,
+    seed: job.seed,
+  };
+}
+
 /** Everything the workflow needs to know about a job, resolved once from the database. */
 export async function loadJobPlan(ref: { jobId: string; orgId: string }): Promise<JobPlan> {
   const job = await pipeline.loadJobRow(ref);
@@ -31,11 +59,6 @@ export async function loadJobPlan(ref: { jobId: string; orgId: string }): Promis
     if (!f) throw new Error(`file ${id} not found`);
     return f.storageKey;
   };
-  const hp = job.hyperparameters as Record<string, unknown>;
-  const method = hp.method === 'full' ? 'full' : 'lora';
-  const objective = jobObjective(hp);
-  const d = defaultHyperparameters(model.id, method, objective);
-  const rank = Number(hp.lora_rank ?? d.lora_rank);
   const targets: JobPlan['targets'] = [];
   for (const device of job.targetDevices) {
     const profile = findDeviceProfile(device);
@@ -51,18 +74,7 @@ export async function loadJobPlan(ref: { jobId: string; orgId: string }): Promis
   }
   return {
     baseModel: { id: model.id, storagePrefix: model.storagePrefix, hubId: model.hubId, builtin: model.builtin, contextLength: model.contextLength },
-    hyperparameters: {
-      method,
-      objective,
-      beta: Number(hp.beta ?? DEFAULT_DPO_BETA),
-      epochs: Number(hp.n_epochs ?? d.n_epochs),
-      learningRate: Number(hp.learning_rate ?? d.learning_rate),
-      batchSize: Number(hp.batch_size ?? d.batch_size),
-      loraRank: rank,
-      loraAlpha: Number(hp.lora_alpha ?? d.lora_alpha),
-      maxSeqLen: Math.min(model.contextLength, 512),
-      seed: job.seed,
-    },
+    hyperparameters: trainerSettings(readJobSettings(model.id, job.hyperparameters), { maxSeqLen: trainingMaxSeqLen(model), seed: job.seed }),
     trainingFileKey: await fileKey(job.trainingFileId),
     validationFileKey: job.validationFileId ? await fileKey(job.validationFileId) : null,
     trainPool: loadConfig().TRAIN_POOL,

@@ -1,0 +1,51 @@
+/**
+ * The plan reads a job's stored settings from the database and hands them on: rows the API
+ * stores are complete and pass unchanged; rows stored before settings were stored whole are
+ * completed by the catalog's function, the same one the API uses.
+ */
+import { newOrg, useDatabase } from '@edgetune/api/testing';
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { eq, sql } from 'drizzle-orm';
+import { jobSettings, newId, type StoredJobSettings } from '@edgetune/contracts';
+import { db, schema } from '@edgetune/db';
+import { loadJobPlan, trainerSettings } from './plan';
+
+useDatabase();
+
+async function storedJob(orgId: string, baseModel: string, hyperparameters: StoredJobSettings, seed = 5): Promise<string> {
+  const fileId = newId('file');
+  await db().insert(schema.files).values({ id: fileId, orgId, filename: 'a.jsonl', purpose: 'fine-tune', bytes: 1, sha256: '0'.repeat(64), storageKey: `orgs/${orgId}/files/${fileId}`, examples: 1, stats: {} });
+  const jobId = newId('job');
+  // No target devices: the plan then needs no hardware pool.
+  await db().insert(schema.jobs).values({ id: jobId, orgId, baseModel, trainingFileId: fileId, hyperparameters, targetDevices: [], seed, status: 'queued', workflowId: `wf-${jobId}` });
+  return jobId;
+}
+
+test('complete stored settings reach the trainer unchanged; partial ones from older rows are completed by the catalog', async () => {
+  const { orgId } = await newOrg('plan');
+  const complete = { method: 'lora', objective: 'dpo', n_epochs: 7, learning_rate: 3.3e-4, batch_size: 3, lora_rank: 5, lora_alpha: 11, beta: 0.37 } as const;
+  const a = await loadJobPlan({ orgId, jobId: await storedJob(orgId, 'lfm2-350m', complete, 17) });
+  assert.deepEqual(a.hyperparameters, { method: 'lora', objective: 'dpo', epochs: 7, learningRate: 3.3e-4, batchSize: 3, loraRank: 5, loraAlpha: 11, beta: 0.37, maxSeqLen: 512, seed: 17 });
+
+  // A row from before preference tuning and before lora_alpha was stored.
+  const legacy = { method: 'lora', n_epochs: 1, learning_rate: 2e-3, batch_size: 8, lora_rank: 16 } as const;
+  const b = await loadJobPlan({ orgId, jobId: await storedJob(orgId, 'lfm2-tiny', legacy) });
+  assert.deepEqual(b.hyperparameters, trainerSettings(jobSettings('lfm2-tiny', legacy), { maxSeqLen: 512, seed: 5 }));
+  assert.equal(b.hyperparameters.objective, 'sft');
+  assert.equal(b.hyperparameters.beta, undefined);
+
+  const c = await loadJobPlan({ orgId, jobId: await storedJob(orgId, 'lfm2-tiny', {}) });
+  assert.deepEqual(c.hyperparameters, trainerSettings(jobSettings('lfm2-tiny', {}), { maxSeqLen: 512, seed: 5 }));
+});
+
+test('a stored row with a malformed setting fails the plan with the field named', async () => {
+  const { orgId } = await newOrg('plan-bad');
+  const jobId = await storedJob(orgId, 'lfm2-tiny', { method: 'lora' });
+  // Written past the column's type, as a hand edit or an old bug might have left it.
+  await db()
+    .update(schema.jobs)
+    .set({ hyperparameters: sql`${JSON.stringify({ method: 'lora', n_epochs: 'three' })}::jsonb` })
+    .where(eq(schema.jobs.id, jobId));
+  await assert.rejects(loadJobPlan({ orgId, jobId }), /stored settings are invalid[\s\S]*n_epochs/);
+});
