@@ -7,7 +7,8 @@ import { TEXT_KERNEL_WASM } from './text-kernel-wasm';
  * scanned eight units at a time. Loaded texts stay in until their area is full, remembered by
  * length, so a message fingerprinted and then counted on one kernel is copied once. Each
  * instance has its own memory: its texts and, when it counts tokens, its chunk table. Calls are
- * synchronous and never interleave.
+ * synchronous and never interleave. The memory's layout and flags stay in this module: callers
+ * hold TextRef handles and read a parsed line through ParsedChat.
  */
 
 interface Exports {
