@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parquetWriteBuffer } from 'hyparquet-writer';
+import { datasetReportSchema, type DatasetReport } from '@edgetune/contracts';
 import { columnsFromError, containerOf, csvHeader, guessFormat, guessMapping, parseCsvLine, readReport } from './datasets';
 import { readParquetColumns } from './parquet-columns';
 
@@ -34,13 +35,26 @@ test('columnsFromError reads the header a refused upload lists, quotes and all',
   assert.deepEqual(columnsFromError({ message: 'Line 2: invalid JSON.' }), []);
 });
 
+/** A stored report with the given fields (the others as small as the schema allows). */
+const stored = (over: Partial<DatasetReport>): DatasetReport => ({
+  format: 'chat',
+  examples: 1,
+  warnings: [],
+  ...over,
+  stats: { lines: 1, characters: 20, tokens: null, tokenizer: { baseModel: 'lfm2-tiny', available: false }, ...over.stats },
+});
+
 test('readReport reads what is there and tolerates what is not', () => {
+  // What does not match the report's schema never reaches the page: it is refused where the api reads it.
+  assert.equal(datasetReportSchema.safeParse(stored({ warnings: [{ nonsense: true } as never] })).success, false);
   const r = readReport({
     format: 'chat',
     examples: 3,
-    warnings: [{ code: 'duplicates', message: '1 example repeats', lines: [3], count: 1 }, { nonsense: true }],
+    warnings: [{ code: 'duplicates', message: '1 example repeats', lines: [3], count: 1 }],
     stats: {
+      lines: 3,
       messages: 9,
+      characters: 120,
       roles: { tool: 1, user: 3, system: 3, assistant: 4 },
       labels: [
         { label: 'b', count: 1 },
@@ -63,16 +77,20 @@ test('readReport reads what is there and tolerates what is not', () => {
     ['b', 1],
   ]);
   assert.equal(r.tokens?.total, 30);
-  assert.deepEqual(r.totals, [['messages', 9]]);
+  assert.deepEqual(r.totals, [
+    ['lines', 3],
+    ['messages', 9],
+    ['characters', 120],
+  ]);
   const empty = readReport(null);
   assert.equal(empty.tokens, null);
   assert.deepEqual(empty.warnings, []);
-  assert.equal(readReport({ stats: { tokens: null, tokenizer: { available: false, reason: 'not staged' } } }).tokenizer?.reason, 'not staged');
+  assert.equal(readReport(stored({ stats: { lines: 1, characters: 20, tokens: null, tokenizer: { baseModel: 'lfm2-tiny', available: false, reason: 'not staged' } } })).tokenizer?.reason, 'not staged');
 });
 
 test('readReport: warning links open the stored record the validator recorded, and say how numbers count', () => {
   // JSONL with blank lines: line 7 of the upload is record 3 of the stored file.
-  const jsonl = readReport({ unit: 'line', warnings: [{ code: 'duplicates', message: 'm', lines: [7, 12], records: [3, 6], count: 2 }] });
+  const jsonl = readReport(stored({ unit: 'line', warnings: [{ code: 'duplicates', message: 'm', lines: [7, 12], records: [3, 6], count: 2 }] }));
   assert.equal(jsonl.unit, 'line');
   assert.equal(jsonl.approximateLinks, false);
   assert.deepEqual(jsonl.warnings[0].links, [
@@ -80,15 +98,15 @@ test('readReport: warning links open the stored record the validator recorded, a
     { at: 12, record: 6, fileLine: null },
   ]);
   // CSV: row 4 starts on line 9 of the file.
-  const csv = readReport({ unit: 'row', warnings: [{ code: 'duplicates', message: 'm', lines: [4], records: [4], fileLines: [9], count: 1 }] });
+  const csv = readReport(stored({ unit: 'row', warnings: [{ code: 'duplicates', message: 'm', lines: [4], records: [4], fileLines: [9], count: 1 }] }));
   assert.deepEqual([csv.unit, csv.warnings[0].links], ['row', [{ at: 4, record: 4, fileLine: 9 }]]);
   // Older reports: no unit (the container tells), no records. Rows are still exact; JSONL lines are flagged.
-  const oldCsv = readReport({ warnings: [{ code: 'too_short', message: 'm', lines: [2], count: 1 }] }, 'csv');
+  const oldCsv = readReport(stored({ warnings: [{ code: 'too_short', message: 'm', lines: [2], count: 1 }] }), 'csv');
   assert.deepEqual([oldCsv.unit, oldCsv.approximateLinks, oldCsv.warnings[0].links], ['row', false, [{ at: 2, record: 2, fileLine: null }]]);
-  const oldJsonl = readReport({ warnings: [{ code: 'too_short', message: 'm', lines: [2], count: 1 }] }, 'jsonl');
+  const oldJsonl = readReport(stored({ warnings: [{ code: 'too_short', message: 'm', lines: [2], count: 1 }] }), 'jsonl');
   assert.deepEqual([oldJsonl.unit, oldJsonl.approximateLinks], ['line', true]);
   // Records that do not match the lines one to one are not trusted.
-  const broken = readReport({ unit: 'line', warnings: [{ code: 'd', message: 'm', lines: [5, 6], records: [1], count: 2 }] });
+  const broken = readReport(stored({ unit: 'line', warnings: [{ code: 'd', message: 'm', lines: [5, 6], records: [1], count: 2 }] }));
   assert.deepEqual([broken.approximateLinks, broken.warnings[0].links.map((l) => l.record)], [true, [5, 6]]);
 });
 

@@ -1,10 +1,11 @@
 /**
- * The portal's reading of a dataset version's stored validation report (`files.report`, JSON
- * written by the api's validator). The report is untyped JSON here, so every field is read
- * defensively: a report from an older validator simply shows less.
+ * The portal's reading of a dataset version's stored validation report (`files.report`, typed
+ * and checked by its contracts schema where the api reads it): warnings with links into the
+ * stored file, and the statistics in the order the pages show them.
  */
+import type { DatasetContainer, DatasetFormat, DatasetReport, TokenSummary } from '@edgetune/contracts';
 
-export type DatasetFormat = 'chat' | 'prompt_completion' | 'preference';
+export type { DatasetFormat } from '@edgetune/contracts';
 
 export const formatLabels: Record<string, string> = {
   chat: 'Chat',
@@ -30,25 +31,10 @@ export interface ReportWarning {
 }
 
 /** What a report's numbers count: lines of an uploaded JSONL, or rows of a CSV/Parquet table. */
-export type ReportUnit = 'line' | 'row';
-
-export interface Histogram {
-  lo: number;
-  hi: number;
-  count: number;
-}
-
-export interface TokenStats {
-  total: number;
-  mean: number;
-  p50: number;
-  p95: number;
-  max: number;
-  histogram: Histogram[];
-}
+export type ReportUnit = NonNullable<DatasetReport['unit']>;
 
 export interface ReadReport {
-  format: string | null;
+  format: DatasetFormat | null;
   examples: number | null;
   unit: ReportUnit;
   warnings: ReportWarning[];
@@ -57,95 +43,49 @@ export interface ReadReport {
    * is record N, which is off by the blank lines above it.
    */
   approximateLinks: boolean;
-  tokens: TokenStats | null;
+  tokens: TokenSummary | null;
   tokenizer: { baseModel: string | null; available: boolean; reason: string | null } | null;
   /** The other numeric statistics (messages, characters, …), for the totals table. */
   totals: [string, number][];
-  /** A characters-per-example histogram, when the validator recorded one. */
-  charHistogram: Histogram[] | null;
   /** Turns per role (system, user, assistant, tool). */
   roles: [string, number][];
   /** How often each final answer occurs (label balance of classification-like data), most frequent first. */
   labels: [string, number][];
 }
 
-const obj = (v: unknown): Record<string, unknown> | null => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null);
-const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
-
-function histogram(v: unknown): Histogram[] | null {
-  if (!Array.isArray(v)) return null;
-  const out: Histogram[] = [];
-  for (const b of v) {
-    const o = obj(b);
-    const lo = num(o?.lo);
-    const hi = num(o?.hi);
-    const count = num(o?.count);
-    if (lo === null || hi === null || count === null) return null;
-    out.push({ lo, hi, count });
-  }
-  return out;
-}
-
 const roleOrder = ['system', 'user', 'assistant', 'tool'];
 const roleRank = (r: string) => (roleOrder.includes(r) ? roleOrder.indexOf(r) : roleOrder.length);
-
-const positiveInts = (v: unknown): number[] | null => (Array.isArray(v) && v.every((n) => Number.isSafeInteger(n) && n > 0) ? (v as number[]) : null);
 
 /**
  * `container` (the version's `source.container`) tells the unit of a report older than its
  * `unit` field: CSV and Parquet reports always named data rows.
  */
-export function readReport(report: unknown, container?: unknown): ReadReport {
-  const r = obj(report) ?? {};
-  const stats = obj(r.stats) ?? {};
-  const unit: ReportUnit = r.unit === 'row' || r.unit === 'line' ? r.unit : container === 'csv' || container === 'parquet' ? 'row' : 'line';
+export function readReport(report: DatasetReport | null, container?: DatasetContainer | null): ReadReport {
+  const unit: ReportUnit = report?.unit ?? (container === 'csv' || container === 'parquet' ? 'row' : 'line');
   let approximateLinks = false;
-  const warnings: ReportWarning[] = Array.isArray(r.warnings)
-    ? r.warnings.flatMap((w) => {
-        const o = obj(w);
-        if (!o || typeof o.code !== 'string') return [];
-        const lines = positiveInts(o.lines) ?? [];
-        const given = positiveInts(o.records);
-        const records = given && given.length === lines.length ? given : null;
-        const starts = positiveInts(o.fileLines);
-        const fileLines = starts && starts.length === lines.length ? starts : null;
-        // Without stored records, rows are still exact (every data row is a record: blank lines
-        // are not rows and a bad row rejects the file); JSONL lines are not.
-        if (!records && unit === 'line' && lines.length > 0) approximateLinks = true;
-        const links = lines.map((at, i) => ({ at, record: records ? records[i] : at, fileLine: fileLines ? fileLines[i] : null }));
-        return [{ code: o.code, message: typeof o.message === 'string' ? o.message : o.code, count: num(o.count) ?? lines.length, links }];
-      })
-    : [];
-  const t = obj(stats.tokens);
-  const tokHist = histogram(t?.histogram);
-  const tokens: TokenStats | null =
-    t && tokHist
-      ? { total: num(t.total) ?? 0, mean: num(t.mean) ?? 0, p50: num(t.p50) ?? 0, p95: num(t.p95) ?? 0, max: num(t.max) ?? 0, histogram: tokHist }
-      : null;
-  const tk = obj(stats.tokenizer);
-  const totals: [string, number][] = Object.entries(stats).flatMap(([k, v]) => (num(v) !== null ? [[k, v as number] as [string, number]] : []));
-  const chars = obj(stats.characters);
+  const warnings: ReportWarning[] = (report?.warnings ?? []).map((w) => {
+    const records = w.records && w.records.length === w.lines.length ? w.records : null;
+    const fileLines = w.fileLines && w.fileLines.length === w.lines.length ? w.fileLines : null;
+    // Without stored records, rows are still exact (every data row is a record: blank lines
+    // are not rows and a bad row rejects the file); JSONL lines are not.
+    if (!records && unit === 'line' && w.lines.length > 0) approximateLinks = true;
+    const links = w.lines.map((at, i) => ({ at, record: records ? records[i] : at, fileLine: fileLines ? fileLines[i] : null }));
+    return { code: w.code, message: w.message, count: w.count, links };
+  });
+  const stats = report?.stats;
+  const tk = stats?.tokenizer;
+  const totals: [string, number][] = stats ? Object.entries(stats).flatMap(([k, v]) => (typeof v === 'number' ? [[k, v] as [string, number]] : [])) : [];
   return {
-    format: typeof r.format === 'string' ? r.format : null,
-    examples: num(r.examples),
+    format: report?.format ?? null,
+    examples: report?.examples ?? null,
     unit,
     warnings,
     approximateLinks,
-    tokens,
-    tokenizer: tk
-      ? { baseModel: typeof tk.baseModel === 'string' ? tk.baseModel : null, available: tk.available === true, reason: typeof tk.reason === 'string' ? tk.reason : null }
-      : null,
+    tokens: stats?.tokens ?? null,
+    tokenizer: tk ? { baseModel: tk.baseModel, available: tk.available, reason: tk.reason ?? null } : null,
     totals,
-    charHistogram: histogram(chars?.histogram) ?? histogram(stats.charactersHistogram) ?? null,
-    roles: Object.entries(obj(stats.roles) ?? {})
-      .flatMap(([k, v]) => (num(v) !== null ? [[k, v as number] as [string, number]] : []))
-      .sort((a, b) => roleRank(a[0]) - roleRank(b[0])),
-    labels: (Array.isArray(stats.labels) ? stats.labels : [])
-      .flatMap((l) => {
-        const o = obj(l);
-        return o && typeof o.label === 'string' && num(o.count) !== null ? [[o.label, o.count as number] as [string, number]] : [];
-      })
-      .sort((a, b) => b[1] - a[1]),
+    roles: Object.entries(stats?.roles ?? {}).sort((a, b) => roleRank(a[0]) - roleRank(b[0])),
+    labels: (stats?.labels ?? []).map((l) => [l.label, l.count] as [string, number]).sort((a, b) => b[1] - a[1]),
   };
 }
 

@@ -12,15 +12,15 @@ const GiB = 1024 * MiB;
 
 /** Limits the guide quotes; the docs test compares each with the constant the code uses. */
 export const datasetDocLimits = {
-  /** Longest JSONL line (api datasets DEFAULT_MAX_LINE_BYTES). */
+  /** Longest JSONL line (@edgetune/datasets DEFAULT_MAX_LINE_BYTES). */
   maxLineBytes: 8 * MiB,
-  /** Longest CSV record, all its cells (api MAX_CSV_RECORD_BYTES). */
+  /** Longest CSV record, all its cells (@edgetune/datasets MAX_CSV_RECORD_BYTES). */
   maxCsvRecordBytes: 16 * MiB,
-  /** Largest uncompressed Parquet row group (api MAX_ROW_GROUP_BYTES). */
+  /** Largest uncompressed Parquet row group (@edgetune/datasets MAX_ROW_GROUP_BYTES). */
   maxParquetRowGroupBytes: 256 * MiB,
-  /** Errors listed in a refusal (api MAX_REPORTED_ERRORS); the total is always given. */
+  /** Errors listed in a refusal (@edgetune/datasets MAX_REPORTED_ERRORS); the total is always given. */
   maxReportedErrors: 20,
-  /** Decompression-bomb guard: expansion ratio refused once past 64 MiB decompressed (api DEFAULT_MAX_RATIO). */
+  /** Decompression-bomb guard: expansion ratio refused once past 64 MiB decompressed (@edgetune/datasets DEFAULT_MAX_RATIO). */
   maxDecompressionRatio: 1000,
   /** Config MAX_UPLOAD_BYTES default. */
   defaultMaxUploadBytes: 8 * GiB,

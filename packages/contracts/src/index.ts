@@ -8,3 +8,4 @@ export * from './jobs';
 export * from './manifest';
 export * from './uploads';
 export * from './audit';
+export * from './dataset-report';

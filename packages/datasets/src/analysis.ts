@@ -4,6 +4,7 @@
  * count, label counts stop at a small number of distinct labels.
  */
 
+import type { TokenSummary } from '@edgetune/contracts';
 import { TextKernel } from './text-kernel';
 
 export const WARNING_LINES = 20;
@@ -16,18 +17,6 @@ const MAX_LABELS = 64;
 export const IMBALANCE_RATIO = 10;
 /** Cap of the duplicate table: 2^22 slots × 12 bytes = 48 MB, ~3.1 M distinct examples. */
 const DUP_MAX_SLOTS = 1 << 22;
-
-export interface Warning {
-  code: string;
-  message: string;
-  /** JSONL: lines of the uploaded file (blank lines counted); CSV/Parquet: data rows (1 = first after the header). */
-  lines: number[];
-  count: number;
-  /** For each of `lines`, the 1-based number of the record it became in the stored file (what the preview pages through). */
-  records?: number[];
-  /** CSV only: for each of `lines`, the line of the file where the row starts. */
-  fileLines?: number[];
-}
 
 /**
  * Where the example being analysed ends up and comes from. Read only when a line is listed (at
@@ -298,7 +287,7 @@ export class TokenStats {
     return out;
   }
 
-  summary(): { total: number; mean: number; p50: number; p95: number; max: number; histogram: { lo: number; hi: number; count: number }[] } {
+  summary(): TokenSummary {
     return {
       total: this.total,
       mean: this.n ? Math.round((this.total / this.n) * 10) / 10 : 0,

@@ -1,6 +1,5 @@
 import { loadConfig } from '@edgetune/config';
-import { findBaseModel } from '@edgetune/contracts';
-import type { DatasetReport } from './ingest';
+import { findBaseModel, type DatasetReport } from '@edgetune/contracts';
 
 /** Rates measured elsewhere (e.g. trained tokens per second of this model's finished jobs, a price list). */
 export interface MeasuredRates {

@@ -1,4 +1,7 @@
-export { ingestDataset, DEFAULT_MAX_LINE_BYTES, MAX_REPORTED_ERRORS, type DatasetReport, type IngestOptions, type IngestResult, type TokenSummary } from './ingest';
+/**
+ * The dataset engine: an uploaded file in (JSONL, CSV or Parquet, optionally gzip/zstd), checked
+ * record by record; out come the normalized JSONL the trainer reads and a typed report
+ * (DatasetReport, DatasetStats and DatasetSource in @edgetune/contracts). No database, no HTTP.
+ */
+export { ingestDataset, DEFAULT_MAX_LINE_BYTES, MAX_REPORTED_ERRORS, type IngestOptions, type IngestResult } from './ingest';
 export { estimateTraining, trainingPrice, type TrainingEstimate, type MeasuredRates } from './estimate';
-export { loadTokenCounter, clearTokenizerCache, type TokenizerAvailability } from './tokens';
-export type { DatasetFormat } from '@edgetune/contracts';

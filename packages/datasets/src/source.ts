@@ -1,16 +1,18 @@
+import { isUtf8 } from 'node:buffer';
+import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import { Decompress } from 'fzstd';
-import { DomainError } from '@edgetune/contracts';
+import { DomainError, type DatasetCompression, type DatasetContainer } from '@edgetune/contracts';
 
 /**
  * Opening an uploaded file: what it is (by its first bytes, not only its name), and its bytes
  * decompressed as a stream with a decompression-bomb guard.
  */
 
-export type Compression = 'none' | 'gzip' | 'zstd';
-export type Container = 'jsonl' | 'csv' | 'parquet';
+export type Compression = DatasetCompression;
+export type Container = DatasetContainer;
 
 export const READ_CHUNK = 1 << 20;
 /** Decompressed/compressed ratio above which a stream is treated as a bomb (checked past a floor). */
@@ -208,4 +210,73 @@ export async function* decodedChunks(
   } finally {
     input.destroy();
   }
+}
+
+/** First offset of an invalid UTF-8 sequence in `b` (only called on lines known to be invalid). */
+export function invalidUtf8At(b: Buffer): number {
+  let i = 0;
+  while (i < b.length) {
+    const c = b[i];
+    const n = c < 0x80 ? 1 : c >= 0xc2 && c < 0xe0 ? 2 : c >= 0xe0 && c < 0xf0 ? 3 : c >= 0xf0 && c < 0xf5 ? 4 : 0;
+    if (n === 0 || i + n > b.length || !isUtf8(b.subarray(i, i + n))) return i;
+    i += n;
+  }
+  return b.length;
+}
+
+/** Refuses binary content on the first decoded chunk. */
+export async function* withTextCheck(chunks: AsyncIterable<Buffer>, compression: Compression): AsyncGenerator<Buffer> {
+  let first = true;
+  for await (const c of chunks) {
+    if (first) {
+      first = false;
+      assertText(c.subarray(0, 64 << 10), compression);
+    }
+    yield c;
+  }
+}
+
+export async function* tee(chunks: AsyncIterable<Buffer>, hash: Hash): AsyncGenerator<Buffer> {
+  for await (const c of chunks) {
+    hash.update(c);
+    yield c;
+  }
+}
+
+/** CSV text must be UTF-8: the line of the first invalid byte is named (csv-parse would replace it silently). */
+export async function* utf8Checked(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  let tail = Buffer.alloc(0);
+  let line = 1;
+  for await (const c of chunks) {
+    const buf = tail.length ? Buffer.concat([tail, c]) : c;
+    // Keep an incomplete trailing sequence for the next chunk.
+    let cut = buf.length;
+    for (let k = 1; k <= 3 && k <= buf.length; k++) {
+      const b = buf[buf.length - k];
+      if (b >= 0xc0) {
+        const need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : 2;
+        if (need > k) cut = buf.length - k;
+        break;
+      }
+      if (b < 0x80) break;
+    }
+    const body = buf.subarray(0, cut);
+    if (!isUtf8(body)) {
+      const at = invalidUtf8At(body);
+      let l = line;
+      for (let p = body.indexOf(10); p >= 0 && p < at; p = body.indexOf(10, p + 1)) l++;
+      throw fail(`Line ${l} of the CSV file: invalid UTF-8 (byte 0x${body[at].toString(16)}); the file must be UTF-8 encoded.`);
+    }
+    for (let p = body.indexOf(10); p >= 0; p = body.indexOf(10, p + 1)) line++;
+    tail = Buffer.from(buf.subarray(cut));
+    // A copy: csv-parse may queue the chunk, and the reader reuses its buffers.
+    yield Buffer.from(body);
+  }
+  if (tail.length) throw fail(`The CSV file ends in the middle of a UTF-8 character (line ${line}); it may be truncated.`);
+}
+
+export async function sha256File(path: string, signal?: AbortSignal): Promise<string> {
+  const h = createHash('sha256');
+  for await (const c of createReadStream(path, { highWaterMark: 1 << 20, signal })) h.update(c as Buffer);
+  return h.digest('hex');
 }

@@ -1,10 +1,10 @@
 import { Template } from '@huggingface/jinja';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { findBaseModel, type BaseModel } from '@edgetune/contracts';
+import { findBaseModel, type BaseModel, type TokenizerAvailability } from '@edgetune/contracts';
 import { storage, StorageNotFound, type Storage } from '@edgetune/storage';
 import { MergeCounter } from './bpe-count';
 import { CountTable } from './count-table';
-import { TextKernel } from './text-kernel';
+import { TextKernel, type ParsedChat, type ParsedRole, type TextRef } from './text-kernel';
 
 /**
  * Token counts of training examples with the base model's REAL tokenizer and chat template,
@@ -33,12 +33,6 @@ export interface TemplateMessage {
   role: string;
   content: string | null;
   [k: string]: unknown;
-}
-
-export interface TokenizerAvailability {
-  baseModel: string;
-  available: boolean;
-  reason?: string;
 }
 
 /** Piece table: 2^12 slots doubling up to 2^18 (4 MB). */
@@ -257,24 +251,23 @@ export class TokenCounter {
   }
 
   /**
-   * countExample of the chat line the kernel just parsed (TextKernel.parseChat, with `leadCode`),
-   * counted from the kernel's copies of its contents as countPerMessage counts them; -1 when
-   * countExample must count it (a shape not yet verified, an example sampled for verification,
-   * fast paths off) — nothing is counted then. It may reuse the kernel memory holding the
-   * line's contents: read what else is needed of them first.
+   * countExample of the chat line this counter's kernel just parsed (TextKernel.parseChat, with
+   * `leadCode`), counted from the kernel's copies of its contents as countPerMessage counts them;
+   * -1 when countExample must count it (a shape not yet verified, an example sampled for
+   * verification, fast paths off) — nothing is counted then. It may reuse the kernel memory
+   * holding the line's contents: read what else is needed of them first.
    */
-  countParsed(k: TextKernel, n: number): number {
+  countParsed(chat: ParsedChat): number {
     if (!this.countsParsed) return -1;
+    const n = chat.messages;
+    // The same key shapeKey gives these messages (no names: the kernel does not parse lines with one).
     let key: number | string;
     if (n <= 6) {
       key = 0;
-      for (let i = 0; i < n; i++) key = key * 32 + k.chatCode(i);
+      for (let i = 0; i < n; i++) key = key * 32 + parsedRoleCode(chat.role(i)) + (chat.excluded(i) ? 8 : 0);
     } else {
       key = '';
-      for (let i = 0; i < n; i++) {
-        const code = k.chatCode(i);
-        key += `${ROLE_NAMES[code & 7]}${code & 8 ? '0' : ''},`;
-      }
+      for (let i = 0; i < n; i++) key += `${chat.role(i)}${chat.excluded(i) ? '0' : ''},`;
     }
     const shape = this.shapes.get(key);
     if (!shape || !shape.ok || shape.fixedTokens < 0 || shape.seen < VERIFY_FIRST_PER_SHAPE) return -1;
@@ -282,9 +275,9 @@ export class TokenCounter {
     const CLS = this.cls;
     let total = shape.fixedTokens;
     for (let i = 0; i < n; i++) {
-      const len = k.chatLength(i);
+      const len = chat.length(i);
       if (len > 0 && shape.afterNewline[i]) {
-        const c0 = k.chatFirst(i);
+        const c0 = chat.firstUnit(i);
         if (!((c0 > 32 && c0 < 127) || CLS[c0] === LETTER || CLS[c0] === DIGIT)) return -1;
       }
     }
@@ -292,10 +285,8 @@ export class TokenCounter {
     // loading them may reuse the kernel memory the others are read from.
     let withLead: string[] | null = null;
     for (let i = 0; i < n; i++) {
-      const at = k.chatAt(i);
-      const len = k.chatLength(i);
-      if (k.chatFlags(i) & 2) (withLead ??= []).push(k.text(at, len));
-      else total += this.countChunksAt(at, len, null);
+      if (chat.hasLead(i)) (withLead ??= []).push(chat.text(i));
+      else total += this.countChunksAt(chat.content(i), chat.length(i), null);
     }
     if (withLead) for (const t of withLead) total += this.countText(t);
     this.examples++;
@@ -463,14 +454,14 @@ export class TokenCounter {
   }
 
   /** countChunks of the text of `len` units at `at` in the kernel (`s`: the same text as a string, if there is one). */
-  private countChunksAt(at: number, len: number, s: string | null): number {
+  private countChunksAt(at: TextRef, len: number, s: string | null): number {
     const k = this.kernel;
     let n = k.countChunks(at, len, CHUNK_MAX);
     const misses = k.misses;
     for (let i = 0; i < misses; i++) {
       const start = k.missStart(i);
       const end = k.missEnd(i);
-      const c = this.countPieces(s !== null ? s.slice(start, end) : k.text(at + 2 * start, end - start));
+      const c = this.countPieces(s !== null ? s.slice(start, end) : k.slice(at, start, end));
       if (end - start <= CHUNK_MAX) k.remember(i, c);
       n += c;
     }
@@ -680,8 +671,8 @@ function buildClasses(): Uint8Array {
 }
 
 const ROLE_CODES: Record<string, number> = { system: 1, user: 2, assistant: 3, tool: 4 };
-/** The role of each code of ROLE_CODES (and TextKernel.chatCode). */
-export const ROLE_NAMES = ['', 'system', 'user', 'assistant', 'tool'];
+/** ROLE_CODES of a parsed line's role, without a keyed lookup (this runs per message of most lines). */
+const parsedRoleCode = (role: ParsedRole): number => (role === 'assistant' ? 3 : role === 'user' ? 2 : 1);
 
 /**
  * What a template rendering depends on besides the contents: each message's role, whether it is

@@ -159,7 +159,7 @@ test('lineage, preview, estimate, and deletion refused while a job runs', async 
   await db().update(schema.jobs).set({ status: 'succeeded', fineTunedModel: 'ft:lfm2-tiny:x:lineage:1' }).where(eq(schema.jobs.id, running));
   // The estimate's time comes from the throughput this organization's finished jobs measured.
   await db().update(schema.jobs).set({ result: { training: { steps: 10, final_loss: 1, tokens_per_second: 250, duration_s: 24, resumed_from_step: 0 } }, finishedAt: new Date() }).where(eq(schema.jobs.id, running));
-  const report = v1.file.report as { stats: Record<string, unknown> };
+  const report = v1.file.report!;
   const counted = { ...report, stats: { ...report.stats, tokens: { total: 6000, mean: 200, p50: 200, p95: 210, max: 220, histogram: [] }, tokenizer: { baseModel: 'lfm2-tiny', available: true } } };
   await db().update(schema.files).set({ report: counted }).where(eq(schema.files.id, v1.file.id));
   const timed = await estimateVersion(caller, v1.file.id, { baseModel: 'lfm2-tiny', epochs: 2 });

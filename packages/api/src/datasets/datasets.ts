@@ -8,7 +8,7 @@ import { asc, count, desc, eq, inArray } from 'drizzle-orm';
 import { DomainError, findBaseModel } from '@edgetune/contracts';
 import { db, schema } from '@edgetune/db';
 import { storage } from '@edgetune/storage';
-import { estimateTraining, trainingPrice, type DatasetReport } from '@edgetune/datasets';
+import { estimateTraining, trainingPrice } from '@edgetune/datasets';
 import { medianTrainingThroughput } from '../jobs/throughput';
 import { authorize, findOwned, newestFirstAfter, orgScope, pageLimit, toPage, type Caller } from '../tenant';
 import { recordAudit } from '../identity/audit';
@@ -211,7 +211,7 @@ export async function estimateVersion(caller: Caller, fileId: string, input: { b
   const throughput =
     (await medianTrainingThroughput(input.baseModel, orgScope(caller, schema.jobs, eq(schema.jobs.baseModel, input.baseModel)), 'this organization')) ??
     (await medianTrainingThroughput(input.baseModel));
-  return estimateTraining(file.report as unknown as DatasetReport, input.baseModel, input.epochs, {
+  return estimateTraining(file.report, input.baseModel, input.epochs, {
     tokensPerSecond: throughput?.tokensPerSecond ?? null,
     throughputBasis: throughput?.basis,
     pricePerMillionTokensMinor: trainingPrice(input.baseModel),

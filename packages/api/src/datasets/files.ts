@@ -1,6 +1,6 @@
 /**
  * Files = dataset versions. An upload is staged on local disk, validated and normalized by the
- * datasets core (packages/api/src/datasets), stored as canonical JSONL, and recorded as the next
+ * dataset engine (@edgetune/datasets), stored as canonical JSONL, and recorded as the next
  * immutable version of its dataset. Content-addressed: the same bytes uploaded to the same
  * dataset return the existing version. On any failure nothing is left behind (no row, no object,
  * no staged or temporary file).
@@ -205,7 +205,7 @@ export async function createVersion(
       stats: result.stats,
       format: result.format,
       source,
-      report: result.report as unknown as Record<string, unknown>,
+      report: result.report,
       createdBy: caller.userId,
     });
     if (saved.reused) {

@@ -1,8 +1,9 @@
 import { sql } from 'drizzle-orm';
 import { bigint, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { datasetReportSchema, datasetSourceSchema, datasetStatsSchema } from '@edgetune/contracts';
 import { orgs, users } from './orgs';
-// Types of the uploads table's columns (the files table's are the datasets package's).
 import type { StoredError, UploadOptions } from '@edgetune/contracts';
+import { parsedJsonb } from './parsed-jsonb';
 
 /** A named series of immutable dataset versions (each version is a `files` row). */
 export const datasets = pgTable(
@@ -34,16 +35,16 @@ export const files = pgTable(
     storageKey: text('storage_key').notNull(),
     examples: integer('examples').notNull(),
     /** Summary statistics computed during validation. */
-    stats: jsonb('stats').$type<Record<string, number>>().notNull(),
+    stats: parsedJsonb('stats', datasetStatsSchema).notNull(),
     datasetId: text('dataset_id').references(() => datasets.id, { onDelete: 'cascade' }),
     /** 1, 2, … within the dataset. */
     version: integer('version'),
     /** Record format: chat, prompt_completion, preference. */
     format: text('format').notNull().default('chat'),
     /** How the upload arrived: source format (jsonl/csv/parquet), compression, column mapping. */
-    source: jsonb('source').$type<Record<string, unknown>>(),
+    source: parsedJsonb('source', datasetSourceSchema),
     /** Validation report: warnings, statistics, histograms. */
-    report: jsonb('report').$type<Record<string, unknown>>(),
+    report: parsedJsonb('report', datasetReportSchema),
     createdBy: text('created_by').references(() => users.id, { onDelete: 'set null' }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },

@@ -5,6 +5,7 @@ import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { errorMessage, trpc } from '@/lib/trpc';
 import { usePoll } from '@/lib/use-poll';
 import { fmtBytes, fmtDate, fmtDuration, fmtNum } from '@/lib/format';
+import type { DatasetContainer } from '@edgetune/contracts';
 import { formatLabels, readReport, statLabel, type ReadReport, type WarningLink } from '@/lib/datasets';
 import type { DatasetDetail, DatasetEstimate } from '@/lib/types';
 import { DatasetRecord } from '@/components/dataset-record';
@@ -174,9 +175,9 @@ export function DatasetView({ id, versionId, record, models }: { id: string; ver
 }
 
 function VersionDetail({ datasetId, version, record, models }: { datasetId: string; version: Version; record: number | null; models: EstimateModelOption[] }) {
-  const source = (version.source ?? {}) as Record<string, unknown>;
-  const report = readReport(version.report, source.container);
-  const columns = source.columns && typeof source.columns === 'object' ? (source.columns as Record<string, string>) : null;
+  const source = version.source;
+  const report = readReport(version.report, source?.container);
+  const columns = source?.columns ?? null;
   return (
     <>
       <div className="card" data-testid="version-stats" data-file-id={version.id}>
@@ -185,12 +186,12 @@ function VersionDetail({ datasetId, version, record, models }: { datasetId: stri
         </h2>
         <p className="muted small">
           {formatLabels[version.format] ?? version.format}
-          {typeof source.container === 'string' && <> · uploaded as {String(source.container).toUpperCase()}</>}
-          {typeof source.compression === 'string' && source.compression !== 'none' && <> ({String(source.compression)})</>}
-          {typeof source.filename === 'string' && (
+          {source && <> · uploaded as {source.container.toUpperCase()}</>}
+          {source && source.compression !== 'none' && <> ({source.compression})</>}
+          {source && (
             <>
               {' '}
-              · <code>{String(source.filename)}</code>
+              · <code>{source.filename}</code>
             </>
           )}
           {columns && (
@@ -203,7 +204,7 @@ function VersionDetail({ datasetId, version, record, models }: { datasetId: stri
         <Stats report={report} examples={version.examples} />
       </div>
       <Estimate fileId={version.id} models={models} defaultModel={report.tokenizer?.baseModel ?? null} />
-      <ValidationReport datasetId={datasetId} fileId={version.id} report={report} container={source.container} />
+      <ValidationReport datasetId={datasetId} fileId={version.id} report={report} container={source?.container ?? null} />
       <Preview fileId={version.id} record={record} report={report} />
     </>
   );
@@ -253,8 +254,6 @@ function Stats({ report, examples }: { report: ReadReport; examples: number }) {
               <Histogram bins={t.histogram} unit="tokens" testid="tokens-chart" />
               {report.tokenizer?.baseModel && <p className="hint">Counted with the real tokenizer of {report.tokenizer.baseModel}.</p>}
             </>
-          ) : report.charHistogram && report.charHistogram.length > 0 ? (
-            <Histogram bins={report.charHistogram} unit="characters" testid="characters-chart" />
           ) : null}
           {!t && (
             <p className="hint" data-testid="tokenizer-note">
@@ -365,7 +364,7 @@ function Estimate({ fileId, models, defaultModel }: { fileId: string; models: Es
 const warningLines = 30;
 
 /** How the report's numbers count, said once above the warnings. */
-function numbering(report: ReadReport, container: unknown): string {
+function numbering(report: ReadReport, container: DatasetContainer | null): string {
   if (report.unit === 'line') {
     return 'Numbers are lines of the uploaded file, as an editor shows them (blank lines count); each opens the record that line became in the preview below.';
   }
@@ -378,7 +377,7 @@ function origin(unit: ReadReport['unit'], l: WarningLink): string {
   return unit === 'line' ? `line ${l.at} of the upload` : `row ${l.at}${l.fileLine ? ` (line ${l.fileLine} of the file)` : ''}`;
 }
 
-function ValidationReport({ datasetId, fileId, report, container }: { datasetId: string; fileId: string; report: ReadReport; container: unknown }) {
+function ValidationReport({ datasetId, fileId, report, container }: { datasetId: string; fileId: string; report: ReadReport; container: DatasetContainer | null }) {
   const units = report.unit === 'line' ? 'lines' : 'rows';
   return (
     <div className="card" data-testid="validation-report">
