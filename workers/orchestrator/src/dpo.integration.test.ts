@@ -21,6 +21,8 @@ import { goodJsonl, newOrg, useDatabase } from '@edgetune/api/testing/fixtures';
 import { inProcessOpenAI } from '@edgetune/api/testing/openai-client';
 import type { Manifest } from '@edgetune/contracts';
 import { storage } from '@edgetune/storage';
+import { temporalClient, workflowIds } from '@edgetune/temporal';
+import { recordHistories } from './record-histories';
 
 useDatabase();
 
@@ -119,5 +121,6 @@ describe('preference tuning (DPO) through the OpenAI SDK and the real workflow',
     const pair = JSON.parse(data.eval.toString('utf8').split('\n')[0]) as { chosen: string | { content: string }[] };
     const chosen = typeof pair.chosen === 'string' ? pair.chosen : pair.chosen[pair.chosen.length - 1].content;
     assert.deepEqual(first.messages.at(-1), { role: 'assistant', content: chosen });
+    await recordHistories(await temporalClient(), workflowIds.fineTuneJob(job.id), 'dpo');
   });
 });
