@@ -5,7 +5,7 @@ import { closeDb } from '@edgetune/db';
 import { taskQueues } from '@edgetune/temporal/queues';
 import { installRuntimeLogger } from '@edgetune/temporal/runtime';
 import { reconcileJobs } from '@edgetune/api/pipeline/index';
-import * as activities from './activities/index';
+import { orchestratorActivities } from './activities/registry';
 import { workflowBundle } from './workflow-bundle';
 
 const RECONCILE_EVERY_MS = 60_000;
@@ -20,7 +20,7 @@ const worker = await Worker.create({
   namespace: config.TEMPORAL_NAMESPACE,
   taskQueue: taskQueues.orchestrator,
   ...workflowBundle,
-  activities,
+  activities: orchestratorActivities(),
 });
 log.info({ taskQueue: taskQueues.orchestrator, address: config.TEMPORAL_ADDRESS }, 'orchestrator worker started');
 
