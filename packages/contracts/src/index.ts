@@ -7,3 +7,4 @@ export * from './devices';
 export * from './jobs';
 export * from './manifest';
 export * from './uploads';
+export * from './job-events';

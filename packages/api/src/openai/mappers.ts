@@ -11,6 +11,7 @@ import {
   type ErrorCode,
   type TrainingObjective,
 } from '@edgetune/contracts';
+import { describeJobEvent } from '@edgetune/contracts';
 import type { FileRow } from '../domain/files';
 import type { EventRow, JobRow, NormalizedHyperparameters, VersionRow } from '../domain/jobs';
 
@@ -91,7 +92,7 @@ export function toOpenAIEvent(e: EventRow) {
     object: 'fine_tuning.job.event' as const,
     created_at: unix(e.createdAt)!,
     level: e.level,
-    message: e.message,
+    message: describeJobEvent(e),
     data: e.data ?? {},
     type: e.type,
   };
