@@ -9,3 +9,4 @@ export * from './manifest';
 export * from './uploads';
 export * from './audit';
 export * from './dataset-report';
+export * from './job-events';

@@ -5,6 +5,7 @@
  * Python; large data never travels here, only storage keys.
  */
 import type { Fingerprint } from '@edgetune/contracts';
+import activityNames from '../activity-names.json';
 
 /** Where a base model's weights come from; resolved by the trainer in this order. */
 export interface BaseModelRef {
@@ -142,12 +143,13 @@ export interface ExportGgufOutput {
   chatTemplate: string;
 }
 
-export const trainerActivityNames = {
-  validateDataset: 'trainer.validate_dataset',
-  train: 'trainer.train',
-  evaluate: 'trainer.evaluate',
-  exportGguf: 'trainer.export_gguf',
-} as const;
+/**
+ * Activity type names have one declaration, activity-names.json beside this package's src: the
+ * workflow's proxies call these, the orchestrator and the device agent register under them, and
+ * the Python trainer reads the file at start (edgetune_trainer/activity_names.py).
+ */
+export const trainerActivityNames = activityNames.trainer;
+export const orchestratorActivityNames = activityNames.orchestrator;
 
 // ---------------------------------------------------------------- device agent (TS, queue device.<pool>)
 
@@ -194,8 +196,4 @@ export interface BenchmarkOutput {
   fingerprint: Fingerprint;
 }
 
-export const deviceActivityNames = {
-  fingerprint: 'fingerprint',
-  quantize: 'quantize',
-  benchmark: 'benchmark',
-} as const;
+export const deviceActivityNames = activityNames.device;

@@ -18,6 +18,8 @@ import OpenAI, { toFile } from 'openai';
 import { apiKeys, jobs } from '@edgetune/api';
 import type { Manifest } from '@edgetune/contracts';
 import { storage } from '@edgetune/storage';
+import { temporalClient, workflowIds } from '@edgetune/temporal';
+import { recordHistories } from './record-histories';
 
 useDatabase();
 
@@ -116,5 +118,6 @@ describe('preference tuning (DPO) through the OpenAI SDK and the real workflow',
     const pair = JSON.parse(data.eval.toString('utf8').split('\n')[0]) as { chosen: string | { content: string }[] };
     const chosen = typeof pair.chosen === 'string' ? pair.chosen : pair.chosen[pair.chosen.length - 1].content;
     assert.deepEqual(first.messages.at(-1), { role: 'assistant', content: chosen });
+    await recordHistories(await temporalClient(), workflowIds.fineTuneJob(job.id), 'dpo');
   });
 });

@@ -12,6 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import OpenAI, { toFile } from 'openai';
 import { Connection, Client } from '@temporalio/client';
+import { recordHistories } from './record-histories';
 
 const BASE_URL = process.env.BASE_URL ?? 'http://127.0.0.1:3100';
 const ROOT = process.env.EDGETUNE_ROOT ?? path.resolve(import.meta.dirname, '../../..');
@@ -106,6 +107,7 @@ describe('fine-tuning through the OpenAI SDK and the REST API', () => {
     assert.ok(done.fine_tuned_model, 'a succeeded job names its published model');
     assert.ok(done.finished_at);
 
+    await recordHistories(temporal, `fine-tune-${job.id}`, 'sft');
     const events = await a.client.fineTuning.jobs.listEvents(job.id, { limit: 1000 });
     assert.ok(events.data.some((e) => /^Step \d+\/\d+: training loss=/.test(e.message)), 'training steps are reported as events');
 
@@ -194,6 +196,26 @@ describe('fine-tuning through the OpenAI SDK and the REST API', () => {
     assert.ok(trainScheduled, 'training was scheduled');
     const acknowledged = history.events!.find((e) => e.activityTaskCanceledEventAttributes && Number(e.activityTaskCanceledEventAttributes.scheduledEventId) === Number(trainScheduled.eventId));
     assert.ok(acknowledged, 'the trainer acknowledged the cancellation and stopped');
+    await recordHistories(temporal, `fine-tune-${job.id}`, 'cancelled');
     await assert.rejects(a.client.fineTuning.jobs.cancel(job.id), (e: unknown) => e instanceof OpenAI.APIError && e.status === 409);
+  });
+
+  test('an example longer than the job allows fails the job during validation', { timeout: 5 * 60_000 }, async () => {
+    // Upload only warns about length (it cannot know the job's limit); the trainer's validation
+    // against the model's tokenizer and the job's maxSeqLen (512 for lfm2-tiny) refuses it.
+    const long = { messages: [{ role: 'user', content: Array.from({ length: 700 }, (_, i) => `word${i}`).join(' ') }, { role: 'assistant', content: 'ok' }] };
+    const lines = [...readFileSync(TRAIN, 'utf8').trim().split('\n').slice(0, 40), JSON.stringify(long)];
+    const file = await a.client.files.create({ file: await toFile(Buffer.from(lines.join('\n') + '\n'), 'too-long.jsonl'), purpose: 'fine-tune' });
+    const validation = await a.client.files.create({ file: await toFile(readFileSync(EVAL), 'eval.jsonl'), purpose: 'fine-tune' });
+    const job = await a.client.fineTuning.jobs.create({ model: 'lfm2-tiny', training_file: file.id, validation_file: validation.id });
+    const failed = await waitForStatus(a.client, job.id, ['failed'], 4 * 60_000);
+    assert.equal(failed.error?.code, 'invalid_training_file');
+    assert.equal(failed.error?.param, 'training_file');
+    assert.match(failed.error?.message ?? '', new RegExp(`^train split, line ${lines.length}: example has \\d+ tokens, longer than maxSeqLen \\(512\\)$`));
+    const events = await a.client.fineTuning.jobs.listEvents(job.id, { limit: 100 });
+    const last = events.data.find((e) => e.level === 'error');
+    assert.ok(last, 'the failure is an error event');
+    assert.equal(last.message, `The job failed during validate: ${failed.error?.message}`);
+    await recordHistories(temporal, `fine-tune-${job.id}`, 'failed');
   });
 });

@@ -1,12 +1,12 @@
 /** The orchestrator worker: fineTuneJob workflows and their database / storage activities. */
-import { createRequire } from 'node:module';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createLogger, loadConfig } from '@edgetune/config';
 import { closeDb } from '@edgetune/db';
 import { taskQueues } from '@edgetune/temporal/queues';
 import { installRuntimeLogger } from '@edgetune/temporal/runtime';
 import { reconcileJobs } from '@edgetune/api/pipeline';
-import * as activities from './activities/index';
+import { orchestratorActivities } from './activities/registry';
+import { workflowBundle } from './workflow-bundle';
 
 const RECONCILE_EVERY_MS = 60_000;
 
@@ -15,14 +15,12 @@ const config = loadConfig();
 installRuntimeLogger(log);
 
 const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
-const require = createRequire(import.meta.url);
 const worker = await Worker.create({
   connection,
   namespace: config.TEMPORAL_NAMESPACE,
   taskQueue: taskQueues.orchestrator,
-  workflowsPath: require.resolve('./workflows/index.ts'),
-  activities,
-  bundlerOptions: { ignoreModules: ['node:crypto', 'crypto'] },
+  ...workflowBundle,
+  activities: orchestratorActivities(),
 });
 log.info({ taskQueue: taskQueues.orchestrator, address: config.TEMPORAL_ADDRESS }, 'orchestrator worker started');
 

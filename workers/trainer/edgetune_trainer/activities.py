@@ -1,6 +1,7 @@
 """Temporal activities of the trainer (queue `train.<pool>`).
 
-Names, argument and result shapes follow packages/temporal/src/activities.ts: one dict argument
+Names come from packages/temporal/activity-names.json (see activity_names); argument and result
+shapes follow packages/temporal/src/activities.ts: one dict argument
 with camelCase keys in, one dict out. Activities are synchronous (torch work) and run in the
 worker's thread pool.
 
@@ -24,9 +25,9 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, CancelledError
 
+from . import activity_names, models, storage
 from . import evaluate as evaluate_mod
 from . import export as export_mod
-from . import models, storage
 from . import train as train_mod
 from . import validate as validate_mod
 from .logs import job_id_var, logger
@@ -63,7 +64,7 @@ def _begin(inp: dict[str, Any], name: str) -> None:
     logger.info("%s started", name)
 
 
-@activity.defn(name="trainer.validate_dataset")
+@activity.defn(name=activity_names.TRAINER["validateDataset"])
 def validate_dataset(inp: dict[str, Any]) -> dict[str, Any]:
     _begin(inp, "validate_dataset")
     with _background_heartbeat(), tempfile.TemporaryDirectory(prefix="edgetune-val-") as tmp:
@@ -81,7 +82,7 @@ def validate_dataset(inp: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-@activity.defn(name="trainer.train", no_thread_cancel_exception=True)
+@activity.defn(name=activity_names.TRAINER["train"], no_thread_cancel_exception=True)
 def train(inp: dict[str, Any]) -> dict[str, Any]:
     _begin(inp, "train")
     output_prefix = str(inp["outputPrefix"]).rstrip("/")
@@ -146,7 +147,7 @@ def train(inp: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-@activity.defn(name="trainer.evaluate")
+@activity.defn(name=activity_names.TRAINER["evaluate"])
 def evaluate(inp: dict[str, Any]) -> dict[str, Any]:
     _begin(inp, "evaluate")
     with _background_heartbeat(), tempfile.TemporaryDirectory(prefix="edgetune-eval-") as tmp:
@@ -164,7 +165,7 @@ def evaluate(inp: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-@activity.defn(name="trainer.export_gguf")
+@activity.defn(name=activity_names.TRAINER["exportGguf"])
 def export_gguf(inp: dict[str, Any]) -> dict[str, Any]:
     _begin(inp, "export_gguf")
     with _background_heartbeat():

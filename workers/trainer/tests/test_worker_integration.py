@@ -20,7 +20,7 @@ from temporalio.exceptions import CancelledError
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from temporalio.workflow import ActivityCancellationType
 
-from edgetune_trainer import storage
+from edgetune_trainer import activity_names, storage
 from edgetune_trainer.activities import ALL_ACTIVITIES
 
 ADDRESS = os.environ.get("TEMPORAL_ADDRESS", "127.0.0.1:7233")
@@ -44,18 +44,18 @@ pytestmark = pytest.mark.skipif(not _reachable(), reason=f"no Temporal server at
 
 @workflow.defn(name="edgetuneTrainerProbe")
 class TrainerProbe:
-    """A minimal workflow that calls the trainer activities by name, like the TS workflow."""
+    """A minimal workflow that calls the trainer activities by their declared names, like the TS workflow."""
 
     @workflow.run
     async def run(self, inp: dict[str, Any]) -> dict[str, Any]:
         validated = await workflow.execute_activity(
-            "trainer.validate_dataset",
+            activity_names.TRAINER["validateDataset"],
             inp["validate"],
             start_to_close_timeout=timedelta(minutes=5),
             heartbeat_timeout=timedelta(seconds=30),
         )
         trained = await workflow.execute_activity(
-            "trainer.train",
+            activity_names.TRAINER["train"],
             inp["train"],
             start_to_close_timeout=timedelta(minutes=10),
             heartbeat_timeout=timedelta(seconds=2),
@@ -129,7 +129,11 @@ def test_cancel_stops_running_train(tiny_ref: dict[str, Any], tiny_dir: Any, dat
         for _ in range(600):
             desc = await handle.describe()
             pending = desc.raw_description.pending_activities
-            if pending and pending[0].activity_type.name == "trainer.train" and pending[0].heartbeat_details.payloads:
+            if (
+                pending
+                and pending[0].activity_type.name == activity_names.TRAINER["train"]
+                and pending[0].heartbeat_details.payloads
+            ):
                 break
             await asyncio.sleep(0.1)
         else:

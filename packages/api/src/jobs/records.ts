@@ -5,7 +5,7 @@
  */
 import { and, eq, sql } from 'drizzle-orm';
 import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
-import { jobResultSchema, newId, terminalStatuses, type JobResult, type JobStatus, type StoredError } from '@edgetune/contracts';
+import { jobEventLevel, jobEventType, jobResultSchema, newId, terminalStatuses, type JobEventFact, type JobEventLevel, type JobEventType, type JobResult, type JobStatus, type StoredError } from '@edgetune/contracts';
 import { db, schema } from '@edgetune/db';
 
 const { jobs, jobEvents, jobStages } = schema;
@@ -45,15 +45,20 @@ export async function setJobResult(ref: JobRef & { result: JobResult; trainedTok
     .where(and(eq(jobs.id, ref.jobId), eq(jobs.orgId, ref.orgId)));
 }
 
-export interface EventInput {
-  level?: 'info' | 'warn' | 'error';
-  type?: 'message' | 'metrics';
-  message: string;
-  data?: Record<string, unknown> | null;
+/**
+ * One event to record. Workflow code records facts (`fact`): their sentence is made when the
+ * event is read (describeJobEvent), so wording is never an input of workflow code. A `message`
+ * is the form workflow code scheduled before facts existed (still accepted, so activities that
+ * running workflows scheduled then complete) and that of the platform's own notes (reconcile).
+ */
+export type EventInput = (
+  | { fact: JobEventFact }
+  | { message: string; level?: JobEventLevel; type?: JobEventType; data?: Record<string, unknown> | null }
+) & {
   /** Same key = same event: a retried write is a no-op. */
   dedupeKey: string;
   at?: number;
-}
+};
 
 export async function recordEvents(ref: JobRef, events: EventInput[]): Promise<void> {
   if (events.length === 0) return;
@@ -64,10 +69,9 @@ export async function recordEvents(ref: JobRef, events: EventInput[]): Promise<v
         id: newId('event'),
         orgId: ref.orgId,
         jobId: ref.jobId,
-        level: e.level ?? 'info',
-        type: e.type ?? 'message',
-        message: e.message,
-        data: e.data ?? null,
+        ...('fact' in e
+          ? { level: jobEventLevel(e.fact), type: jobEventType(e.fact), message: null, data: e.fact }
+          : { level: e.level ?? 'info', type: e.type ?? 'message', message: e.message, data: e.data ?? null }),
         dedupeKey: e.dedupeKey,
         createdAt: e.at ? new Date(e.at) : new Date(),
       })),

@@ -62,6 +62,12 @@ test('file and event objects', () => {
   assert.deepEqual(e, { id: 'ftevent-1', object: 'fine_tuning.job.event', created_at: 2, level: 'info', message: 'step 1', data: { step: 1 }, type: 'metrics' });
 });
 
+test('an event recorded as a fact is described when read; its data is the fact', () => {
+  const data = { kind: 'queued' as const, pool: 'local' };
+  const e = toOpenAIEvent({ seq: 2, id: 'ftevent-2', orgId: 'o', jobId: 'j', level: 'info', type: 'message', message: null, data, dedupeKey: 'queued', createdAt: new Date(3000) });
+  assert.deepEqual(e, { id: 'ftevent-2', object: 'fine_tuning.job.event', created_at: 3, level: 'info', message: 'Queued for training on pool local', data, type: 'message' });
+});
+
 test('create body: OpenAI hyperparameters and method map to the job schema', () => {
   const r = fromOpenAICreateJob({
     model: 'lfm2-tiny',

@@ -9,6 +9,7 @@ import {
   type ErrorCode,
   type TrainingObjective,
 } from '@edgetune/contracts';
+import { describeJobEvent } from '@edgetune/contracts';
 import type { FileRow } from '../datasets/files';
 import { readJob, resultNumber, type JobSettings } from '../jobs/job-facts';
 import type { EventRow, JobRow, VersionRow } from '../jobs/jobs';
@@ -81,7 +82,7 @@ export function toOpenAIEvent(e: EventRow) {
     object: 'fine_tuning.job.event' as const,
     created_at: unix(e.createdAt)!,
     level: e.level,
-    message: e.message,
+    message: describeJobEvent(e),
     data: e.data ?? {},
     type: e.type,
   };

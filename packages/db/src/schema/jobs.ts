@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { bigint, bigserial, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
-import type { JobResult, StoredError, StoredJobSettings } from '@edgetune/contracts';
+import type { JobResult, StoredError, StoredJobEventData, StoredJobSettings } from '@edgetune/contracts';
 import { files } from './files';
 import { orgs, users } from './orgs';
 
@@ -40,8 +40,9 @@ export const jobEvents = pgTable(
     jobId: text('job_id').notNull().references(() => jobs.id, { onDelete: 'cascade' }),
     level: text('level', { enum: ['info', 'warn', 'error'] }).notNull(),
     type: text('type', { enum: ['message', 'metrics'] }).notNull(),
-    message: text('message').notNull(),
-    data: jsonb('data').$type<Record<string, unknown>>(),
+    /** Only on events written before facts existed; newer events are described from `data` when read. */
+    message: text('message'),
+    data: jsonb('data').$type<StoredJobEventData>(),
     /** Makes event writes from retried activities idempotent. */
     dedupeKey: text('dedupe_key').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),

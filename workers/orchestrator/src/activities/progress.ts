@@ -2,19 +2,17 @@ import { createInterface } from 'node:readline';
 import { Context } from '@temporalio/activity';
 import * as pipeline from '@edgetune/api/pipeline';
 import { storage } from '@edgetune/storage';
+import type { JobEventFact } from '@edgetune/contracts';
 import { temporalClient, trainerActivityNames, type TrainProgress } from '@edgetune/temporal';
 
 type Ref = { jobId: string; orgId: string };
 
-export function progressEvent(p: TrainProgress): pipeline.EventInput {
+export function progressEvent(p: TrainProgress): pipeline.EventInput & { fact: Extract<JobEventFact, { kind: 'training_step' }> } {
   // DPO steps also carry their reward accuracy and margin (absent from supervised steps).
   const dpo = typeof p.rewardAccuracy === 'number';
   return {
-    type: 'metrics',
-    message:
-      `Step ${p.step}/${p.totalSteps}: training loss=${p.loss.toFixed(4)}` +
-      (dpo ? `, reward accuracy=${(p.rewardAccuracy as number).toFixed(3)}, reward margin=${(p.rewardMargin ?? 0).toFixed(4)}` : ''),
-    data: {
+    fact: {
+      kind: 'training_step',
       step: p.step,
       total_steps: p.totalSteps,
       epoch: p.epoch,
@@ -61,7 +59,7 @@ export async function trackTraining(ref: Ref): Promise<void> {
       if (act && act.state === 2 && !running) {
         running = true;
         await pipeline.setJobStatus({ ...ref, status: 'running', at: Date.now() });
-        await pipeline.recordEvents(ref, [{ message: `Training started on pool ${act.lastWorkerIdentity ?? 'unknown'}`, dedupeKey: 'train-started' }]);
+        await pipeline.recordEvents(ref, [{ fact: { kind: 'training_started', worker: act.lastWorkerIdentity ?? null }, dedupeKey: 'train-started' }]);
       }
       const details = act?.heartbeatDetails?.payloads?.[0];
       const p = decodePayload(details ?? undefined) as TrainProgress | null;

@@ -6,6 +6,7 @@
  */
 import {
   ActivityCancellationType,
+  type ActivityOptions,
   ApplicationFailure,
   CancellationScope,
   executeChild,
@@ -28,6 +29,8 @@ import type {
   ValidateDatasetOutput,
   Quantization,
 } from '@edgetune/temporal/activities';
+import { deviceActivityNames, trainerActivityNames } from '@edgetune/temporal/activities';
+import type { JobEventFact } from '@edgetune/contracts';
 import { taskQueues, workflowIds, type FineTuneJobInput, type RegisterPoolInput } from '@edgetune/temporal/queues';
 import type * as activities from '../activities/index';
 import type { CandidateResult } from '@edgetune/api/pipeline';
@@ -46,16 +49,30 @@ const tracker = proxyActivities<typeof activities>({
   cancellationType: ActivityCancellationType.TRY_CANCEL,
 });
 
-/** The trainer's activities, by their (Python) names. */
+/**
+ * Activities another worker serves (the Python trainer, the device agents), called under the
+ * names of their one declaration (packages/temporal/activity-names.json), which those workers
+ * register from too.
+ */
+function declared<T>(names: { [K in keyof T]: string }, options: ActivityOptions): T {
+  const proxy = proxyActivities<Record<string, (input: unknown) => Promise<unknown>>>(options);
+  return Object.fromEntries(Object.entries<string>(names).map(([key, name]) => [key, proxy[name]])) as T;
+}
+
 interface TrainerActivities {
-  'trainer.validate_dataset'(input: ValidateDatasetInput): Promise<ValidateDatasetOutput>;
-  'trainer.train'(input: TrainInput): Promise<TrainOutput>;
-  'trainer.evaluate'(input: EvaluateInput): Promise<EvaluateOutput>;
-  'trainer.export_gguf'(input: ExportGgufInput): Promise<ExportGgufOutput>;
+  validateDataset(input: ValidateDatasetInput): Promise<ValidateDatasetOutput>;
+  train(input: TrainInput): Promise<TrainOutput>;
+  evaluate(input: EvaluateInput): Promise<EvaluateOutput>;
+  exportGguf(input: ExportGgufInput): Promise<ExportGgufOutput>;
+}
+
+interface DeviceActivities {
+  quantize(input: QuantizeInput): Promise<QuantizeOutput>;
+  benchmark(input: BenchmarkInput): Promise<BenchmarkOutput>;
 }
 
 function trainer(pool: string, startToCloseTimeout: string): TrainerActivities {
-  return proxyActivities<TrainerActivities>({
+  return declared<TrainerActivities>(trainerActivityNames, {
     taskQueue: taskQueues.train(pool),
     startToCloseTimeout,
     heartbeatTimeout: '2 minutes',
@@ -85,11 +102,11 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
     currentStage = name;
     return inStage(ref, { stage: name }, fn);
   };
-  const event = (message: string, dedupeKey: string, data: Record<string, unknown> | null = null, level: 'info' | 'warn' | 'error' = 'info') =>
-    db.recordEvents({ ...ref, events: [{ message, dedupeKey, data, level, at: Date.now() }] });
+  // Facts only: their sentences are made when read, so rewording one never touches this code.
+  const event = (fact: JobEventFact, dedupeKey: string) => db.recordEvents({ ...ref, events: [{ fact, dedupeKey, at: Date.now() }] });
 
   try {
-    await event('Validating training file', 'validate-start');
+    await event({ kind: 'validating' }, 'validate-start');
     const plan: JobPlan = await db.loadJobPlan(ref);
     const short = trainer(plan.trainPool, '6 hours');
     const long = trainer(plan.trainPool, '48 hours');
@@ -104,7 +121,7 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
         seed: plan.seed,
         preference: dpo,
       });
-      const v = await short['trainer.validate_dataset']({
+      const v = await short.validateDataset({
         jobId: ref.jobId,
         baseModel: plan.baseModel,
         trainKey: prepared.trainKey,
@@ -121,16 +138,23 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
         );
       }
       await event(
-        `Dataset validated with ${plan.baseModel.id}'s tokenizer: ${v.trainExamples} training and ${v.evalExamples} evaluation ${dpo ? 'preference pairs' : 'examples'}, ${v.trainTokens} training tokens (longest ${v.maxTokens})` +
-          (prepared.heldOutFromTraining ? '; evaluation examples held out from the training file' : ''),
+        {
+          kind: 'dataset_validated',
+          base_model: plan.baseModel.id,
+          objective: dpo ? 'dpo' : 'sft',
+          train_examples: v.trainExamples,
+          eval_examples: v.evalExamples,
+          train_tokens: v.trainTokens,
+          max_tokens: v.maxTokens,
+          held_out_from_training: prepared.heldOutFromTraining,
+        },
         'validate-done',
-        { train_examples: v.trainExamples, eval_examples: v.evalExamples, train_tokens: v.trainTokens, max_tokens: v.maxTokens },
       );
       return prepared;
     });
 
     await db.setJobStatus({ ...ref, status: 'queued', at: Date.now() });
-    await event(`Queued for training on pool ${plan.trainPool}`, 'queued');
+    await event({ kind: 'queued', pool: plan.trainPool }, 'queued');
 
     const trained = await stage('train', async () => {
       const trackScope = new CancellationScope();
@@ -139,7 +163,7 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
         if (!isCancellation(e)) log.warn('training tracker failed', { error: String(e) });
       });
       try {
-        return await long['trainer.train']({
+        return await long.train({
           jobId: ref.jobId,
           baseModel: plan.baseModel,
           trainKey: data.trainKey,
@@ -168,13 +192,19 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
       },
     });
     await event(
-      `Training${dpo ? ' (DPO)' : ''} finished: ${trained.steps} steps, final loss ${trained.finalLoss.toFixed(4)}, ${Math.round(trained.tokensPerSecond)} tokens/s` +
-        (trained.resumedFromStep > 0 ? ` (resumed from step ${trained.resumedFromStep})` : ''),
+      {
+        kind: 'training_finished',
+        objective: dpo ? 'dpo' : 'sft',
+        steps: trained.steps,
+        final_loss: trained.finalLoss,
+        tokens_per_second: trained.tokensPerSecond,
+        resumed_from_step: trained.resumedFromStep,
+      },
       'train-done',
     );
 
     const evaluation = await stage('evaluate', () =>
-      short['trainer.evaluate']({
+      short.evaluate({
         jobId: ref.jobId,
         baseModel: plan.baseModel,
         trainedPrefix: trained.trainedPrefix,
@@ -199,18 +229,10 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
         },
       },
     });
-    await event(
-      `Evaluation on ${evaluation.examples} held-out ${dpo ? 'preference pairs' : 'examples'}: ${dpo ? 'DPO ' : ''}loss ${evaluation.loss.toFixed(4)}` +
-        (evaluation.rewardAccuracy !== undefined
-          ? `, reward accuracy ${(evaluation.rewardAccuracy * 100).toFixed(1)} % (margin ${(evaluation.rewardMargin ?? 0).toFixed(3)})`
-          : '') +
-        `, token accuracy ${(evaluation.tokenAccuracy * 100).toFixed(1)} %, task accuracy ${(evaluation.taskAccuracy * 100).toFixed(1)} % (base model: ${(evaluation.baseTaskAccuracy * 100).toFixed(1)} %)`,
-      'evaluate-done',
-      { ...evaluation },
-    );
+    await event({ kind: 'evaluated', objective: dpo ? 'dpo' : 'sft', ...evaluation }, 'evaluate-done');
 
     const exported = await stage('export', () =>
-      short['trainer.export_gguf']({
+      short.exportGguf({
         jobId: ref.jobId,
         baseModel: plan.baseModel,
         trainedPrefix: trained.trainedPrefix,
@@ -218,7 +240,7 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
         outputPrefix: `${plan.prefix}/export`,
       }),
     );
-    await event(`Merged and exported GGUF F16 (${exported.sizeBytes} bytes, llama.cpp ${exported.llamaCppVersion})`, 'export-done');
+    await event({ kind: 'exported', size_bytes: exported.sizeBytes, llama_cpp_version: exported.llamaCppVersion }, 'export-done');
 
     const devices = await Promise.all(
       plan.targets.map((target) =>
@@ -233,23 +255,24 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
       db.publishVersion({ ...ref, evaluation, llamaCppVersion: exported.llamaCppVersion, devices, createdAt: Date.now() }),
     );
     await db.meterJob({ ...ref, usage: { training_tokens: trained.trainTokens, training_seconds: trained.durationS } });
-    await event(`Published ${published.name} (version ${published.version}) with ${devices.reduce((n, d) => n + d.candidates.length, 0)} variants`, 'published', { model: published.name });
+    const variants = devices.reduce((n, d) => n + d.candidates.length, 0);
+    await event({ kind: 'published', model: published.name, version: published.version, variants }, 'published');
     await db.setJobStatus({ ...ref, status: 'succeeded', fineTunedModel: published.name, at: Date.now() });
-    await event('The job has successfully completed', 'succeeded');
+    await event({ kind: 'succeeded' }, 'succeeded');
     return { fineTunedModel: published.name };
   } catch (err) {
     if (isCancellation(err)) {
       await CancellationScope.nonCancellable(async () => {
         await db.closeOpenStages({ ...ref, state: 'cancelled', at: Date.now() });
         await db.setJobStatus({ ...ref, status: 'cancelled', at: Date.now() });
-        await event(`The job was cancelled${currentStage ? ` during ${currentStage}` : ''}`, 'cancelled');
+        await event({ kind: 'cancelled', stage: currentStage }, 'cancelled');
       });
       throw err;
     }
     const failure = describeFailure(err);
     await db.closeOpenStages({ ...ref, state: 'failed', at: Date.now() });
     await db.setJobStatus({ ...ref, status: 'failed', error: { code: failure.code, message: failure.message, param: failure.param }, at: Date.now() });
-    await event(`The job failed${currentStage ? ` during ${currentStage}` : ''}: ${failure.message}`, 'failed', null, 'error');
+    await event({ kind: 'failed', stage: currentStage, code: failure.code, error: failure.message }, 'failed');
     throw ApplicationFailure.nonRetryable(failure.message, failure.code);
   }
 }
@@ -284,10 +307,7 @@ export interface DeviceCandidatesInput {
 /** One target device: quantize each candidate, benchmark it on that device's pool, select one. */
 export async function deviceCandidates(input: DeviceCandidatesInput) {
   const ref = { jobId: input.jobId, orgId: input.orgId };
-  const agent = proxyActivities<{
-    quantize(i: QuantizeInput): Promise<QuantizeOutput>;
-    benchmark(i: BenchmarkInput): Promise<BenchmarkOutput>;
-  }>({
+  const agent = declared<DeviceActivities>({ quantize: deviceActivityNames.quantize, benchmark: deviceActivityNames.benchmark }, {
     taskQueue: taskQueues.device(input.pool),
     startToCloseTimeout: '2 hours',
     heartbeatTimeout: '1 minute',
@@ -308,10 +328,8 @@ export async function deviceCandidates(input: DeviceCandidatesInput) {
       ...ref,
       events: [
         {
-          message: `${input.device} ${quantization}: ${(q.sizeBytes / 1e6).toFixed(1)} MB, prefill ${b.prefillTokensPerSecond.toFixed(0)} tok/s, decode ${b.decodeTokensPerSecond.toFixed(0)} tok/s, TTFT ${b.timeToFirstTokenMs.toFixed(0)} ms, peak RSS ${(b.peakRssBytes / 1e6).toFixed(0)} MB, task accuracy ${(b.taskAccuracy * 100).toFixed(1)} % (measured on ${b.fingerprint.cpuModel})`,
+          fact: { kind: 'variant_benchmarked', device: input.device, quantization, size_bytes: q.sizeBytes, ...b },
           dedupeKey: `bench-${input.device}-${quantization}`,
-          type: 'metrics',
-          data: { device: input.device, quantization, size_bytes: q.sizeBytes, ...b },
           at: Date.now(),
         },
       ],
@@ -325,7 +343,13 @@ export async function deviceCandidates(input: DeviceCandidatesInput) {
   }
   await db.recordEvents({
     ...ref,
-    events: [{ message: `Selected ${choice.selected} for ${input.device}: ${choice.reason}`, dedupeKey: `select-${input.device}`, at: Date.now() }],
+    events: [
+      {
+        fact: { kind: 'variant_selected', device: input.device, selected: choice.selected, best_task_accuracy: choice.bestTaskAccuracy, tolerance: choice.tolerance },
+        dedupeKey: `select-${input.device}`,
+        at: Date.now(),
+      },
+    ],
   });
   return { device: input.device, pool: input.pool, candidates, selected: choice.selected };
 }

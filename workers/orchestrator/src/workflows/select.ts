@@ -12,17 +12,17 @@ export const ACCURACY_TOLERANCE = 0.02;
 /**
  * Picks the variant to ship on a device: among candidates within the device's budgets, the
  * smallest file whose task accuracy is within ACCURACY_TOLERANCE of the most accurate one
- * (decode speed breaks ties). Returns null when nothing fits the budgets.
+ * (decode speed breaks ties), with the numbers that chose it. Returns null when nothing fits the budgets.
  */
-export function selectVariant(candidates: Candidate[], budget: { maxSizeBytes: number; maxPeakRssBytes: number }): { selected: Quantization; reason: string } | null {
+export function selectVariant(
+  candidates: Candidate[],
+  budget: { maxSizeBytes: number; maxPeakRssBytes: number },
+): { selected: Quantization; bestTaskAccuracy: number; tolerance: number } | null {
   const fitting = candidates.filter((c) => c.sizeBytes <= budget.maxSizeBytes && c.benchmark.peakRssBytes <= budget.maxPeakRssBytes);
   if (fitting.length === 0) return null;
   const best = Math.max(...fitting.map((c) => c.benchmark.taskAccuracy));
   const good = fitting.filter((c) => c.benchmark.taskAccuracy >= best - ACCURACY_TOLERANCE);
   good.sort((a, b) => a.sizeBytes - b.sizeBytes || b.benchmark.decodeTokensPerSecond - a.benchmark.decodeTokensPerSecond);
   const pick = good[0];
-  return {
-    selected: pick.quantization,
-    reason: `smallest variant within ${ACCURACY_TOLERANCE * 100} points of the best task accuracy (${(best * 100).toFixed(1)} %) that fits the budgets`,
-  };
+  return { selected: pick.quantization, bestTaskAccuracy: best, tolerance: ACCURACY_TOLERANCE };
 }

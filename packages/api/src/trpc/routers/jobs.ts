@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { describeJobEvent } from '@edgetune/contracts';
 import { cancelJob, createJob, getJob, listJobEvents, listJobs } from '../../jobs/jobs';
 import { createTRPCRouter, orgProcedure } from '../procedures';
 import { jobDetailView, jobSummaryView } from '../views';
@@ -18,7 +19,7 @@ export const jobsRouter = createTRPCRouter({
     .query(async ({ ctx, input }) => {
       const r = await listJobEvents(ctx.caller, input.id, input);
       return {
-        data: r.data.map((e) => ({ id: e.id, seq: e.seq, level: e.level, type: e.type, message: e.message, data: e.data ?? null, createdAt: e.createdAt })),
+        data: r.data.map((e) => ({ id: e.id, seq: e.seq, level: e.level, type: e.type, message: describeJobEvent(e), data: e.data ?? null, createdAt: e.createdAt })),
         hasMore: r.hasMore,
       };
     }),
