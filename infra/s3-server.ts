@@ -41,6 +41,8 @@ export async function startS3Server(opts: { dataDir: string; port: number; bucke
     (name, code) => opts.log.error({ process: name, code }, 'the S3 server exited'),
   );
   proc.start();
+  // Whatever way this process ends, the server does not outlive it.
+  process.once('exit', () => proc.kill());
   const client = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId, secretAccessKey } });
   try {
     await waitFor('the S3 server', 60_000, async () => {
