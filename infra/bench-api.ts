@@ -96,15 +96,19 @@ interface Step {
 async function sweep(key: string, validation: Validation | null): Promise<Step[]> {
   const steps: Step[] = [];
   const paths = ['/api/v1/datasets', '/api/v1/jobs', '/api/v1/models', '/v1/fine_tuning/jobs'];
-  for (const rate of rates) {
-    const r = await autocannon({
+  const drive = (rate: number, duration: number) =>
+    autocannon({
       url: stack.baseUrl,
       connections: Math.max(4, Math.min(64, Math.ceil(rate / 20))),
       overallRate: rate,
-      duration: seconds,
+      duration,
       headers: { authorization: `Bearer ${key}` },
       requests: paths.map((p) => ({ method: 'GET', path: p })),
     });
+  // Warm-up, not recorded: the first requests compile routes and fill connection pools.
+  await drive(rates[0]!, 2);
+  for (const rate of rates) {
+    const r = await drive(rate, seconds);
     steps.push({
       rate,
       p50: r.latency.p50,

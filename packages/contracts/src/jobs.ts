@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { evaluationMetricsSchema } from './manifest';
 
 /** OpenAI's status names; every surface shows these. */
 export const jobStatuses = ['validating_files', 'queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
@@ -95,16 +96,7 @@ export const jobResultSchema = z.object({
       resumed_from_step: z.number(),
     })
     .optional(),
-  evaluation: z
-    .object({
-      loss: z.number(),
-      token_accuracy: z.number(),
-      task_accuracy: z.number(),
-      base_task_accuracy: z.number(),
-      examples: z.number(),
-      reward_accuracy: z.number().optional(),
-      reward_margin: z.number().nullable().optional(),
-    })
-    .optional(),
+  // A DPO evaluation without a margin records null; the manifest publishes 0 then.
+  evaluation: evaluationMetricsSchema.extend({ reward_margin: z.number().nullable().optional() }).optional(),
 });
 export type JobResult = z.infer<typeof jobResultSchema>;

@@ -1,6 +1,17 @@
 import { z } from 'zod';
 import { fingerprintSchema } from './devices';
 
+/** Held-out metrics of a trained model, as the job records them and its manifest publishes them. */
+export const evaluationMetricsSchema = z.object({
+  loss: z.number(),
+  token_accuracy: z.number(),
+  task_accuracy: z.number(),
+  base_task_accuracy: z.number(),
+  examples: z.number(),
+  reward_accuracy: z.number().optional(),
+  reward_margin: z.number().optional(),
+});
+
 export const variantMetricsSchema = z.object({
   prefill_tokens_per_second: z.number(),
   decode_tokens_per_second: z.number(),
@@ -43,15 +54,7 @@ export const manifestSchema = z.object({
   created_at: z.string(),
   llama_cpp_version: z.string(),
   /** Held-out metrics; a preference-tuned (DPO) model adds its reward accuracy and margin against the base. */
-  evaluation: z.object({
-    loss: z.number(),
-    token_accuracy: z.number(),
-    task_accuracy: z.number(),
-    base_task_accuracy: z.number(),
-    examples: z.number(),
-    reward_accuracy: z.number().optional(),
-    reward_margin: z.number().optional(),
-  }),
+  evaluation: evaluationMetricsSchema,
   variants: z.array(manifestVariantSchema),
   /** ed25519 over the canonical JSON of the manifest without `signature`. */
   signature: z.object({ algorithm: z.literal('ed25519'), key_id: z.string(), value: z.string() }).optional(),
