@@ -59,6 +59,11 @@ export function configSchema(root: string) {
     MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(8 * 1024 ** 3),
     /** Decompression-bomb guard: the most a compressed upload may expand to. */
     MAX_DECOMPRESSED_BYTES: z.coerce.number().int().positive().default(32 * 1024 ** 3),
+    /**
+     * Threads that validate uploaded datasets beside the web server's event loop (unset: the cores
+     * but one, 1 to 4; 0: validate on the event loop itself, which stalls other requests meanwhile).
+     */
+    DATASET_THREADS: z.coerce.number().int().min(0).max(64).optional(),
     /** Price overrides for training estimates, e.g. `lfm2-350m=40,lfm2-1.2b=150` (US cents per million training tokens). */
     TRAINING_PRICES: z
       .string()

@@ -12,7 +12,7 @@ import { loadConfig } from '@edgetune/config';
 import { datasetFormats, DomainError, filePurposes, newId, terminalStatuses, type DatasetFormat } from '@edgetune/contracts';
 import { db, schema } from '@edgetune/db';
 import { storage } from '@edgetune/storage';
-import { ingestDataset } from '@edgetune/datasets';
+import { defaultDatasetThreads, ingestOffThread } from '@edgetune/datasets';
 import { logger } from '../logger';
 import { authorize, findOwned, newestFirstAfter, notFoundError, orgScope, pageLimit, toPage, type Caller } from '../tenant';
 import { isUniqueViolation } from '../identity/accounts';
@@ -178,14 +178,20 @@ export async function createVersion(
     if (before) return before;
 
     normalized = await stagingPath(caller.orgId, '.normalized.jsonl');
-    const result = await ingestDataset(staged.path, normalized, {
-      filename,
-      format: f.format,
-      columns: f.columns,
-      baseModel: f.baseModel,
-      maxDecompressedBytes: config.MAX_DECOMPRESSED_BYTES,
-      signal: input.signal,
-    });
+    // Off the event loop: validating gigabytes here would stall every other request meanwhile.
+    const result = await ingestOffThread(
+      staged.path,
+      normalized,
+      {
+        filename,
+        format: f.format,
+        columns: f.columns,
+        baseModel: f.baseModel,
+        maxDecompressedBytes: config.MAX_DECOMPRESSED_BYTES,
+        signal: input.signal,
+      },
+      config.DATASET_THREADS ?? defaultDatasetThreads(),
+    );
 
     const id = newId('file');
     const key = fileStorageKey(caller.orgId, id);
