@@ -10,6 +10,8 @@ import { embeddedPostgresPasswordFile, type Logger } from '@edgetune/config';
 export interface EmbeddedPg {
   url: string;
   stop(): Promise<void>;
+  /** kill -9 of the postmaster, as a crash would end it (the kill tests); resolves once its processes are gone. */
+  crash(): Promise<void>;
 }
 
 const isRoot = process.getuid?.() === 0;
@@ -102,5 +104,33 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port: numbe
   return {
     url: `postgres://postgres:${secret.wanted}@127.0.0.1:${opts.port}/${opts.database}`,
     stop: () => server.stop(),
+    crash: () => crashPostmaster(dir),
   };
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+async function crashPostmaster(dir: string): Promise<void> {
+  const pidFile = path.join(dir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+  if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) return;
+  // Its backends notice the postmaster's death and exit; a new postmaster refuses to start while
+  // they still hold the shared memory, so take them down too.
+  const children = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout.split('\n').map(Number).filter((n) => n > 0);
+  for (const p of [pid, ...children]) {
+    try {
+      process.kill(p, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+  for (let i = 0; i < 100 && [pid, ...children].some(alive); i++) await new Promise((r) => setTimeout(r, 100));
 }

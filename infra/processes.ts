@@ -32,6 +32,8 @@ export class ManagedProcess {
   }
 
   start(): void {
+    this.stopping = false;
+    this.exitCode = null;
     const out = createWriteStream(this.logFile, { flags: 'a' });
     const child = spawn(this.spec.command, this.spec.args, {
       cwd: this.spec.cwd,
@@ -67,6 +69,20 @@ export class ManagedProcess {
     } catch {
       /* already gone */
     }
+  }
+
+  /** kill -9 of the whole process group, as a crash would end it (the kill tests); resolves once it has exited. */
+  async crash(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    this.stopping = true;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+    await exited;
   }
 
   async stop(timeoutMs = 40_000): Promise<void> {

@@ -34,8 +34,16 @@ export interface Stack {
   env: NodeJS.ProcessEnv;
   baseUrl: string;
   processes: Map<string, ManagedProcess>;
+  /** Components that exited on their own (and were started again), by name. */
+  unexpectedExits: Record<string, number>;
   stopComponent(name: string): Promise<void>;
   startComponent(name: string): void;
+  /** Components that `crash` and `restart` know: the processes, and 'postgres' when embedded. */
+  components(): string[];
+  /** kill -9 of a component (the kill tests). */
+  crash(name: string): Promise<void>;
+  /** Starts a component again after `crash` (PostgreSQL: resolves once it accepts connections). */
+  restart(name: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -101,9 +109,24 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 
   const processes = new Map<string, ManagedProcess>();
   let stopping = false;
+  // A component that exits on its own is started again, as a service manager would, with a
+  // backoff that grows while it keeps failing soon after its start.
+  const crashes = new Map<string, { count: number; lastStart: number }>();
+  const unexpectedExits: Record<string, number> = {};
   const onExit = (name: string, code: number | null) => {
     if (stopping) return;
-    log.error({ process: name, code, logFile: processes.get(name)?.logFile }, `${name} exited unexpectedly`);
+    unexpectedExits[name] = (unexpectedExits[name] ?? 0) + 1;
+    const c = crashes.get(name) ?? { count: 0, lastStart: 0 };
+    c.count = Date.now() - c.lastStart > 60_000 ? 1 : c.count + 1;
+    crashes.set(name, c);
+    const delayMs = Math.min(30_000, 1000 * 2 ** (c.count - 1));
+    log.error({ process: name, code, logFile: processes.get(name)?.logFile, restartInMs: delayMs }, `${name} exited unexpectedly`);
+    setTimeout(() => {
+      const p = processes.get(name);
+      if (stopping || !p || p.running) return;
+      c.lastStart = Date.now();
+      p.start();
+    }, delayMs).unref();
   };
   const add = (name: string, command: string, args: string[], cwd: string, componentEnv: NodeJS.ProcessEnv = env) => {
     processes.set(name, new ManagedProcess({ name, command, args, cwd, env: componentEnv, logDir, echo: opts.echo }, log, onExit));
@@ -134,11 +157,26 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     env,
     baseUrl,
     processes,
+    unexpectedExits,
     async stopComponent(name) {
       await processes.get(name)?.stop();
     },
     startComponent(name) {
       processes.get(name)?.start();
+    },
+    components() {
+      return [...(pgServer ? ['postgres'] : []), ...processes.keys()];
+    },
+    async crash(name) {
+      if (name === 'postgres') await pgServer?.crash();
+      else await processes.get(name)?.crash();
+    },
+    async restart(name) {
+      if (name !== 'postgres') return processes.get(name)?.start();
+      // The killed server's shared memory can linger a moment: retry for a while.
+      pgServer = await waitFor('PostgreSQL after a crash', 60_000, () =>
+        startEmbeddedPostgres({ dataDir: opts.dataDir, port: opts.postgresPort, database: 'edgetune', log }),
+      );
     },
     async stop() {
       stopping = true;

@@ -3,7 +3,8 @@
  *   1. TypeScript unit tests (node:test, no services)
  *   2. a real stack on test ports (PostgreSQL, Temporal, workers, web) with its own data folder,
  *      then the trainer's pytest suite (its worker tests use that Temporal server), the
- *      integration tests, the health-check test and the Playwright e2e against it.
+ *      integration tests, the health-check test, the Playwright e2e against it, and last the kill
+ *      tests (components killed with kill -9 while jobs run; nothing may be lost or doubled).
  * Prints one closing line "N passed, N failed" over the suites and exits non-zero on a failure.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -11,6 +12,7 @@ import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger } from '@edgetune/config';
+import { printChaos, runChaos } from './kill-test';
 import { startOidcTestProvider, type OidcTestProvider } from './oidc-test-provider';
 import { startS3Server, type S3Server } from './s3-server';
 import { ROOT, startStack, type Stack } from './stack';
@@ -106,7 +108,7 @@ await suite('unit (node:test)', async () =>
 let stack: Stack | null = null;
 let oidc: OidcTestProvider | null = null;
 let s3: S3Server | null = null;
-const needStack = !only || only.some((s) => ['trainer (pytest)', 'integration', 'health', 'e2e'].includes(s));
+const needStack = !only || only.some((s) => ['trainer (pytest)', 'integration', 'health', 'e2e', 'kill tests'].includes(s));
 if (needStack) {
   await suite('stack start', async () => {
     const port = Number(process.env.TEST_PORT ?? 3100);
@@ -211,6 +213,23 @@ if (stack) {
       E2E_ARTIFACTS_DIR: path.join(ROOT, 'e2e', 'test-results'),
     })) === 0,
   );
+
+  // Last, because it kills components of the stack: a bounded run of `npm run chaos`.
+  await suite('kill tests', async () => {
+    const report = await runChaos({
+      stack: s,
+      log,
+      trainFile: path.join(fixtures, 'data', 'train.jsonl'),
+      jobs: 3,
+      kills: 6,
+      seed: Number(process.env.CHAOS_SEED ?? 1),
+      gapSeconds: [3, 8],
+      downSeconds: [1, 5],
+      settleMinutes: 10,
+    });
+    printChaos(report);
+    return report.violations.length === 0;
+  });
 
   await s.stop();
 }

@@ -1,7 +1,7 @@
 import { drizzle, type NodePgDatabase, type NodePgQueryResultHKT } from 'drizzle-orm/node-postgres';
 import type { PgDatabase } from 'drizzle-orm/pg-core';
 import pg from 'pg';
-import { loadConfig } from '@edgetune/config';
+import { createLogger, loadConfig } from '@edgetune/config';
 import * as schema from './schema/index';
 
 /**
@@ -17,6 +17,9 @@ let database: NodePgDatabase<typeof schema> | null = null;
 export function db(): NodePgDatabase<typeof schema> {
   if (!database) {
     pool = new pg.Pool({ connectionString: loadConfig().DATABASE_URL, max: 10, connectionTimeoutMillis: 5000 });
+    // An idle connection can end under the pool (the server restarted); the pool drops it and
+    // connects afresh on the next query. Unhandled, this event would end the process.
+    pool.on('error', (err) => createLogger('db').warn({ err: err.message }, 'an idle database connection was lost'));
     database = drizzle(pool, { schema });
   }
   return database;
