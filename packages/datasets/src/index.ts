@@ -3,6 +3,6 @@
  * record by record; out come the normalized JSONL the trainer reads and a typed report
  * (DatasetReport, DatasetStats and DatasetSource in @edgetune/contracts). No database, no HTTP.
  */
-export { ingestDataset, DEFAULT_MAX_LINE_BYTES, MAX_REPORTED_ERRORS, type IngestOptions, type IngestResult } from './ingest';
+export { ingest, ingestDataset, DEFAULT_MAX_LINE_BYTES, MAX_REPORTED_ERRORS, type IngestOptions, type IngestResult } from './ingest';
 export { ingestOffThread, defaultDatasetThreads, stopDatasetThreads, type OffThreadResult } from './ingest-threads';
 export { estimateTraining, trainingPrice, type TrainingEstimate, type MeasuredRates } from './estimate';

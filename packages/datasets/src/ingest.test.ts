@@ -6,10 +6,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { Writable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { DomainError } from '@edgetune/contracts';
-import { estimateTraining, ingestDataset, trainingPrice, type IngestOptions, type IngestResult } from './index';
+import { estimateTraining, ingest, ingestDataset, trainingPrice, type IngestOptions, type IngestResult } from './index';
 import { clearTokenizerCache } from './tokens';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -26,7 +27,11 @@ before(() => {
   execFileSync(python, ['-c', 'import sys; from edgetune_trainer import tiny_model; tiny_model.write_tokenizer(sys.argv[1])', tokDir], { cwd: trainerDir });
   clearTokenizerCache();
 });
-after(() => rmSync(root, { recursive: true, force: true }));
+after(() => {
+  rmSync(root, { recursive: true, force: true });
+  // The stream entry point spools Parquet to a temporary folder; none may outlive its ingest.
+  assert.deepEqual(readdirSync(os.tmpdir()).filter((f) => f.startsWith('edgetune-parquet-')), []);
+});
 
 let n = 0;
 interface Run {
@@ -43,12 +48,52 @@ async function run(content: string | Buffer, filename: string, opts: Partial<Ing
   const input = path.join(dir, filename);
   writeFileSync(input, content);
   const out = path.join(dir, 'normalized.jsonl');
+  const options = { filename, maxDecompressedBytes: 1 << 30, ...opts };
+  let r: Run;
   try {
-    const result = await ingestDataset(input, out, { filename, maxDecompressedBytes: 1 << 30, ...opts });
-    return { dir, out, result };
+    const result = await ingestDataset(input, out, options);
+    r = { dir, out, result };
   } catch (e) {
     if (!(e instanceof DomainError)) throw e;
-    return { dir, out, error: e };
+    r = { dir, out, error: e };
+  }
+  await sameThroughStreams(Buffer.from(content), options, r);
+  return r;
+}
+
+const withoutTimings = (x: IngestResult) => {
+  const { validation_ms: _v, tokenizer_ms: _t, ...stats } = x.stats as Record<string, unknown>;
+  const { stats: reportStats, ...report } = x.report as unknown as Record<string, unknown>;
+  const { validation_ms: _rv, tokenizer_ms: _rt, mb_per_second: _m, ...rs } = (reportStats ?? {}) as Record<string, unknown>;
+  return { ...x, stats, report: { ...report, stats: rs } };
+};
+
+/**
+ * Every case also goes through the stream entry point, in odd-sized chunks: the same result (but
+ * for timings), the same output bytes, or the same error.
+ */
+async function sameThroughStreams(content: Buffer, options: IngestOptions, byFile: Run): Promise<void> {
+  async function* chunks(): AsyncGenerator<Buffer> {
+    for (let i = 0; i < content.length; i += 7777) yield content.subarray(i, i + 7777);
+  }
+  const got: Buffer[] = [];
+  const sink = new Writable({
+    write(c: Buffer, _enc, done) {
+      got.push(c);
+      done();
+    },
+  });
+  try {
+    const result = await ingest(chunks(), sink, options);
+    assert.ok(byFile.result, `the stream was accepted but the file was refused: ${byFile.error?.message}`);
+    assert.deepEqual(withoutTimings(result), withoutTimings(byFile.result));
+    assert.deepEqual(Buffer.concat(got), readFileSync(byFile.out));
+  } catch (e) {
+    if (e instanceof assert.AssertionError || !(e instanceof DomainError)) throw e;
+    assert.ok(byFile.error, `the file was accepted but the stream was refused: ${e.message}`);
+    assert.equal(e.message, byFile.error.message);
+    assert.deepEqual(e.details, byFile.error.details);
+    assert.ok(sink.destroyed, 'the output stream is destroyed on failure');
   }
 }
 

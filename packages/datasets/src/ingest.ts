@@ -1,5 +1,11 @@
 import { createHash } from 'node:crypto';
-import { open, rm, stat } from 'node:fs/promises';
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, open, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { baseModels, type DatasetFormat, type DatasetReport, type DatasetSource, type DatasetStats } from '@edgetune/contracts';
 import { RecordChecks } from './checks';
 import { readJsonl, type JsonlSink } from './jsonl';
@@ -173,43 +179,126 @@ function detectContainer(filename: string, head: Buffer, compression: Compressio
   return 'jsonl';
 }
 
+/** Where an upload's bytes come from: a staged file, or a stream whose first bytes were read ahead. */
+type Source = { path: string } | { head: Buffer; chunks: AsyncIterable<Buffer> };
+
+/** Where the normalized JSONL goes; `write` must be done with `buf` when it resolves (the buffer is reused). */
+interface Sink {
+  write(buf: Buffer, n: number): Promise<void>;
+}
+
+const HEAD_BYTES = 64 << 10;
+
 /**
- * Reads a staged local upload, validates it and writes the normalized JSONL the trainer reads to
- * `outputPath`. On any problem it throws a DomainError ('validation_failed' with the first
- * MAX_REPORTED_ERRORS line/field details and the total) and leaves no output file behind.
- * The upload is read from disk, not from a stream, because a Parquet file is read from its end.
+ * The engine's entry point: an upload's bytes in (`input`), validated record by record; the
+ * normalized JSONL the trainer reads out (`output`, ended on success); a typed result back. On any
+ * problem it throws a DomainError ('validation_failed' with the first MAX_REPORTED_ERRORS
+ * line/field details and the total) and destroys `output`: what `output` received must then be
+ * discarded. The input streams through once, except a Parquet file: it is read from its
+ * end, so it is spooled to a temporary file first (removed afterwards).
+ */
+export async function ingest(input: AsyncIterable<Uint8Array>, output: Writable, opts: IngestOptions): Promise<IngestResult> {
+  const sink: Sink = {
+    async write(buf, n) {
+      // A copy: the writable may hold on to it after write() returns.
+      if (!output.write(Buffer.from(buf.subarray(0, n)))) await once(output, 'drain');
+    },
+  };
+  let spool: string | null = null;
+  try {
+    const it = input[Symbol.asyncIterator]();
+    const first: Buffer[] = [];
+    let have = 0;
+    let ended = false;
+    while (have < HEAD_BYTES) {
+      const r = await it.next();
+      if (r.done) {
+        ended = true;
+        break;
+      }
+      const b = Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength);
+      first.push(b);
+      have += b.length;
+    }
+    const head = Buffer.concat(first).subarray(0, HEAD_BYTES);
+    async function* all(): AsyncGenerator<Buffer> {
+      yield* first;
+      if (ended) return;
+      for (let r = await it.next(); !r.done; r = await it.next()) yield Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value);
+    }
+    let result: IngestResult;
+    if (sniffCompression(head) === 'none' && isParquet(head)) {
+      const dir = await mkdtemp(path.join(tmpdir(), 'edgetune-parquet-'));
+      spool = dir;
+      const file = path.join(dir, 'upload.parquet');
+      await pipeline(Readable.from(all(), { objectMode: false }), createWriteStream(file), { signal: opts.signal });
+      result = await ingestSource({ path: file }, sink, opts);
+    } else {
+      result = await ingestSource({ head, chunks: all() }, sink, opts);
+    }
+    output.end();
+    if (!output.writableFinished) await once(output, 'finish');
+    return result;
+  } catch (e) {
+    // Not with the error: it is this promise's, and a writable without an 'error' listener would
+    // turn it into an uncaught exception.
+    output.destroy();
+    throw e;
+  } finally {
+    if (spool) await rm(spool, { recursive: true, force: true });
+  }
+}
+
+/**
+ * `ingest` from a staged file to a file: the same checks and result, with the file read by a
+ * double-buffered reader and no output file left behind on failure.
  */
 export async function ingestDataset(inputPath: string, outputPath: string, opts: IngestOptions): Promise<IngestResult> {
+  const fh = await open(outputPath, 'w');
+  let ok = false;
+  try {
+    const result = await ingestSource({ path: inputPath }, { write: async (buf, n) => void (await fh.write(buf, 0, n)) }, opts);
+    await fh.close();
+    ok = true;
+    return result;
+  } finally {
+    if (!ok) {
+      await fh.close().catch(() => undefined);
+      await rm(outputPath, { force: true });
+    }
+  }
+}
+
+async function ingestSource(src: Source, sink: Sink, opts: IngestOptions): Promise<IngestResult> {
   const started = performance.now();
   const baseModel = opts.baseModel ?? defaultBaseModel();
   const format = opts.format ?? 'auto';
   const maxLineBytes = opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
   const limits = { maxBytes: opts.maxDecompressedBytes, maxRatio: opts.maxDecompressionRatio ?? DEFAULT_MAX_RATIO };
-  const uploadedBytes = (await stat(inputPath)).size;
-  const head = await readHead(inputPath, 64 << 10);
+  const head = 'path' in src ? await readHead(src.path, HEAD_BYTES) : src.head;
   const compression = sniffCompression(head);
   const container = detectContainer(opts.filename, head, compression);
   const { counter, availability } = await loadTokenCounter(baseModel);
 
-  const fh = await open(outputPath, 'w');
-  let ok = false;
   const bytes: ByteStats = { compressedBytes: 0, bytes: 0 };
   const hash = createHash('sha256');
   const kernel = counter?.kernel ?? new TextKernel();
   const ing = new Ingestion(
     new RecordChecks(format, container === 'jsonl' ? 'Line' : 'Row'),
     new DatasetStatistics(kernel, counter),
-    new NormalizedOutput(fh),
+    new NormalizedOutput(sink),
     kernel,
     counter,
     opts.parseInKernel ?? true,
   );
   let mapping: Mapping | null = null;
   let fileSha = '';
-  try {
+  let uploadedBytes = 0;
+  if ('path' in src) {
+    uploadedBytes = (await stat(src.path)).size;
     if (container === 'parquet') {
       await readParquet(
-        inputPath,
+        src.path,
         format,
         opts.columns,
         async (row, record, badJson) => {
@@ -222,33 +311,31 @@ export async function ingestDataset(inputPath: string, outputPath: string, opts:
         },
       );
       bytes.bytes = bytes.compressedBytes = uploadedBytes;
-      fileSha = await sha256File(inputPath, opts.signal);
+      fileSha = await sha256File(src.path, opts.signal);
     } else if (compression === 'none') {
       // The hash of the bytes as uploaded comes from the same read that validates them.
-      await readContainer(container, withTextCheck(tee(decodedChunks(inputPath, compression, bytes, limits, opts.signal), hash), compression));
+      await readContainer(container, withTextCheck(tee(decodedChunks(src.path, compression, bytes, limits, opts.signal), hash), compression));
       fileSha = hash.digest('hex');
     } else {
-      const hashing = sha256File(inputPath, opts.signal);
+      const hashing = sha256File(src.path, opts.signal);
       hashing.catch(() => undefined);
-      await readContainer(container, withTextCheck(decodedChunks(inputPath, compression, bytes, limits, opts.signal), compression));
+      await readContainer(container, withTextCheck(decodedChunks(src.path, compression, bytes, limits, opts.signal), compression));
       fileSha = await hashing;
     }
-    await ing.flush(true);
-    if (!ing.checks.ok) throw ing.checks.failure();
-    if (ing.stats.examples === 0) {
-      throw fail(
-        container === 'jsonl'
-          ? 'The file contains no examples: it must have at least one JSON line (chat "messages", "prompt"/"completion" or "prompt"/"chosen"/"rejected").'
-          : `The ${container === 'csv' ? 'CSV' : 'Parquet'} file contains no data rows.`,
-      );
-    }
-    await fh.close();
-    ok = true;
-  } finally {
-    if (!ok) {
-      await fh.close().catch(() => undefined);
-      await rm(outputPath, { force: true });
-    }
+  } else {
+    // A stream is hashed as it arrives, before any decompression.
+    await readContainer(container, withTextCheck(decodedChunks(tee(src.chunks, hash), compression, bytes, limits, opts.signal), compression));
+    fileSha = hash.digest('hex');
+    uploadedBytes = bytes.compressedBytes;
+  }
+  await ing.flush(true);
+  if (!ing.checks.ok) throw ing.checks.failure();
+  if (ing.stats.examples === 0) {
+    throw fail(
+      container === 'jsonl'
+        ? 'The file contains no examples: it must have at least one JSON line (chat "messages", "prompt"/"completion" or "prompt"/"chosen"/"rejected").'
+        : `The ${container === 'csv' ? 'CSV' : 'Parquet'} file contains no data rows.`,
+    );
   }
 
   const fmt = ing.checks.format as DatasetFormat;

@@ -1,18 +1,17 @@
-import type { FileHandle } from 'node:fs/promises';
-
 /** Buffered output is written once this much has gathered. */
 const FLUSH_BYTES = 1 << 20;
 
 /**
  * The normalized JSONL being written: lines gather at the start of one reused buffer (grown only
- * for a line longer than it) and go to the file between input chunks.
+ * for a line longer than it) and go to the sink between input chunks.
  */
 export class NormalizedOutput {
   private buf = Buffer.allocUnsafeSlow(4 << 20);
   private len = 0;
   private written = 0;
 
-  constructor(private readonly fh: FileHandle) {}
+  /** `write` is done with the buffer when it resolves: the buffer is reused for the next lines. */
+  constructor(private readonly sink: { write(buf: Buffer, n: number): Promise<void> }) {}
 
   /** Bytes written to the file so far. */
   get bytes(): number {
@@ -38,7 +37,7 @@ export class NormalizedOutput {
     if (this.len === 0 || (!force && this.len < FLUSH_BYTES)) return;
     const n = this.len;
     this.len = 0;
-    await this.fh.write(this.buf, 0, n);
+    await this.sink.write(this.buf, n);
     this.written += n;
     // A buffer grown for one very long line is not kept.
     if (this.buf.length > 16 << 20) this.buf = Buffer.allocUnsafeSlow(4 << 20);

@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
 import { open } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import { Decompress } from 'fzstd';
@@ -84,6 +85,16 @@ export function assertText(head: Buffer, compression: Compression): void {
  * while the caller works on the current one. A yielded buffer is only valid until the caller asks
  * for the next (readers copy what they keep); no buffer per read piles up waiting for the GC.
  */
+/** A stream's chunks as they come (a file is read by plainChunks instead). */
+async function* countedChunks(source: AsyncIterable<Buffer>, stats: ByteStats, signal?: AbortSignal): AsyncGenerator<Buffer> {
+  for await (const c of source) {
+    signal?.throwIfAborted();
+    stats.compressedBytes += c.length;
+    stats.bytes += c.length;
+    yield c;
+  }
+}
+
 async function* plainChunks(path: string, stats: ByteStats, signal?: AbortSignal): AsyncGenerator<Buffer> {
   const fh = await open(path, 'r');
   let pending: Promise<{ bytesRead: number }> | null = null;
@@ -125,17 +136,17 @@ export interface ByteStats {
  * ratio over `maxRatio` once past 64 MB).
  */
 export async function* decodedChunks(
-  path: string,
+  source: string | AsyncIterable<Buffer>,
   compression: Compression,
   stats: ByteStats,
   limits: { maxBytes: number; maxRatio: number },
   signal?: AbortSignal,
 ): AsyncGenerator<Buffer> {
   if (compression === 'none') {
-    yield* plainChunks(path, stats, signal);
+    yield* typeof source === 'string' ? plainChunks(source, stats, signal) : countedChunks(source, stats, signal);
     return;
   }
-  const input = createReadStream(path, { highWaterMark: READ_CHUNK, signal });
+  const input: Readable = typeof source === 'string' ? createReadStream(source, { highWaterMark: READ_CHUNK, signal }) : Readable.from(source, { objectMode: false });
   const guard = (n: number): void => {
     stats.bytes += n;
     if (stats.bytes > limits.maxBytes) {

@@ -149,6 +149,9 @@ export async function readCsv(
           });
         }
       }
+      // Let the reader take every record parsed so far first: an error raised by end() (a quote
+      // left open) would otherwise overtake them, and the row it names would depend on timing.
+      while (!parser.destroyed && parser.readableLength > 0) await new Promise((r) => setImmediate(r));
       if (!parser.destroyed) parser.end();
     } catch (e) {
       parser.destroy(e as Error);
