@@ -44,3 +44,15 @@ test('over HTTP: a rate-limited procedure answers 429 with Retry-After', async (
   assert.match(body.error.json.message, /^Too many password reset requests\. Try again in \d+ minutes?\.$/);
   assert.ok(body.error.json.data.retryAfterSeconds > 0);
 });
+
+test('over HTTP: a NUL character in any input is a 400 naming it, never a database error', async () => {
+  const { userId } = await newOrg('http-nul');
+  const inBody = await post('orgs.create', { name: 'Nul\u0000Org' }, userId);
+  assert.equal(inBody.status, 400);
+  assert.match((await inBody.json()).error.json.message, /NUL character/);
+  const anonymous = await post('auth.signUp', { email: uniqueEmail('nul'), password: 'correct horse battery staple', name: 'a\u0000b' }, null);
+  assert.equal(anonymous.status, 400);
+  const inQuery = await handleTrpc(new Request(`${url('me.get')}?input=${encodeURIComponent(JSON.stringify({ json: { x: '\u0000' } }))}`), { sessionUserId: userId });
+  assert.equal(inQuery.status, 400);
+  assert.match((await inQuery.json()).error.json.message, /NUL character/);
+});

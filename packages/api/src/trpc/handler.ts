@@ -12,13 +12,18 @@ import { createTRPCContext } from './procedures';
  */
 export async function handleTrpc(incoming: Request, opts: { sessionUserId: string | null; endpoint?: string }): Promise<Response> {
   let req = incoming;
+  // PostgreSQL text cannot hold NUL: refuse it at the edge, as the REST API does, rather than fail in a query.
+  const nul = () => refusal(400, 'BAD_REQUEST', 'The input contains a NUL character (\\u0000), which no field may hold.');
+  const search = new URL(incoming.url).search;
+  if (/%00/i.test(search) || /\\u0000/i.test(decodeURIComponentSafe(search))) return nul();
   if (incoming.method !== 'GET' && incoming.method !== 'HEAD') {
     try {
       const body = await readBodyBytes(incoming, MAX_JSON_BODY_BYTES);
+      if (body.includes(0) || /\\u0000/i.test(body.toString('latin1'))) return nul();
       req = new Request(incoming.url, { method: incoming.method, headers: incoming.headers, body: new Uint8Array(body), signal: incoming.signal });
     } catch (e) {
       if (!(e instanceof DomainError) || e.code !== 'payload_too_large') throw e;
-      return Response.json({ error: { json: { message: e.message, code: -32600, data: { code: 'PAYLOAD_TOO_LARGE', httpStatus: 413 } } } }, { status: 413 });
+      return refusal(413, 'PAYLOAD_TOO_LARGE', e.message);
     }
   }
   return fetchRequestHandler({
@@ -32,4 +37,17 @@ export async function handleTrpc(incoming: Request, opts: { sessionUserId: strin
       return retry ? { headers: new Headers({ 'retry-after': String(retry) }) } : {};
     },
   });
+}
+
+/** An error in tRPC's response shape, for requests refused before tRPC sees them. */
+function refusal(httpStatus: number, code: string, message: string): Response {
+  return Response.json({ error: { json: { message, code: -32600, data: { code, httpStatus } } } }, { status: httpStatus });
+}
+
+function decodeURIComponentSafe(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
 }
