@@ -62,6 +62,8 @@ try {
 const audit: ChaosAudit = {
   jobs: rows.map((j) => ({ id: j.id, status: j.status, error: j.error?.message ?? null, versions: versions.filter((v) => v.jobId === j.id).length })),
   lost: jobIds.filter((id) => !rows.some((r) => r.id === id)),
+  // Unique indexes (model_versions_job, model_variants_key, usage_records_job_kind) forbid these;
+  // they are counted here so that a dropped or changed index cannot go unnoticed.
   duplicateVersions: await dup(sql`select job_id as k from model_versions where org_id = ${orgId} group by job_id having count(*) > 1`),
   duplicateVariants: await dup(sql`select version_id || '/' || device || '/' || quantization as k from model_variants where org_id = ${orgId} group by 1 having count(*) > 1`),
   duplicateUsage: await dup(sql`select job_id || '/' || kind as k from usage_records where org_id = ${orgId} group by 1 having count(*) > 1`),

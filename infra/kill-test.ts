@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@edgetune/config';
+import { seededRandom } from '@edgetune/contracts/testing';
 import type { ChaosAudit } from './chaos-audit';
 import { ROOT, type Stack } from './stack';
 
@@ -41,18 +42,6 @@ export interface ChaosReport {
 
 const terminal = new Set(['succeeded', 'failed', 'cancelled']);
 
-/** mulberry32: a small seeded generator, uniform in [0, 1). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function runTs(stack: Stack, file: string, args: string[], input = ''): string {
   const r = spawnSync('bash', [path.join(ROOT, 'infra/run-ts.sh'), path.join(ROOT, file), ...args], { env: stack.env, encoding: 'utf8', input });
   if (r.status !== 0) throw new Error(`${file} ${args[0] ?? ''} failed: ${r.stderr}`);
@@ -75,7 +64,9 @@ async function call(stack: Stack, key: string, p: string, init: RequestInit = {}
 
 export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const started = performance.now();
-  const rand = random(o.seed);
+  const next = seededRandom(o.seed);
+  // Uniform in [0, 1): the generator's 31 low bits scaled (its high bits vary most).
+  const rand = () => next(0x80000000) / 0x80000000;
   const between = ([a, b]: [number, number]) => a + rand() * (b - a);
   const tag = `chaos-${Date.now()}`;
   runTs(o.stack, 'packages/api/src/cli/admin.ts', ['create-user', '--email', `${tag}@example.test`, '--org', tag], 'killing processes is a long password\n');

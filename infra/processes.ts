@@ -62,48 +62,41 @@ export class ManagedProcess {
 
   /** Last resort on process exit: signal the whole process group synchronously. */
   kill(): void {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    try {
-      process.kill(-child.pid!, 'SIGTERM');
-    } catch {
-      /* already gone */
-    }
+    if (this.live()) this.signal('SIGTERM');
   }
 
   /** kill -9 of the whole process group, as a crash would end it (the kill tests); resolves once it has exited. */
-  async crash(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    this.stopping = true;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    try {
-      process.kill(-child.pid!, 'SIGKILL');
-    } catch {
-      /* already gone */
-    }
-    await exited;
+  crash(): Promise<void> {
+    return this.end('SIGKILL', 0);
   }
 
-  async stop(timeoutMs = 40_000): Promise<void> {
+  /** SIGTERM to the process group, SIGKILL if it is still there after `timeoutMs`; resolves once it has exited. */
+  stop(timeoutMs = 40_000): Promise<void> {
+    return this.end('SIGTERM', timeoutMs);
+  }
+
+  private live(): ChildProcess | null {
     const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    this.stopping = true;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    return child && child.exitCode === null && child.signalCode === null ? child : null;
+  }
+
+  private signal(sig: NodeJS.Signals): void {
     try {
-      process.kill(-child.pid!, 'SIGTERM');
+      process.kill(-this.child!.pid!, sig);
     } catch {
       /* already gone */
     }
-    const timer = setTimeout(() => {
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-    }, timeoutMs);
+  }
+
+  private async end(sig: NodeJS.Signals, killAfterMs: number): Promise<void> {
+    const child = this.live();
+    if (!child) return;
+    this.stopping = true;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    this.signal(sig);
+    const timer = sig === 'SIGKILL' ? null : setTimeout(() => this.signal('SIGKILL'), killAfterMs);
     await exited;
-    clearTimeout(timer);
+    if (timer) clearTimeout(timer);
   }
 }
 

@@ -39,7 +39,7 @@ interface ValidationThread {
 }
 
 /** Default thread count: the cores left after the web server's own, at least 1, at most 4. */
-export const defaultDatasetThreads = (): number => Math.max(1, Math.min(4, availableParallelism() - 1));
+const defaultDatasetThreads = (): number => Math.max(1, Math.min(4, availableParallelism() - 1));
 
 const threads: ValidationThread[] = [];
 let nextId = 1;
@@ -101,8 +101,8 @@ function pick(limit: number): ValidationThread {
 }
 
 /**
- * `ingestDataset` on a validation thread. `maxThreads` is the most threads kept (0: validate on the
- * caller's thread, as before). The signal aborts the thread's work; the output file is removed on
+ * `ingestDataset` on a validation thread. `maxThreads` is the most threads kept (unset: the cores
+ * but one, 1 to 4; 0: validate on the caller's thread, as before). The signal aborts the thread's work; the output file is removed on
  * any failure, as `ingestDataset` does.
  */
 export function ingestOffThread(inputPath: string, outputPath: string, opts: IngestOptions, maxThreads = defaultDatasetThreads()): Promise<OffThreadResult> {

@@ -189,6 +189,9 @@ interface Sink {
 
 const HEAD_BYTES = 64 << 10;
 
+/** A Buffer over the same bytes (no copy). */
+const asBuffer = (u: Uint8Array): Buffer => (Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength));
+
 /**
  * The engine's entry point: an upload's bytes in (`input`), validated record by record; the
  * normalized JSONL the trainer reads out (`output`, ended on success); a typed result back. On any
@@ -216,7 +219,7 @@ export async function ingest(input: AsyncIterable<Uint8Array>, output: Writable,
         ended = true;
         break;
       }
-      const b = Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength);
+      const b = asBuffer(r.value);
       first.push(b);
       have += b.length;
     }
@@ -224,7 +227,7 @@ export async function ingest(input: AsyncIterable<Uint8Array>, output: Writable,
     async function* all(): AsyncGenerator<Buffer> {
       yield* first;
       if (ended) return;
-      for (let r = await it.next(); !r.done; r = await it.next()) yield Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value);
+      for (let r = await it.next(); !r.done; r = await it.next()) yield asBuffer(r.value);
     }
     let result: IngestResult;
     if (sniffCompression(head) === 'none' && isParquet(head)) {

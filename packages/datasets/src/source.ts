@@ -80,11 +80,6 @@ export function assertText(head: Buffer, compression: Compression): void {
   }
 }
 
-/**
- * An uncompressed file in READ_CHUNK pieces through two reused buffers: the next piece is read
- * while the caller works on the current one. A yielded buffer is only valid until the caller asks
- * for the next (readers copy what they keep); no buffer per read piles up waiting for the GC.
- */
 /** A stream's chunks as they come (a file is read by plainChunks instead). */
 async function* countedChunks(source: AsyncIterable<Buffer>, stats: ByteStats, signal?: AbortSignal): AsyncGenerator<Buffer> {
   for await (const c of source) {
@@ -95,6 +90,11 @@ async function* countedChunks(source: AsyncIterable<Buffer>, stats: ByteStats, s
   }
 }
 
+/**
+ * An uncompressed file in READ_CHUNK pieces through two reused buffers: the next piece is read
+ * while the caller works on the current one. A yielded buffer is only valid until the caller asks
+ * for the next (readers copy what they keep); no buffer per read piles up waiting for the GC.
+ */
 async function* plainChunks(path: string, stats: ByteStats, signal?: AbortSignal): AsyncGenerator<Buffer> {
   const fh = await open(path, 'r');
   let pending: Promise<{ bytesRead: number }> | null = null;

@@ -19,7 +19,8 @@ export function db(): NodePgDatabase<typeof schema> {
     pool = new pg.Pool({ connectionString: loadConfig().DATABASE_URL, max: 10, connectionTimeoutMillis: 5000 });
     // An idle connection can end under the pool (the server restarted); the pool drops it and
     // connects afresh on the next query. Unhandled, this event would end the process.
-    pool.on('error', (err) => createLogger('db').warn({ err: err.message }, 'an idle database connection was lost'));
+    const log = createLogger('db');
+    pool.on('error', (err) => log.warn({ err: err.message }, 'an idle database connection was lost'));
     database = drizzle(pool, { schema });
   }
   return database;

@@ -12,7 +12,7 @@ import { loadConfig } from '@edgetune/config';
 import { datasetFormats, DomainError, filePurposes, newId, terminalStatuses, type DatasetFormat } from '@edgetune/contracts';
 import { db, schema } from '@edgetune/db';
 import { storage } from '@edgetune/storage';
-import { defaultDatasetThreads, ingestOffThread } from '@edgetune/datasets';
+import { ingestOffThread } from '@edgetune/datasets';
 import { logger } from '../logger';
 import { authorize, findOwned, newestFirstAfter, notFoundError, orgScope, pageLimit, toPage, type Caller } from '../tenant';
 import { isUniqueViolation } from '../identity/accounts';
@@ -190,7 +190,7 @@ export async function createVersion(
         maxDecompressedBytes: config.MAX_DECOMPRESSED_BYTES,
         signal: input.signal,
       },
-      config.DATASET_THREADS ?? defaultDatasetThreads(),
+      config.DATASET_THREADS,
     );
 
     const id = newId('file');

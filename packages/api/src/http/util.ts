@@ -70,10 +70,18 @@ export async function readBodyBytes(req: Request, max: number): Promise<Buffer> 
   return Buffer.concat(chunks, n);
 }
 
+/**
+ * Whether text holds a NUL character, raw or as a JSON escape. PostgreSQL text cannot hold one,
+ * so inputs with it are refused at the edge rather than failing in a query.
+ */
+export function hasNul(text: string): boolean {
+  return text.includes('\0') || /\\u0000/i.test(text);
+}
+
 export async function readJson(req: Request, max = MAX_JSON_BODY_BYTES): Promise<Record<string, unknown>> {
   const text = (await readBodyBytes(req, max)).toString('utf8');
   if (!text.trim()) return {};
-  if (text.includes('\0') || /\\u0000/i.test(text)) throw new DomainError('invalid_request', 'The JSON body contains a NUL character (\\u0000), which no field may hold.');
+  if (hasNul(text)) throw new DomainError('invalid_request', 'The JSON body contains a NUL character (\\u0000), which no field may hold.');
   let body: unknown;
   try {
     body = JSON.parse(text);

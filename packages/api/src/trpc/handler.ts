@@ -3,7 +3,7 @@ import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { retryAfterSecondsOf } from '@edgetune/auth';
 import { DomainError } from '@edgetune/contracts';
 import { appRouter } from './root';
-import { MAX_JSON_BODY_BYTES, readBodyBytes } from '../http/util';
+import { hasNul, MAX_JSON_BODY_BYTES, readBodyBytes } from '../http/util';
 import { createTRPCContext } from './procedures';
 
 /**
@@ -12,14 +12,14 @@ import { createTRPCContext } from './procedures';
  */
 export async function handleTrpc(incoming: Request, opts: { sessionUserId: string | null; endpoint?: string }): Promise<Response> {
   let req = incoming;
-  // PostgreSQL text cannot hold NUL: refuse it at the edge, as the REST API does, rather than fail in a query.
   const nul = () => refusal(400, 'BAD_REQUEST', 'The input contains a NUL character (\\u0000), which no field may hold.');
   const search = new URL(incoming.url).search;
-  if (/%00/i.test(search) || /\\u0000/i.test(decodeURIComponentSafe(search))) return nul();
+  // %00 is looked for as written too: a malformed escape elsewhere leaves the query undecoded.
+  if (/%00/i.test(search) || hasNul(decodeURIComponentSafe(search))) return nul();
   if (incoming.method !== 'GET' && incoming.method !== 'HEAD') {
     try {
       const body = await readBodyBytes(incoming, MAX_JSON_BODY_BYTES);
-      if (body.includes(0) || /\\u0000/i.test(body.toString('latin1'))) return nul();
+      if (hasNul(body.toString('latin1'))) return nul();
       req = new Request(incoming.url, { method: incoming.method, headers: incoming.headers, body: new Uint8Array(body), signal: incoming.signal });
     } catch (e) {
       if (!(e instanceof DomainError) || e.code !== 'payload_too_large') throw e;
