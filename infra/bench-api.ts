@@ -13,13 +13,12 @@
  *   BENCH_SECONDS=4                  seconds per step
  *   BENCH_UPLOAD=2G                  size of the upload validated during the second sweep
  */
-import { spawnSync } from 'node:child_process';
 import { createReadStream, createWriteStream, mkdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { once } from 'node:events';
 import autocannon from 'autocannon';
 import { createLogger } from '@edgetune/config';
-import { ROOT, startStack } from './stack';
+import { adminApiKey, ROOT, startStack } from './stack';
 
 const log = createLogger('bench-api');
 const rates = (process.env.BENCH_RATES ?? '50,100,200,400,800').split(',').map(Number);
@@ -50,7 +49,7 @@ try {
   // Training would compete for the CPU: the jobs only need to exist and be listed.
   await stack.stopComponent('trainer');
   await stack.stopComponent('device-agent');
-  const key = apiKey();
+  const key = adminApiKey(stack.env, 'bench', 'read,train');
   const api = (p: string, init: RequestInit = {}) =>
     fetch(`${stack.baseUrl}${p}`, { ...init, headers: { authorization: `Bearer ${key}`, ...(init.headers as Record<string, string>) } });
 
@@ -134,21 +133,6 @@ function print(title: string, steps: Step[]): void {
   }
   const over = steps.find((s) => s.p99 > P99_LIMIT_MS);
   process.stdout.write(over ? `  p99 passes ${P99_LIMIT_MS} ms at ${over.rate} req/s\n` : `  p99 stays under ${P99_LIMIT_MS} ms up to ${rates[rates.length - 1]} req/s\n`);
-}
-
-function apiKey(): string {
-  const email = `bench-${Date.now()}@example.test`;
-  const org = `Bench ${Date.now()}`;
-  const admin = (args: string[]) => {
-    const r = spawnSync('bash', [path.join(ROOT, 'infra/run-ts.sh'), path.join(ROOT, 'packages/api/src/cli/admin.ts'), ...args], {
-      env: { ...stack.env, EDGETUNE_ADMIN_PASSWORD: 'benchmarking is a long password' },
-      encoding: 'utf8',
-    });
-    if (r.status !== 0) throw new Error(`admin ${args[0]} failed: ${r.stderr}`);
-    return r.stdout;
-  };
-  admin(['create-user', '--email', email, '--org', org]);
-  return admin(['create-api-key', '--email', email, '--org', org, '--scopes', 'read,train']).trim().split('\n').pop()!.trim();
 }
 
 function chatLines(n: number, salt: number): string {

@@ -4,7 +4,7 @@
  * foreground; the test harness runs a second copy on other ports with its own data folder.
  * Components named by environment (DATABASE_URL, TEMPORAL_ADDRESS) are used instead of started.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -28,6 +28,8 @@ export interface StackOptions {
   web: boolean;
   /** Added to every component's environment (e.g. the test OpenID provider's OIDC_* settings). */
   extraEnv?: Record<string, string>;
+  /** More platform device pools besides `local`, each served by its own device agent (`device-agent-<pool>`). */
+  devicePools?: string[];
 }
 
 export interface Stack {
@@ -146,6 +148,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   add('orchestrator', tsx, [path.join(ROOT, 'workers', 'orchestrator', 'src', 'worker.ts')], ROOT);
   add('trainer', path.join(ROOT, 'workers', 'trainer', '.venv', 'bin', 'python'), ['-m', 'edgetune_trainer.worker'], path.join(ROOT, 'workers', 'trainer'), poolEnv);
   add('device-agent', tsx, [path.join(ROOT, 'workers', 'device-agent', 'src', 'worker.ts')], ROOT, poolEnv);
+  for (const pool of opts.devicePools ?? []) {
+    add(`device-agent-${pool}`, tsx, [path.join(ROOT, 'workers', 'device-agent', 'src', 'worker.ts')], ROOT, { ...poolEnv, DEVICE_POOL: pool });
+  }
   if (opts.web) add('web', tsx, [path.join(ROOT, 'apps', 'web', 'server.ts')], path.join(ROOT, 'apps', 'web'), { ...env, NODE_ENV: 'production' });
 
   // Whatever way this process ends, no component outlives it.
@@ -180,7 +185,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     },
     async stop() {
       stopping = true;
-      for (const name of ['web', 'device-agent', 'trainer', 'orchestrator', 'temporal']) await processes.get(name)?.stop();
+      const agents = [...processes.keys()].filter((n) => n.startsWith('device-agent'));
+      for (const name of ['web', ...agents, 'trainer', 'orchestrator', 'temporal']) await processes.get(name)?.stop();
       await pgServer?.stop();
     },
   };
@@ -195,7 +201,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       });
       log.info({ component: 'temporal', address: env.TEMPORAL_ADDRESS, ui: `http://127.0.0.1:${opts.temporalUiPort}` }, 'Temporal is up');
     }
-    for (const name of ['orchestrator', 'trainer', 'device-agent', 'web']) processes.get(name)?.start();
+    for (const name of ['orchestrator', 'trainer', ...[...processes.keys()].filter((n) => n.startsWith('device-agent')), 'web']) processes.get(name)?.start();
     if (opts.web) {
       await waitFor('the platform (/api/health)', 300_000, async () => {
         for (const [name, p] of processes) if (!p.running) throw new Error(`${name} is not running; see ${p.logFile}`);
@@ -216,4 +222,24 @@ async function runOnce(command: string, args: string[], env: NodeJS.ProcessEnv, 
     child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${name} failed with exit code ${code}`))));
   });
   log.info({ step: name }, `${name} done`);
+}
+
+/**
+ * A user, a fresh organization and an API key with `scopes`, made with the operator CLI against
+ * a stack's database (the benchmarks and the fuzz suite); returns the key.
+ */
+export function adminApiKey(env: NodeJS.ProcessEnv, tag: string, scopes: string): string {
+  const stamp = `${Date.now()}-${randomBytes(3).toString('hex')}`;
+  const email = `${tag}-${stamp}@example.test`;
+  const org = `${tag} ${stamp}`;
+  const admin = (args: string[]) => {
+    const r = spawnSync('bash', [path.join(ROOT, 'infra/run-ts.sh'), path.join(ROOT, 'packages/api/src/cli/admin.ts'), ...args], {
+      env: { ...env, EDGETUNE_ADMIN_PASSWORD: `${tag} uses a long password` },
+      encoding: 'utf8',
+    });
+    if (r.status !== 0) throw new Error(`admin ${args[0]} failed: ${r.stderr}`);
+    return r.stdout;
+  };
+  admin(['create-user', '--email', email, '--org', org]);
+  return admin(['create-api-key', '--email', email, '--org', org, '--scopes', scopes]).trim().split('\n').pop()!.trim();
 }

@@ -7,7 +7,7 @@
  *      tests (components killed with kill -9 while jobs run; nothing may be lost or doubled).
  * Prints one closing line "N passed, N failed" over the suites and exits non-zero on a failure.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -15,7 +15,7 @@ import { createLogger } from '@edgetune/config';
 import { printChaos, runChaos } from './kill-test';
 import { startOidcTestProvider, type OidcTestProvider } from './oidc-test-provider';
 import { startS3Server, type S3Server } from './s3-server';
-import { ROOT, startStack, type Stack } from './stack';
+import { adminApiKey, ROOT, startStack, type Stack } from './stack';
 
 const log = createLogger('test');
 const only = process.env.EDGETUNE_TEST_ONLY?.split(',') ?? null;
@@ -65,22 +65,6 @@ const python = path.join(ROOT, 'workers', 'trainer', '.venv', 'bin', 'python');
 const testData = path.join(ROOT, '.data', 'test');
 const baseEnv: NodeJS.ProcessEnv = { ...process.env, EDGETUNE_ROOT: ROOT, LLAMA_CPP_DIR: path.join(ROOT, '.tools', 'llama.cpp'), HF_HUB_OFFLINE: '1', NEXT_TELEMETRY_DISABLED: '1' };
 
-/** An API key of a fresh organization, made with the operator CLI against the stack's database. */
-function fuzzApiKey(env: NodeJS.ProcessEnv): string {
-  const email = `fuzz-${Date.now()}@example.test`;
-  const org = `Fuzz ${Date.now()}`;
-  const admin = (args: string[]) => {
-    const r = spawnSync('bash', [path.join(ROOT, 'infra/run-ts.sh'), path.join(ROOT, 'packages/api/src/cli/admin.ts'), ...args], {
-      env: { ...env, EDGETUNE_ADMIN_PASSWORD: 'fuzzing is a long password' },
-      encoding: 'utf8',
-    });
-    if (r.status !== 0) throw new Error(`admin ${args[0]} failed: ${r.stderr}`);
-    return r.stdout;
-  };
-  admin(['create-user', '--email', email, '--org', org]);
-  return admin(['create-api-key', '--email', email, '--org', org, '--scopes', 'read,train,publish,fleet,admin']).trim().split('\n').pop()!.trim();
-}
-
 rmSync(testData, { recursive: true, force: true });
 mkdirSync(testData, { recursive: true });
 
@@ -128,8 +112,11 @@ if (needStack) {
       echo: false,
       log,
       web: true,
+      // A second platform device pool beside `local`: the pools test measures one job on it and on an organization pool.
+      devicePools: ['lab2'],
       // The whole stack keeps its objects in the S3 server, as a multi-machine deployment does.
-      extraEnv: { ...oidc.env, OIDC_NAME: 'Test IdP', ...s3.env('stack') },
+      // Organization pools: a short wait for an agent, and a flood limit a test can reach.
+      extraEnv: { ...oidc.env, OIDC_NAME: 'Test IdP', ...s3.env('stack'), POOL_WAIT_MINUTES: '1', RATE_LIMIT_POOL_AGENT: '150' },
     });
     return true;
   }, true);
@@ -159,7 +146,7 @@ if (stack) {
   // number of examples): no answer may be a 5xx, and every answer must match the document
   // (status codes, content types, the error shape of every 4xx).
   await suite('fuzz (schemathesis)', async () => {
-    const key = fuzzApiKey(s.env);
+    const key = adminApiKey(s.env, 'fuzz', 'read,train,publish,fleet,admin');
     const reportDir = path.join(testData, 'fuzz');
     mkdirSync(reportDir, { recursive: true });
     const code = await run(

@@ -60,6 +60,23 @@ test('portal pages: sign up, sign out and in, API key lifecycle, every page rend
   await page.getByTestId('apikey-row').filter({ hasText: 'to revoke' }).getByTestId('apikey-revoke').click();
   await expect(page.getByTestId('apikey-row').filter({ hasText: 'to revoke' })).toContainText('revoked');
 
+  // Pools: create one (its enrollment token and the agent's command are shown once), rotate, delete.
+  await page.getByTestId('nav-pools').click();
+  await page.getByLabel('Pool name').fill('desk-lab');
+  await page.getByRole('button', { name: 'Create pool' }).click();
+  const token = page.getByLabel('Enrollment token');
+  await expect(token).toHaveValue(/^etp_[A-Za-z0-9]{40}$/);
+  const first = await token.inputValue();
+  await expect(page.getByLabel('Agent command')).toHaveValue(`EDGETUNE_POOL_TOKEN=${first} npm run device-agent -- --url ${new URL(page.url()).origin} --data-dir ~/edgetune-agent`);
+  await expect(page.getByRole('table', { name: 'Pools' })).toContainText('desk-lab');
+  await page.screenshot({ path: path.join(shots, 'pools.png'), fullPage: true });
+  await page.getByRole('button', { name: 'Rotate token of desk-lab' }).click();
+  await expect(token).not.toHaveValue(first);
+  await expect(token).toHaveValue(/^etp_/);
+  page.once('dialog', (d) => void d.accept());
+  await page.getByRole('button', { name: 'Delete desk-lab' }).click();
+  await expect(page.getByRole('table', { name: 'Pools' })).not.toContainText('desk-lab');
+
   await page.getByTestId('nav-datasets').click();
   await page.getByTestId('upload-input').setInputFiles({
     name: 'no-assistant.jsonl',

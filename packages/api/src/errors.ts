@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import { DomainError, type ErrorCode } from '@edgetune/contracts';
 
 export type TRPCCode =
@@ -32,4 +33,23 @@ export function isDomainError(e: unknown): e is DomainError {
 export function toDomainError(e: unknown): DomainError {
   if (isDomainError(e)) return e;
   return new DomainError('internal', 'The server had an error while processing your request.');
+}
+
+/** Turns a zod error into a DomainError naming the first bad field. */
+export function zodToDomain(err: z.ZodError, prefix = ''): DomainError {
+  const issue = err.issues[0];
+  const param = [prefix, ...issue.path.map(String)].filter(Boolean).join('.') || null;
+  let message = issue.message;
+  if (issue.code === 'unrecognized_keys') message = `Unrecognized parameter(s): ${(issue as { keys: string[] }).keys.join(', ')}.`;
+  return new DomainError('invalid_request', param ? `Invalid '${param}': ${message}` : message, {
+    param,
+    details: err.issues.map((i) => ({ field: [prefix, ...i.path.map(String)].filter(Boolean).join('.'), message: i.message })),
+  });
+}
+
+/** Validates a request body with `schema`, or throws the DomainError naming the first bad field. */
+export function parseInput<T extends z.ZodType>(schema: T, input: unknown, prefix = ''): z.output<T> {
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) throw zodToDomain(parsed.error, prefix);
+  return parsed.data;
 }

@@ -3,3 +3,4 @@ export * from './devices/pools';
 export * from './jobs/usage';
 export * from './models/publish';
 export * from './jobs/reconcile';
+export * from './pools/tasks';

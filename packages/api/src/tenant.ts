@@ -39,7 +39,7 @@ export function orgScope(caller: Pick<Caller, 'orgId'>, table: { orgId: PgColumn
  * else's address must not plant keys, members or a look-alike organization name that would
  * outlive the real owner taking the address over (identity/takeover.ts).
  */
-export const unverifiedBlocked: readonly Action[] = ['manage_keys', 'manage_members', 'manage_org'];
+export const unverifiedBlocked: readonly Action[] = ['manage_keys', 'manage_members', 'manage_org', 'manage_pools'];
 
 export const verifyFirstReason = 'Verify your e-mail address first: open the link we sent you (or send a new one from the banner at the top of the portal).';
 

@@ -12,14 +12,15 @@ export const actions = [
   'manage_members',
   'manage_billing',
   'manage_fleets',
+  'manage_pools',
   'manage_org',
   'view_audit',
 ] as const;
 export type Action = (typeof actions)[number];
 
 export const permissionMatrix: Record<Role, readonly Action[]> = {
-  owner: ['read', 'download', 'upload', 'train', 'publish', 'manage_keys', 'manage_members', 'manage_billing', 'manage_fleets', 'manage_org', 'view_audit'],
-  admin: ['read', 'download', 'upload', 'train', 'publish', 'manage_keys', 'manage_members', 'manage_fleets', 'manage_org', 'view_audit'],
+  owner: ['read', 'download', 'upload', 'train', 'publish', 'manage_keys', 'manage_members', 'manage_billing', 'manage_fleets', 'manage_pools', 'manage_org', 'view_audit'],
+  admin: ['read', 'download', 'upload', 'train', 'publish', 'manage_keys', 'manage_members', 'manage_fleets', 'manage_pools', 'manage_org', 'view_audit'],
   member: ['read', 'download', 'upload', 'train', 'publish'],
   viewer: ['read', 'download'],
 };
@@ -35,6 +36,7 @@ export const actionDescriptions: Record<Action, string> = {
   manage_members: 'invite, remove or change the role of members',
   manage_billing: 'manage billing',
   manage_fleets: 'manage fleets',
+  manage_pools: 'create, revoke or delete device pools',
   manage_org: 'rename or manage the organization',
   view_audit: 'view the audit log',
 };

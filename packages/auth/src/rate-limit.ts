@@ -27,6 +27,8 @@ export function rateLimitRules(c: Config = loadConfig()) {
     resetIp: rule(c.RATE_LIMIT_RESET_IP),
     apiKeyIp: rule(c.RATE_LIMIT_API_KEY_IP),
     apiKeyAccount: rule(c.RATE_LIMIT_API_KEY_ACCOUNT),
+    /** A flooding agent is slowed for a minute, not locked out for the lockout period. */
+    poolAgent: { max: c.RATE_LIMIT_POOL_AGENT, windowMs: minute, lockMs: minute } satisfies LimitRule,
   };
 }
 
@@ -43,6 +45,10 @@ export const limitKeys = {
   apiKeyIp: (ip: string) => `apikey:ip:${ip}`,
   /** Wrong secrets for one existing key from one address. */
   apiKeyGuess: (prefix: string, ip: string) => `apikey:key:${prefix}:ip:${ip}`,
+  /** Requests of one organization pool's agents. */
+  poolAgent: (poolId: string) => `pool:${poolId}`,
+  /** Wrong pool enrollment tokens per address. */
+  poolTokenIp: (ip: string) => `pooltoken:ip:${ip}`,
 };
 
 /** DomainError `rate_limited` that also says when to retry (adapters send it as Retry-After). */

@@ -41,6 +41,12 @@ export function configSchema(root: string) {
     EMBEDDED_POSTGRES_PORT: port.default(5433),
     TEMPORAL_ADDRESS: z.string().regex(/^[^:]+:\d+$/, 'must be host:port').default('127.0.0.1:7233'),
     TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+    /** mTLS to Temporal (pool workers on other machines): PEM files of the client certificate and key, and of the server's CA. */
+    TEMPORAL_TLS_CERT: z.string().optional(),
+    TEMPORAL_TLS_KEY: z.string().optional(),
+    TEMPORAL_TLS_CA: z.string().optional(),
+    /** Temporal Cloud style API key (implies TLS). */
+    TEMPORAL_API_KEY: z.string().optional(),
     TEMPORAL_UI_PORT: port.default(8233),
     STORAGE_URL: z.string().regex(/^(file|s3):\/\//, 'must be a file:// or s3:// URL').default('file://' + path.join(dataDir, 'objects')),
     /** An S3-compatible server (versitygw, MinIO, …); unset for AWS itself. Path-style addressing unless S3_FORCE_PATH_STYLE=false. */
@@ -95,7 +101,17 @@ export function configSchema(root: string) {
     RATE_LIMIT_RESET_IP: z.coerce.number().int().positive().default(20),
     RATE_LIMIT_API_KEY_IP: z.coerce.number().int().positive().default(50),
     RATE_LIMIT_API_KEY_ACCOUNT: z.coerce.number().int().positive().default(20),
+    /** Requests one organization pool's agents may make per minute before they get 429. */
+    RATE_LIMIT_POOL_AGENT: z.coerce.number().int().positive().default(1200),
+    /**
+     * How long a job's device task waits for an online agent of its pool that serves its profile
+     * before the job fails with that reason (minutes; fractions allowed).
+     */
+    POOL_WAIT_MINUTES: z.coerce.number().positive().default(30),
   }).superRefine((c, ctx) => {
+    if (Boolean(c.TEMPORAL_TLS_CERT) !== Boolean(c.TEMPORAL_TLS_KEY)) {
+      ctx.addIssue({ code: 'custom', path: [c.TEMPORAL_TLS_CERT ? 'TEMPORAL_TLS_KEY' : 'TEMPORAL_TLS_CERT'], message: 'TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together (a client certificate and its key)' });
+    }
     // A half-configured provider is an operator mistake: fail at start instead of hiding the button.
     for (const group of ssoVariableGroups) {
       const set = group.filter((k) => c[k] !== undefined);

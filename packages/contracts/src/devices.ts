@@ -56,22 +56,43 @@ export function findDeviceProfile(id: string): DeviceProfile | undefined {
 
 /** Profiles a machine with this architecture and these CPU flags can honestly measure. */
 export function profilesServedBy(arch: string, flags: string[]): string[] {
+  return deviceProfiles.filter((d) => !profileRefusal(d.id, arch, flags)).map((d) => d.id);
+}
+
+/**
+ * Why a machine of this architecture and these CPU flags cannot measure a profile, or null when
+ * it can: a number shown for a profile must come from hardware of that kind.
+ */
+export function profileRefusal(id: string, arch: string, flags: string[]): string | null {
+  const d = findDeviceProfile(id);
+  if (!d) return `'${id}' is not a device profile of the catalog`;
+  if (d.arch !== arch) return `profile ${id} needs an ${d.arch} CPU, this machine is ${arch}`;
   const have = new Set(flags);
-  return deviceProfiles.filter((d) => d.arch === arch && d.requiredFlags.every((f) => have.has(f))).map((d) => d.id);
+  const missing = d.requiredFlags.filter((f) => !have.has(f));
+  if (missing.length) return `profile ${id} needs the CPU flag${missing.length > 1 ? 's' : ''} ${missing.join(', ')}, which this CPU does not report`;
+  return null;
 }
 
 /** What a hardware pool reports about itself when its agent starts (stored on the pool's row). */
+// Bounded: an organization's agent sends this over the internet.
+const short = z.string().max(256);
 export const fingerprintSchema = z.object({
-  pool: z.string(),
-  hostname: z.string(),
-  os: z.string(),
-  arch: z.string(),
-  cpuModel: z.string(),
-  cores: z.number(),
-  isaFlags: z.array(z.string()),
-  memoryBytes: z.number(),
-  llamaCppVersion: z.string(),
+  pool: short,
+  hostname: short,
+  os: short,
+  arch: z.string().max(32),
+  cpuModel: short,
+  cores: z.number().int().min(1).max(4096),
+  isaFlags: z.array(z.string().max(64)).max(512),
+  memoryBytes: z.number().min(0),
+  llamaCppVersion: short,
   /** Device profile ids (the catalog above) this pool measures for. */
-  profiles: z.array(z.string()),
+  profiles: z.array(z.string().max(64)).max(64),
+  /** Linux cpufreq governor of the first CPU ('performance', 'powersave', ...), when readable. */
+  cpuGovernor: z.string().max(64).optional(),
+  /** GPUs / NPUs the agent found, e.g. "NVIDIA H100 80GB HBM3". */
+  accelerators: z.array(short).max(16).optional(),
+  /** The agent's own build: "edgetune-device-agent <version> node <version>". */
+  runtime: short.optional(),
 });
 export type Fingerprint = z.infer<typeof fingerprintSchema>;

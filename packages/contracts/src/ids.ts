@@ -18,6 +18,9 @@ export const idPrefixes = {
   userToken: 'tok_',
   email: 'eml_',
   audit: 'aud_',
+  pool: 'pool_',
+  poolAgent: 'agt_',
+  poolTask: 'ptask_',
 } as const;
 
 export type IdKind = keyof typeof idPrefixes;

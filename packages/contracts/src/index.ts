@@ -10,3 +10,4 @@ export * from './uploads';
 export * from './audit';
 export * from './dataset-report';
 export * from './job-events';
+export * from './pools';

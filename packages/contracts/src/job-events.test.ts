@@ -36,6 +36,10 @@ const cases: [JobEventFact, string][] = [
     "Dataset validated with lfm2-tiny's tokenizer: 270 training and 30 evaluation examples, 12347 training tokens (longest 50); evaluation examples held out from the training file",
   ],
   [{ kind: 'queued', pool: 'local' }, 'Queued for training on pool local'],
+  [
+    { kind: 'waiting_for_device', device: 'arm64-phone', pool: 'phone-lab', wait_minutes: 30 },
+    'Waiting for a device of profile arm64-phone in pool phone-lab: no agent serving it is online (the job fails if none comes online within 30 minutes)',
+  ],
   [{ kind: 'training_started', worker: '25248@vm' }, 'Training started on pool 25248@vm'],
   [{ kind: 'training_started', worker: null }, 'Training started on pool unknown'],
   [

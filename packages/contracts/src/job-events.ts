@@ -81,6 +81,8 @@ export const jobEventFactSchema = z.discriminatedUnion('kind', [
     fingerprint: z.object({ cpuModel: z.string() }),
   }),
   /** The smallest variant within `tolerance` of the best task accuracy that fits the budgets. */
+  /** A device task waits for an online agent of its pool that serves its profile. */
+  z.object({ kind: z.literal('waiting_for_device'), device: z.string(), pool: z.string(), wait_minutes: z.number() }),
   z.object({ kind: z.literal('variant_selected'), device: z.string(), selected: z.string(), best_task_accuracy: z.number(), tolerance: z.number() }),
   z.object({ kind: z.literal('published'), model: z.string(), version: count, variants: count }),
   z.object({ kind: z.literal('succeeded') }),
@@ -98,12 +100,19 @@ export type JobEventLevel = (typeof jobEventLevels)[number];
 export type JobEventType = 'message' | 'metrics';
 
 export function jobEventLevel(fact: JobEventFact): JobEventLevel {
-  return fact.kind === 'failed' ? 'error' : 'info';
+  return fact.kind === 'failed' ? 'error' : fact.kind === 'waiting_for_device' ? 'warn' : 'info';
 }
 
 /** 'metrics' events carry measurements (the portal charts training steps from them). */
 export function jobEventType(fact: JobEventFact): JobEventType {
   return fact.kind === 'training_step' || fact.kind === 'variant_benchmarked' ? 'metrics' : 'message';
+}
+
+/** A wait in words: "30 seconds", "1 minute", "2.5 minutes". */
+export function waitText(minutes: number): string {
+  if (minutes < 1) return `${Math.round(minutes * 60)} seconds`;
+  const m = Math.round(minutes * 10) / 10;
+  return `${m} minute${m === 1 ? '' : 's'}`;
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
@@ -146,6 +155,8 @@ export function describeJobFact(f: JobEventFact): string {
       return `Merged and exported GGUF F16 (${f.size_bytes} bytes, llama.cpp ${f.llama_cpp_version})`;
     case 'variant_benchmarked':
       return `${f.device} ${f.quantization}: ${(f.size_bytes / 1e6).toFixed(1)} MB, prefill ${f.prefillTokensPerSecond.toFixed(0)} tok/s, decode ${f.decodeTokensPerSecond.toFixed(0)} tok/s, TTFT ${f.timeToFirstTokenMs.toFixed(0)} ms, peak RSS ${(f.peakRssBytes / 1e6).toFixed(0)} MB, task accuracy ${pct(f.taskAccuracy)} (measured on ${f.fingerprint.cpuModel})`;
+    case 'waiting_for_device':
+      return `Waiting for a device of profile ${f.device} in pool ${f.pool}: no agent serving it is online (the job fails if none comes online within ${waitText(f.wait_minutes)})`;
     case 'variant_selected':
       return `Selected ${f.selected} for ${f.device}: smallest variant within ${f.tolerance * 100} points of the best task accuracy (${pct(f.best_task_accuracy)}) that fits the budgets`;
     case 'published':

@@ -75,6 +75,12 @@ export const createJobSchema = z
     hyperparameters: hyperparametersSchema.default({}),
     /** edgetune extra: device profile ids; empty or absent = every profile an online pool serves. */
     target_devices: z.array(z.string().min(1)).max(32).optional().meta({ description: 'Device profile ids; empty = every profile an online pool serves' }),
+    /** edgetune extra: pools to measure on (ids, or names of the organization's own pools); absent = an online platform pool per device. */
+    target_pools: z
+      .array(z.string().min(1).max(200))
+      .max(8)
+      .optional()
+      .meta({ description: "Pools the target devices are measured on (pool ids, or names of your organization's pools); each device is measured on every named pool that serves it. Absent = an online platform pool per device" }),
     suffix: z.string().regex(/^[a-z0-9-]{1,40}$/, 'suffix may use a-z, 0-9 and -, up to 40 characters').nullish(),
     seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
   })

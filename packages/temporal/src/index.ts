@@ -1,3 +1,5 @@
 export * from './queues';
 export * from './activities';
-export { temporalClient } from './client';
+export { temporalClient, temporalConnectionOptions } from './client';
+/** What asynchronous activity completion answers and sends (organization pools complete their tasks so). */
+export { ActivityCancelledError, ActivityNotFoundError, ApplicationFailure } from '@temporalio/client';

@@ -7,7 +7,7 @@ export const taskQueues = {
 
 export const workflowIds = {
   fineTuneJob: (jobId: string) => `fine-tune-${jobId}`,
-  deviceCandidates: (jobId: string, device: string) => `fine-tune-${jobId}-device-${device}`,
+  deviceCandidates: (jobId: string, device: string, pool?: string) => `fine-tune-${jobId}-device-${device}${pool ? `-pool-${pool}` : ''}`,
   registerPool: (pool: string) => `pool-${pool}`,
 } as const;
 

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { BenchmarkInput, BenchmarkOutput } from '@edgetune/temporal/activities';
 import type { BenchChildInput, BenchChildOutput } from './bench-child';
-import { storage } from '@edgetune/storage';
+import { storage, type Storage } from '@edgetune/storage';
 import { llamaTool } from './config';
 import { isGguf, localCopy, tempDir } from './files';
 import { fingerprint } from './fingerprint';
@@ -118,8 +118,7 @@ export interface BenchmarkDetails extends BenchmarkOutput {
  * stdev), then the node-llama-cpp child for time to first token (median of warm runs), task
  * accuracy on the eval split and peak RSS. The two never run at the same time.
  */
-export async function benchmark(input: BenchmarkInput, hooks: ActivityHooks = {}, settings: BenchSettings = benchSettings()): Promise<BenchmarkDetails> {
-  const store = storage();
+export async function benchmark(input: BenchmarkInput, hooks: ActivityHooks = {}, settings: BenchSettings = benchSettings(), store: Storage = storage()): Promise<BenchmarkDetails> {
   const scratch = await tempDir('bench');
   try {
     const modelPath = await localCopy(store, input.modelKey, scratch.dir);

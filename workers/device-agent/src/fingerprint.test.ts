@@ -30,8 +30,11 @@ test('ARM /proc/cpuinfo Features are read as ISA flags', () => {
   assert.equal(info.model, 'Qualcomm SM8550');
 });
 
-test('DEVICE_PROFILES overrides detection and must name catalog profiles', () => {
+test('DEVICE_PROFILES narrows detection, must name catalog profiles, and only ones the hardware runs', () => {
   assert.deepEqual(resolveProfiles('aarch64', ['asimddp', 'i8mm'], undefined), ['arm64-phone', 'arm64-automotive']);
-  assert.deepEqual(resolveProfiles('x86_64', [], 'arm64-phone, x86_64-avx2'), ['arm64-phone', 'x86_64-avx2']);
+  assert.deepEqual(resolveProfiles('aarch64', ['asimddp', 'i8mm'], ' arm64-phone'), ['arm64-phone']);
   assert.throws(() => resolveProfiles('x86_64', [], 'x86_64-avx2,toaster-9000'), /DEVICE_PROFILES.*toaster-9000/s);
+  // An arm64 profile on x86, and AVX2 claimed by a CPU that does not report it: refused with the reason.
+  assert.throws(() => resolveProfiles('x86_64', ['avx2', 'fma'], 'arm64-phone'), /arm64-phone needs an aarch64 CPU, this machine is x86_64/);
+  assert.throws(() => resolveProfiles('x86_64', ['sse4_2'], 'x86_64-avx2'), /x86_64-avx2 needs the CPU flags avx2, fma/);
 });

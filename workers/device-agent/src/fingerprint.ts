@@ -1,8 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '@edgetune/config';
-import { findDeviceProfile, profilesServedBy } from '@edgetune/contracts';
+import { findDeviceProfile, profileRefusal, profilesServedBy } from '@edgetune/contracts';
 import type { Fingerprint } from '@edgetune/temporal/activities';
 
 /** Architecture names as /proc/cpuinfo-based profiles spell them. */
@@ -56,7 +56,10 @@ export function llamaCppVersion(dir: string = loadConfig().LLAMA_CPP_DIR): strin
   return readFileSync(file, 'utf8').trim() || 'unknown';
 }
 
-/** Profiles from DEVICE_PROFILES (each must exist in the catalog) or those the CPU serves. */
+/**
+ * Profiles from DEVICE_PROFILES (a narrowing: each must exist in the catalog and be one this
+ * hardware can run, else the agent refuses to start, saying why) or those the CPU serves.
+ */
 export function resolveProfiles(arch: string, flags: string[], env: string | undefined = process.env.DEVICE_PROFILES): string[] {
   if (env && env.trim()) {
     const ids = env.split(',').map((s) => s.trim()).filter(Boolean);
@@ -64,9 +67,30 @@ export function resolveProfiles(arch: string, flags: string[], env: string | und
     if (unknown.length) {
       throw new Error(`Invalid configuration:\n  DEVICE_PROFILES: unknown device profile(s) ${unknown.join(', ')}`);
     }
+    const refused = ids.map((id) => profileRefusal(id, arch, flags)).filter((r): r is string => r !== null);
+    if (refused.length) throw new Error(`Invalid configuration:\n  DEVICE_PROFILES: ${refused.join('; ')}`);
     return [...new Set(ids)];
   }
   return profilesServedBy(arch, flags);
+}
+
+function readTrimmed(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** GPUs the NVIDIA driver lists (/proc/driver/nvidia/gpus/<bus>/information, "Model: …"). */
+export function readAccelerators(root = '/proc/driver/nvidia/gpus'): string[] {
+  try {
+    return readdirSync(root)
+      .map((bus) => /^Model:\s*(.+)$/m.exec(readTrimmed(path.join(root, bus, 'information')) ?? '')?.[1]?.trim())
+      .filter((m): m is string => !!m);
+  } catch {
+    return [];
+  }
 }
 
 let cached: Fingerprint | null = null;
@@ -87,6 +111,10 @@ export function fingerprint(options: { fresh?: boolean } = {}): Fingerprint {
     memoryBytes: os.totalmem(),
     llamaCppVersion: llamaCppVersion(config.LLAMA_CPP_DIR),
     profiles: resolveProfiles(arch, cpu.flags),
+    // Benchmarks under 'powersave' read low: the governor is shown beside the numbers.
+    cpuGovernor: readTrimmed('/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor'),
+    accelerators: readAccelerators(),
+    runtime: `edgetune-device-agent node ${process.version}`,
   };
   return cached;
 }

@@ -3,7 +3,8 @@ import { createReadStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Quantization, QuantizeInput, QuantizeOutput } from '@edgetune/temporal/activities';
-import { storage } from '@edgetune/storage';
+import { quantizedKey } from '@edgetune/contracts';
+import { storage, type Storage } from '@edgetune/storage';
 import { llamaTool } from './config';
 import { isGguf, localCopy, sha256File, tempDir } from './files';
 import { runChild } from './proc';
@@ -17,18 +18,15 @@ export interface ActivityHooks {
   onSpawn?: (pid: number) => void;
 }
 
-export function quantizedKey(outputPrefix: string, quantization: Quantization): string {
-  return `${outputPrefix.replace(/\/+$/, '')}/${quantization.toLowerCase()}.gguf`;
-}
+export { quantizedKey };
 
 /**
  * llama-quantize <f16> <out> <TYPE>, uploaded to `<outputPrefix>/<type>.gguf`. Rerunning
  * overwrites the object atomically (temp file + rename, or the store's atomic put).
  */
-export async function quantize(input: QuantizeInput, hooks: ActivityHooks = {}): Promise<QuantizeOutput> {
+export async function quantize(input: QuantizeInput, hooks: ActivityHooks = {}, store: Storage = storage()): Promise<QuantizeOutput> {
   if (!QUANTIZATIONS.includes(input.quantization)) throw new Error(`Unsupported quantization ${input.quantization}`);
   const tool = llamaTool('llama-quantize');
-  const store = storage();
   const key = quantizedKey(input.outputPrefix, input.quantization);
   const scratch = await tempDir('quantize');
   const started = performance.now();

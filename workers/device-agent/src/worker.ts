@@ -8,7 +8,7 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { loadConfig } from '@edgetune/config';
-import { temporalClient } from '@edgetune/temporal';
+import { temporalClient, temporalConnectionOptions } from '@edgetune/temporal';
 import { taskQueues, workflowIds, workflowTypes, type RegisterPoolInput } from '@edgetune/temporal/queues';
 import { installRuntimeLogger } from '@edgetune/temporal/runtime';
 import { activities } from './activities';
@@ -43,7 +43,7 @@ async function main(): Promise<void> {
 
   installRuntimeLogger(log);
 
-  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const connection = await NativeConnection.connect(temporalConnectionOptions(config));
   const worker = await Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,

@@ -4,56 +4,15 @@
  * the manifest and ranged downloads. Needs the stack that `npm test` starts (BASE_URL).
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { createHash, createPublicKey, verify } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import OpenAI, { toFile } from 'openai';
 import { Connection, Client } from '@temporalio/client';
 import { recordHistories } from './record-histories';
 
-const BASE_URL = process.env.BASE_URL ?? 'http://127.0.0.1:3100';
-const ROOT = process.env.EDGETUNE_ROOT ?? path.resolve(import.meta.dirname, '../../..');
-const TRAIN = process.env.EDGETUNE_TEST_TRAIN_JSONL!;
-const EVAL = process.env.EDGETUNE_TEST_EVAL_JSONL!;
-
-function admin(args: string[], input = ''): string {
-  const r = spawnSync('bash', [path.join(ROOT, 'infra/run-ts.sh'), path.join(ROOT, 'packages/api/src/cli/admin.ts'), ...args], {
-    env: process.env,
-    encoding: 'utf8',
-    input,
-  });
-  assert.equal(r.status, 0, `admin ${args[0]} failed: ${r.stderr}`);
-  return r.stdout;
-}
-
-function newAccount(tag: string): { email: string; key: string; client: OpenAI } {
-  const email = `${tag}-${Date.now()}@example.com`;
-  const org = `${tag} org ${Date.now()}`;
-  admin(['create-user', '--email', email, '--org', org], 'correct horse battery staple\n');
-  const key = admin(['create-api-key', '--email', email, '--org', org]).trim().split('\n').pop()!.trim();
-  return { email, key, client: new OpenAI({ baseURL: `${BASE_URL}/v1`, apiKey: key, maxRetries: 0 }) };
-}
-
-async function rest(key: string, p: string, init: RequestInit = {}): Promise<Response> {
-  return fetch(`${BASE_URL}/api/v1${p}`, { ...init, headers: { authorization: `Bearer ${key}`, ...(init.headers ?? {}) } });
-}
-
-async function waitForStatus(client: OpenAI, id: string, statuses: string[], timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const job = await client.fineTuning.jobs.retrieve(id);
-    if (statuses.includes(job.status)) return job;
-    if (['failed', 'cancelled', 'succeeded'].includes(job.status)) {
-      const events = await client.fineTuning.jobs.listEvents(id, { limit: 100 });
-      assert.fail(`job ${id} ended ${job.status} (${JSON.stringify(job.error)}), wanted ${statuses}; events: ${events.data.map((e) => e.message).join(' | ')}`);
-    }
-    assert.ok(Date.now() < deadline, `job ${id} still ${job.status} after ${timeoutMs / 1000} s`);
-    await sleep(2000);
-  }
-}
+import { BASE_URL, EVAL, TRAIN, newAccount, rest, waitForStatus } from './platform-client';
 
 describe('fine-tuning through the OpenAI SDK and the REST API', () => {
   let a: ReturnType<typeof newAccount>;

@@ -2,19 +2,22 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createLogger, loadConfig } from '@edgetune/config';
 import { closeDb } from '@edgetune/db';
+import { temporalConnectionOptions } from '@edgetune/temporal';
 import { taskQueues } from '@edgetune/temporal/queues';
 import { installRuntimeLogger } from '@edgetune/temporal/runtime';
-import { reconcileJobs } from '@edgetune/api/pipeline';
+import { keepPoolTasks, pruneFinishedPoolTasks, reconcileJobs } from '@edgetune/api/pipeline';
 import { orchestratorActivities } from './activities/registry';
 import { workflowBundle } from './workflow-bundle';
 
 const RECONCILE_EVERY_MS = 60_000;
+/** Well inside the pool activities' one-minute heartbeat timeout. */
+const KEEP_POOL_TASKS_EVERY_MS = 10_000;
 
 const log = createLogger('orchestrator');
 const config = loadConfig();
 installRuntimeLogger(log);
 
-const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+const connection = await NativeConnection.connect(temporalConnectionOptions(config));
 const worker = await Worker.create({
   connection,
   namespace: config.TEMPORAL_NAMESPACE,
@@ -36,10 +39,29 @@ const reconcile = async () => {
 const reconciler = setInterval(() => void reconcile(), RECONCILE_EVERY_MS);
 void reconcile();
 
+// Organization pool tasks no agent has taken yet: kept alive, or failed with the reason after the wait.
+let keeping = false;
+const keep = async () => {
+  if (keeping) return;
+  keeping = true;
+  try {
+    const t = await keepPoolTasks();
+    if (t.failed || t.gone) log.warn(t, 'pool tasks ended while waiting for an agent');
+  } catch (err) {
+    log.error({ err: (err as Error).message }, 'keeping pool tasks failed; will try again');
+  } finally {
+    keeping = false;
+  }
+};
+const keeper = setInterval(() => void keep(), KEEP_POOL_TASKS_EVERY_MS);
+const pruner = setInterval(() => void pruneFinishedPoolTasks().catch((err) => log.error({ err: (err as Error).message }, 'pruning pool tasks failed')), 3_600_000);
+
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     log.info({ signal }, 'shutting down');
     clearInterval(reconciler);
+    clearInterval(keeper);
+    clearInterval(pruner);
     worker.shutdown();
   });
 }

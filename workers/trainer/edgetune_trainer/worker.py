@@ -20,6 +20,29 @@ from datetime import timedelta
 from .logs import logger, setup_logging
 
 
+def temporal_connect_options() -> dict:
+    """TLS / mTLS (TEMPORAL_TLS_CERT, TEMPORAL_TLS_KEY, TEMPORAL_TLS_CA) or an API key
+    (TEMPORAL_API_KEY) for a training pool that reaches Temporal on another machine."""
+    from temporalio.service import TLSConfig
+
+    def read(name: str) -> bytes | None:
+        path = os.environ.get(name)
+        return open(path, "rb").read() if path else None
+
+    cert, key, ca = read("TEMPORAL_TLS_CERT"), read("TEMPORAL_TLS_KEY"), read("TEMPORAL_TLS_CA")
+    if (cert is None) != (key is None):
+        raise SystemExit("TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together (a client certificate and its key)")
+    api_key = os.environ.get("TEMPORAL_API_KEY") or None
+    options: dict = {}
+    if cert or ca:
+        options["tls"] = TLSConfig(client_cert=cert, client_private_key=key, server_root_ca_cert=ca)
+    elif api_key:
+        options["tls"] = True
+    if api_key:
+        options["api_key"] = api_key
+    return options
+
+
 def _int_env(name: str, default: int) -> int:
     raw = os.environ.get(name, "").strip()
     if not raw:
@@ -70,7 +93,7 @@ async def run() -> None:
     threads = configure_torch()
     staging = asyncio.get_running_loop().run_in_executor(None, _stage_builtin_models)
 
-    client = await Client.connect(address, namespace=namespace)
+    client = await Client.connect(address, namespace=namespace, **temporal_connect_options())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -1,4 +1,4 @@
-import { asc } from 'drizzle-orm';
+import { asc, isNull } from 'drizzle-orm';
 import { loadConfig } from '@edgetune/config';
 import { deviceProfiles, type DeviceProfile, type Fingerprint } from '@edgetune/contracts';
 import { db, schema } from '@edgetune/db';
@@ -51,9 +51,12 @@ export interface PoolView {
   lastSeenAt: Date;
 }
 
-/** Registered pools, each marked online when Temporal has a fresh poller on its queue. */
+/**
+ * The platform's registered pools (organization pools are in pools/pools.ts), each marked online
+ * when Temporal has a fresh poller on its queue.
+ */
 export async function listPools(): Promise<PoolView[]> {
-  const rows = await db().select().from(schema.pools).orderBy(asc(schema.pools.id));
+  const rows = await db().select().from(schema.pools).where(isNull(schema.pools.orgId)).orderBy(asc(schema.pools.id));
   return Promise.all(
     rows.map(async (row) => {
       const queue = row.kind === 'train' ? taskQueues.train(row.id) : taskQueues.device(row.id);
@@ -64,7 +67,7 @@ export async function listPools(): Promise<PoolView[]> {
         id: row.id,
         kind: row.kind,
         profiles: row.profiles,
-        fingerprint: row.fingerprint,
+        fingerprint: row.fingerprint!, // a platform pool's row is written by its registration
         online: fresh.length > 0,
         pollers: fresh.length,
         lastPollAt: last ? new Date(last) : null,

@@ -8,21 +8,22 @@ import { toDomainError } from '../errors';
 import { logger } from '../logger';
 import type { Caller } from '../tenant';
 
-export interface Route {
+/** `C` is who calls: a Caller of an organization, or (agent routes) an organization pool's agent. */
+export interface Route<C = Caller> {
   method: string;
   pattern: RegExp;
   /** `params` are the pattern's groups, URI-decoded (`params[0]` is the whole path). */
-  run: (caller: Caller, req: Request, url: URL, params: string[]) => Promise<Response>;
+  run: (caller: C, req: Request, url: URL, params: string[]) => Promise<Response>;
 }
 
-export interface Surface {
+export interface Surface<C = Caller> {
   /** For logs: which adapter failed. */
   name: string;
   /** Where the surface is mounted, e.g. '/v1' or '/api/v1'. */
   mount: string;
-  routes: Route[];
+  routes: Route<C>[];
   /** Resolves the caller of a matched route (throws unauthenticated when there is none). */
-  caller: (req: Request) => Promise<Caller>;
+  caller: (req: Request) => Promise<C>;
   /** A DomainError in this surface's error format. */
   error: (e: DomainError) => Response;
   /** 405 in this surface's error format; `allow` is the value of the Allow header. */
@@ -36,7 +37,7 @@ export function routePath(url: URL, mount: string): string {
   return url.pathname.replace(new RegExp(`^.*?${escapeRegExp(mount)}(?=/|$)`), '').replace(/\/+$/, '') || '/';
 }
 
-export async function dispatch(req: Request, surface: Surface): Promise<Response> {
+export async function dispatch<C>(req: Request, surface: Surface<C>): Promise<Response> {
   try {
     const url = new URL(req.url);
     // PostgreSQL text cannot hold NUL: refuse it at the edge rather than fail in a query.

@@ -31,6 +31,9 @@ export const auditActions = [
   'job.created',
   'job.cancelled',
   'model.published',
+  'pool.created',
+  'pool.token_rotated',
+  'pool.deleted',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 

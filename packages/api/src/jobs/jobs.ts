@@ -18,6 +18,10 @@ import { taskQueues, temporalClient, workflowIds, workflowTypes, type FineTuneJo
 import { authorize, findOwned, newestFirstAfter, notFoundError, orgScope, pageLimit, toPage, type Caller } from '../tenant';
 import { recordAudit } from '../identity/audit';
 import { onlineDevicePools } from '../devices/devices';
+import { visiblePoolRow } from '../pools/pools';
+import { parseInput, zodToDomain } from '../errors';
+
+export { parseInput, zodToDomain };
 import { findLiveFile, type FileRow } from '../datasets/files';
 import { variantsOf } from '../models/models';
 
@@ -32,18 +36,6 @@ export interface JobDetail {
   stages: StageRow[];
   version: VersionRow | null;
   variants: VariantRow[];
-}
-
-/** Turns a zod error into a DomainError naming the first bad field. */
-export function zodToDomain(err: z.ZodError, prefix = ''): DomainError {
-  const issue = err.issues[0];
-  const param = [prefix, ...issue.path.map(String)].filter(Boolean).join('.') || null;
-  let message = issue.message;
-  if (issue.code === 'unrecognized_keys') message = `Unrecognized parameter(s): ${(issue as { keys: string[] }).keys.join(', ')}.`;
-  return new DomainError('invalid_request', param ? `Invalid '${param}': ${message}` : message, {
-    param,
-    details: err.issues.map((i) => ({ field: [prefix, ...i.path.map(String)].filter(Boolean).join('.'), message: i.message })),
-  });
 }
 
 /** Picks the device profiles of a job; empty/absent = every profile an online pool serves. */
@@ -73,6 +65,43 @@ async function resolveTargetDevices(requested: string[] | undefined): Promise<st
     });
   }
   return [...served].filter((d) => findDeviceProfile(d)).sort();
+}
+
+
+/**
+ * The devices and pools of a job. Without `target_pools`, each device goes to an online platform
+ * pool. With them, each device is measured on every named pool that serves it; a named pool no
+ * agent has joined yet may serve any device (its tasks wait for an agent, then fail saying so).
+ */
+async function resolveTargets(caller: Caller, devices: string[] | undefined, pools: string[] | undefined): Promise<{ targetDevices: string[]; targetPools: string[] }> {
+  if (!pools || pools.length === 0) return { targetDevices: await resolveTargetDevices(devices), targetPools: [] };
+  for (const d of devices ?? []) {
+    if (!findDeviceProfile(d)) throw new DomainError('invalid_request', `Unknown target device '${d}'. See GET /api/v1/devices for the catalog.`, { param: 'target_devices' });
+  }
+  const rows: NonNullable<Awaited<ReturnType<typeof visiblePoolRow>>>[] = [];
+  for (const name of [...new Set(pools)]) {
+    const row = await visiblePoolRow(caller.orgId, name);
+    if (!row || row.kind !== 'device') throw new DomainError('invalid_request', `Unknown pool '${name}'. See GET /api/v1/pools for the pools you can use.`, { param: 'target_pools' });
+    if (!rows.some((r) => r.id === row.id)) rows.push(row);
+  }
+  const label = (r: (typeof rows)[number]) => `'${r.name ?? r.id}'`;
+  const targetDevices = devices?.length ? [...new Set(devices)] : [...new Set(rows.flatMap((r) => r.profiles))].sort();
+  if (!targetDevices.length) {
+    throw new DomainError('invalid_request', `No agent has joined pool ${rows.map(label).join(', ')} yet, so it serves no known device profile: name target_devices.`, { param: 'target_devices' });
+  }
+  const serves = (r: (typeof rows)[number], d: string) => r.profiles.length === 0 || r.profiles.includes(d);
+  for (const d of targetDevices) {
+    if (!rows.some((r) => serves(r, d))) {
+      const offer = rows.map((r) => `${label(r)} serves ${r.profiles.join(', ')}`).join('; ');
+      throw new DomainError('invalid_request', `No pool in target_pools serves target device '${d}' (${offer}).`, { param: 'target_devices' });
+    }
+  }
+  for (const r of rows) {
+    if (!targetDevices.some((d) => serves(r, d))) {
+      throw new DomainError('invalid_request', `Pool ${label(r)} serves none of the target devices (it serves ${r.profiles.join(', ')}).`, { param: 'target_pools' });
+    }
+  }
+  return { targetDevices, targetPools: rows.map((r) => r.id) };
 }
 
 /**
@@ -133,7 +162,7 @@ export async function createJob(caller: Caller, input: CreateJobInput | unknown)
   const validation = spec.validation_file ? await findLiveFile(caller, spec.validation_file, 'validation_file') : null;
   const validationFileId = validation?.id ?? null;
   const objective = resolveObjective(training, validation, hp);
-  const targetDevices = await resolveTargetDevices(spec.target_devices);
+  const { targetDevices, targetPools } = await resolveTargets(caller, spec.target_devices, spec.target_pools);
   // Stored complete: what the job trains with no longer depends on the catalog of the day.
   const hyperparameters = jobSettings(base.id, { ...hp, method, objective });
   const id = newId('job');
@@ -150,6 +179,7 @@ export async function createJob(caller: Caller, input: CreateJobInput | unknown)
       validationFileId,
       hyperparameters,
       targetDevices,
+      targetPools,
       suffix: spec.suffix ?? null,
       seed,
       status: 'validating_files' satisfies JobStatus,
@@ -163,7 +193,7 @@ export async function createJob(caller: Caller, input: CreateJobInput | unknown)
     await db().delete(schema.jobs).where(orgScope(caller, schema.jobs, eq(schema.jobs.id, id)));
     throw new DomainError('unavailable', `Could not start the fine-tuning workflow: ${(e as Error).message}`);
   }
-  await recordAudit(caller, { action: 'job.created', targetType: 'job', targetId: id, data: { model: base.id, trainingFile: training.id, targetDevices, objective } });
+  await recordAudit(caller, { action: 'job.created', targetType: 'job', targetId: id, data: { model: base.id, trainingFile: training.id, targetDevices, targetPools, objective } });
   return getJob(caller, id);
 }
 

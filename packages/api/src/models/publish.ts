@@ -122,7 +122,7 @@ export async function publishVersion(input: PublishInput): Promise<PublishOutput
       };
       const selected = c.quantization === d.selected;
       variantRows.push({
-        id, orgId: input.orgId, versionId, device: d.device, quantization: c.quantization, format: 'gguf',
+        id, orgId: input.orgId, versionId, device: d.device, pool: d.pool, quantization: c.quantization, format: 'gguf',
         sizeBytes: c.sizeBytes, sha256: c.sha256, storageKey, selected,
         metrics: { ...metrics, prefill_stdev: b.prefillStdev, decode_stdev: b.decodeStdev, fingerprint: b.fingerprint },
       });

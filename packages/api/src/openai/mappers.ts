@@ -73,6 +73,7 @@ export function toOpenAIJob(job: JobRow, version?: VersionRow | null) {
     // edgetune extras
     training_type: method,
     target_devices: job.targetDevices,
+    target_pools: job.targetPools ?? [],
   };
 }
 
@@ -130,6 +131,7 @@ const knownBodyKeys = new Set([
   'suffix',
   'seed',
   'target_devices',
+  'target_pools',
   'training_type',
   'integrations',
   'metadata',
@@ -213,6 +215,7 @@ export function fromOpenAICreateJob(body: Record<string, unknown>, fileObjective
   if (body.suffix !== undefined && body.suffix !== null) out.suffix = body.suffix;
   if (body.seed !== undefined && body.seed !== null) out.seed = body.seed;
   if (body.target_devices !== undefined && body.target_devices !== null) out.target_devices = body.target_devices;
+  if (body.target_pools !== undefined && body.target_pools !== null) out.target_pools = body.target_pools;
   return out as CreateJobInput;
 }
 

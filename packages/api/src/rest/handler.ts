@@ -1,8 +1,8 @@
 /** `/api/v1/**`: the platform's own REST API (Bearer API key or the portal's session). */
 import { retryAfterSecondsOf } from '@edgetune/auth';
-import { errorCodes } from '@edgetune/contracts';
+import { errorCodes, type DomainError } from '@edgetune/contracts';
 import { requireCaller } from '../context';
-import { listDevices, listPools } from '../devices/devices';
+import { listDevices } from '../devices/devices';
 import { deleteFile, fileContent, getFile, listFiles } from '../datasets/files';
 import { cancelJob, createJob, getJob, listJobEvents, listJobs, versionsForJobs } from '../jobs/jobs';
 import { getModelVersion, listModelVersions, openVariantDownload } from '../models/models';
@@ -12,7 +12,8 @@ import { authorize, type Caller } from '../tenant';
 import { datasetRoutes } from './datasets';
 import { identityRoutes } from './identity';
 import { openApiDocument } from './openapi';
-import { restDevice, restFile, restJob, restJobEvent, restModel, restPool } from './views';
+import { AGENT_PREFIX, agentCaller, agentRoutes, poolRoutes } from './pools';
+import { restDevice, restFile, restJob, restJobEvent, restModel } from './views';
 
 const MOUNT = '/api/v1';
 
@@ -83,14 +84,7 @@ export const routes: Route[] = [
       return json({ object: 'list', data: (await listDevices()).map(restDevice), has_more: false });
     },
   },
-  {
-    method: 'GET',
-    pattern: /^\/pools$/,
-    run: async (c) => {
-      authorize(c, 'read');
-      return json({ object: 'list', data: (await listPools()).map(restPool), has_more: false });
-    },
-  },
+  ...poolRoutes,
 ];
 
 async function download(caller: Caller, req: Request, model: string, variantId: string): Promise<Response> {
@@ -117,8 +111,19 @@ async function download(caller: Caller, req: Request, model: string, variantId: 
   return new Response(isHead ? null : streamBody(d.stream!), { status: 200, headers: { ...base, 'content-length': String(d.size) } });
 }
 
+const renderError = (e: DomainError) => {
+  const retry = retryAfterSecondsOf(e);
+  return json({ error: { code: e.code, message: e.message, param: e.param, details: e.details } }, errorCodes[e.code] ?? 500, retry ? { 'retry-after': String(retry) } : {});
+};
+const methodNotAllowed = (message: string, allow: string) => json({ error: { code: 'method_not_allowed', message, param: null, details: [] } }, 405, { allow });
+
 export async function handleRest(req: Request, opts: { sessionUserId: string | null }): Promise<Response> {
-  if ((req.method === 'GET' || req.method === 'HEAD') && routePath(new URL(req.url), MOUNT) === '/openapi.json') return json(openApiDocument());
+  const path = routePath(new URL(req.url), MOUNT);
+  if ((req.method === 'GET' || req.method === 'HEAD') && path === '/openapi.json') return json(openApiDocument());
+  // An organization pool's agent: its enrollment token, never a session or an API key.
+  if (path.startsWith(AGENT_PREFIX)) {
+    return dispatch(req, { name: 'agent', mount: MOUNT, routes: agentRoutes, caller: agentCaller, error: renderError, methodNotAllowed });
+  }
   return dispatch(req, {
     name: 'rest',
     mount: MOUNT,
@@ -129,10 +134,7 @@ export async function handleRest(req: Request, opts: { sessionUserId: string | n
       if (!r.headers.get('authorization') && opts.sessionUserId) assertSameOrigin(r);
       return requireCaller({ sessionUserId: opts.sessionUserId, authorization: r.headers.get('authorization'), headers: r.headers });
     },
-    error: (e) => {
-      const retry = retryAfterSecondsOf(e);
-      return json({ error: { code: e.code, message: e.message, param: e.param, details: e.details } }, errorCodes[e.code] ?? 500, retry ? { 'retry-after': String(retry) } : {});
-    },
-    methodNotAllowed: (message, allow) => json({ error: { code: 'method_not_allowed', message, param: null, details: [] } }, 405, { allow }),
+    error: renderError,
+    methodNotAllowed,
   });
 }

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { createDocument, type ZodOpenApiPathsObject, type ZodOpenApiResponseObject, type ZodOpenApiResponsesObject } from 'zod-openapi';
 import { loadConfig } from '@edgetune/config';
-import { createJobSchema } from '@edgetune/contracts';
+import { agentCompleteSchema, agentFailSchema, agentHeartbeatSchema, agentPollSchema, agentRegisterSchema, createJobSchema, createPoolSchema } from '@edgetune/contracts';
 import { auditActions } from '../identity/audit';
 import {
   auditPageSchema,
@@ -32,6 +32,8 @@ import {
   modelSchema,
   pageQuery,
   poolSchema,
+  createdPoolSchema,
+  poolIdParam,
   previewSchema,
   rawBodySchema,
   stageSchema,
@@ -118,7 +120,60 @@ const jobPaths: ZodOpenApiPathsObject = {
     },
   },
   '/devices': { get: { operationId: 'listDevices', responses: ok(listOf(deviceSchema)) } },
-  '/pools': { get: { operationId: 'listPools', responses: ok(listOf(poolSchema)) } },
+  '/pools': {
+    get: { operationId: 'listPools', summary: "The platform's pools and your organization's own", responses: ok(listOf(poolSchema)) },
+    post: {
+      operationId: 'createPool',
+      summary: 'Create an organization pool ("bring your own devices"); the enrollment token is shown once',
+      requestBody: { required: true, content: { 'application/json': { schema: createPoolSchema.meta({ id: 'CreatePool' }) } } },
+      responses: { ...created(createdPoolSchema), ...conflict },
+    },
+  },
+  '/pools/{pool_id}': {
+    get: { operationId: 'getPool', requestParams: { path: poolIdParam }, responses: ok(poolSchema) },
+    delete: { operationId: 'deletePool', summary: 'Delete an organization pool; its token stops working at once', requestParams: { path: poolIdParam }, responses: ok(deletedSchema('pool')) },
+  },
+  '/pools/{pool_id}/token': {
+    post: { operationId: 'rotatePoolToken', summary: 'A new enrollment token; the old one is refused from now on', requestParams: { path: poolIdParam }, responses: ok(createdPoolSchema) },
+  },
+};
+
+const agentJson = (schema: z.ZodType) => ({ required: true, content: { 'application/json': { schema } } });
+const taskIdParam = z.object({ task_id: z.string().meta({ description: 'ptask_…' }) });
+const agentOk = (description: string) => ({ '200': json(z.record(z.string(), z.unknown()), description), ...errors, ...conflict });
+
+/** The organization pool agent's protocol (Bearer: the pool's enrollment token, etp_…). */
+const agentPaths: ZodOpenApiPathsObject = {
+  '/agent/register': {
+    post: { operationId: 'agentRegister', summary: 'An agent joins its pool with its fingerprint', requestBody: agentJson(agentRegisterSchema.meta({ id: 'AgentRegister' })), responses: agentOk('The agent id and the profiles it serves') },
+  },
+  '/agent/poll': {
+    post: { operationId: 'agentPoll', summary: 'Long-poll for the next task ({task: null} when none came)', requestBody: agentJson(agentPollSchema.meta({ id: 'AgentPoll' })), responses: agentOk('{task}') },
+  },
+  '/agent/tasks/{task_id}/heartbeat': {
+    post: { operationId: 'agentHeartbeat', requestParams: { path: taskIdParam }, requestBody: agentJson(agentHeartbeatSchema.meta({ id: 'AgentHeartbeat' })), responses: agentOk('{cancel}: true when the job asks the agent to stop') },
+  },
+  '/agent/tasks/{task_id}/complete': {
+    post: { operationId: 'agentComplete', requestParams: { path: taskIdParam }, requestBody: agentJson(agentCompleteSchema.meta({ id: 'AgentComplete' })), responses: agentOk('Accepted') },
+  },
+  '/agent/tasks/{task_id}/fail': {
+    post: { operationId: 'agentFail', requestParams: { path: taskIdParam }, requestBody: agentJson(agentFailSchema.meta({ id: 'AgentFail' })), responses: agentOk('Accepted') },
+  },
+  '/agent/tasks/{task_id}/objects/{name}': {
+    get: {
+      operationId: 'agentReadObject',
+      summary: "A task's input, when the object store cannot presign URLs",
+      requestParams: { path: taskIdParam.extend({ name: z.string() }) },
+      responses: { '200': { description: 'The object', content: { 'application/octet-stream': {} } }, ...errors },
+    },
+    put: {
+      operationId: 'agentWriteObject',
+      summary: "A task's output, when the object store cannot presign URLs",
+      requestParams: { path: taskIdParam.extend({ name: z.string() }) },
+      requestBody: { required: true, content: { 'application/octet-stream': { schema: rawBodySchema } } },
+      responses: { '201': json(z.object({ key: z.string(), size_bytes: z.number() }), 'Stored'), ...errors },
+    },
+  },
 };
 
 /** The routes of rest/datasets.ts. */
@@ -256,7 +311,7 @@ export function openApiDocument(): Record<string, unknown> {
     },
     servers: [{ url: `${server.replace(/\/+$/, '')}/api/v1` }],
     security: [{ bearerAuth: [] }],
-    paths: { ...jobPaths, ...identityPaths, ...datasetPaths },
+    paths: { ...jobPaths, ...identityPaths, ...datasetPaths, ...agentPaths },
     components: {
       securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API key (et_…) or the portal session cookie' } },
     },

@@ -187,6 +187,7 @@ export const stageSchema = z
 export const variantSchema = z
   .object({
     id: z.string().optional().meta({ description: 'Absent in a signed manifest, which names variants by device and quantization' }),
+    pool: z.string().nullable().optional().meta({ description: 'The pool whose hardware measured this variant' }),
     device: z.string(),
     quantization: z.string(),
     format: z.literal('gguf'),
@@ -244,6 +245,7 @@ export const jobSchema = z
     ]),
     training_type: z.enum(['lora', 'full']),
     target_devices: z.array(z.string()),
+    target_pools: z.array(z.string()).meta({ description: 'Pools the devices are measured on; empty = an online platform pool per device' }),
     // A job alone (not in a list) adds its stages, result and model version.
     started_at: time.nullable().optional(),
     stages: z.array(stageSchema).optional(),
@@ -279,19 +281,39 @@ export const deviceSchema = z
   })
   .meta({ id: 'Device' });
 
+const spreadSchema = z.object({ n: int, mean: z.number(), stdev: z.number(), min: z.number(), max: z.number() });
+
 export const poolSchema = z
   .object({
     id: z.string(),
+    name: z.string(),
+    owner: z.enum(['platform', 'organization']).meta({ description: "'platform': run by the operator, shared; 'organization': your own machines" }),
     kind: z.enum(['device', 'train']),
     profiles: z.array(z.string()),
     online: z.boolean(),
-    pollers: int,
+    pollers: int.meta({ description: 'Workers (platform) or agents (organization) seen in the last minute or so' }),
     last_poll_at: time.nullable(),
     registered_at: time,
     last_seen_at: time,
-    fingerprint: record,
+    fingerprint: record.nullable(),
+    token_prefix: z.string().nullable().meta({ description: "The enrollment token's first characters (organization pools)" }),
+    agents: z.array(
+      z.object({ id: z.string(), name: z.string(), profiles: z.array(z.string()), online: z.boolean(), last_seen_at: time, fingerprint: record }),
+    ),
+    queue_depth: int.meta({ description: 'Tasks waiting for an agent' }),
+    current_tasks: z.array(z.object({ id: z.string(), kind: z.enum(['quantize', 'benchmark']), job_id: z.string(), device: z.string(), agent_id: z.string().nullable(), created_at: time })),
+    recent_results: z.array(
+      z.object({ task_id: z.string(), job_id: z.string(), device: z.string(), finished_at: time, decode_tokens_per_second: z.number(), prefill_tokens_per_second: z.number(), peak_rss_bytes: z.number() }),
+    ),
+    decode_spread: spreadSchema.nullable().meta({ description: 'Spread of decode tokens/s over the recent results' }),
   })
   .meta({ id: 'Pool' });
+
+export const createdPoolSchema = poolSchema.extend({
+  enrollment_token: z.string().meta({ description: 'Shown once: the agent starts with it; only its hash is stored' }),
+}).meta({ id: 'CreatedPool' });
+
+export const poolIdParam = z.object({ pool_id: z.string().meta({ description: 'pool_… (or a platform pool id)' }) });
 
 // ---------------------------------------------------------------------------------------------
 // Identity
@@ -372,6 +394,7 @@ export type RestJob = z.output<typeof jobSchema>;
 export type RestJobEvent = z.output<typeof jobEventSchema>;
 export type RestDevice = z.output<typeof deviceSchema>;
 export type RestPool = z.output<typeof poolSchema>;
+export type RestCreatedPool = z.output<typeof createdPoolSchema>;
 export type RestMe = z.output<typeof meSchema>;
 export type RestMember = z.output<typeof memberSchema>;
 export type RestInvitation = z.output<typeof invitationSchema>;

@@ -7,7 +7,8 @@ import type { DatasetFormat } from '@edgetune/contracts';
 import type { me } from '../identity/accounts';
 import type { AuditView } from '../identity/audit';
 import type { DatasetDetail } from '../datasets/datasets';
-import type { DeviceView, PoolView } from '../devices/devices';
+import type { DeviceView } from '../devices/devices';
+import type { CreatedPool, PoolView } from '../pools/pools';
 import type { DatasetRow, FileRow, JobUse, VersionResult } from '../datasets/files';
 import { fileRole, readJob } from '../jobs/job-facts';
 import type { EventRow, JobDetail, JobRow, StageRow, VariantRow, VersionRow } from '../jobs/jobs';
@@ -31,6 +32,7 @@ import type {
   RestMember,
   RestModel,
   RestPool,
+  RestCreatedPool,
   RestStage,
   RestUpload,
   RestVariant,
@@ -118,10 +120,11 @@ export function restStage(s: StageRow, now = Date.now()): RestStage {
 }
 
 export function restVariant(version: VersionRow, v: VariantRow): RestVariant {
-  const fromManifest = version.manifest.variants.find((x) => x.device === v.device && x.quantization === v.quantization);
+  const fromManifest = version.manifest.variants.find((x) => x.device === v.device && x.quantization === v.quantization && (!v.pool || x.measured_on.pool === v.pool));
   return {
     id: v.id,
     device: v.device,
+    pool: v.pool || fromManifest?.measured_on.pool || null,
     quantization: v.quantization,
     format: 'gguf',
     size_bytes: v.sizeBytes,
@@ -186,6 +189,8 @@ export function restDevice(d: DeviceView): RestDevice {
 export function restPool(p: PoolView): RestPool {
   return {
     id: p.id,
+    name: p.name,
+    owner: p.owner,
     kind: p.kind,
     profiles: p.profiles,
     online: p.online,
@@ -194,7 +199,25 @@ export function restPool(p: PoolView): RestPool {
     registered_at: iso(p.registeredAt),
     last_seen_at: iso(p.lastSeenAt),
     fingerprint: p.fingerprint,
+    token_prefix: p.tokenPrefix,
+    agents: p.agents.map((a) => ({ id: a.id, name: a.name, profiles: a.profiles, online: a.online, last_seen_at: iso(a.lastSeenAt), fingerprint: a.fingerprint })),
+    queue_depth: p.queueDepth,
+    current_tasks: p.currentTasks.map((t) => ({ id: t.id, kind: t.kind, job_id: t.jobId, device: t.device, agent_id: t.agentId, created_at: iso(t.createdAt) })),
+    recent_results: p.recentResults.map((r) => ({
+      task_id: r.taskId,
+      job_id: r.jobId,
+      device: r.device,
+      finished_at: iso(r.finishedAt),
+      decode_tokens_per_second: r.decodeTokensPerSecond,
+      prefill_tokens_per_second: r.prefillTokensPerSecond,
+      peak_rss_bytes: r.peakRssBytes,
+    })),
+    decode_spread: p.decodeSpread,
   };
+}
+
+export function restCreatedPool(c: CreatedPool): RestCreatedPool {
+  return { ...restPool(c.pool), enrollment_token: c.enrollmentToken };
 }
 
 export function restMe(m: MeView): RestMe {

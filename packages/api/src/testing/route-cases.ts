@@ -90,6 +90,16 @@ const uploadTarget = async (org: OrgWorld, filled = false) => {
   const u = await org.newUpload(filled);
   return { ...u, state: () => rowOf(schema.uploads, u.id) };
 };
+/** An organization pool of `org` (a row as createPool writes it; its token is never used here). */
+const newPool = async (org: OrgWorld) => {
+  const id = `pool_matrix${hex()}${hex()}`;
+  await db().insert(schema.pools).values({ id, orgId: org.orgId, name: `matrix-${hex()}`, kind: 'device', profiles: [], tokenHash: randomBytes(32).toString('hex'), tokenPrefix: 'etp_matrix' });
+  return id;
+};
+const poolState = (id: string) => async () => {
+  const row = (await rowOf(schema.pools, id)) as { tokenHash: string | null } | null;
+  return row ? { tokenHash: row.tokenHash } : null;
+};
 const auditIds = async (org: OrgWorld) => [(await org.newAuditEvent()).id];
 const ownerOnly = { roles: ['owner'] as const, reason: /only an owner can|an owner must do it/ };
 /** The caller of a route that acts on the caller's own account. */
@@ -133,6 +143,36 @@ export const trpcCases: RouteCase[] = [
   { route: 'trpc models.get', access: 'download', tenant: 'object', prepare: async (org) => ({ input: { name: (await org.model()).name } }) },
   // The pools and devices are the platform's, not a tenant's; the procedure checks membership only.
   { route: 'trpc devices.list', access: 'any', tenant: 'none', prepare: async () => ({}) },
+  // Pools: the platform's (the same for everyone) and the organization's own.
+  { route: 'trpc pools.list', access: 'read', tenant: 'list', prepare: async (org) => ({ shows: [await newPool(org)] }) },
+  {
+    route: 'trpc pools.get',
+    access: 'read',
+    tenant: 'object',
+    prepare: async (org) => {
+      const id = await newPool(org);
+      return { input: { id }, state: poolState(id) };
+    },
+  },
+  { route: 'trpc pools.create', access: 'manage_pools', tenant: 'none', prepare: async () => ({ input: { name: `matrix-${hex()}` } }) },
+  {
+    route: 'trpc pools.rotateToken',
+    access: 'manage_pools',
+    tenant: 'object',
+    prepare: async (org) => {
+      const id = await newPool(org);
+      return { input: { id }, state: poolState(id) };
+    },
+  },
+  {
+    route: 'trpc pools.delete',
+    access: 'manage_pools',
+    tenant: 'object',
+    prepare: async (org) => {
+      const id = await newPool(org);
+      return { input: { id }, state: poolState(id) };
+    },
+  },
 
   // --- the caller's own account (links e-mailed to a person are credentials of that person, not of a tenant)
   { route: 'trpc auth.verifyEmail', access: 'public', tenant: 'none', prepare: async () => ({ input: { token: await userToken('verify_email') } }) },
@@ -382,7 +422,36 @@ export const restCases: RouteCase[] = [
   },
   // The platform's hardware catalog: the same for every organization.
   { route: 'rest GET /devices', access: 'read', tenant: 'none', prepare: async () => ({ path: '/devices' }) },
-  { route: 'rest GET /pools', access: 'read', tenant: 'none', prepare: async () => ({ path: '/pools' }) },
+  // Pools: the platform's (the same for everyone) and the organization's own.
+  { route: 'rest GET /pools', access: 'read', tenant: 'list', prepare: async (org) => ({ path: '/pools', shows: [await newPool(org)] }) },
+  { route: 'rest POST /pools', access: 'manage_pools', tenant: 'none', prepare: async () => ({ path: '/pools', ...json({ name: `matrix-${hex()}` }) }) },
+  {
+    route: 'rest GET /pools/{}',
+    access: 'read',
+    tenant: 'object',
+    prepare: async (org) => {
+      const id = await newPool(org);
+      return { path: `/pools/${id}`, state: poolState(id) };
+    },
+  },
+  {
+    route: 'rest DELETE /pools/{}',
+    access: 'manage_pools',
+    tenant: 'object',
+    prepare: async (org) => {
+      const id = await newPool(org);
+      return { path: `/pools/${id}`, state: poolState(id) };
+    },
+  },
+  {
+    route: 'rest POST /pools/{}/token',
+    access: 'manage_pools',
+    tenant: 'object',
+    prepare: async (org) => {
+      const id = await newPool(org);
+      return { path: `/pools/${id}/token`, state: poolState(id) };
+    },
+  },
 
   // --- identity
   { route: 'rest GET /me', access: 'any', tenant: 'none', prepare: async () => ({ path: '/me' }) },

@@ -10,6 +10,7 @@ import { meRouter } from './routers/me';
 import { membersRouter } from './routers/members';
 import { modelsRouter } from './routers/models';
 import { orgsRouter } from './routers/orgs';
+import { poolsRouter } from './routers/pools';
 import { uploadsRouter } from './routers/uploads';
 import { createCallerFactory, createTRPCRouter } from './procedures';
 
@@ -27,6 +28,7 @@ export const appRouter = createTRPCRouter({
   jobs: jobsRouter,
   models: modelsRouter,
   devices: devicesRouter,
+  pools: poolsRouter,
 });
 
 export type AppRouter = typeof appRouter;

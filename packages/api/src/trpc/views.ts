@@ -126,6 +126,7 @@ export function jobSummaryView(j: JobRow) {
     validationFileId: j.validationFileId,
     hyperparameters: j.hyperparameters,
     targetDevices: j.targetDevices,
+    targetPools: j.targetPools ?? [],
     suffix: j.suffix,
     seed: j.seed,
     error: j.error ?? null,

@@ -33,6 +33,8 @@ export const modelVariants = pgTable(
     orgId: text('org_id').notNull().references(() => orgs.id, { onDelete: 'cascade' }),
     versionId: text('version_id').notNull().references(() => modelVersions.id, { onDelete: 'cascade' }),
     device: text('device').notNull(),
+    /** The pool whose hardware measured it ('' on variants published before pools were recorded). */
+    pool: text('pool').notNull().default(''),
     quantization: text('quantization').notNull(),
     format: text('format').notNull(),
     sizeBytes: bigint('size_bytes', { mode: 'number' }).notNull(),
@@ -41,5 +43,5 @@ export const modelVariants = pgTable(
     selected: boolean('selected').notNull(),
     metrics: jsonb('metrics').$type<StoredVariantMetrics>().notNull(),
   },
-  (t) => [uniqueIndex('model_variants_key').on(t.versionId, t.device, t.quantization)],
+  (t) => [uniqueIndex('model_variants_key').on(t.versionId, t.device, t.pool, t.quantization)],
 );

@@ -1,17 +1,81 @@
-import { bigint, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
-import type { Fingerprint } from '@edgetune/contracts';
+import { bigint, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import type { Fingerprint, PoolTaskInput } from '@edgetune/contracts';
 import { jobs } from './jobs';
-import { orgs } from './orgs';
+import { orgs, users } from './orgs';
 
-/** Hardware / training pools as they registered themselves. Platform-owned, not tenant data. */
-export const pools = pgTable('pools', {
-  id: text('id').primaryKey(),
-  kind: text('kind', { enum: ['device', 'train'] }).notNull(),
-  profiles: text('profiles').array().notNull(),
-  fingerprint: jsonb('fingerprint').$type<Fingerprint>().notNull(),
-  registeredAt: timestamp('registered_at', { withTimezone: true }).notNull().defaultNow(),
-  lastSeenAt: timestamp('last_seen_at', { withTimezone: true }).notNull().defaultNow(),
-});
+/**
+ * Hardware / training pools. A platform pool (org_id null) is an operator's Temporal worker that
+ * registered itself; an organization pool belongs to one organization, whose agents speak HTTPS
+ * with the pool's enrollment token (only its sha256 is kept).
+ */
+export const pools = pgTable(
+  'pools',
+  {
+    id: text('id').primaryKey(),
+    orgId: text('org_id').references(() => orgs.id, { onDelete: 'cascade' }),
+    name: text('name'),
+    kind: text('kind', { enum: ['device', 'train'] }).notNull(),
+    profiles: text('profiles').array().notNull(),
+    /** The latest agent's report; null for an organization pool no agent has joined yet. */
+    fingerprint: jsonb('fingerprint').$type<Fingerprint>(),
+    tokenHash: text('token_hash'),
+    /** The token's first characters, shown in lists so an owner can tell tokens apart. */
+    tokenPrefix: text('token_prefix'),
+    createdBy: text('created_by').references(() => users.id, { onDelete: 'set null' }),
+    registeredAt: timestamp('registered_at', { withTimezone: true }).notNull().defaultNow(),
+    lastSeenAt: timestamp('last_seen_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('pools_token_hash').on(t.tokenHash), uniqueIndex('pools_org_name').on(t.orgId, t.name), index('pools_org').on(t.orgId)],
+);
+
+/** One machine serving an organization pool, as its agent last reported itself. */
+export const poolAgents = pgTable(
+  'pool_agents',
+  {
+    id: text('id').primaryKey(),
+    poolId: text('pool_id').notNull().references(() => pools.id, { onDelete: 'cascade' }),
+    orgId: text('org_id').notNull().references(() => orgs.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    profiles: text('profiles').array().notNull(),
+    fingerprint: jsonb('fingerprint').$type<Fingerprint>().notNull(),
+    registeredAt: timestamp('registered_at', { withTimezone: true }).notNull().defaultNow(),
+    lastSeenAt: timestamp('last_seen_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('pool_agents_pool_name').on(t.poolId, t.name)],
+);
+
+/**
+ * One attempt of a device activity sent to an organization pool. The activity completes
+ * asynchronously: Temporal's task token stays here, and the agent's HTTPS calls heartbeat,
+ * complete or fail it. A retry of the activity is a new row; the old one is superseded.
+ */
+export const poolTasks = pgTable(
+  'pool_tasks',
+  {
+    id: text('id').primaryKey(),
+    orgId: text('org_id').notNull().references(() => orgs.id, { onDelete: 'cascade' }),
+    poolId: text('pool_id').notNull().references(() => pools.id, { onDelete: 'cascade' }),
+    jobId: text('job_id').notNull().references(() => jobs.id, { onDelete: 'cascade' }),
+    device: text('device').notNull(),
+    kind: text('kind', { enum: ['quantize', 'benchmark'] }).notNull(),
+    input: jsonb('input').$type<PoolTaskInput>().notNull(),
+    /** Temporal's task token (base64); never leaves the platform. */
+    taskToken: text('task_token').notNull(),
+    /** workflow id + activity id: the attempts of one activity share it. */
+    activityKey: text('activity_key').notNull(),
+    attempt: integer('attempt').notNull(),
+    state: text('state', { enum: ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'superseded'] }).notNull(),
+    agentId: text('agent_id').references(() => poolAgents.id, { onDelete: 'set null' }),
+    error: text('error'),
+    /** The accepted result (benchmarks feed the pool's "recent results and their spread"). */
+    result: jsonb('result').$type<Record<string, unknown>>(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    claimedAt: timestamp('claimed_at', { withTimezone: true }),
+    heartbeatAt: timestamp('heartbeat_at', { withTimezone: true }),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+  },
+  (t) => [index('pool_tasks_queue').on(t.poolId, t.state, t.createdAt), index('pool_tasks_activity').on(t.activityKey)],
+);
 
 /** Metered usage, one row per (job, kind); billing reads these. */
 export const usageRecords = pgTable(

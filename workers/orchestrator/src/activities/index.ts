@@ -18,3 +18,5 @@ export async function recordEvents(input: { jobId: string; orgId: string; events
 export async function upsertPool(input: { fingerprint: Fingerprint }): Promise<void> {
   await pipeline.upsertPool(input.fingerprint);
 }
+
+export { poolQuantize, poolBenchmark } from './pools';

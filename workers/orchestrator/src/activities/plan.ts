@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
-import { and, desc, eq, sql } from 'drizzle-orm';
+import { ApplicationFailure } from '@temporalio/activity';
+import { and, desc, eq, isNull, or } from 'drizzle-orm';
 import * as pipeline from '@edgetune/api/pipeline';
 import { loadConfig } from '@edgetune/config';
 import {
@@ -23,7 +24,7 @@ export interface JobPlan {
   trainingFileKey: string;
   validationFileKey: string | null;
   trainPool: string;
-  targets: { device: string; pool: string; quantizations: Quantization[]; budget: { maxSizeBytes: number; maxPeakRssBytes: number } }[];
+  targets: { device: string; pool: string; orgPool?: boolean; quantizations: Quantization[]; budget: { maxSizeBytes: number; maxPeakRssBytes: number } }[];
   /** Storage prefix of everything this job writes. */
   prefix: string;
   seed: number;
@@ -60,17 +61,34 @@ export async function loadJobPlan(ref: { jobId: string; orgId: string }): Promis
     return f.storageKey;
   };
   const targets: JobPlan['targets'] = [];
+  // Pools this organization may use: the platform's and its own.
+  const usable = await db()
+    .select()
+    .from(schema.pools)
+    .where(or(isNull(schema.pools.orgId), eq(schema.pools.orgId, ref.orgId)))
+    .orderBy(desc(schema.pools.lastSeenAt));
   for (const device of job.targetDevices) {
     const profile = findDeviceProfile(device);
     if (!profile) throw new Error(`device profile ${device} is not in the catalog`);
-    const pool = await db()
-      .select()
-      .from(schema.pools)
-      .where(sql`${device} = any(${schema.pools.profiles})`)
-      .orderBy(desc(schema.pools.lastSeenAt))
-      .limit(1);
-    if (!pool[0]) throw new Error(`no hardware pool serves ${device}`);
-    targets.push({ device, pool: pool[0].id, quantizations: profile.quantizations, budget: profile.defaultBudget });
+    const target = (pool: (typeof usable)[number]) => ({
+      device,
+      pool: pool.id,
+      ...(pool.orgId ? { orgPool: true } : {}),
+      quantizations: profile.quantizations,
+      budget: profile.defaultBudget,
+    });
+    if (job.targetPools.length) {
+      // Named pools: each one that serves the device (or whose agents have not said yet: the task waits for one).
+      for (const id of job.targetPools) {
+        const pool = usable.find((p) => p.id === id);
+        if (!pool) throw ApplicationFailure.nonRetryable(`pool ${id} no longer exists`, 'PoolUnavailable');
+        if (pool.profiles.length === 0 || pool.profiles.includes(device)) targets.push(target(pool));
+      }
+      continue;
+    }
+    const pool = usable.find((p) => p.orgId === null && p.kind === 'device' && p.profiles.includes(device));
+    if (!pool) throw new Error(`no hardware pool serves ${device}`);
+    targets.push(target(pool));
   }
   return {
     baseModel: { id: model.id, storagePrefix: model.storagePrefix, hubId: model.hubId, builtin: model.builtin, contextLength: model.contextLength },

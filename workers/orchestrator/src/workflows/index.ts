@@ -50,6 +50,18 @@ const tracker = proxyActivities<typeof activities>({
 });
 
 /**
+ * Device activities of an organization pool: they queue a task and complete when the pool's
+ * agent reports over HTTPS. Its heartbeats (or the keeper's, while the task waits for an agent)
+ * keep the attempt alive; a silent agent times out and the task is retried, possibly elsewhere.
+ */
+const orgPool = proxyActivities<typeof activities>({
+  startToCloseTimeout: '2 hours',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '5s', maximumAttempts: 3, nonRetryableErrorTypes: ['PoolUnavailable'] },
+  cancellationType: ActivityCancellationType.TRY_CANCEL,
+});
+
+/**
  * Activities another worker serves (the Python trainer, the device agents), called under the
  * names of their one declaration (packages/temporal/activity-names.json), which those workers
  * register from too.
@@ -243,12 +255,27 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
     await event({ kind: 'exported', size_bytes: exported.sizeBytes, llama_cpp_version: exported.llamaCppVersion }, 'export-done');
 
     const devices = await Promise.all(
-      plan.targets.map((target) =>
-        executeChild(deviceCandidates, {
-          workflowId: workflowIds.deviceCandidates(ref.jobId, target.device),
-          args: [{ ...ref, device: target.device, pool: target.pool, quantizations: target.quantizations, budget: target.budget, sourceKey: exported.ggufKey, evalKey: data.chatEvalKey ?? data.evalKey, outputPrefix: `${plan.prefix}/devices/${target.device}` }],
-        }),
-      ),
+      plan.targets.map((target) => {
+        // A device measured on several pools gets one child per pool, each writing its own files.
+        const multiPool = plan.targets.filter((t) => t.device === target.device).length > 1;
+        return executeChild(deviceCandidates, {
+          workflowId: workflowIds.deviceCandidates(ref.jobId, target.device, multiPool ? target.pool : undefined),
+          args: [
+            {
+              ...ref,
+              device: target.device,
+              pool: target.pool,
+              ...(target.orgPool ? { orgPool: true } : {}),
+              ...(multiPool ? { multiPool: true } : {}),
+              quantizations: target.quantizations,
+              budget: target.budget,
+              sourceKey: exported.ggufKey,
+              evalKey: data.chatEvalKey ?? data.evalKey,
+              outputPrefix: `${plan.prefix}/devices/${target.device}${multiPool ? `/${target.pool}` : ''}`,
+            },
+          ],
+        });
+      }),
     );
 
     const published = await stage('publish', () =>
@@ -297,6 +324,10 @@ export interface DeviceCandidatesInput {
   orgId: string;
   device: string;
   pool: string;
+  /** An organization pool: its agent works over HTTPS, through asynchronously completed activities. */
+  orgPool?: boolean;
+  /** The job measures this device on several pools: stage and event keys name the pool. */
+  multiPool?: boolean;
   quantizations: Quantization[];
   budget: { maxSizeBytes: number; maxPeakRssBytes: number };
   sourceKey: string;
@@ -307,14 +338,18 @@ export interface DeviceCandidatesInput {
 /** One target device: quantize each candidate, benchmark it on that device's pool, select one. */
 export async function deviceCandidates(input: DeviceCandidatesInput) {
   const ref = { jobId: input.jobId, orgId: input.orgId };
-  const agent = declared<DeviceActivities>({ quantize: deviceActivityNames.quantize, benchmark: deviceActivityNames.benchmark }, {
-    taskQueue: taskQueues.device(input.pool),
-    startToCloseTimeout: '2 hours',
-    heartbeatTimeout: '1 minute',
-    retry: { initialInterval: '5s', maximumAttempts: 3 },
-    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  });
-  const stage = <T>(name: string, variant: string, fn: () => Promise<T>): Promise<T> => inStage(ref, { stage: name, device: input.device, variant }, fn);
+  const where = { orgId: input.orgId, poolId: input.pool };
+  const agent: DeviceActivities = input.orgPool
+    ? { quantize: (q) => orgPool.poolQuantize({ ...q, ...where }), benchmark: (b) => orgPool.poolBenchmark({ ...b, ...where }) }
+    : declared<DeviceActivities>({ quantize: deviceActivityNames.quantize, benchmark: deviceActivityNames.benchmark }, {
+        taskQueue: taskQueues.device(input.pool),
+        startToCloseTimeout: '2 hours',
+        heartbeatTimeout: '1 minute',
+        retry: { initialInterval: '5s', maximumAttempts: 3 },
+        cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+      });
+  const at = input.multiPool ? `@${input.pool}` : '';
+  const stage = <T>(name: string, variant: string, fn: () => Promise<T>): Promise<T> => inStage(ref, { stage: name, device: input.device, variant: variant + at }, fn);
 
   const candidates: CandidateResult[] = [];
   for (const quantization of input.quantizations) {
@@ -329,7 +364,7 @@ export async function deviceCandidates(input: DeviceCandidatesInput) {
       events: [
         {
           fact: { kind: 'variant_benchmarked', device: input.device, quantization, size_bytes: q.sizeBytes, ...b },
-          dedupeKey: `bench-${input.device}-${quantization}`,
+          dedupeKey: `bench-${input.device}-${quantization}${at}`,
           at: Date.now(),
         },
       ],
@@ -346,7 +381,7 @@ export async function deviceCandidates(input: DeviceCandidatesInput) {
     events: [
       {
         fact: { kind: 'variant_selected', device: input.device, selected: choice.selected, best_task_accuracy: choice.bestTaskAccuracy, tolerance: choice.tolerance },
-        dedupeKey: `select-${input.device}`,
+        dedupeKey: `select-${input.device}${at}`,
         at: Date.now(),
       },
     ],

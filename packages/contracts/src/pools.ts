@@ -1,0 +1,104 @@
+/**
+ * Organization pools: the wire shapes between the platform and an agent that speaks only HTTPS
+ * (enroll, long-poll for work, heartbeat, complete, fail), and the task inputs they carry.
+ */
+import { z } from 'zod';
+import { fingerprintSchema } from './devices';
+
+export const quantizations = ['Q8_0', 'Q6_K', 'Q5_K_M', 'Q4_K_M', 'Q4_0'] as const;
+export const quantizationSchema = z.enum(quantizations);
+
+export const poolNameSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]*$/, 'letters, digits, spaces, dots, dashes and underscores, starting with a letter or digit')
+  .meta({ description: 'A name unique in the organization, e.g. "car-lab"' });
+
+export const createPoolSchema = z.strictObject({ name: poolNameSchema });
+
+/** What one task asks of an agent; object keys only (the agent gets URLs for them). */
+export const poolTaskInputSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('quantize'), jobId: z.string(), device: z.string(), sourceKey: z.string(), quantization: quantizationSchema, outputKey: z.string() }),
+  z.object({ kind: z.literal('benchmark'), jobId: z.string(), device: z.string(), modelKey: z.string(), evalKey: z.string(), maxNewTokens: z.number().int() }),
+]);
+export type PoolTaskInput = z.infer<typeof poolTaskInputSchema>;
+
+export const agentNameSchema = z.string().min(1).max(128).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, dots, dashes and underscores');
+
+export const agentRegisterSchema = z.strictObject({
+  name: agentNameSchema.meta({ description: 'Stable name of this machine in the pool (its hostname by default)' }),
+  fingerprint: fingerprintSchema,
+});
+
+export const agentPollSchema = z.strictObject({
+  agent_id: z.string().max(64),
+  wait_seconds: z.number().int().min(0).max(30).optional().meta({ description: 'Long-poll: hold the request up to this long for a task (default 20)' }),
+});
+
+export const agentHeartbeatSchema = z.strictObject({
+  agent_id: z.string().max(64),
+  progress: z.record(z.string().max(64), z.union([z.number(), z.string().max(256), z.boolean(), z.null()])).optional(),
+});
+
+const finite = z.number().finite();
+export const quantizeResultSchema = z.strictObject({
+  key: z.string().max(1024),
+  quantization: quantizationSchema,
+  sizeBytes: z.number().int().min(1),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, '64 lowercase hex characters'),
+  durationS: finite.min(0),
+});
+
+export const benchmarkResultSchema = z.strictObject({
+  prefillTokensPerSecond: finite.min(0),
+  decodeTokensPerSecond: finite.min(0),
+  prefillStdev: finite.min(0),
+  decodeStdev: finite.min(0),
+  timeToFirstTokenMs: finite.min(0),
+  peakRssBytes: finite.min(0),
+  sizeBytes: finite.min(0),
+  taskAccuracy: finite.min(0).max(1),
+  evalExamples: z.number().int().min(0),
+  threads: z.number().int().min(1),
+  repetitions: z.number().int().min(1),
+  fingerprint: fingerprintSchema,
+});
+
+export const agentCompleteSchema = z.strictObject({
+  agent_id: z.string().max(64),
+  result: z.union([quantizeResultSchema, benchmarkResultSchema]),
+});
+
+export const agentFailSchema = z.strictObject({
+  agent_id: z.string().max(64),
+  message: z.string().min(1).max(4000),
+  /** False when retrying cannot help (a corrupt input); Temporal's retry policy decides otherwise. */
+  retryable: z.boolean().optional(),
+  /** The agent stopped because the platform asked it to cancel. */
+  cancelled: z.boolean().optional(),
+});
+
+/** An object the agent reads or writes for a task: a presigned URL, or the platform's own route. */
+export interface TaskObject {
+  key: string;
+  url: string;
+  /** True when the URL is the platform's: the agent sends its token with it. */
+  platform: boolean;
+  size_bytes?: number;
+}
+
+export interface AgentTask {
+  id: string;
+  kind: 'quantize' | 'benchmark';
+  attempt: number;
+  input: PoolTaskInput;
+  inputs: Record<string, TaskObject>;
+  outputs: Record<string, TaskObject>;
+  heartbeat_every_seconds: number;
+}
+
+/** Where a quantized variant is written: `<outputPrefix>/<type>.gguf` (the device agents and the orchestrator agree on it). */
+export function quantizedKey(outputPrefix: string, quantization: string): string {
+  return `${outputPrefix.replace(/\/+$/, '')}/${quantization.toLowerCase()}.gguf`;
+}
