@@ -15,6 +15,7 @@ import {
 } from '@edgetune/auth';
 import { DomainError } from '@edgetune/contracts';
 import { db, schema } from '@edgetune/db';
+import { recordAudit } from './identity/audit';
 import type { Caller } from './tenant';
 
 export type { Caller } from './tenant';
@@ -73,6 +74,13 @@ export async function callerForApiKey(key: string, meta: RequestMeta = noMeta): 
   const rules = rateLimitRules();
   const lockedUntil = await countAttempt(ipKey, rules.apiKeyIp);
   if (lockedUntil) throw lockedError(keyFailures, lockedUntil);
+  if (r.reason === 'unknown' && r.guessed) {
+    // The owner learns that someone holds the key's prefix and is guessing its secret (bounded by the limits above and below).
+    await recordAudit(
+      { orgId: r.guessed.orgId, label: 'someone with a wrong secret', ip: meta.ip, userAgent: meta.userAgent },
+      { action: 'api_key.guess_refused', targetType: 'api_key', targetId: r.guessed.keyId, outcome: 'failure', data: { prefix: r.guessedPrefix } },
+    );
+  }
   if (r.reason === 'unknown' && r.guessedPrefix && meta.ip) {
     const keyLockedUntil = await countAttempt(limitKeys.apiKeyGuess(r.guessedPrefix, meta.ip), rules.apiKeyAccount);
     if (keyLockedUntil) throw lockedError(keyGuesses, keyLockedUntil);

@@ -82,15 +82,18 @@ export interface VerifiedApiKey {
  * whole key (the hash matched); anything else, including a key of a deleted organization, is
  * 'unknown'.
  */
-/** `guessedPrefix`: the prefix names an existing key but the secret is wrong (a guess at that key). */
-export type ApiKeyRefusal = { reason: 'unknown'; guessedPrefix?: string } | { reason: 'revoked'; at: Date } | { reason: 'expired'; at: Date };
+/** `guessed`: the prefix names an existing key but the secret is wrong (a guess at that key, which its owner's audit log records). */
+export type ApiKeyRefusal =
+  | { reason: 'unknown'; guessedPrefix?: string; guessed?: { keyId: string; orgId: string } }
+  | { reason: 'revoked'; at: Date }
+  | { reason: 'expired'; at: Date };
 
 export async function checkApiKey(key: string, database: Db = db()): Promise<{ ok: true; key: VerifiedApiKey } | ({ ok: false } & ApiKeyRefusal)> {
   const parsed = parseApiKey(key);
   if (!parsed) return { ok: false, reason: 'unknown' };
   const [row] = await database.select().from(schema.apiKeys).where(eq(schema.apiKeys.prefix, parsed.prefix)).limit(1);
   if (!row) return { ok: false, reason: 'unknown' };
-  if (!apiKeyMatches(key.trim(), row.hash)) return { ok: false, reason: 'unknown', guessedPrefix: row.prefix };
+  if (!apiKeyMatches(key.trim(), row.hash)) return { ok: false, reason: 'unknown', guessedPrefix: row.prefix, guessed: { keyId: row.id, orgId: row.orgId } };
   if (row.revokedAt) return { ok: false, reason: 'revoked', at: row.revokedAt };
   if (row.expiresAt && row.expiresAt.getTime() <= Date.now()) return { ok: false, reason: 'expired', at: row.expiresAt };
   // Best effort; at most one write per key per minute.

@@ -59,6 +59,10 @@ const cases: [JobEventFact, string][] = [
     'Training (DPO) finished: 60 steps, final loss 0.0634, 1559 tokens/s (resumed from step 20)',
   ],
   [
+    { kind: 'training_finished', objective: 'sft', steps: 40, final_loss: 0.5, tokens_per_second: 51234.4, resumed_from_step: 0, hardware: 'NVIDIA H100 80GB HBM3 (bf16)' },
+    'Training finished: 40 steps, final loss 0.5000, 51234 tokens/s on NVIDIA H100 80GB HBM3 (bf16)',
+  ],
+  [
     { kind: 'evaluated', objective: 'sft', baseTaskAccuracy: 0, examples: 60, loss: 2.9536394019184325e-5, taskAccuracy: 1, tokenAccuracy: 1 },
     'Evaluation on 60 held-out examples: loss 0.0000, token accuracy 100.0 %, task accuracy 100.0 % (base model: 0.0 %)',
   ],

@@ -52,6 +52,8 @@ export const jobEventFactSchema = z.discriminatedUnion('kind', [
     final_loss: loss,
     tokens_per_second: z.number(),
     resumed_from_step: count,
+    /** "NVIDIA H100 80GB HBM3 (bf16)" or the CPU model; absent on events from before training pools. */
+    hardware: z.string().optional(),
   }),
   // The trainer's EvaluateOutput as it was spread into the event's data (camelCase).
   z.looseObject({
@@ -141,6 +143,7 @@ export function describeJobFact(f: JobEventFact): string {
     case 'training_finished':
       return (
         `Training${f.objective === 'dpo' ? ' (DPO)' : ''} finished: ${f.steps} steps, final loss ${fixed(f.final_loss, 4)}, ${Math.round(f.tokens_per_second)} tokens/s` +
+        (f.hardware ? ` on ${f.hardware}` : '') +
         (f.resumed_from_step > 0 ? ` (resumed from step ${f.resumed_from_step})` : '')
       );
     case 'evaluated': {

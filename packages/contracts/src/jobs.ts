@@ -75,6 +75,12 @@ export const createJobSchema = z
     hyperparameters: hyperparametersSchema.default({}),
     /** edgetune extra: device profile ids; empty or absent = every profile an online pool serves. */
     target_devices: z.array(z.string().min(1)).max(32).optional().meta({ description: 'Device profile ids; empty = every profile an online pool serves' }),
+    /** edgetune extra: the platform training pool (a Temporal worker on queue train.<pool>); absent = the platform's default. */
+    training_pool: z
+      .string()
+      .regex(/^[a-z0-9-]{1,64}$/, 'a training pool id: a-z, 0-9 and -')
+      .optional()
+      .meta({ description: 'The training pool to train on, e.g. a GPU pool; absent = the default training pool' }),
     /** edgetune extra: pools to measure on (ids, or names of the organization's own pools); absent = an online platform pool per device. */
     target_pools: z
       .array(z.string().min(1).max(200))
@@ -100,6 +106,11 @@ export const jobResultSchema = z.object({
       tokens_per_second: z.number(),
       duration_s: z.number(),
       resumed_from_step: z.number(),
+      /** The training pool and the hardware that trained (absent on jobs from before training pools). */
+      pool: z.string().optional(),
+      hardware: z
+        .object({ device: z.enum(['cuda', 'cpu']), name: z.string(), count: z.number(), bf16: z.boolean(), peak_memory_bytes: z.number() })
+        .optional(),
     })
     .optional(),
   // A DPO evaluation without a margin records null; the manifest publishes 0 then.

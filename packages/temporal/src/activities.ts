@@ -99,6 +99,21 @@ export interface TrainOutput {
   resumedFromStep: number;
   /** JSONL of every step's progress record. */
   metricsKey: string;
+  /** What trained it; absent from trainers older than training pools. */
+  hardware?: TrainingHardware;
+}
+
+/** The machine a job trained on, as the trainer reports it (workers/trainer/edgetune_trainer/hardware.py). */
+export interface TrainingHardware {
+  device: 'cuda' | 'cpu';
+  /** GPU name, or the CPU model. */
+  name: string;
+  count: number;
+  bf16: boolean;
+  /** GPU: peak memory allocated by torch; CPU: the trainer's peak resident set. */
+  peakMemoryBytes: number;
+  memoryBytes?: number;
+  host?: string;
 }
 
 export interface EvaluateInput {

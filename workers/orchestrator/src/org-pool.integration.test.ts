@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -85,6 +85,7 @@ describe('organization pools: agents that speak only HTTPS', () => {
   const agents: AgentProcess[] = [];
   const folder = mkdtempSync(path.join(tmpdir(), 'edgetune-org-agent-'));
   const startAgent = (token: string, name: string) => {
+    mkdirSync(path.join(folder, name), { recursive: true });
     const agent = new AgentProcess(path.join(folder, name), token, name);
     agents.push(agent);
     return agent;
@@ -114,13 +115,13 @@ describe('organization pools: agents that speak only HTTPS', () => {
     rmSync(folder, { recursive: true, force: true });
   });
 
-  const job = (pools: string[]) =>
+  const job = (pools: string[], extra: Record<string, unknown> = {}) =>
     a.client.fineTuning.jobs.create({
       model: 'lfm2-tiny',
       training_file: trainingFile,
       hyperparameters: { n_epochs: 2 },
       // edgetune extras, passed through the official client as extra body fields
-      ...({ target_devices: ['x86_64-avx2'], target_pools: pools } as object),
+      ...({ target_devices: ['x86_64-avx2'], target_pools: pools, ...extra } as object),
     });
 
   test('an owner creates a pool and sees its token once; to another organization it does not exist', async () => {
@@ -144,6 +145,11 @@ describe('organization pools: agents that speak only HTTPS', () => {
     assert.equal(bJob.status, 400);
     assert.equal(bJob.body.error.param, 'target_pools');
     assert.match(bJob.body.error.message, /Unknown pool/);
+
+    const noTrainer = await restJson(a.key, '/jobs', { method: 'POST', body: JSON.stringify({ model: 'lfm2-tiny', training_file: trainingFile, training_pool: 'gpu-h100' }) });
+    assert.equal(noTrainer.status, 400);
+    assert.equal(noTrainer.body.error.param, 'training_pool');
+    assert.match(noTrainer.body.error.message, /No trainer is online in training pool 'gpu-h100'/);
 
     const again = await restJson(a.key, '/pools', { method: 'POST', body: JSON.stringify({ name: 'car-lab' }) });
     assert.equal(again.status, 409);
@@ -191,7 +197,7 @@ describe('organization pools: agents that speak only HTTPS', () => {
     assert.equal(online.agents[0].name, 'desk-1');
 
     // `lab2`: the test stack's second platform pool (a Temporal worker of its own).
-    const created = await job([p.id, 'lab2']);
+    const created = await job([p.id, 'lab2'], { training_pool: 'local' });
     const done = await waitForStatus(a.client, created.id, ['succeeded'], 15 * 60_000).catch((e: Error) => {
       throw new Error(`${e.message}\nagent logs:\n${agentLogs()}`);
     });
@@ -205,6 +211,13 @@ describe('organization pools: agents that speak only HTTPS', () => {
     const orgVariant = model.variants.find((v: Json) => v.measured_on.pool === p.id);
     const bytes = Buffer.from(await (await rest(a.key, new URL(orgVariant.download_url).pathname.replace(/^\/api\/v1/, ''))).arrayBuffer());
     assert.equal(createHash('sha256').update(bytes).digest('hex'), orgVariant.sha256, 'the stored file is the one the agent uploaded');
+
+    // The job records where it trained and on what.
+    const rec = (await restJson(a.key, `/jobs/${created.id}`)).body;
+    assert.equal(rec.training_pool, 'local');
+    assert.equal(rec.result.training.pool, 'local');
+    assert.equal(rec.result.training.hardware.device, 'cpu');
+    assert.ok(rec.result.training.hardware.name && rec.result.training.hardware.peak_memory_bytes > 0);
 
     const view = (await restJson(a.key, `/pools/${p.id}`)).body;
     assert.ok(view.recent_results.length >= 1, 'the pool shows its recent results');

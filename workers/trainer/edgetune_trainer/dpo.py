@@ -19,7 +19,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from . import data
+from . import data, hardware
 
 
 @dataclass(frozen=True)
@@ -47,8 +47,9 @@ def collate_pairs(pairs: list[data.EncodedPair], pad_id: int) -> dict[str, torch
 
 def pair_logps(model: Any, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
     """(chosen, rejected) sequence log-probs of a `collate_pairs` batch under `model`."""
+    batch = hardware.to_device(batch, hardware.model_device(model))
     logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
-    logps = sequence_logps(logits, batch["labels"])
+    logps = sequence_logps(logits.float(), batch["labels"])
     n = logps.shape[0] // 2
     return logps[:n], logps[n:]
 

@@ -27,7 +27,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
-from . import data, dpo, models, storage
+from . import data, dpo, hardware, models, storage
 
 LORA_TARGET_MODULES = ["q_proj", "k_proj", "v_proj", "out_proj", "in_proj", "w1", "w2", "w3"]
 
@@ -129,7 +129,9 @@ class _Sft:
         return sum(len(e.input_ids) for e in self.examples)
 
     def step(self, model: Any, idx: list[int]) -> tuple[torch.Tensor, dict[str, Any], int]:
-        batch = data.collate([self.examples[i] for i in idx], self.pad_id)
+        batch = hardware.to_device(
+            data.collate([self.examples[i] for i in idx], self.pad_id), hardware.model_device(model)
+        )
         out = model(**batch)
         return out.loss, {}, int(batch["attention_mask"].sum())
 
@@ -255,7 +257,9 @@ def train(
     set_seed(int(hp["seed"]))
 
     tokenizer = models.load_tokenizer(base_model_dir)
-    model = models.load_model(base_model_dir)
+    device = hardware.train_device()
+    hardware.reset_peak(device)
+    model = models.load_model(base_model_dir).to(device)
     if method == "lora":
         model = _wrap_lora(model, hp)
     model.train()
@@ -312,7 +316,8 @@ def train(
         epoch = step // steps_per_epoch
         if epoch not in order_cache:
             order_cache = {epoch: _batch_order(len(task.examples), bs, int(hp["seed"]), epoch)}
-        loss, extra, n_tokens = task.step(model, order_cache[epoch][step % steps_per_epoch])
+        with hardware.autocast(device):
+            loss, extra, n_tokens = task.step(model, order_cache[epoch][step % steps_per_epoch])
         loss.backward()
         torch.nn.utils.clip_grad_norm_(trainable, opts.max_grad_norm)
         lr = float(scheduler.get_last_lr()[0])
@@ -364,6 +369,8 @@ def train(
         "tokensPerSecond": tokens_seen / max(1e-6, time.monotonic() - loop_start),
         "resumedFromStep": resumed_from,
         "metricsKey": metrics_key,
+        # What trained it (GPU or CPU, bf16 or not) and its peak memory: the job records both.
+        "hardware": hardware.describe(device),
     }
     storage.write_bytes(f"{prefix}/train-result.json", json.dumps(result).encode())
     return result

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 from hp import quick_lora
 
 from edgetune_trainer import evaluate, storage, synthetic, tiny_model, train
@@ -124,3 +125,33 @@ def test_dpo_settings_need_beta_and_evaluation_too(tmp_path: Path) -> None:
             eval_path=tmp_path / "none.jsonl",
             objective="dpo",
         )
+
+
+def test_training_records_the_hardware_and_its_peak_memory(tiny_dir: Path, small_train: Path) -> None:
+    result = _train_small(tiny_dir, small_train, "jobs/hardware")
+    hw = result["hardware"]
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert hw["device"] == expected
+    assert hw["name"] and hw["peakMemoryBytes"] > 0
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+def test_gpu_training_learns_in_bf16_and_reports_gpu_memory(
+    tiny_dir: Path, small_train: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EDGETUNE_TRAIN_DEVICE", "cuda")
+    result = _train_small(tiny_dir, small_train, "jobs/gpu")
+    hw = result["hardware"]
+    assert hw["device"] == "cuda" and hw["bf16"] == torch.cuda.is_bf16_supported()
+    assert 0 < hw["peakMemoryBytes"] <= hw["memoryBytes"]
+    assert math.isfinite(result["finalLoss"])
+
+
+def test_a_cpu_only_choice_is_honoured_and_a_bad_one_refused(
+    tiny_dir: Path, small_train: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EDGETUNE_TRAIN_DEVICE", "cpu")
+    assert _train_small(tiny_dir, small_train, "jobs/cpu")["hardware"]["device"] == "cpu"
+    monkeypatch.setenv("EDGETUNE_TRAIN_DEVICE", "tpu")
+    with pytest.raises(ValueError, match="EDGETUNE_TRAIN_DEVICE must be auto, cpu or cuda"):
+        _train_small(tiny_dir, small_train, "jobs/tpu")

@@ -26,6 +26,7 @@ export const auditActions = [
   'org.deleted',
   'api_key.created',
   'api_key.revoked',
+  'api_key.guess_refused',
   'file.uploaded',
   'dataset.deleted',
   'job.created',

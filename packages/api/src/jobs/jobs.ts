@@ -17,7 +17,7 @@ import { db, schema } from '@edgetune/db';
 import { taskQueues, temporalClient, workflowIds, workflowTypes, type FineTuneJobInput } from '@edgetune/temporal';
 import { authorize, findOwned, newestFirstAfter, notFoundError, orgScope, pageLimit, toPage, type Caller } from '../tenant';
 import { recordAudit } from '../identity/audit';
-import { onlineDevicePools } from '../devices/devices';
+import { describePollers, freshPollers, onlineDevicePools, type PollerInfo } from '../devices/devices';
 import { visiblePoolRow } from '../pools/pools';
 import { parseInput, zodToDomain } from '../errors';
 
@@ -67,6 +67,17 @@ async function resolveTargetDevices(requested: string[] | undefined): Promise<st
   return [...served].filter((d) => findDeviceProfile(d)).sort();
 }
 
+
+/** A named training pool must have a trainer polling its queue now; else 400 naming it. */
+async function requireTrainingPool(pool: string): Promise<string> {
+  const pollers = freshPollers(await describePollers(taskQueues.train(pool), 'activity').catch((): PollerInfo[] => []));
+  if (!pollers.length) {
+    throw new DomainError('invalid_request', `No trainer is online in training pool '${pool}' (queue ${taskQueues.train(pool)}); leave training_pool out for the default pool.`, {
+      param: 'training_pool',
+    });
+  }
+  return pool;
+}
 
 /**
  * The devices and pools of a job. Without `target_pools`, each device goes to an online platform
@@ -163,6 +174,7 @@ export async function createJob(caller: Caller, input: CreateJobInput | unknown)
   const validationFileId = validation?.id ?? null;
   const objective = resolveObjective(training, validation, hp);
   const { targetDevices, targetPools } = await resolveTargets(caller, spec.target_devices, spec.target_pools);
+  const trainingPool = spec.training_pool ? await requireTrainingPool(spec.training_pool) : null;
   // Stored complete: what the job trains with no longer depends on the catalog of the day.
   const hyperparameters = jobSettings(base.id, { ...hp, method, objective });
   const id = newId('job');
@@ -180,6 +192,7 @@ export async function createJob(caller: Caller, input: CreateJobInput | unknown)
       hyperparameters,
       targetDevices,
       targetPools,
+      trainingPool,
       suffix: spec.suffix ?? null,
       seed,
       status: 'validating_files' satisfies JobStatus,

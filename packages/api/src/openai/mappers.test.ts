@@ -14,6 +14,7 @@ const job = (over: Partial<JobRow> = {}): JobRow => ({
   hyperparameters: { method: 'lora', n_epochs: 3, learning_rate: 4e-3, batch_size: 8, lora_rank: 16 },
   targetDevices: ['x86_64-avx2'],
   targetPools: [],
+  trainingPool: null,
   suffix: 'demo',
   seed: 42,
   status: 'running',

@@ -74,6 +74,7 @@ export function toOpenAIJob(job: JobRow, version?: VersionRow | null) {
     training_type: method,
     target_devices: job.targetDevices,
     target_pools: job.targetPools ?? [],
+    training_pool: job.trainingPool ?? null,
   };
 }
 
@@ -132,6 +133,7 @@ const knownBodyKeys = new Set([
   'seed',
   'target_devices',
   'target_pools',
+  'training_pool',
   'training_type',
   'integrations',
   'metadata',
@@ -216,6 +218,7 @@ export function fromOpenAICreateJob(body: Record<string, unknown>, fileObjective
   if (body.seed !== undefined && body.seed !== null) out.seed = body.seed;
   if (body.target_devices !== undefined && body.target_devices !== null) out.target_devices = body.target_devices;
   if (body.target_pools !== undefined && body.target_pools !== null) out.target_pools = body.target_pools;
+  if (body.training_pool !== undefined && body.training_pool !== null) out.training_pool = body.training_pool;
   return out as CreateJobInput;
 }
 

@@ -8,6 +8,7 @@ import { eq } from 'drizzle-orm';
 import { rateLimitRules } from '@edgetune/auth';
 import { db, schema } from '@edgetune/db';
 import { createApiKey, listApiKeys, revokeApiKey } from '../identity/api-keys';
+import { listAudit } from '../identity/audit';
 import { listOutbox } from '../identity/email';
 import { renameOrg } from '../identity/orgs';
 import { handleOpenAI } from '../openai/handler';
@@ -208,6 +209,12 @@ test('guesses at an existing API key never lock out its owner; one address guess
   assert.match((await locked.json()).error.message, /^Too many failed attempts with this API key from your address\. Try again in \d+ minutes?\.$/);
   assert.equal((await rest('/me', { headers: bearer(guess, from(guesser)) })).status, 429, 'that address stays locked for this key');
   assert.equal((await rest('/me', { headers: bearer(real.key, from('198.18.9.10')) })).status, 200, 'the owner elsewhere is not locked out');
+  // The owner's audit log shows the guesses at that key, with where they came from.
+  const guesses = (await listAudit(caller, { action: 'api_key.guess_refused', limit: 100 })).data;
+  assert.ok(guesses.length >= max, `${guesses.length} guesses recorded`);
+  assert.ok(guesses.every((g) => g.target?.id === real.id && g.outcome === 'failure'));
+  assert.ok(guesses.some((g) => g.ip === guesser));
+  assert.ok(guesses.some((g) => g.ip === '198.18.0.1'));
 });
 
 test('a write signed in by cookie must come from the portal: cross-site and origin-less requests get 403', async () => {

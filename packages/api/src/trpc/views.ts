@@ -127,6 +127,7 @@ export function jobSummaryView(j: JobRow) {
     hyperparameters: j.hyperparameters,
     targetDevices: j.targetDevices,
     targetPools: j.targetPools ?? [],
+    trainingPool: j.trainingPool ?? null,
     suffix: j.suffix,
     seed: j.seed,
     error: j.error ?? null,

@@ -15,6 +15,8 @@ export const jobs = pgTable(
     validationFileId: text('validation_file_id').references(() => files.id),
     hyperparameters: jsonb('hyperparameters').$type<StoredJobSettings>().notNull(),
     targetDevices: text('target_devices').array().notNull(),
+    /** The platform training pool named at launch; null = the default (TRAIN_POOL). */
+    trainingPool: text('training_pool'),
     /** Pools the job's devices are measured on; empty = any online pool serving each device. */
     targetPools: text('target_pools').array().notNull().default(sql`'{}'::text[]`),
     suffix: text('suffix'),

@@ -95,7 +95,7 @@ export async function loadJobPlan(ref: { jobId: string; orgId: string }): Promis
     hyperparameters: trainerSettings(readJobSettings(model.id, job.hyperparameters), { maxSeqLen: trainingMaxSeqLen(model), seed: job.seed }),
     trainingFileKey: await fileKey(job.trainingFileId),
     validationFileKey: job.validationFileId ? await fileKey(job.validationFileId) : null,
-    trainPool: loadConfig().TRAIN_POOL,
+    trainPool: job.trainingPool ?? loadConfig().TRAIN_POOL,
     targets,
     prefix: `orgs/${ref.orgId}/jobs/${ref.jobId}`,
     seed: job.seed,

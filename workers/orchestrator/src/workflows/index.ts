@@ -200,6 +200,18 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
           tokens_per_second: trained.tokensPerSecond,
           duration_s: trained.durationS,
           resumed_from_step: trained.resumedFromStep,
+          pool: plan.trainPool,
+          ...(trained.hardware
+            ? {
+                hardware: {
+                  device: trained.hardware.device,
+                  name: trained.hardware.name,
+                  count: trained.hardware.count,
+                  bf16: trained.hardware.bf16,
+                  peak_memory_bytes: trained.hardware.peakMemoryBytes,
+                },
+              }
+            : {}),
         },
       },
     });
@@ -211,6 +223,7 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
         final_loss: trained.finalLoss,
         tokens_per_second: trained.tokensPerSecond,
         resumed_from_step: trained.resumedFromStep,
+        ...(trained.hardware ? { hardware: `${trained.hardware.name}${trained.hardware.bf16 ? ' (bf16)' : ''}` } : {}),
       },
       'train-done',
     );

@@ -1,0 +1,93 @@
+"""Where training runs: CUDA when a GPU is present (bf16 autocast where the GPU supports it),
+the CPU otherwise; and the record of that hardware and its peak memory that the job keeps.
+
+EDGETUNE_TRAIN_DEVICE=cpu keeps a GPU machine on the CPU (to compare, or to leave the GPU free).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import resource
+from typing import Any
+
+import torch
+
+
+def train_device() -> torch.device:
+    wanted = os.environ.get("EDGETUNE_TRAIN_DEVICE", "auto").strip().lower()
+    if wanted not in ("auto", "cpu", "cuda"):
+        raise ValueError(f"EDGETUNE_TRAIN_DEVICE must be auto, cpu or cuda, got {wanted!r}")
+    if wanted == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("EDGETUNE_TRAIN_DEVICE=cuda but torch sees no CUDA device")
+    if wanted != "cpu" and torch.cuda.is_available():
+        return torch.device("cuda")
+    return torch.device("cpu")
+
+
+def uses_bf16(device: torch.device) -> bool:
+    return device.type == "cuda" and torch.cuda.is_bf16_supported()
+
+
+def autocast(device: torch.device) -> contextlib.AbstractContextManager[Any]:
+    """bf16 compute on GPUs that have it; the weights and optimizer state stay float32."""
+    if uses_bf16(device):
+        return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
+    if device.type == "cpu":
+        return batch
+    return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+
+
+def model_device(model: Any) -> torch.device:
+    return next(model.parameters()).device
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def reset_peak(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+
+
+def describe(device: torch.device) -> dict[str, Any]:
+    """The hardware that trained, with its peak memory since reset_peak (GPU: allocated by torch;
+    CPU: the process's peak resident set)."""
+    host = platform.node()
+    if device.type == "cuda":
+        props = torch.cuda.get_device_properties(device)
+        return {
+            "device": "cuda",
+            "name": torch.cuda.get_device_name(device),
+            "count": torch.cuda.device_count(),
+            "memoryBytes": int(props.total_memory),
+            "bf16": uses_bf16(device),
+            "peakMemoryBytes": int(torch.cuda.max_memory_allocated(device)),
+            "torch": torch.__version__,
+            "cuda": torch.version.cuda,
+            "host": host,
+        }
+    return {
+        "device": "cpu",
+        "name": _cpu_model(),
+        "count": os.cpu_count() or 1,
+        "threads": torch.get_num_threads(),
+        "bf16": False,
+        # ru_maxrss is in KiB on Linux.
+        "peakMemoryBytes": int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024,
+        "torch": torch.__version__,
+        "host": host,
+    }
