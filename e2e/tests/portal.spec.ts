@@ -77,6 +77,15 @@ test('portal pages: sign up, sign out and in, API key lifecycle, every page rend
   await page.getByRole('button', { name: 'Delete desk-lab' }).click();
   await expect(page.getByRole('table', { name: 'Pools' })).not.toContainText('desk-lab');
 
+  // Fleets: create one; its enrollment token and the enrollment command are shown once.
+  await page.getByTestId('nav-fleets').click();
+  await page.getByLabel('Fleet name').fill('cars-eu');
+  await page.getByRole('button', { name: 'Create fleet' }).click();
+  await expect(page.getByLabel('Enrollment token')).toHaveValue(/^etf_[A-Za-z0-9]{40}$/);
+  await expect(page.getByLabel('Enroll command')).toHaveValue(/\/api\/v1\/fleets\/flt_[A-Za-z0-9]+\/devices -H "Authorization: Bearer etf_/);
+  await expect(page.getByRole('table', { name: 'Fleets' })).toContainText('cars-eu');
+  await page.screenshot({ path: path.join(shots, 'fleets.png'), fullPage: true });
+
   await page.getByTestId('nav-datasets').click();
   await page.getByTestId('upload-input').setInputFiles({
     name: 'no-assistant.jsonl',

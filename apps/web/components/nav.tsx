@@ -11,6 +11,7 @@ const links = [
   { href: '/datasets', label: 'Datasets', testid: 'nav-datasets' },
   { href: '/models', label: 'Models', testid: 'nav-models' },
   { href: '/pools', label: 'Pools', testid: 'nav-pools' },
+  { href: '/fleets', label: 'Fleets', testid: 'nav-fleets' },
   { href: '/api-keys', label: 'API keys', testid: 'nav-apikeys' },
   { href: '/settings/members', label: 'Members', testid: 'nav-members' },
   { href: '/audit', label: 'Audit log', testid: 'nav-audit' },

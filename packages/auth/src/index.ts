@@ -9,3 +9,4 @@ export * from './rate-limit';
 export * from './audit-log';
 export * from './sessions';
 export { passwordSignIn, recordSignIn } from './signin';
+export * from './secret-tokens';

@@ -49,6 +49,8 @@ export const limitKeys = {
   poolAgent: (poolId: string) => `pool:${poolId}`,
   /** Wrong pool enrollment tokens per address. */
   poolTokenIp: (ip: string) => `pooltoken:ip:${ip}`,
+  /** Wrong fleet enrollment or device tokens per address. */
+  fleetTokenIp: (ip: string) => `fleettoken:ip:${ip}`,
 };
 
 /** DomainError `rate_limited` that also says when to retry (adapters send it as Retry-After). */

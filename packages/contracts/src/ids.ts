@@ -21,6 +21,8 @@ export const idPrefixes = {
   pool: 'pool_',
   poolAgent: 'agt_',
   poolTask: 'ptask_',
+  fleet: 'flt_',
+  device: 'dev_',
 } as const;
 
 export type IdKind = keyof typeof idPrefixes;

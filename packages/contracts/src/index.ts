@@ -11,3 +11,4 @@ export * from './audit';
 export * from './dataset-report';
 export * from './job-events';
 export * from './pools';
+export * from './fleets';

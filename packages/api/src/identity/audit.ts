@@ -35,6 +35,10 @@ export const auditActions = [
   'pool.created',
   'pool.token_rotated',
   'pool.deleted',
+  'fleet.created',
+  'fleet.token_rotated',
+  'fleet.deleted',
+  'fleet.device_revoked',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { and, eq, sql } from 'drizzle-orm';
-import { countAttempt, assertNotLocked, lockedError, limitKeys, rateLimitRules, type RequestMeta } from '@edgetune/auth';
+import { assertNotLocked, countAttempt, hashSecretToken, limitKeys, lockedError, looksLikeSecretToken, rateLimitRules, type RequestMeta } from '@edgetune/auth';
 import {
   agentCompleteSchema,
   agentFailSchema,
@@ -30,7 +30,7 @@ import { db, schema } from '@edgetune/db';
 import { storage } from '@edgetune/storage';
 import { ActivityCancelledError, ActivityNotFoundError, ApplicationFailure, temporalClient } from '@edgetune/temporal';
 import { parseInput } from '../errors';
-import { hashPoolToken, POOL_TOKEN_PREFIX } from './pools';
+import { POOL_TOKEN_PREFIX } from './pools';
 
 type PoolRow = typeof schema.pools.$inferSelect;
 type TaskRow = typeof schema.poolTasks.$inferSelect;
@@ -39,6 +39,7 @@ type TaskRow = typeof schema.poolTasks.$inferSelect;
 export const AGENT_HEARTBEAT_SECONDS = 10;
 const PRESIGN_SECONDS = 3600;
 const POLL_INTERVAL_MS = 150;
+const TOKEN_RECHECK_MS = 1000;
 
 export interface AgentCaller {
   pool: PoolRow;
@@ -53,7 +54,7 @@ const tokenFailures = 'failed pool token attempts from your address';
 export async function agentFromToken(token: string | null, meta: RequestMeta): Promise<AgentCaller> {
   const ipKey = meta.ip ? limitKeys.poolTokenIp(meta.ip) : null;
   await assertNotLocked([ipKey], tokenFailures);
-  const pool = token && token.startsWith(POOL_TOKEN_PREFIX) && token.length < 200 ? await poolByToken(token) : null;
+  const pool = looksLikeSecretToken(token, POOL_TOKEN_PREFIX) ? await poolByToken(token) : null;
   if (!pool) {
     const until = await countAttempt(ipKey, rateLimitRules().apiKeyIp);
     if (until) throw lockedError(tokenFailures, until);
@@ -72,7 +73,7 @@ export async function agentFromToken(token: string | null, meta: RequestMeta): P
 }
 
 async function poolByToken(token: string): Promise<PoolRow | null> {
-  const [row] = await db().select().from(schema.pools).where(eq(schema.pools.tokenHash, hashPoolToken(token))).limit(1);
+  const [row] = await db().select().from(schema.pools).where(eq(schema.pools.tokenHash, hashSecretToken(token))).limit(1);
   return row && row.orgId ? row : null;
 }
 
@@ -186,8 +187,9 @@ export async function pollTask(caller: AgentCaller, body: unknown, signal?: Abor
   const { agent_id, wait_seconds } = parseInput(agentPollSchema, body);
   const agent = await agentOf(caller, agent_id);
   const deadline = Date.now() + (wait_seconds ?? 20) * 1000;
+  await db().update(schema.poolAgents).set({ lastSeenAt: new Date() }).where(eq(schema.poolAgents.id, agent.id));
+  let tokenCheckedAt = Date.now();
   for (;;) {
-    await db().update(schema.poolAgents).set({ lastSeenAt: new Date() }).where(eq(schema.poolAgents.id, agent.id));
     const t = await claim(caller.pool, agent.id, agent.profiles);
     if (t) {
       try {
@@ -211,9 +213,13 @@ export async function pollTask(caller: AgentCaller, body: unknown, signal?: Abor
     }
     if (Date.now() >= deadline || signal?.aborted) return null;
     await new Promise((r) => setTimeout(r, POLL_INTERVAL_MS));
-    const [still] = await db().select({ hash: schema.pools.tokenHash }).from(schema.pools).where(eq(schema.pools.id, caller.pool.id));
-    if (!still || still.hash !== caller.pool.tokenHash) {
-      throw new DomainError('unauthenticated', 'This pool enrollment token was rotated, or its pool was deleted, while the agent was waiting.');
+    // The token once a second (a rotation is refused within about that), the queue every round.
+    if (Date.now() - tokenCheckedAt >= TOKEN_RECHECK_MS) {
+      tokenCheckedAt = Date.now();
+      const [still] = await db().select({ hash: schema.pools.tokenHash }).from(schema.pools).where(eq(schema.pools.id, caller.pool.id));
+      if (!still || still.hash !== caller.pool.tokenHash) {
+        throw new DomainError('unauthenticated', 'This pool enrollment token was rotated, or its pool was deleted, while the agent was waiting.');
+      }
     }
   }
 }

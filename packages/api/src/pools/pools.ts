@@ -3,8 +3,8 @@
  * every tenant) and its organization pools (its own machines, whose agents speak HTTPS with the
  * pool's enrollment token). Another organization's pool does not exist for a caller (404).
  */
-import { createHash, randomBytes } from 'node:crypto';
 import { and, asc, desc, eq, inArray, isNull, or, sql } from 'drizzle-orm';
+import { newSecretToken } from '@edgetune/auth';
 import { createPoolSchema, DomainError, newId, type Fingerprint } from '@edgetune/contracts';
 import { db, schema } from '@edgetune/db';
 import { listPools as listPlatformPools, type PoolView as PlatformPoolView } from '../devices/devices';
@@ -20,17 +20,10 @@ const RECENT_RESULTS = 20;
 
 export const POOL_TOKEN_PREFIX = 'etp_';
 
-export function hashPoolToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
-}
-
-function newPoolToken(): { token: string; hash: string; prefix: string } {
-  const alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
-  let secret = '';
-  for (const b of randomBytes(40)) secret += alphabet[b % alphabet.length];
-  const token = `${POOL_TOKEN_PREFIX}${secret}`;
-  return { token, hash: hashPoolToken(token), prefix: token.slice(0, POOL_TOKEN_PREFIX.length + 6) };
-}
+const newPoolToken = () => {
+  const t = newSecretToken(POOL_TOKEN_PREFIX);
+  return { token: t.token, hash: t.hash, prefix: t.shown };
+};
 
 export interface AgentView {
   id: string;

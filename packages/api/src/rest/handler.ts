@@ -13,6 +13,7 @@ import { datasetRoutes } from './datasets';
 import { identityRoutes } from './identity';
 import { openApiDocument } from './openapi';
 import { AGENT_PREFIX, agentCaller, agentRoutes, poolRoutes } from './pools';
+import { deviceCaller, deviceRoutes, fleetRoutes } from './fleets';
 import { restDevice, restFile, restJob, restJobEvent, restModel } from './views';
 
 const MOUNT = '/api/v1';
@@ -85,6 +86,7 @@ export const routes: Route[] = [
     },
   },
   ...poolRoutes,
+  ...fleetRoutes,
 ];
 
 async function download(caller: Caller, req: Request, model: string, variantId: string): Promise<Response> {
@@ -123,6 +125,10 @@ export async function handleRest(req: Request, opts: { sessionUserId: string | n
   // An organization pool's agent: its enrollment token, never a session or an API key.
   if (path.startsWith(AGENT_PREFIX)) {
     return dispatch(req, { name: 'agent', mount: MOUNT, routes: agentRoutes, caller: agentCaller, error: renderError, methodNotAllowed });
+  }
+  // An edge device: its fleet's enrollment token or its own device token.
+  if (deviceRoutes.some((r) => r.method === req.method && r.pattern.test(path))) {
+    return dispatch(req, { name: 'device', mount: MOUNT, routes: deviceRoutes, caller: deviceCaller, error: renderError, methodNotAllowed });
   }
   return dispatch(req, {
     name: 'rest',

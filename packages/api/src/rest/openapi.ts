@@ -5,7 +5,18 @@
 import { z } from 'zod';
 import { createDocument, type ZodOpenApiPathsObject, type ZodOpenApiResponseObject, type ZodOpenApiResponsesObject } from 'zod-openapi';
 import { loadConfig } from '@edgetune/config';
-import { agentCompleteSchema, agentFailSchema, agentHeartbeatSchema, agentPollSchema, agentRegisterSchema, createJobSchema, createPoolSchema } from '@edgetune/contracts';
+import {
+  agentCompleteSchema,
+  agentFailSchema,
+  agentHeartbeatSchema,
+  agentPollSchema,
+  agentRegisterSchema,
+  checkInSchema,
+  createFleetSchema,
+  createJobSchema,
+  createPoolSchema,
+  enrollDeviceSchema,
+} from '@edgetune/contracts';
 import { auditActions } from '../identity/audit';
 import {
   auditPageSchema,
@@ -34,6 +45,12 @@ import {
   poolSchema,
   createdPoolSchema,
   poolIdParam,
+  fleetSchema,
+  createdFleetSchema,
+  fleetDeviceSchema,
+  enrolledDeviceSchema,
+  checkInAnswerSchema,
+  fleetIdParam,
   previewSchema,
   rawBodySchema,
   stageSchema,
@@ -135,6 +152,47 @@ const jobPaths: ZodOpenApiPathsObject = {
   },
   '/pools/{pool_id}/token': {
     post: { operationId: 'rotatePoolToken', summary: 'A new enrollment token; the old one is refused from now on', requestParams: { path: poolIdParam }, responses: ok(createdPoolSchema) },
+  },
+};
+
+const fleetPaths: ZodOpenApiPathsObject = {
+  '/fleets': {
+    get: { operationId: 'listFleets', responses: ok(listOf(fleetSchema)) },
+    post: {
+      operationId: 'createFleet',
+      summary: 'Create a fleet of edge devices; the enrollment token is shown once',
+      requestBody: { required: true, content: { 'application/json': { schema: createFleetSchema.meta({ id: 'CreateFleet' }) } } },
+      responses: { ...created(createdFleetSchema), ...conflict },
+    },
+  },
+  '/fleets/{fleet_id}': {
+    get: { operationId: 'getFleet', requestParams: { path: fleetIdParam }, responses: ok(fleetSchema) },
+    delete: { operationId: 'deleteFleet', requestParams: { path: fleetIdParam }, responses: ok(deletedSchema('fleet')) },
+  },
+  '/fleets/{fleet_id}/token': {
+    post: { operationId: 'rotateFleetToken', summary: 'A new enrollment token; the old one no longer enrolls (enrolled devices keep theirs)', requestParams: { path: fleetIdParam }, responses: ok(createdFleetSchema) },
+  },
+  '/fleets/{fleet_id}/devices': {
+    get: { operationId: 'listFleetDevices', requestParams: { path: fleetIdParam, query: pageQuery }, responses: ok(listOf(fleetDeviceSchema)) },
+    post: {
+      operationId: 'enrollDevice',
+      summary: "A device enrolls (Bearer: the fleet's enrollment token, etf_…); its device token is shown once",
+      requestParams: { path: fleetIdParam },
+      requestBody: { required: true, content: { 'application/json': { schema: enrollDeviceSchema.meta({ id: 'EnrollDevice' }) } } },
+      responses: { ...created(enrolledDeviceSchema), ...conflict },
+    },
+  },
+  '/fleets/{fleet_id}/devices/{device_id}/check-in': {
+    post: {
+      operationId: 'deviceCheckIn',
+      summary: "A device reports its installed version and health (Bearer: its device token, etd_…)",
+      requestParams: { path: fleetIdParam.extend({ device_id: z.string() }) },
+      requestBody: { required: true, content: { 'application/json': { schema: checkInSchema.meta({ id: 'CheckIn' }) } } },
+      responses: ok(checkInAnswerSchema),
+    },
+  },
+  '/fleets/{fleet_id}/devices/{device_id}/revoke': {
+    post: { operationId: 'revokeDevice', summary: "Revoke a device: its token is refused from its next request", requestParams: { path: fleetIdParam.extend({ device_id: z.string() }) }, responses: ok(fleetDeviceSchema) },
   },
 };
 
@@ -311,7 +369,7 @@ export function openApiDocument(): Record<string, unknown> {
     },
     servers: [{ url: `${server.replace(/\/+$/, '')}/api/v1` }],
     security: [{ bearerAuth: [] }],
-    paths: { ...jobPaths, ...identityPaths, ...datasetPaths, ...agentPaths },
+    paths: { ...jobPaths, ...identityPaths, ...datasetPaths, ...agentPaths, ...fleetPaths },
     components: {
       securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API key (et_…) or the portal session cookie' } },
     },

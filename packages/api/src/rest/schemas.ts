@@ -317,6 +317,47 @@ export const createdPoolSchema = poolSchema.extend({
 export const poolIdParam = z.object({ pool_id: z.string().meta({ description: 'pool_… (or a platform pool id)' }) });
 
 // ---------------------------------------------------------------------------------------------
+// Fleets
+
+export const fleetSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    token_prefix: z.string().meta({ description: "The enrollment token's first characters" }),
+    created_at: time,
+    devices: z.object({ total: int, online: int, revoked: int, failing: int }),
+    versions: z.array(z.object({ profile: z.string(), installed_version: z.string().nullable(), devices: int })).meta({ description: 'Enrolled devices by profile and installed model version' }),
+  })
+  .meta({ id: 'Fleet' });
+
+export const createdFleetSchema = fleetSchema
+  .extend({ enrollment_token: z.string().meta({ description: 'Shown once: devices enroll with it; only its hash is stored' }) })
+  .meta({ id: 'CreatedFleet' });
+
+export const fleetDeviceSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    profile: z.string(),
+    enrolled_at: time,
+    last_check_in_at: time.nullable(),
+    online: z.boolean(),
+    installed_version: z.string().nullable(),
+    health: z.enum(['ok', 'degraded', 'failed']).nullable(),
+    last_error: z.string().nullable(),
+    revoked_at: time.nullable(),
+  })
+  .meta({ id: 'FleetDevice' });
+
+export const enrolledDeviceSchema = fleetDeviceSchema
+  .extend({ device_id: z.string(), device_token: z.string().meta({ description: 'Shown once: the device checks in with it' }), check_in_seconds: int })
+  .meta({ id: 'EnrolledDevice' });
+
+export const checkInAnswerSchema = fleetDeviceSchema.extend({ check_in_seconds: int.meta({ description: 'When to check in next' }) }).meta({ id: 'CheckInAnswer' });
+
+export const fleetIdParam = z.object({ fleet_id: z.string().meta({ description: 'flt_…' }) });
+
+// ---------------------------------------------------------------------------------------------
 // Identity
 
 const permission = z.object({ allowed: z.boolean(), reason: z.string().nullable() });
@@ -396,6 +437,9 @@ export type RestJobEvent = z.output<typeof jobEventSchema>;
 export type RestDevice = z.output<typeof deviceSchema>;
 export type RestPool = z.output<typeof poolSchema>;
 export type RestCreatedPool = z.output<typeof createdPoolSchema>;
+export type RestFleet = z.output<typeof fleetSchema>;
+export type RestCreatedFleet = z.output<typeof createdFleetSchema>;
+export type RestFleetDevice = z.output<typeof fleetDeviceSchema>;
 export type RestMe = z.output<typeof meSchema>;
 export type RestMember = z.output<typeof memberSchema>;
 export type RestInvitation = z.output<typeof invitationSchema>;

@@ -9,6 +9,7 @@ import type { AuditView } from '../identity/audit';
 import type { DatasetDetail } from '../datasets/datasets';
 import type { DeviceView } from '../devices/devices';
 import type { CreatedPool, PoolView } from '../pools/pools';
+import type { CreatedFleet, DeviceView as FleetDeviceView, FleetView } from '../fleets/fleets';
 import type { DatasetRow, FileRow, JobUse, VersionResult } from '../datasets/files';
 import { fileRole, readJob } from '../jobs/job-facts';
 import type { EventRow, JobDetail, JobRow, StageRow, VariantRow, VersionRow } from '../jobs/jobs';
@@ -33,6 +34,9 @@ import type {
   RestModel,
   RestPool,
   RestCreatedPool,
+  RestCreatedFleet,
+  RestFleet,
+  RestFleetDevice,
   RestStage,
   RestUpload,
   RestVariant,
@@ -218,6 +222,36 @@ export function restPool(p: PoolView): RestPool {
 
 export function restCreatedPool(c: CreatedPool): RestCreatedPool {
   return { ...restPool(c.pool), enrollment_token: c.enrollmentToken };
+}
+
+export function restFleet(f: FleetView): RestFleet {
+  return {
+    id: f.id,
+    name: f.name,
+    token_prefix: f.tokenPrefix,
+    created_at: iso(f.createdAt),
+    devices: f.devices,
+    versions: f.versions.map((v) => ({ profile: v.profile, installed_version: v.installedVersion, devices: v.devices })),
+  };
+}
+
+export function restCreatedFleet(c: CreatedFleet): RestCreatedFleet {
+  return { ...restFleet(c.fleet), enrollment_token: c.enrollmentToken };
+}
+
+export function restFleetDevice(d: FleetDeviceView): RestFleetDevice {
+  return {
+    id: d.id,
+    name: d.name,
+    profile: d.profile,
+    enrolled_at: iso(d.enrolledAt),
+    last_check_in_at: isoOrNull(d.lastCheckInAt),
+    online: d.online,
+    installed_version: d.installedVersion,
+    health: d.health,
+    last_error: d.lastError,
+    revoked_at: isoOrNull(d.revokedAt),
+  };
 }
 
 export function restMe(m: MeView): RestMe {

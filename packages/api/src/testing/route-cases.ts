@@ -100,6 +100,15 @@ const poolState = (id: string) => async () => {
   const row = (await rowOf(schema.pools, id)) as { tokenHash: string | null } | null;
   return row ? { tokenHash: row.tokenHash } : null;
 };
+/** A fleet of `org` with one enrolled device (rows as createFleet and enrollDevice write them). */
+const newFleet = async (org: OrgWorld) => {
+  const id = `flt_matrix${hex()}${hex()}`;
+  await db().insert(schema.fleets).values({ id, orgId: org.orgId, name: `matrix-${hex()}`, tokenHash: randomBytes(32).toString('hex'), tokenPrefix: 'etf_matrix' });
+  const deviceId = `dev_matrix${hex()}${hex()}`;
+  await db().insert(schema.fleetDevices).values({ id: deviceId, orgId: org.orgId, fleetId: id, name: `car-${hex()}`, profile: 'arm64-automotive', fingerprint: {}, tokenHash: randomBytes(32).toString('hex') });
+  const state = async () => ({ fleet: await rowOf(schema.fleets, id), device: await rowOf(schema.fleetDevices, deviceId) });
+  return { id, deviceId, state };
+};
 const auditIds = async (org: OrgWorld) => [(await org.newAuditEvent()).id];
 const ownerOnly = { roles: ['owner'] as const, reason: /only an owner can|an owner must do it/ };
 /** The caller of a route that acts on the caller's own account. */
@@ -171,6 +180,54 @@ export const trpcCases: RouteCase[] = [
     prepare: async (org) => {
       const id = await newPool(org);
       return { input: { id }, state: poolState(id) };
+    },
+  },
+  // Fleets: the organization's own.
+  { route: 'trpc fleets.list', access: 'read', tenant: 'list', prepare: async (org) => ({ shows: [(await newFleet(org)).id] }) },
+  {
+    route: 'trpc fleets.get',
+    access: 'read',
+    tenant: 'object',
+    prepare: async (org) => {
+      const f = await newFleet(org);
+      return { input: { id: f.id }, state: f.state };
+    },
+  },
+  { route: 'trpc fleets.create', access: 'manage_fleets', tenant: 'none', prepare: async () => ({ input: { name: `matrix-${hex()}` } }) },
+  {
+    route: 'trpc fleets.rotateToken',
+    access: 'manage_fleets',
+    tenant: 'object',
+    prepare: async (org) => {
+      const f = await newFleet(org);
+      return { input: { id: f.id }, state: f.state };
+    },
+  },
+  {
+    route: 'trpc fleets.delete',
+    access: 'manage_fleets',
+    tenant: 'object',
+    prepare: async (org) => {
+      const f = await newFleet(org);
+      return { input: { id: f.id }, state: f.state };
+    },
+  },
+  {
+    route: 'trpc fleets.devices',
+    access: 'read',
+    tenant: 'object',
+    prepare: async (org) => {
+      const f = await newFleet(org);
+      return { input: { fleetId: f.id }, state: f.state };
+    },
+  },
+  {
+    route: 'trpc fleets.revokeDevice',
+    access: 'manage_fleets',
+    tenant: 'object',
+    prepare: async (org) => {
+      const f = await newFleet(org);
+      return { input: { fleetId: f.id, deviceId: f.deviceId }, state: f.state };
     },
   },
 
@@ -450,6 +507,37 @@ export const restCases: RouteCase[] = [
     prepare: async (org) => {
       const id = await newPool(org);
       return { path: `/pools/${id}/token`, state: poolState(id) };
+    },
+  },
+
+  // Fleets
+  { route: 'rest GET /fleets', access: 'read', tenant: 'list', prepare: async (org) => ({ path: '/fleets', shows: [(await newFleet(org)).id] }) },
+  { route: 'rest POST /fleets', access: 'manage_fleets', tenant: 'none', prepare: async () => ({ path: '/fleets', ...json({ name: `matrix-${hex()}` }) }) },
+  ...(
+    [
+      ['GET', '', 'read'],
+      ['DELETE', '', 'manage_fleets'],
+      ['POST', '/token', 'manage_fleets'],
+      ['GET', '/devices', 'read'],
+    ] as const
+  ).map(
+    ([method, tail, access]): RouteCase => ({
+      route: `rest ${method} /fleets/{}${tail}`,
+      access,
+      tenant: 'object',
+      prepare: async (org) => {
+        const f = await newFleet(org);
+        return { path: `/fleets/${f.id}${tail}`, state: f.state };
+      },
+    }),
+  ),
+  {
+    route: 'rest POST /fleets/{}/devices/{}/revoke',
+    access: 'manage_fleets',
+    tenant: 'object',
+    prepare: async (org) => {
+      const f = await newFleet(org);
+      return { path: `/fleets/${f.id}/devices/${f.deviceId}/revoke`, state: f.state };
     },
   },
 

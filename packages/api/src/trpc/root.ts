@@ -4,6 +4,7 @@ import { authRouter } from './routers/auth';
 import { datasetsRouter } from './routers/datasets';
 import { devicesRouter } from './routers/devices';
 import { filesRouter } from './routers/files';
+import { fleetsRouter } from './routers/fleets';
 import { invitationsRouter } from './routers/invitations';
 import { jobsRouter } from './routers/jobs';
 import { meRouter } from './routers/me';
@@ -29,6 +30,7 @@ export const appRouter = createTRPCRouter({
   models: modelsRouter,
   devices: devicesRouter,
   pools: poolsRouter,
+  fleets: fleetsRouter,
 });
 
 export type AppRouter = typeof appRouter;

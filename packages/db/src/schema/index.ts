@@ -3,3 +3,4 @@ export * from './files';
 export * from './jobs';
 export * from './models';
 export * from './platform';
+export * from './fleets';
