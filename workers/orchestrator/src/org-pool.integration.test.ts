@@ -153,6 +153,9 @@ describe('organization pools: agents that speak only HTTPS', () => {
 
     const again = await restJson(a.key, '/pools', { method: 'POST', body: JSON.stringify({ name: 'car-lab' }) });
     assert.equal(again.status, 409);
+    const platformName = await restJson(a.key, '/pools', { method: 'POST', body: JSON.stringify({ name: 'local' }) });
+    assert.equal(platformName.status, 409);
+    assert.match(platformName.body.error.message, /id of a platform pool/);
     const bad = await restJson(a.key, '/pools', { method: 'POST', body: JSON.stringify({ name: '../x' }) });
     assert.equal(bad.status, 400);
     assert.equal(bad.body.error.param, 'name');

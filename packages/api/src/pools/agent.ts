@@ -149,10 +149,12 @@ async function claim(pool: PoolRow, agentId: string, profiles: string[]): Promis
   return row ?? null;
 }
 
+class MissingInput extends Error {}
+
 async function objectFor(taskId: string, name: string, key: string, mode: 'get' | 'put'): Promise<TaskObject> {
   const store = storage();
   const info = mode === 'get' ? await store.head(key) : null;
-  if (mode === 'get' && !info) throw new Error(`the task's input ${key} is missing from the object store`);
+  if (mode === 'get' && !info) throw new MissingInput(`the task's input ${key} is missing from the object store`);
   const presigned = mode === 'get' ? await store.presignGet(key, { expiresInSeconds: PRESIGN_SECONDS }) : await store.presignPut(key, { expiresInSeconds: PRESIGN_SECONDS });
   return {
     key,
@@ -204,6 +206,13 @@ export async function pollTask(caller: AgentCaller, body: unknown, signal?: Abor
         if (e instanceof ActivityCancelledError) {
           await finish(t, 'cancelled');
           await (await temporalClient()).activity.reportCancellation(decodeToken(t)).catch(() => undefined);
+          continue;
+        }
+        if (e instanceof MissingInput) {
+          // No agent could ever run it: the job fails saying which object is gone.
+          const failure = ApplicationFailure.nonRetryable(e.message, 'PoolUnavailable');
+          await (await temporalClient()).activity.fail(decodeToken(t), failure).catch(() => undefined);
+          await finish(t, 'failed', { error: e.message });
           continue;
         }
         // Put it back for the next poll rather than strand it.

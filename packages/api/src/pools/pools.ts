@@ -217,6 +217,9 @@ export interface CreatedPool {
 export async function createPool(caller: Caller, body: unknown): Promise<CreatedPool> {
   authorize(caller, 'manage_pools');
   const { name } = parseInput(createPoolSchema, body);
+  // target_pools names a pool by id or name: a name that is a platform pool's id would be ambiguous.
+  const [platform] = await db().select({ id: schema.pools.id }).from(schema.pools).where(and(isNull(schema.pools.orgId), eq(schema.pools.id, name))).limit(1);
+  if (platform) throw new DomainError('conflict', `'${name}' is the id of a platform pool; choose another name.`, { param: 'name' });
   const id = newId('pool');
   const t = newPoolToken();
   try {
