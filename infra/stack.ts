@@ -50,7 +50,7 @@ export interface Stack {
 }
 
 /** Random secrets and the release-signing key, created once per data folder. */
-export function ensureSecrets(dataDir: string): { authSecret: string; signingKeyFile: string } {
+export function ensureSecrets(dataDir: string): { authSecret: string; signingKeyFile: string; fleetKeySecret: string } {
   const dir = path.join(dataDir, 'secrets');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const authFile = path.join(dir, 'auth-secret');
@@ -60,7 +60,9 @@ export function ensureSecrets(dataDir: string): { authSecret: string; signingKey
     const { privateKey } = generateKeyPairSync('ed25519');
     writeFileSync(signingKeyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
   }
-  return { authSecret: readFileSync(authFile, 'utf8').trim(), signingKeyFile };
+  const fleetKeyFile = path.join(dir, 'fleet-key-secret');
+  if (!existsSync(fleetKeyFile)) writeFileSync(fleetKeyFile, randomBytes(32).toString('hex'), { mode: 0o600 });
+  return { authSecret: readFileSync(authFile, 'utf8').trim(), signingKeyFile, fleetKeySecret: readFileSync(fleetKeyFile, 'utf8').trim() };
 }
 
 
@@ -68,7 +70,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const { log } = opts;
   mkdirSync(opts.dataDir, { recursive: true });
   const logDir = path.join(opts.dataDir, 'logs');
-  const { authSecret, signingKeyFile } = ensureSecrets(opts.dataDir);
+  const { authSecret, signingKeyFile, fleetKeySecret } = ensureSecrets(opts.dataDir);
   const host = process.env.HOST || '127.0.0.1';
   // Where this process reaches the web app: a wildcard address is reached on the loopback.
   const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;
@@ -95,6 +97,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     // next-auth builds OAuth callback URLs from this: the public address when there is one.
     NEXTAUTH_URL: process.env.NEXTAUTH_URL ?? process.env.PUBLIC_URL ?? baseUrl,
     SIGNING_KEY_FILE: signingKeyFile,
+    FLEET_KEY_SECRET: process.env.FLEET_KEY_SECRET ?? fleetKeySecret,
     HOST: host,
     PORT: String(opts.port),
     LLAMA_CPP_DIR: process.env.LLAMA_CPP_DIR ?? path.join(ROOT, '.tools', 'llama.cpp'),

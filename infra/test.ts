@@ -135,7 +135,15 @@ if (stack) {
     })) === 0,
   );
 
-  const env = { ...s.env, ...s3Env, BASE_URL: s.baseUrl, EDGETUNE_TEST_TRAIN_JSONL: path.join(fixtures, 'data', 'train.jsonl'), EDGETUNE_TEST_EVAL_JSONL: path.join(fixtures, 'data', 'eval.jsonl') };
+  const env = {
+    ...s.env,
+    ...s3Env,
+    BASE_URL: s.baseUrl,
+    EDGETUNE_TEST_TRAIN_JSONL: path.join(fixtures, 'data', 'train.jsonl'),
+    EDGETUNE_TEST_EVAL_JSONL: path.join(fixtures, 'data', 'eval.jsonl'),
+    // The device client's test installs this real model and smoke-tests it with node-llama-cpp.
+    EDGETUNE_TEST_GGUF: path.join(fixtures, 'lfm2-tiny-f16.gguf'),
+  };
 
   await suite('integration', async () => {
     const integrationFiles = files(['packages', 'workers/orchestrator', 'workers/device-agent', 'infra', 'apps'], /\.integration\.test\.ts$/);

@@ -84,6 +84,12 @@ test('portal pages: sign up, sign out and in, API key lifecycle, every page rend
   await expect(page.getByLabel('Enrollment token')).toHaveValue(/^etf_[A-Za-z0-9]{40}$/);
   await expect(page.getByLabel('Enroll command')).toHaveValue(/\/api\/v1\/fleets\/flt_[A-Za-z0-9]+\/devices -H "Authorization: Bearer etf_/);
   await expect(page.getByRole('table', { name: 'Fleets' })).toContainText('cars-eu');
+  // Its releases and devices: nothing released or enrolled yet, and the release form offers the organization's models.
+  await page.getByRole('button', { name: 'Devices of cars-eu' }).click();
+  await expect(page.getByTestId('fleet-releases')).toContainText('Nothing released to this fleet yet.');
+  await expect(page.getByTestId('fleet-releases')).toContainText('No devices enrolled yet.');
+  await expect(page.getByTestId('release-model')).toContainText('Choose a published model');
+  await expect(page.getByTestId('release-create')).toBeDisabled();
   await page.screenshot({ path: path.join(shots, 'fleets.png'), fullPage: true });
 
   await page.getByTestId('nav-datasets').click();

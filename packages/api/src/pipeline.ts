@@ -4,3 +4,4 @@ export * from './jobs/usage';
 export * from './models/publish';
 export * from './jobs/reconcile';
 export * from './pools/tasks';
+export { advanceDueRollouts } from './fleets/releases';

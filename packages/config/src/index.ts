@@ -56,6 +56,8 @@ export function configSchema(root: string) {
     AUTH_SECRET: z.string().min(16).optional(),
     /** ed25519 private key (PKCS#8 PEM) that signs published manifests; npm start creates it. */
     SIGNING_KEY_FILE: z.string().default(path.join(dataDir, 'secrets', 'signing-key.pem')),
+    /** 32 bytes, hex: encrypts fleets' TUF signing keys at rest. `npm start` creates one per data folder. */
+    FLEET_KEY_SECRET: z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex digits (32 bytes)').optional(),
     TRAIN_POOL: z.string().regex(/^[a-z0-9-]+$/).default('local'),
     DEVICE_POOL: z.string().regex(/^[a-z0-9-]+$/).default('local'),
     /** llama.cpp source + build; infra/llama-cpp.sh links the cached build here. */
@@ -189,6 +191,7 @@ export const PLATFORM_SECRETS = [
   'AUTH_SECRET',
   'NEXTAUTH_SECRET',
   'SIGNING_KEY_FILE',
+  'FLEET_KEY_SECRET',
   'SMTP_URL',
   'GITHUB_CLIENT_SECRET',
   'GOOGLE_CLIENT_SECRET',

@@ -23,6 +23,7 @@ export const idPrefixes = {
   poolTask: 'ptask_',
   fleet: 'flt_',
   device: 'dev_',
+  release: 'rel_',
 } as const;
 
 export type IdKind = keyof typeof idPrefixes;

@@ -5,7 +5,7 @@ import { closeDb } from '@edgetune/db';
 import { temporalConnectionOptions } from '@edgetune/temporal';
 import { taskQueues } from '@edgetune/temporal/queues';
 import { installRuntimeLogger } from '@edgetune/temporal/runtime';
-import { keepPoolTasks, pruneFinishedPoolTasks, reconcileJobs } from '@edgetune/api/pipeline';
+import { advanceDueRollouts, keepPoolTasks, pruneFinishedPoolTasks, reconcileJobs } from '@edgetune/api/pipeline';
 import { orchestratorActivities } from './activities/registry';
 import { workflowBundle } from './workflow-bundle';
 
@@ -39,7 +39,8 @@ const reconcile = async () => {
 const reconciler = setInterval(() => void reconcile(), RECONCILE_EVERY_MS);
 void reconcile();
 
-// Organization pool tasks no agent has taken yet: kept alive, or failed with the reason after the wait.
+// Organization pool tasks no agent has taken yet: kept alive, or failed with the reason after the wait;
+// and fleet rollouts due to advance.
 let keeping = false;
 const keep = async () => {
   if (keeping) return;
@@ -47,8 +48,11 @@ const keep = async () => {
   try {
     const t = await keepPoolTasks();
     if (t.failed || t.gone) log.warn(t, 'pool tasks ended while waiting for an agent');
+    // Fleet rollouts whose soak time is over move to their next step when the step is healthy.
+    const advanced = await advanceDueRollouts();
+    if (advanced) log.info({ advanced }, 'advanced fleet rollouts after their soak time');
   } catch (err) {
-    log.error({ err: (err as Error).message }, 'keeping pool tasks failed; will try again');
+    log.error({ err: (err as Error).message }, 'keeping pool tasks or rollouts failed; will try again');
   } finally {
     keeping = false;
   }

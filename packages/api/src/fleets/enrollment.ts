@@ -3,14 +3,17 @@
  * a device token of its own, shown once), then check in with that device token. Neither token is
  * an API key: on every other route they are refused like any unknown credential (401).
  */
+import { createHash } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
-import { assertNotLocked, countAttempt, hashSecretToken, limitKeys, lockedError, looksLikeSecretToken, newSecretToken, rateLimitRules, type RequestMeta } from '@edgetune/auth';
+import { hashSecretToken, limitKeys, looksLikeSecretToken, newSecretToken, type RequestMeta } from '@edgetune/auth';
 import { checkInSchema, DomainError, enrollDeviceSchema, findDeviceProfile, newId } from '@edgetune/contracts';
 import { db, schema } from '@edgetune/db';
 import { parseInput } from '../errors';
+import { resolveMachineToken } from '../http/machine-tokens';
 import { isUniqueViolation } from '../identity/accounts';
 import { notFoundError } from '../tenant';
 import { DEVICE_TOKEN_PREFIX, deviceView, FLEET_TOKEN_PREFIX, type DeviceView } from './fleets';
+import { judgeStep } from './releases';
 
 /** How often a device is asked to check in. */
 export const CHECK_IN_SECONDS = 60;
@@ -21,25 +24,20 @@ type DeviceRow = typeof schema.fleetDevices.$inferSelect;
 /** Who calls a device route: a holder of a fleet's enrollment token, or an enrolled device. */
 export type DeviceCaller = { kind: 'enrollment'; fleet: FleetRow } | { kind: 'device'; fleet: FleetRow; device: DeviceRow };
 
-const tokenFailures = 'failed fleet token attempts from your address';
-
 /** The caller of a bearer token, or 401 (wrong, rotated or revoked tokens count against the address). */
-export async function deviceCallerFromToken(token: string | null, meta: RequestMeta): Promise<DeviceCaller> {
-  const ipKey = meta.ip ? limitKeys.fleetTokenIp(meta.ip) : null;
-  await assertNotLocked([ipKey], tokenFailures);
-  const caller = await resolve(token);
-  if (caller) return caller;
-  const until = await countAttempt(ipKey, rateLimitRules().apiKeyIp);
-  if (until) throw lockedError(tokenFailures, until);
-  throw new DomainError(
-    'unauthenticated',
-    token
-      ? 'This fleet or device token is not valid: it was rotated or revoked, or its fleet was deleted.'
-      : "Send the fleet's enrollment token (to enroll) or the device's token (to check in) as 'Authorization: Bearer …'.",
-  );
+export function deviceCallerFromToken(token: string | null, meta: RequestMeta): Promise<DeviceCaller> {
+  return resolveMachineToken({
+    token,
+    meta,
+    ipKey: limitKeys.fleetTokenIp,
+    failures: 'failed fleet token attempts from your address',
+    lookup: resolve,
+    refusal: 'This fleet or device token is not valid: it was rotated or revoked, or its fleet was deleted.',
+    missing: "Send the fleet's enrollment token (to enroll) or the device's token (to check in) as 'Authorization: Bearer …'.",
+  });
 }
 
-async function resolve(token: string | null): Promise<DeviceCaller | null> {
+async function resolve(token: string): Promise<DeviceCaller | null> {
   if (looksLikeSecretToken(token, FLEET_TOKEN_PREFIX)) {
     const [fleet] = await db().select().from(schema.fleets).where(eq(schema.fleets.tokenHash, hashSecretToken(token))).limit(1);
     return fleet ? { kind: 'enrollment', fleet } : null;
@@ -57,7 +55,7 @@ async function resolve(token: string | null): Promise<DeviceCaller | null> {
 }
 
 /** The fleet in the path must be the token's own: to a token, another fleet does not exist. */
-function ownFleet(caller: DeviceCaller, fleetId: string): void {
+export function ownFleet(caller: DeviceCaller, fleetId: string): void {
   if (caller.fleet.id !== fleetId) throw notFoundError('fleet', fleetId);
 }
 
@@ -77,10 +75,12 @@ export async function enrollDevice(caller: DeviceCaller, fleetId: string, body: 
   }
   const t = newSecretToken(DEVICE_TOKEN_PREFIX);
   const id = newId('device');
+  // A stable rollout bucket from the id: a release at p % reaches buckets 0 … p-1.
+  const bucket = createHash('sha256').update(id).digest().readUInt32BE(0) % 100;
   try {
     const [row] = await db()
       .insert(schema.fleetDevices)
-      .values({ id, orgId: caller.fleet.orgId, fleetId: caller.fleet.id, name: input.name, profile: input.profile, fingerprint: input.fingerprint, tokenHash: t.hash })
+      .values({ id, orgId: caller.fleet.orgId, fleetId: caller.fleet.id, name: input.name, profile: input.profile, fingerprint: input.fingerprint, tokenHash: t.hash, channel: input.channel, bucket })
       .returning();
     return { device: deviceView(row), deviceToken: t.token, checkInSeconds: CHECK_IN_SECONDS };
   } catch (e) {
@@ -95,10 +95,30 @@ export async function checkIn(caller: DeviceCaller, fleetId: string, deviceId: s
   ownFleet(caller, fleetId);
   if (caller.kind !== 'device' || caller.device.id !== deviceId) throw notFoundError('device', deviceId, 'device_id');
   const input = parseInput(checkInSchema, body);
+  const u = input.update;
+  if (u) {
+    const [release] = await db()
+      .select({ id: schema.fleetReleases.id })
+      .from(schema.fleetReleases)
+      .where(and(eq(schema.fleetReleases.id, u.release_id), eq(schema.fleetReleases.fleetId, caller.fleet.id)))
+      .limit(1);
+    if (!release) throw new DomainError('invalid_request', `No release '${u.release_id}' in this fleet: report the release_id from the targets' custom field.`, { param: 'update.release_id' });
+  }
+  // A report is counted once per device and release: repeating it in later check-ins changes nothing.
+  const newReport = !!u && (caller.device.updateReleaseId !== u.release_id || caller.device.updateStatus !== u.status);
   const [row] = await db()
     .update(schema.fleetDevices)
-    .set({ lastCheckInAt: new Date(), health: input.health, installedVersion: input.installed_version ?? null, lastError: input.last_error ?? null })
+    .set({
+      lastCheckInAt: new Date(),
+      health: input.health,
+      installedVersion: input.installed_version ?? null,
+      lastError: input.last_error ?? null,
+      ...(u && newReport
+        ? { updateReleaseId: u.release_id, updateStatus: u.status, updateError: u.error ?? null, updateLatencyMs: u.smoke_latency_ms ?? null, updateReportedAt: new Date() }
+        : {}),
+    })
     .where(and(eq(schema.fleetDevices.id, caller.device.id), eq(schema.fleetDevices.orgId, caller.fleet.orgId)))
     .returning();
+  if (u && newReport && u.status === 'failed') await judgeStep(u.release_id, row.bucket);
   return { device: deviceView(row), checkInSeconds: CHECK_IN_SECONDS };
 }

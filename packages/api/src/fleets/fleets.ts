@@ -12,6 +12,7 @@ import { parseInput } from '../errors';
 import { isUniqueViolation } from '../identity/accounts';
 import { recordAudit } from '../identity/audit';
 import { authorize, findOwned, notFoundError, orgScope, pageLimit, type Caller } from '../tenant';
+import { rotateRootKey } from './tuf';
 
 export const FLEET_TOKEN_PREFIX = 'etf_';
 export const DEVICE_TOKEN_PREFIX = 'etd_';
@@ -42,6 +43,9 @@ export interface DeviceView {
   health: DeviceRow['health'];
   lastError: string | null;
   revokedAt: Date | null;
+  channel: string;
+  bucket: number;
+  update: { releaseId: string | null; status: DeviceRow['updateStatus']; error: string | null; smokeLatencyMs: number | null; reportedAt: Date | null };
 }
 
 export function deviceView(d: DeviceRow, now = Date.now()): DeviceView {
@@ -56,6 +60,9 @@ export function deviceView(d: DeviceRow, now = Date.now()): DeviceView {
     health: d.health,
     lastError: d.lastError,
     revokedAt: d.revokedAt,
+    channel: d.channel,
+    bucket: d.bucket,
+    update: { releaseId: d.updateReleaseId, status: d.updateStatus, error: d.updateError, smokeLatencyMs: d.updateLatencyMs, reportedAt: d.updateReportedAt },
   };
 }
 
@@ -177,4 +184,13 @@ export async function revokeDevice(caller: Caller, fleetId: string, deviceId: st
     return rows;
   });
   return deviceView(updated);
+}
+
+/** A new root signing key for the fleet's TUF metadata: root N+1, signed by the old and the new key. */
+export async function rotateFleetRoot(caller: Caller, fleetId: string): Promise<{ version: number; keyId: string }> {
+  authorize(caller, 'manage_fleets');
+  const fleet = await findOwned(caller, schema.fleets, fleetId, 'fleet');
+  const r = await rotateRootKey(fleet);
+  await recordAudit(caller, { action: 'fleet.root_rotated', targetType: 'fleet', targetId: fleet.id, data: { name: fleet.name, version: r.version, keyId: r.keyId } });
+  return r;
 }

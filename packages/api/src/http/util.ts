@@ -24,6 +24,24 @@ export function streamBody(stream: Readable): ReadableStream<Uint8Array> {
   return Readable.toWeb(stream) as unknown as ReadableStream<Uint8Array>;
 }
 
+/** A file answered whole (200), in part (206) or not at all (416), by a parsed Range; HEAD without the body. */
+export function rangedFile(
+  req: Request,
+  d: { size: number; range: { kind: 'full' } | { kind: 'partial'; start: number; end: number } | { kind: 'unsatisfiable' }; stream: Readable | null },
+  headers: Record<string, string>,
+): Response {
+  const base = { 'accept-ranges': 'bytes', 'content-type': 'application/octet-stream', ...headers };
+  if (d.range.kind === 'unsatisfiable') return new Response(null, { status: 416, headers: { ...base, 'content-range': `bytes */${d.size}` } });
+  const isHead = req.method === 'HEAD';
+  if (isHead) d.stream?.destroy();
+  const body = isHead ? null : streamBody(d.stream!);
+  if (d.range.kind === 'partial') {
+    const { start, end } = d.range;
+    return new Response(body, { status: 206, headers: { ...base, 'content-range': `bytes ${start}-${end}/${d.size}`, 'content-length': String(end - start + 1) } });
+  }
+  return new Response(body, { status: 200, headers: { ...base, 'content-length': String(d.size) } });
+}
+
 const safeMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**

@@ -39,6 +39,13 @@ export const auditActions = [
   'fleet.token_rotated',
   'fleet.deleted',
   'fleet.device_revoked',
+  'fleet.release_created',
+  'fleet.release_advanced',
+  'fleet.release_paused',
+  'fleet.release_resumed',
+  'fleet.release_halted',
+  'fleet.release_rolled_back',
+  'fleet.root_rotated',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 

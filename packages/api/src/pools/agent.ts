@@ -30,6 +30,7 @@ import { db, schema } from '@edgetune/db';
 import { storage } from '@edgetune/storage';
 import { ActivityCancelledError, ActivityNotFoundError, ApplicationFailure, temporalClient } from '@edgetune/temporal';
 import { parseInput } from '../errors';
+import { resolveMachineToken } from '../http/machine-tokens';
 import { POOL_TOKEN_PREFIX } from './pools';
 
 type PoolRow = typeof schema.pools.$inferSelect;
@@ -45,26 +46,20 @@ export interface AgentCaller {
   pool: PoolRow;
 }
 
-const tokenFailures = 'failed pool token attempts from your address';
-
 /**
  * The pool of an enrollment token, or 401. Wrong tokens count against the client address; the
  * requests of a valid token count against its pool (a flooding agent gets 429).
  */
 export async function agentFromToken(token: string | null, meta: RequestMeta): Promise<AgentCaller> {
-  const ipKey = meta.ip ? limitKeys.poolTokenIp(meta.ip) : null;
-  await assertNotLocked([ipKey], tokenFailures);
-  const pool = looksLikeSecretToken(token, POOL_TOKEN_PREFIX) ? await poolByToken(token) : null;
-  if (!pool) {
-    const until = await countAttempt(ipKey, rateLimitRules().apiKeyIp);
-    if (until) throw lockedError(tokenFailures, until);
-    throw new DomainError(
-      'unauthenticated',
-      token
-        ? 'This pool enrollment token is not valid: it was rotated, or its pool was deleted. Ask an owner or admin of the organization for the current token.'
-        : "Send the pool's enrollment token as 'Authorization: Bearer etp_…'.",
-    );
-  }
+  const pool = await resolveMachineToken({
+    token,
+    meta,
+    ipKey: limitKeys.poolTokenIp,
+    failures: 'failed pool token attempts from your address',
+    lookup: (t) => (looksLikeSecretToken(t, POOL_TOKEN_PREFIX) ? poolByToken(t) : Promise.resolve(null)),
+    refusal: 'This pool enrollment token is not valid: it was rotated, or its pool was deleted. Ask an owner or admin of the organization for the current token.',
+    missing: "Send the pool's enrollment token as 'Authorization: Bearer etp_…'.",
+  });
   const key = limitKeys.poolAgent(pool.id);
   await assertNotLocked([key], 'requests from this pool');
   const until = await countAttempt(key, rateLimitRules().poolAgent);

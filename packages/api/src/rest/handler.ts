@@ -7,7 +7,7 @@ import { deleteFile, fileContent, getFile, listFiles } from '../datasets/files';
 import { cancelJob, createJob, getJob, listJobEvents, listJobs, versionsForJobs } from '../jobs/jobs';
 import { getModelVersion, listModelVersions, openVariantDownload } from '../models/models';
 import { dispatch, routePath, type Route } from '../http/routes';
-import { assertSameOrigin, attachment, intParam, json, readJson, streamBody, uploadFromRequest } from '../http/util';
+import { assertSameOrigin, attachment, intParam, json, rangedFile, readJson, streamBody, uploadFromRequest } from '../http/util';
 import { authorize, type Caller } from '../tenant';
 import { datasetRoutes } from './datasets';
 import { identityRoutes } from './identity';
@@ -91,26 +91,11 @@ export const routes: Route[] = [
 
 async function download(caller: Caller, req: Request, model: string, variantId: string): Promise<Response> {
   const d = await openVariantDownload(caller, model, variantId, req.headers.get('range'));
-  const base = {
-    'accept-ranges': 'bytes',
+  return rangedFile(req, d, {
     etag: `"${d.variant.sha256}"`,
-    'content-type': 'application/octet-stream',
     'content-disposition': attachment(`${d.version.name}-${d.variant.device}-${d.variant.quantization}.gguf`),
     'x-checksum-sha256': d.variant.sha256,
-  };
-  if (d.range.kind === 'unsatisfiable') {
-    return new Response(null, { status: 416, headers: { ...base, 'content-range': `bytes */${d.size}` } });
-  }
-  const isHead = req.method === 'HEAD';
-  if (isHead) d.stream?.destroy();
-  if (d.range.kind === 'partial') {
-    const { start, end } = d.range;
-    return new Response(isHead ? null : streamBody(d.stream!), {
-      status: 206,
-      headers: { ...base, 'content-range': `bytes ${start}-${end}/${d.size}`, 'content-length': String(end - start + 1) },
-    });
-  }
-  return new Response(isHead ? null : streamBody(d.stream!), { status: 200, headers: { ...base, 'content-length': String(d.size) } });
+  });
 }
 
 const renderError = (e: DomainError) => {

@@ -13,6 +13,7 @@ import {
   agentRegisterSchema,
   checkInSchema,
   createFleetSchema,
+  createReleaseSchema,
   createJobSchema,
   createPoolSchema,
   enrollDeviceSchema,
@@ -51,6 +52,9 @@ import {
   enrolledDeviceSchema,
   checkInAnswerSchema,
   fleetIdParam,
+  releaseSchema,
+  releaseIdParams,
+  rootRotationSchema,
   previewSchema,
   rawBodySchema,
   stageSchema,
@@ -155,6 +159,8 @@ const jobPaths: ZodOpenApiPathsObject = {
   },
 };
 
+const tufJson = { '200': { description: 'Signed TUF metadata', content: { 'application/json': {} } }, ...errors };
+
 const fleetPaths: ZodOpenApiPathsObject = {
   '/fleets': {
     get: { operationId: 'listFleets', responses: ok(listOf(fleetSchema)) },
@@ -193,6 +199,67 @@ const fleetPaths: ZodOpenApiPathsObject = {
   },
   '/fleets/{fleet_id}/devices/{device_id}/revoke': {
     post: { operationId: 'revokeDevice', summary: "Revoke a device: its token is refused from its next request", requestParams: { path: fleetIdParam.extend({ device_id: z.string() }) }, responses: ok(fleetDeviceSchema) },
+  },
+  '/fleets/{fleet_id}/releases': {
+    get: { operationId: 'listReleases', summary: "The fleet's releases, newest first, with per-step device counts, reports and failure rates", requestParams: { path: fleetIdParam, query: pageQuery }, responses: ok(listOf(releaseSchema)) },
+    post: {
+      operationId: 'createRelease',
+      summary: "Release a published model version to a channel: each device gets the variant chosen for its profile, in staged rollout steps",
+      requestParams: { path: fleetIdParam },
+      requestBody: { required: true, content: { 'application/json': { schema: createReleaseSchema.meta({ id: 'CreateRelease' }) } } },
+      responses: { ...created(releaseSchema), ...conflict },
+    },
+  },
+  '/fleets/{fleet_id}/releases/{release_id}': { get: { operationId: 'getRelease', requestParams: { path: releaseIdParams }, responses: ok(releaseSchema) } },
+  '/fleets/{fleet_id}/releases/{release_id}/advance': {
+    post: { operationId: 'advanceRelease', summary: 'Move the rollout to its next step', requestParams: { path: releaseIdParams }, responses: { ...ok(releaseSchema), ...conflict } },
+  },
+  '/fleets/{fleet_id}/releases/{release_id}/pause': {
+    post: { operationId: 'pauseRelease', summary: 'Hold the rollout at its step (devices already in it keep it)', requestParams: { path: releaseIdParams }, responses: { ...ok(releaseSchema), ...conflict } },
+  },
+  '/fleets/{fleet_id}/releases/{release_id}/resume': {
+    post: { operationId: 'resumeRelease', summary: 'Resume a paused or halted rollout at its step; its soak time starts again', requestParams: { path: releaseIdParams }, responses: { ...ok(releaseSchema), ...conflict } },
+  },
+  '/fleets/{fleet_id}/releases/{release_id}/rollback': {
+    post: {
+      operationId: 'rollbackRelease',
+      summary: 'Roll back: a new, higher release of the model the channel had before, to every device',
+      requestParams: { path: releaseIdParams },
+      responses: { ...created(releaseSchema), ...conflict },
+    },
+  },
+  '/fleets/{fleet_id}/root/rotate': {
+    post: { operationId: 'rotateFleetRoot', summary: 'A new TUF root key: root N+1 is signed by the old key and the new one', requestParams: { path: fleetIdParam }, responses: created(rootRotationSchema) },
+  },
+  '/fleets/{fleet_id}/tuf/{version}.root.json': {
+    get: { operationId: 'getTufRoot', summary: 'TUF root metadata, by version (Bearer: device token)', requestParams: { path: fleetIdParam.extend({ version: z.string() }) }, responses: tufJson },
+  },
+  '/fleets/{fleet_id}/tuf/timestamp.json': {
+    get: {
+      operationId: 'getTufTimestamp',
+      summary: "TUF timestamp of the device's release, re-signed hourly; send If-None-Match for a 304 (Bearer: device token)",
+      requestParams: { path: fleetIdParam, header: z.object({ 'If-None-Match': z.string().optional() }) },
+      responses: { ...tufJson, '304': { description: 'Unchanged since the ETag sent' } },
+    },
+  },
+  '/fleets/{fleet_id}/tuf/{version}.snapshot.json': {
+    get: { operationId: 'getTufSnapshot', summary: "TUF snapshot of the device's release (Bearer: device token)", requestParams: { path: fleetIdParam.extend({ version: z.string() }) }, responses: tufJson },
+  },
+  '/fleets/{fleet_id}/tuf/{version}.targets.json': {
+    get: { operationId: 'getTufTargets', summary: "TUF targets of the device's release: its file per profile, with length, sha256 and custom fields (Bearer: device token)", requestParams: { path: fleetIdParam.extend({ version: z.string() }) }, responses: tufJson },
+  },
+  '/fleets/{fleet_id}/tuf/targets/{path}': {
+    get: {
+      operationId: 'getTufTarget',
+      summary: "A file of the device's release by its TUF path (<profile>/<sha256>.model.gguf); supports Range (Bearer: device token)",
+      requestParams: { path: fleetIdParam.extend({ path: z.string() }), header: z.object({ Range: z.string().optional().meta({ example: 'bytes=1048576-' }) }) },
+      responses: {
+        '200': { description: 'The whole file; ETag is the sha256', content: { 'application/octet-stream': {} } },
+        '206': { description: 'The requested byte range', content: { 'application/octet-stream': {} } },
+        '416': { description: 'Range not satisfiable' },
+        ...errors,
+      },
+    },
   },
 };
 

@@ -334,6 +334,16 @@ export const createdFleetSchema = fleetSchema
   .extend({ enrollment_token: z.string().meta({ description: 'Shown once: devices enroll with it; only its hash is stored' }) })
   .meta({ id: 'CreatedFleet' });
 
+export const deviceUpdateSchema = z
+  .object({
+    release_id: z.string().nullable(),
+    status: z.enum(['installed', 'failed']).nullable(),
+    error: z.string().nullable(),
+    smoke_latency_ms: z.number().nullable(),
+    reported_at: time.nullable(),
+  })
+  .meta({ id: 'DeviceUpdateReport', description: 'The last update the device reported' });
+
 export const fleetDeviceSchema = z
   .object({
     id: z.string(),
@@ -346,6 +356,9 @@ export const fleetDeviceSchema = z
     health: z.enum(['ok', 'degraded', 'failed']).nullable(),
     last_error: z.string().nullable(),
     revoked_at: time.nullable(),
+    channel: z.string(),
+    rollout_bucket: int.meta({ description: '0–99, stable: a release at p % reaches the devices whose bucket is below p' }),
+    update: deviceUpdateSchema,
   })
   .meta({ id: 'FleetDevice' });
 
@@ -354,6 +367,38 @@ export const enrolledDeviceSchema = fleetDeviceSchema
   .meta({ id: 'EnrolledDevice' });
 
 export const checkInAnswerSchema = fleetDeviceSchema.extend({ check_in_seconds: int.meta({ description: 'When to check in next' }) }).meta({ id: 'CheckInAnswer' });
+
+
+export const releaseSchema = z
+  .object({
+    object: z.literal('fleet.release'),
+    id: z.string(),
+    fleet_id: z.string(),
+    channel: z.string(),
+    seq: int.meta({ description: "The release's number in its channel: the version of its TUF targets and snapshot" }),
+    model: z.string(),
+    model_version_id: z.string(),
+    steps: z.array(int).meta({ description: 'Rollout steps in percent' }),
+    step_index: int,
+    rollout_percent: int.meta({ description: 'The share of the channel served this release now' }),
+    state: z.enum(['rolling', 'paused', 'halted', 'complete', 'superseded', 'rolled_back']),
+    state_reason: z.string().nullable(),
+    soak_minutes: int.nullable(),
+    failure_threshold: z.number(),
+    min_reports: int,
+    step_started_at: time,
+    rollback_of: z.string().nullable(),
+    created_at: time,
+    targets: z.array(z.object({ profile: z.string(), variant_id: z.string(), sha256: z.string(), size_bytes: int, path: z.string() })),
+    step_stats: z.array(z.object({ percent: int, devices: int, reports: int, failures: int, failure_rate: z.number().nullable() })).meta({ description: 'Per step: devices whose bucket it adds, their reports and failures' }),
+  })
+  .meta({ id: 'FleetRelease' });
+
+export const releaseIdParams = z.object({ fleet_id: z.string().meta({ description: 'flt_…' }), release_id: z.string().meta({ description: 'rel_…' }) });
+
+export const rootRotationSchema = z
+  .object({ object: z.literal('fleet.root'), fleet_id: z.string(), version: int.meta({ description: 'The new root version' }), key_id: z.string().meta({ description: 'The new root key id' }) })
+  .meta({ id: 'RootRotation' });
 
 export const fleetIdParam = z.object({ fleet_id: z.string().meta({ description: 'flt_…' }) });
 
@@ -444,3 +489,5 @@ export type RestMe = z.output<typeof meSchema>;
 export type RestMember = z.output<typeof memberSchema>;
 export type RestInvitation = z.output<typeof invitationSchema>;
 export type RestAuditEvent = z.output<typeof auditEventSchema>;
+
+export type RestRelease = z.infer<typeof releaseSchema>;

@@ -10,6 +10,8 @@ import type { DatasetDetail } from '../datasets/datasets';
 import type { DeviceView } from '../devices/devices';
 import type { CreatedPool, PoolView } from '../pools/pools';
 import type { CreatedFleet, DeviceView as FleetDeviceView, FleetView } from '../fleets/fleets';
+import type { ReleaseView } from '../fleets/releases';
+import { targetPath } from '../fleets/tuf';
 import type { DatasetRow, FileRow, JobUse, VersionResult } from '../datasets/files';
 import { fileRole, readJob } from '../jobs/job-facts';
 import type { EventRow, JobDetail, JobRow, StageRow, VariantRow, VersionRow } from '../jobs/jobs';
@@ -37,6 +39,7 @@ import type {
   RestCreatedFleet,
   RestFleet,
   RestFleetDevice,
+  RestRelease,
   RestStage,
   RestUpload,
   RestVariant,
@@ -251,6 +254,34 @@ export function restFleetDevice(d: FleetDeviceView): RestFleetDevice {
     health: d.health,
     last_error: d.lastError,
     revoked_at: isoOrNull(d.revokedAt),
+    channel: d.channel,
+    rollout_bucket: d.bucket,
+    update: { release_id: d.update.releaseId, status: d.update.status, error: d.update.error, smoke_latency_ms: d.update.smokeLatencyMs, reported_at: isoOrNull(d.update.reportedAt) },
+  };
+}
+
+export function restRelease(r: ReleaseView): RestRelease {
+  return {
+    object: 'fleet.release',
+    id: r.id,
+    fleet_id: r.fleetId,
+    channel: r.channel,
+    seq: r.seq,
+    model: r.model,
+    model_version_id: r.modelVersionId,
+    steps: r.steps,
+    step_index: r.stepIndex,
+    rollout_percent: r.percent,
+    state: r.state,
+    state_reason: r.stateReason,
+    soak_minutes: r.soakMinutes,
+    failure_threshold: r.failureThreshold,
+    min_reports: r.minReports,
+    step_started_at: iso(r.stepStartedAt),
+    rollback_of: r.rollbackOf,
+    created_at: iso(r.createdAt),
+    targets: r.targets.map((t) => ({ profile: t.profile, variant_id: t.variantId, sha256: t.sha256, size_bytes: t.sizeBytes, path: targetPath(t.profile) })),
+    step_stats: r.stats.map((s) => ({ percent: s.percent, devices: s.devices, reports: s.reports, failures: s.failures, failure_rate: s.failureRate })),
   };
 }
 

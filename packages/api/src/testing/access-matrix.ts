@@ -35,7 +35,8 @@ export function routeTemplate(r: Pick<Route, 'method' | 'pattern'>): string {
     .replace(/^\^/, '')
     .replace(/\$$/, '')
     .replace(/\((?!\?)(?:[^()\\]|\\.)*\)/g, '{}')
-    .replace(/\\\//g, '/');
+    .replace(/\\\//g, '/')
+    .replace(/\\\./g, '.');
   return `${r.method} ${path}`;
 }
 

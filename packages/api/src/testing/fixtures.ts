@@ -5,6 +5,7 @@ import { after, before } from 'node:test';
 import { newId } from '@edgetune/contracts';
 import { closeDb, db, migrateDatabase, schema } from '@edgetune/db';
 import { storage } from '@edgetune/storage';
+import { uploadFile } from '../datasets/files';
 import { signUp } from '../identity/accounts';
 import { variantDownloadUrl } from '../models/publish';
 import type { Caller } from '../tenant';
@@ -127,4 +128,9 @@ export async function seedPublishedModel(orgId: string, fileId: string, content 
 
 function eqId(id: string) {
   return eq(schema.jobs.id, id);
+}
+
+/** A small training file of the caller's organization (what a seeded model's job trained on). */
+export function seedTrainingFile(caller: Caller) {
+  return uploadFile(caller, { filename: 'train.jsonl', purpose: 'fine-tune', body: bytes(goodJsonl(3)) });
 }

@@ -5,5 +5,5 @@
  */
 import './env';
 
-export { goodJsonl, goodLine, markVerified, newOrg, seedPublishedModel, uniqueEmail, useDatabase } from './fixtures';
+export { goodJsonl, goodLine, markVerified, newOrg, seedPublishedModel, seedTrainingFile, uniqueEmail, useDatabase } from './fixtures';
 export { inProcessOpenAI } from './openai-client';

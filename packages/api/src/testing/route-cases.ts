@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { db, schema } from '@edgetune/db';
+import { createRelease } from '../fleets/releases';
 import { issueUserToken } from '../identity/user-tokens';
 import {
   fileState,
@@ -109,6 +110,16 @@ const newFleet = async (org: OrgWorld) => {
   const state = async () => ({ fleet: await rowOf(schema.fleets, id), device: await rowOf(schema.fleetDevices, deviceId) });
   return { id, deviceId, state };
 };
+/** A fleet of `org` with a release of the organization's model at its first step (as createRelease writes it). */
+const newRelease = async (org: OrgWorld, state: 'rolling' | 'paused' = 'rolling') => {
+  const f = await newFleet(org);
+  const r = await createRelease(org.owner, f.id, { model: (await org.model()).name, steps: [10, 100] });
+  if (state === 'paused') await db().update(schema.fleetReleases).set({ state }).where(eq(schema.fleetReleases.id, r.id));
+  const release = async () => ({ ...(await f.state()), release: await rowOf(schema.fleetReleases, r.id) });
+  return { fleetId: f.id, id: r.id, state: release };
+};
+/** Success, or a conflict the route explains (it comes after the permission check). */
+const okOrConflict = (o: Outcome) => assert.ok(o.status < 300 || (o.status === 409 && (o.code === 'conflict' || o.code === 'CONFLICT')), o.text);
 const auditIds = async (org: OrgWorld) => [(await org.newAuditEvent()).id];
 const ownerOnly = { roles: ['owner'] as const, reason: /only an owner can|an owner must do it/ };
 /** The caller of a route that acts on the caller's own account. */
@@ -183,6 +194,45 @@ export const trpcCases: RouteCase[] = [
     },
   },
   // Fleets: the organization's own.
+  {
+    route: 'trpc fleets.releases',
+    access: 'read',
+    tenant: 'object',
+    prepare: async (org) => {
+      const r = await newRelease(org);
+      return { input: { fleetId: r.fleetId }, state: r.state };
+    },
+  },
+  {
+    route: 'trpc fleets.createRelease',
+    access: 'manage_fleets',
+    tenant: 'object',
+    prepare: async (org) => {
+      const f = await newFleet(org);
+      return { input: { fleetId: f.id, release: { model: (await org.model()).name } }, state: f.state };
+    },
+  },
+  ...(['advanceRelease', 'pauseRelease', 'resumeRelease', 'rollbackRelease'] as const).map(
+    (proc): RouteCase => ({
+      route: `trpc fleets.${proc}`,
+      access: 'manage_fleets',
+      tenant: 'object',
+      allowed: okOrConflict,
+      prepare: async (org) => {
+        const r = await newRelease(org, proc === 'resumeRelease' ? 'paused' : 'rolling');
+        return { input: { fleetId: r.fleetId, releaseId: r.id }, state: r.state };
+      },
+    }),
+  ),
+  {
+    route: 'trpc fleets.rotateRoot',
+    access: 'manage_fleets',
+    tenant: 'object',
+    prepare: async (org) => {
+      const f = await newFleet(org);
+      return { input: { id: f.id }, state: f.state };
+    },
+  },
   { route: 'trpc fleets.list', access: 'read', tenant: 'list', prepare: async (org) => ({ shows: [(await newFleet(org)).id] }) },
   {
     route: 'trpc fleets.get',
@@ -531,6 +581,56 @@ export const restCases: RouteCase[] = [
       },
     }),
   ),
+  {
+    route: 'rest POST /fleets/{}/releases',
+    access: 'manage_fleets',
+    tenant: 'object',
+    prepare: async (org) => {
+      const f = await newFleet(org);
+      return { path: `/fleets/${f.id}/releases`, ...json({ model: (await org.model()).name }), state: f.state };
+    },
+  },
+  {
+    route: 'rest GET /fleets/{}/releases',
+    access: 'read',
+    tenant: 'object',
+    prepare: async (org) => {
+      const r = await newRelease(org);
+      return { path: `/fleets/${r.fleetId}/releases`, state: r.state };
+    },
+  },
+  {
+    route: 'rest GET /fleets/{}/releases/{}',
+    access: 'read',
+    tenant: 'object',
+    prepare: async (org) => {
+      const r = await newRelease(org);
+      return { path: `/fleets/${r.fleetId}/releases/${r.id}`, state: r.state };
+    },
+  },
+  ...(['advance', 'pause', 'resume', 'rollback'] as const).map(
+    (action): RouteCase => ({
+      route: `rest POST /fleets/{}/releases/{}/${action}`,
+      access: 'manage_fleets',
+      tenant: 'object',
+      // Rolling back the only release of a channel is a conflict: nothing to roll back to.
+      allowed: okOrConflict,
+      prepare: async (org) => {
+        const r = await newRelease(org, action === 'resume' ? 'paused' : 'rolling');
+        return { path: `/fleets/${r.fleetId}/releases/${r.id}/${action}`, state: r.state };
+      },
+    }),
+  ),
+  {
+    route: 'rest POST /fleets/{}/root/rotate',
+    access: 'manage_fleets',
+    tenant: 'object',
+    prepare: async (org) => {
+      const f = await newFleet(org);
+      const roots = async () => ({ ...(await f.state()), roots: await db().select({ v: schema.fleetTufRoots.version }).from(schema.fleetTufRoots).where(eq(schema.fleetTufRoots.fleetId, f.id)) });
+      return { path: `/fleets/${f.id}/root/rotate`, state: roots };
+    },
+  },
   {
     route: 'rest POST /fleets/{}/devices/{}/revoke',
     access: 'manage_fleets',

@@ -1,11 +1,13 @@
 'use client';
 import { useState, type FormEvent } from 'react';
-import { errorMessage, trpc } from '@/lib/trpc';
+import { trpc } from '@/lib/trpc';
+import { useAction } from '@/lib/use-action';
 import { usePoll } from '@/lib/use-poll';
 import { fmtDate } from '@/lib/format';
-import { CopyButton } from '@/components/copy-button';
+import { IssuedTokenBox } from '@/components/issued-token';
 import { DeniedReason } from '@/components/denied-reason';
 import { usePermission, type Permission } from '@/lib/me';
+import { FleetReleases } from './releases';
 
 type Fleet = Awaited<ReturnType<typeof trpc.fleets.list.query>>[number];
 type Device = Awaited<ReturnType<typeof trpc.fleets.devices.query>>['data'][number];
@@ -60,21 +62,15 @@ function HealthBadge({ device }: { device: Device }) {
 function FleetDevices({ fleet, manage, onChanged }: { fleet: Fleet; manage: Permission; onChanged: () => Promise<void> }) {
   const [limit, setLimit] = useState(DEVICE_PAGE);
   const devices = usePoll(() => trpc.fleets.devices.query({ fleetId: fleet.id, limit }), REFRESH_MS, [fleet.id, limit]);
-  const [busy, setBusy] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const action = useAction();
+  const { busy, error } = action;
 
   async function onRevoke(d: Device) {
     if (!window.confirm(`Revoke the device "${d.name}"? Its token is refused from its next request on.`)) return;
-    setBusy(d.id);
-    setError(null);
-    try {
+    await action.run(d.id, async () => {
       await trpc.fleets.revokeDevice.mutate({ fleetId: fleet.id, deviceId: d.id });
       await Promise.all([devices.reload(), onChanged()]);
-    } catch (err) {
-      setError(errorMessage(err));
-    } finally {
-      setBusy(null);
-    }
+    });
   }
 
   return (
@@ -167,55 +163,37 @@ export function Fleets() {
   const manage = usePermission('manage_fleets');
   const fleets = usePoll(() => trpc.fleets.list.query(), REFRESH_MS);
   const [name, setName] = useState('');
-  const [busy, setBusy] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const action = useAction();
+  const { busy, error } = action;
   const [issued, setIssued] = useState<IssuedToken | null>(null);
   const [openId, setOpenId] = useState<string | null>(null);
 
   async function onCreate(e: FormEvent) {
     e.preventDefault();
-    setBusy('create');
-    setError(null);
-    try {
+    await action.run('create', async () => {
       const res = await trpc.fleets.create.mutate({ name: name.trim() });
       setIssued({ fleetId: res.fleet.id, fleetName: res.fleet.name, action: 'created', token: res.enrollmentToken, origin: window.location.origin });
       setName('');
       await fleets.reload();
-    } catch (err) {
-      setError(errorMessage(err));
-    } finally {
-      setBusy(null);
-    }
+    });
   }
 
   async function onRotate(fleet: Fleet) {
-    setBusy(fleet.id);
-    setError(null);
-    try {
+    await action.run(fleet.id, async () => {
       const res = await trpc.fleets.rotateToken.mutate({ id: fleet.id });
       setIssued({ fleetId: res.fleet.id, fleetName: res.fleet.name, action: 'rotated', token: res.enrollmentToken, origin: window.location.origin });
       await fleets.reload();
-    } catch (err) {
-      setError(errorMessage(err));
-    } finally {
-      setBusy(null);
-    }
+    });
   }
 
   async function onDelete(fleet: Fleet) {
     if (!window.confirm(`Delete the fleet "${fleet.name}"? Its devices are removed and their tokens stop working at once.`)) return;
-    setBusy(fleet.id);
-    setError(null);
-    try {
+    await action.run(fleet.id, async () => {
       await trpc.fleets.delete.mutate({ id: fleet.id });
       setIssued((cur) => (cur?.fleetId === fleet.id ? null : cur));
       setOpenId((cur) => (cur === fleet.id ? null : cur));
       await fleets.reload();
-    } catch (err) {
-      setError(errorMessage(err));
-    } finally {
-      setBusy(null);
-    }
+    });
   }
 
   const command = issued ? enrollCommand(issued.origin, issued.fleetId, issued.token) : '';
@@ -260,43 +238,18 @@ export function Fleets() {
           </div>
         )}
         {issued && (
-          <div className="alert ok" role="status" data-testid="fleet-token-issued" data-action={issued.action}>
-            <strong>
-              {issued.action === 'created' ? `Fleet “${issued.fleetName}” created.` : `New enrollment token for “${issued.fleetName}”.`}
-            </strong>{' '}
-            Copy the token now: it is shown only once and cannot be recovered.
-            {issued.action === 'rotated' && ' The previous token no longer enrolls devices; devices already enrolled keep working.'}
-            <div className="secret">
-              <input
-                type="text"
-                readOnly
-                aria-label="Enrollment token"
-                value={issued.token}
-                onFocus={(e) => e.currentTarget.select()}
-                data-testid="fleet-token"
-                style={{ flex: 1, fontFamily: 'monospace' }}
-              />
-              <CopyButton text={issued.token} testid="fleet-token-copy" label="Copy token" />
-            </div>
-            <p className="small" style={{ margin: '10px 0 0' }}>
-              Enroll a device (replace <code>&lt;serial&gt;</code> with its name and set its profile):
-            </p>
-            <div className="secret">
-              <input
-                type="text"
-                readOnly
-                aria-label="Enroll command"
-                value={command}
-                onFocus={(e) => e.currentTarget.select()}
-                data-testid="fleet-enroll-command"
-                style={{ flex: 1, fontFamily: 'monospace' }}
-              />
-              <CopyButton text={command} testid="fleet-command-copy" label="Copy command" />
-              <button type="button" className="secondary small" onClick={() => setIssued(null)} data-testid="fleet-token-dismiss">
-                Done
-              </button>
-            </div>
-          </div>
+          <IssuedTokenBox
+            testid="fleet"
+            action={issued.action}
+            title={issued.action === 'created' ? `Fleet “${issued.fleetName}” created.` : `New enrollment token for “${issued.fleetName}”.`}
+            rotatedNote="The previous token no longer enrolls devices; devices already enrolled keep working."
+            token={issued.token}
+            commandIntro={<>Enroll a device (replace <code>&lt;serial&gt;</code> with its name and set its profile):</>}
+            commandLabel="Enroll command"
+            command={command}
+            commandTestid="fleet-enroll-command"
+            onDone={() => setIssued(null)}
+          />
         )}
       </div>
       <div className="card">
@@ -343,7 +296,7 @@ export function Fleets() {
                         onClick={() => setOpenId((cur) => (cur === f.id ? null : f.id))}
                         data-testid="fleet-devices-toggle"
                       >
-                        {openId === f.id ? 'Hide devices' : 'Devices'}
+                        {openId === f.id ? 'Hide' : 'Releases & devices'}
                       </button>
                       <button
                         type="button"
@@ -377,6 +330,7 @@ export function Fleets() {
           {fleets.loading && <div className="empty">Loading…</div>}
         </div>
       </div>
+      {open && <FleetReleases key={`releases-${open.id}`} fleet={open} manage={manage} />}
       {open && <FleetDevices key={open.id} fleet={open} manage={manage} onChanged={fleets.reload} />}
     </>
   );

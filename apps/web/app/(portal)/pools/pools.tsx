@@ -1,10 +1,11 @@
 'use client';
 import Link from 'next/link';
 import { useState, type FormEvent } from 'react';
-import { errorMessage, trpc } from '@/lib/trpc';
+import { trpc } from '@/lib/trpc';
+import { useAction } from '@/lib/use-action';
 import { usePoll } from '@/lib/use-poll';
 import { fmtDate } from '@/lib/format';
-import { CopyButton } from '@/components/copy-button';
+import { IssuedTokenBox } from '@/components/issued-token';
 import { DeniedReason } from '@/components/denied-reason';
 import { usePermission } from '@/lib/me';
 
@@ -77,53 +78,35 @@ export function Pools() {
   const manage = usePermission('manage_pools');
   const pools = usePoll(() => trpc.pools.list.query(), REFRESH_MS);
   const [name, setName] = useState('');
-  const [busy, setBusy] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const action = useAction();
+  const { busy, error } = action;
   const [issued, setIssued] = useState<IssuedToken | null>(null);
 
   async function onCreate(e: FormEvent) {
     e.preventDefault();
-    setBusy('create');
-    setError(null);
-    try {
+    await action.run('create', async () => {
       const res = await trpc.pools.create.mutate({ name: name.trim() });
       setIssued({ poolId: res.pool.id, poolName: res.pool.name, action: 'created', token: res.enrollmentToken, origin: window.location.origin });
       setName('');
       await pools.reload();
-    } catch (err) {
-      setError(errorMessage(err));
-    } finally {
-      setBusy(null);
-    }
+    });
   }
 
   async function onRotate(pool: Pool) {
-    setBusy(pool.id);
-    setError(null);
-    try {
+    await action.run(pool.id, async () => {
       const res = await trpc.pools.rotateToken.mutate({ id: pool.id });
       setIssued({ poolId: res.pool.id, poolName: res.pool.name, action: 'rotated', token: res.enrollmentToken, origin: window.location.origin });
       await pools.reload();
-    } catch (err) {
-      setError(errorMessage(err));
-    } finally {
-      setBusy(null);
-    }
+    });
   }
 
   async function onDelete(pool: Pool) {
     if (!window.confirm(`Delete the pool "${pool.name}"? Its agents stop working at once and tasks it holds fail.`)) return;
-    setBusy(pool.id);
-    setError(null);
-    try {
+    await action.run(pool.id, async () => {
       await trpc.pools.delete.mutate({ id: pool.id });
       setIssued((cur) => (cur?.poolId === pool.id ? null : cur));
       await pools.reload();
-    } catch (err) {
-      setError(errorMessage(err));
-    } finally {
-      setBusy(null);
-    }
+    });
   }
 
   const command = issued ? agentCommand(issued.origin, issued.token) : '';
@@ -167,43 +150,18 @@ export function Pools() {
           </div>
         )}
         {issued && (
-          <div className="alert ok" role="status" data-testid="pool-token-issued" data-action={issued.action}>
-            <strong>
-              {issued.action === 'created' ? `Pool “${issued.poolName}” created.` : `New enrollment token for “${issued.poolName}”.`}
-            </strong>{' '}
-            Copy the token now: it is shown only once and cannot be recovered.
-            {issued.action === 'rotated' && ' The previous token has stopped working; restart the pool’s agents with this one.'}
-            <div className="secret">
-              <input
-                type="text"
-                readOnly
-                aria-label="Enrollment token"
-                value={issued.token}
-                onFocus={(e) => e.currentTarget.select()}
-                data-testid="pool-token"
-                style={{ flex: 1, fontFamily: 'monospace' }}
-              />
-              <CopyButton text={issued.token} testid="pool-token-copy" label="Copy token" />
-            </div>
-            <p className="small" style={{ margin: '10px 0 0' }}>
-              Start an agent on each machine of the pool (from a checkout of edgetune):
-            </p>
-            <div className="secret">
-              <input
-                type="text"
-                readOnly
-                aria-label="Agent command"
-                value={command}
-                onFocus={(e) => e.currentTarget.select()}
-                data-testid="pool-agent-command"
-                style={{ flex: 1, fontFamily: 'monospace' }}
-              />
-              <CopyButton text={command} testid="pool-command-copy" label="Copy command" />
-              <button type="button" className="secondary small" onClick={() => setIssued(null)} data-testid="pool-token-dismiss">
-                Done
-              </button>
-            </div>
-          </div>
+          <IssuedTokenBox
+            testid="pool"
+            action={issued.action}
+            title={issued.action === 'created' ? `Pool “${issued.poolName}” created.` : `New enrollment token for “${issued.poolName}”.`}
+            rotatedNote="The previous token has stopped working; restart the pool’s agents with this one."
+            token={issued.token}
+            commandIntro="Start an agent on each machine of the pool (from a checkout of edgetune):"
+            commandLabel="Agent command"
+            command={command}
+            commandTestid="pool-agent-command"
+            onDone={() => setIssued(null)}
+          />
         )}
       </div>
       <div className="card">

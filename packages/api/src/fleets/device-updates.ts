@@ -1,0 +1,81 @@
+/**
+ * What an enrolled device reads to update itself, by its own device token: its fleet's roots,
+ * and the timestamp / snapshot / targets of the release it is served (the newest of its channel
+ * that covers its rollout bucket), and that release's files with byte ranges. Another release's
+ * metadata, another fleet's and another profile's files do not exist for it (404).
+ */
+import type { Readable } from 'node:stream';
+import { and, eq } from 'drizzle-orm';
+import { DomainError } from '@edgetune/contracts';
+import { db, schema } from '@edgetune/db';
+import { storage } from '@edgetune/storage';
+import { parseRange, type RangeResult } from '../models/models';
+import { ownFleet, type DeviceCaller } from './enrollment';
+import { servedRelease, type ReleaseRow } from './releases';
+import { ensureRepository, rootBody, timestampFor, type SignedTimestamp } from './tuf';
+
+type DeviceRow = typeof schema.fleetDevices.$inferSelect;
+
+function deviceOf(caller: DeviceCaller, fleetId: string): DeviceRow {
+  ownFleet(caller, fleetId);
+  if (caller.kind !== 'device') throw new DomainError('forbidden', "Release metadata is read with a device's own token, not the fleet's enrollment token.");
+  return caller.device;
+}
+
+const noRelease = (d: DeviceRow) =>
+  new DomainError('not_found', `Nothing is released to this device yet (channel '${d.channel}', rollout bucket ${d.bucket}).`, { param: 'release' });
+
+async function served(d: DeviceRow): Promise<ReleaseRow> {
+  const r = await servedRelease(d);
+  if (!r) throw noRelease(d);
+  return r;
+}
+
+export async function deviceRoot(caller: DeviceCaller, fleetId: string, version: number): Promise<string> {
+  deviceOf(caller, fleetId);
+  await ensureRepository(caller.fleet);
+  const body = Number.isSafeInteger(version) && version > 0 ? await rootBody(caller.fleet.id, version) : null;
+  if (!body) throw new DomainError('not_found', `This fleet has no root version ${version}.`, { param: 'version' });
+  return body;
+}
+
+export async function deviceTimestamp(caller: DeviceCaller, fleetId: string): Promise<SignedTimestamp> {
+  return timestampFor(await served(deviceOf(caller, fleetId)));
+}
+
+/** The snapshot or targets metadata of the device's release, by its version number. */
+export async function deviceReleaseMetadata(caller: DeviceCaller, fleetId: string, role: 'snapshot' | 'targets', version: number): Promise<string> {
+  const r = await served(deviceOf(caller, fleetId));
+  if (version !== r.seq) throw new DomainError('not_found', `No ${role} version ${version} for this device: its release has version ${r.seq}.`, { param: 'version' });
+  return role === 'snapshot' ? r.snapshotBody : r.targetsBody;
+}
+
+export interface TargetDownload {
+  sha256: string;
+  size: number;
+  range: RangeResult;
+  stream: Readable | null;
+}
+
+/**
+ * A file of the device's release, by its TUF path (`<profile>/<sha256>.model.gguf`, the consistent
+ * snapshot form); only the device's own profile's file.
+ */
+export async function openDeviceTarget(caller: DeviceCaller, fleetId: string, path: string, rangeHeader: string | null): Promise<TargetDownload> {
+  const d = deviceOf(caller, fleetId);
+  const r = await served(d);
+  const m = /^([^/]+)\/([0-9a-f]{64})\.model\.gguf$/.exec(path);
+  const missing = () => new DomainError('not_found', `No target '${path}' in this device's release.`, { param: 'path' });
+  if (!m || m[1] !== d.profile) throw missing();
+  const [t] = await db()
+    .select({ sha256: schema.fleetReleaseTargets.sha256, sizeBytes: schema.fleetReleaseTargets.sizeBytes, storageKey: schema.modelVariants.storageKey })
+    .from(schema.fleetReleaseTargets)
+    .innerJoin(schema.modelVariants, eq(schema.modelVariants.id, schema.fleetReleaseTargets.variantId))
+    .where(and(eq(schema.fleetReleaseTargets.releaseId, r.id), eq(schema.fleetReleaseTargets.profile, d.profile)))
+    .limit(1);
+  if (!t || t.sha256 !== m[2]) throw missing();
+  const range = parseRange(rangeHeader, t.sizeBytes);
+  if (range.kind === 'unsatisfiable') return { sha256: t.sha256, size: t.sizeBytes, range, stream: null };
+  const stream = range.kind === 'partial' ? await storage().get(t.storageKey, { start: range.start, end: range.end }) : await storage().get(t.storageKey);
+  return { sha256: t.sha256, size: t.sizeBytes, range, stream };
+}
