@@ -111,6 +111,9 @@ export const jobResultSchema = z.object({
       hardware: z
         .object({ device: z.enum(['cuda', 'cpu']), name: z.string(), count: z.number(), bf16: z.boolean(), peak_memory_bytes: z.number() })
         .optional(),
+      /** The checkpoints kept (newest last, at most three) and the time spent saving (absent on older jobs). */
+      checkpoints: z.array(z.object({ step: z.number(), size_bytes: z.number().nullable(), save_seconds: z.number().nullable() })).optional(),
+      checkpoint_seconds: z.number().optional(),
     })
     .optional(),
   // A DPO evaluation without a margin records null; the manifest publishes 0 then.

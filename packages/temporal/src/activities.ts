@@ -101,6 +101,10 @@ export interface TrainOutput {
   metricsKey: string;
   /** What trained it; absent from trainers older than training pools. */
   hardware?: TrainingHardware;
+  /** The checkpoints kept at the end (newest last; at most three); absent from older trainers. */
+  checkpoints?: { step: number; key: string; sizeBytes: number | null; saveSeconds: number | null }[];
+  /** Time spent writing checkpoints, all of them. */
+  checkpointSeconds?: number;
 }
 
 /** The machine a job trained on, as the trainer reports it (workers/trainer/edgetune_trainer/hardware.py). */

@@ -142,6 +142,9 @@ class _FsBackend:
             if p.is_file() and not (p.name.startswith(".") and p.name.endswith(".tmp"))
         ]
 
+    def delete_prefix(self, prefix: str) -> None:
+        shutil.rmtree(self.base / prefix, ignore_errors=True)
+
 
 class _S3Backend:
     def __init__(self, bucket: str, prefix: str) -> None:
@@ -223,6 +226,13 @@ class _S3Backend:
             keys.extend(o["Key"][skip:] for o in page.get("Contents", []))
         return keys
 
+    def delete_prefix(self, prefix: str) -> None:
+        keys = [self._key(k) for k in self.list_keys(prefix)]
+        for i in range(0, len(keys), 1000):
+            self.client.delete_objects(
+                Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in keys[i : i + 1000]], "Quiet": True}
+            )
+
 
 _backends: dict[str, _FsBackend | _S3Backend] = {}
 
@@ -278,6 +288,11 @@ def write_bytes(key: str, data: bytes) -> str:
 def list_keys(prefix: str) -> list[str]:
     """All object keys under `prefix` (a folder-like prefix), sorted; temp files excluded."""
     return sorted(_backend().list_keys(_check_key(prefix, allow_empty=True)))
+
+
+def delete_prefix(prefix: str) -> None:
+    """Delete every object under `prefix` (a folder-like prefix; never the whole store)."""
+    _backend().delete_prefix(_check_key(prefix))
 
 
 def get_prefix(prefix: str, dest_dir: str | os.PathLike[str]) -> list[Path]:

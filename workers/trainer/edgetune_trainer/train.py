@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import random
+import signal
 import tempfile
 import time
 from collections.abc import Callable
@@ -73,8 +75,16 @@ class TrainingCancelled(Exception):
 
 @dataclass
 class TrainOptions:
-    checkpoint_every_steps: int = 50
-    checkpoint_every_s: float = 20.0
+    # Checkpoints cost at most this share of the wall time: after a save that took d seconds, the
+    # next is due once training has run d * (1 - overhead) / overhead seconds (and at least
+    # checkpoint_min_interval_s), plus one at the end of each epoch.
+    checkpoint_overhead: float = 0.10
+    checkpoint_min_interval_s: float = 20.0
+    checkpoint_every_epoch: bool = True
+    # A fixed spacing in steps on top of the above (tests); None: time and epochs only.
+    checkpoint_every_steps: int | None = None
+    # The newest complete checkpoints kept; older ones are deleted once a newer one is complete.
+    keep_checkpoints: int = 3
     warmup_ratio: float = 0.1
     weight_decay: float = 0.0
     max_grad_norm: float = 1.0
@@ -180,27 +190,92 @@ def _jsonl(records: list[dict[str, Any]]) -> bytes:
     return "".join(json.dumps(r) + "\n" for r in records).encode()
 
 
-def _save_checkpoint(
-    prefix: str,
-    step: int,
-    model: Any,
-    optimizer: torch.optim.Optimizer,
-    scheduler: Any,
-    metrics: list[dict[str, Any]],
-) -> str:
-    key = f"{prefix}/checkpoints/step-{step}"
-    with tempfile.TemporaryDirectory(prefix="edgetune-ckpt-") as tmp:
-        t = Path(tmp)
-        save_file(_trainable_state(model), str(t / "trainable.safetensors"))
-        torch.save(optimizer.state_dict(), t / "optimizer.pt")
-        torch.save(scheduler.state_dict(), t / "scheduler.pt")
-        torch.save({"torch": torch.get_rng_state(), "python": random.getstate()}, t / "rng.pt")
-        (t / "metrics.jsonl").write_bytes(_jsonl(metrics))
-        storage.put_dir(t, key)
-    # state.json last: a checkpoint without it is incomplete and never resumed from.
-    storage.write_bytes(f"{key}/state.json", json.dumps({"step": step}).encode())
-    storage.write_bytes(f"{prefix}/metrics.jsonl", _jsonl(metrics))
-    return key
+def _fault(point: str) -> None:
+    """Test-only fault point: the process kills itself here, as a power cut or OOM kill would."""
+    if os.environ.get("EDGETUNE_TRAINER_FAULT") == point:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+class Checkpoints:
+    """When to save, what is kept, and what saving cost.
+
+    A checkpoint is complete once its state.json exists (written last); an incomplete one is never
+    resumed from, and the previous complete ones stay until a newer one is complete."""
+
+    def __init__(self, prefix: str, opts: TrainOptions, steps_per_epoch: int, start: float) -> None:
+        self.prefix = prefix
+        self.opts = opts
+        self.steps_per_epoch = steps_per_epoch
+        self.last_end = start
+        self.last_cost = 0.0
+        self.total_s = 0.0
+        self.saves = 0
+        self.kept: list[dict[str, Any]] = []
+
+    def due(self, step: int, now: float) -> bool:
+        o = self.opts
+        if o.checkpoint_every_steps and step % o.checkpoint_every_steps == 0:
+            return True
+        if o.checkpoint_every_epoch and step % self.steps_per_epoch == 0:
+            return True
+        gap = max(o.checkpoint_min_interval_s, self.last_cost * (1 - o.checkpoint_overhead) / o.checkpoint_overhead)
+        return now - self.last_end >= gap
+
+    def save(
+        self, step: int, model: Any, optimizer: torch.optim.Optimizer, scheduler: Any, metrics: list[dict[str, Any]]
+    ) -> str:
+        began = time.monotonic()
+        key = f"{self.prefix}/checkpoints/step-{step}"
+        size = 0
+        with tempfile.TemporaryDirectory(prefix="edgetune-ckpt-") as tmp:
+            t = Path(tmp)
+            # Only what training changes: a LoRA checkpoint holds the adapter and its optimizer state.
+            save_file(_trainable_state(model), str(t / "trainable.safetensors"))
+            torch.save(optimizer.state_dict(), t / "optimizer.pt")
+            torch.save(scheduler.state_dict(), t / "scheduler.pt")
+            torch.save({"torch": torch.get_rng_state(), "python": random.getstate()}, t / "rng.pt")
+            (t / "metrics.jsonl").write_bytes(_jsonl(metrics))
+            size = sum(p.stat().st_size for p in t.iterdir())
+            storage.put_dir(t, key)
+        self.saves += 1
+        # Every file but state.json is written: a kill here leaves this checkpoint incomplete.
+        _fault(f"kill-mid-checkpoint:{self.saves}")
+        # state.json last: a checkpoint without it is incomplete and never resumed from.
+        storage.write_bytes(f"{key}/state.json", json.dumps({"step": step}).encode())
+        storage.write_bytes(f"{self.prefix}/metrics.jsonl", _jsonl(metrics))
+        cost = time.monotonic() - began
+        self.kept = [c for c in self.kept if c["step"] != step] + [
+            {"step": step, "key": key, "sizeBytes": size, "saveSeconds": cost}
+        ]
+        for old in self.kept[: -self.opts.keep_checkpoints]:
+            storage.delete_prefix(old["key"])
+        self.kept = self.kept[-self.opts.keep_checkpoints :]
+        self.last_cost = cost
+        self.total_s += cost
+        self.last_end = time.monotonic()
+        return key
+
+    def adopt_existing(self) -> None:
+        """On resume: the complete checkpoints already in storage count toward the ones kept."""
+        found = sorted(
+            int(k.split("/checkpoints/step-")[1].split("/")[0])
+            for k in storage.list_keys(f"{self.prefix}/checkpoints")
+            if k.endswith("/state.json")
+        )
+        self.kept = [
+            {"step": n, "key": f"{self.prefix}/checkpoints/step-{n}", "sizeBytes": None, "saveSeconds": None}
+            for n in found
+        ]
+
+
+def latest_checkpoint(prefix: str) -> str | None:
+    """The newest complete checkpoint under a job's prefix (what a resume after a crash starts from)."""
+    steps = [
+        int(k.split("/checkpoints/step-")[1].split("/")[0])
+        for k in storage.list_keys(f"{prefix.rstrip('/')}/checkpoints")
+        if k.endswith("/state.json")
+    ]
+    return f"{prefix.rstrip('/')}/checkpoints/step-{max(steps)}" if steps else None
 
 
 def _load_checkpoint(
@@ -299,7 +374,9 @@ def train(
     tokens_seen = 0
     train_tokens = task.tokens() * int(hp["epochs"])
     loop_start = time.monotonic()
-    last_ckpt_time = loop_start
+    ckpts = Checkpoints(prefix, opts, steps_per_epoch, loop_start)
+    if resume_from:
+        ckpts.adopt_existing()
     checkpoint_key: str | None = resume_from
     loss_val = float("nan")
     order_cache: dict[int, list[list[int]]] = {}
@@ -309,7 +386,7 @@ def train(
             if checkpoint_on_stop is not None and checkpoint_on_stop() and step > resumed_from:
                 # Keep the work done so far: the heartbeat carrying this key lets a retried
                 # attempt (e.g. after a worker shutdown) resume here.
-                checkpoint_key = _save_checkpoint(prefix, step, model, optimizer, scheduler, metrics)
+                checkpoint_key = ckpts.save(step, model, optimizer, scheduler, metrics)
                 if progress is not None and metrics:
                     progress({**metrics[-1], "checkpointKey": checkpoint_key})
             raise TrainingCancelled(f"stopped at step {step}")
@@ -341,12 +418,10 @@ def train(
             **extra,
         }
         metrics.append(dict(record))
-        due = step % opts.checkpoint_every_steps == 0 or now - last_ckpt_time >= opts.checkpoint_every_s
-        if due and step < total:
-            checkpoint_key = _save_checkpoint(prefix, step, model, optimizer, scheduler, metrics)
+        if step < total and ckpts.due(step, now):
+            checkpoint_key = ckpts.save(step, model, optimizer, scheduler, metrics)
             record["checkpointKey"] = checkpoint_key
             metrics[-1]["checkpointKey"] = checkpoint_key
-            last_ckpt_time = time.monotonic()
         if progress is not None:
             progress(record)
 
@@ -369,6 +444,9 @@ def train(
         "tokensPerSecond": tokens_seen / max(1e-6, time.monotonic() - loop_start),
         "resumedFromStep": resumed_from,
         "metricsKey": metrics_key,
+        # The checkpoints kept (newest last) and what saving cost: under opts.checkpoint_overhead.
+        "checkpoints": ckpts.kept,
+        "checkpointSeconds": ckpts.total_s,
         # What trained it (GPU or CPU, bf16 or not) and its peak memory: the job records both.
         "hardware": hardware.describe(device),
     }

@@ -150,7 +150,7 @@ def test_dpo_learns_preferences(tiny_dir: Path, prefs: dict[str, Any], method: s
 @pytest.mark.parametrize("method", ["full", "lora"])
 def test_dpo_resume_matches_uninterrupted(tiny_dir: Path, prefs: dict[str, Any], method: str) -> None:
     hp = _dpo_hp(method, epochs=1, batchSize=8)
-    opts = train.TrainOptions(checkpoint_every_steps=2, checkpoint_every_s=1e9)
+    opts = train.TrainOptions(checkpoint_every_steps=2, checkpoint_min_interval_s=1e9)
 
     def run(prefix: str, **kw: Any) -> dict[str, Any]:
         return train.train(

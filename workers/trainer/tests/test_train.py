@@ -61,7 +61,7 @@ def _train_small(tiny_dir: Path, small_train: Path, prefix: str, **kw: Any) -> d
 
 
 def test_checkpoint_resume_matches_uninterrupted(tiny_dir: Path, small_train: Path) -> None:
-    opts = train.TrainOptions(checkpoint_every_steps=2, checkpoint_every_s=1e9)
+    opts = train.TrainOptions(checkpoint_every_steps=2, checkpoint_min_interval_s=1e9)
     full_run = _train_small(tiny_dir, small_train, "jobs/ref", options=opts)
     seen: list[dict[str, Any]] = []
     with pytest.raises(train.TrainingCancelled):

@@ -201,6 +201,12 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
           duration_s: trained.durationS,
           resumed_from_step: trained.resumedFromStep,
           pool: plan.trainPool,
+          ...(trained.checkpoints
+            ? {
+                checkpoints: trained.checkpoints.map((c) => ({ step: c.step, size_bytes: c.sizeBytes, save_seconds: c.saveSeconds })),
+                checkpoint_seconds: trained.checkpointSeconds ?? 0,
+              }
+            : {}),
           ...(trained.hardware
             ? {
                 hardware: {

@@ -3,7 +3,7 @@ import Link from 'next/link';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { errorMessage, trpc } from '@/lib/trpc';
 import { usePoll } from '@/lib/use-poll';
-import { finite, fmtDate, fmtDuration, fmtNum, fmtPct, fmtTime } from '@/lib/format';
+import { finite, fmtBytes, fmtDate, fmtDuration, fmtNum, fmtPct, fmtTime } from '@/lib/format';
 import { isTerminal } from '@/lib/jobs';
 import type { JobDetail, JobEvent } from '@/lib/types';
 import { StatusBadge } from '@/components/status-badge';
@@ -80,6 +80,21 @@ function resultSection(job: JobDetail, section: 'evaluation' | 'training'): [str
   const obj = (result[section] ?? manifest[section]) as Record<string, unknown> | undefined;
   if (!obj || typeof obj !== 'object') return [];
   return Object.entries(obj).filter((e): e is [string, number] => typeof e[1] === 'number' && Number.isFinite(e[1]));
+}
+
+/** The checkpoints the trainer kept (at most three) with their size and save time. */
+function CheckpointsKept({ job }: { job: JobDetail }) {
+  const training = ((job.result ?? {}) as { training?: { checkpoints?: { step: number; size_bytes: number | null; save_seconds: number | null }[] } }).training;
+  const kept = training?.checkpoints;
+  if (!kept?.length) return null;
+  return (
+    <p className="small muted" data-testid="train-checkpoints">
+      Checkpoints kept:{' '}
+      {kept
+        .map((c) => `step ${c.step}${c.size_bytes !== null ? ` (${fmtBytes(c.size_bytes)}` : ' ('}${c.save_seconds !== null ? `, saved in ${fmtDuration(c.save_seconds * 1000)})` : ')'}`)
+        .join(' · ')}
+    </p>
+  );
 }
 
 const evaluationOrder = ['task_accuracy', 'base_task_accuracy', 'reward_accuracy', 'reward_margin', 'token_accuracy', 'loss', 'examples'];
@@ -255,6 +270,7 @@ export function JobView({ id }: { id: string }) {
               {training.map(([k, v]) => `${k.replace(/_/g, ' ')} ${fmtMetric(k, v)}`).join(' · ')}
             </p>
           )}
+          <CheckpointsKept job={j} />
         </div>
       </div>
 
