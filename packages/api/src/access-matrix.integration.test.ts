@@ -13,7 +13,7 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { apiKeyScopes, denyReason, roles, scopeDenyReason } from '@edgetune/auth';
+import { apiKeyRole, apiKeyScopes, denyReason, roles, scopeDenyReason } from '@edgetune/auth';
 import {
   enumerateRoutes,
   expectedAllowed,
@@ -106,7 +106,7 @@ function assertForbidden(surface: Surface, o: Outcome, who: Principal, access: A
   let expected: string | null = null;
   if (typeof access === 'object') assert.match(message, access.reason);
   else if (isAction && who.kind === 'session') expected = denyReason(who.role, access);
-  else if (isAction && who.kind === 'key') expected = scopeDenyReason(who.scopes, access) ?? denyReason(who.scopes.includes('admin') ? 'admin' : 'member', access);
+  else if (isAction && who.kind === 'key') expected = scopeDenyReason(who.scopes, access) ?? denyReason(apiKeyRole(who.scopes), access);
   else assert.ok(message.length > 0, 'a refusal carries its reason');
   if (expected !== null) assert.equal(message, expected, `the reason is "${message}", expected "${expected}"`);
 }

@@ -1,5 +1,6 @@
 import { and, asc, eq } from 'drizzle-orm';
 import {
+  apiKeyRole,
   assertNotLocked,
   checkApiKey,
   cookieValue,
@@ -69,7 +70,7 @@ export async function callerForApiKey(key: string, meta: RequestMeta = noMeta): 
   const r = await checkApiKey(key);
   if (r.ok) {
     const v = r.key;
-    return { orgId: v.orgId, userId: null, role: v.scopes.includes('admin') ? 'admin' : 'member', via: 'api_key', scopes: v.scopes, keyId: v.keyId, ip: meta.ip, userAgent: meta.userAgent };
+    return { orgId: v.orgId, userId: null, role: apiKeyRole(v.scopes), via: 'api_key', scopes: v.scopes, keyId: v.keyId, ip: meta.ip, userAgent: meta.userAgent };
   }
   const rules = rateLimitRules();
   const lockedUntil = await countAttempt(ipKey, rules.apiKeyIp);

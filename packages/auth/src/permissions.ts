@@ -77,6 +77,15 @@ export const scopeActions: Record<ApiKeyScope, readonly Action[]> = {
   admin: actions,
 };
 
+/**
+ * The role an API key acts with: 'admin' when one of its scopes grants what a member may not do
+ * (the `admin` scope; `fleet`, which manages fleets), 'member' otherwise. Its scopes bound it
+ * further, and only owners and admins create keys, so a key never exceeds its creator.
+ */
+export function apiKeyRole(scopes: readonly string[]): 'admin' | 'member' {
+  return scopes.some((s) => (scopeActions as Record<string, readonly Action[]>)[s]?.some((a) => !can('member', a))) ? 'admin' : 'member';
+}
+
 export function scopesAllow(scopes: readonly string[], action: Action): boolean {
   return scopes.some((s) => (scopeActions as Record<string, readonly Action[]>)[s]?.includes(action));
 }

@@ -121,8 +121,12 @@ test('a release reaches the devices of its rollout buckets as TUF metadata that 
   const again = await handleRest(new Request(`${base}/fleets/${w.fleet.id}/tuf/timestamp.json`, { headers: { authorization: `Bearer ${inside.device_token}`, 'if-none-match': etag } }), { sessionUserId: null });
   assert.equal(again.status, 304);
 
-  // Release 2 (model B) at 100 %: every device moves on, to higher versions.
-  const r2 = (await call(`/fleets/${w.fleet.id}/releases`, w.admin, 'POST', { model: w.modelB.name, rollout_percent: 100 })).body;
+  // Release 2 (model B) at 100 %, by a key with the `fleet` scope (a `read` key may not):
+  // every device moves on, to higher versions.
+  const fleetKey = (await createApiKey(w.org.caller, { name: 'rollouts', scopes: ['fleet'] })).key;
+  const readKey = (await createApiKey(w.org.caller, { name: 'reader', scopes: ['read'] })).key;
+  assert.equal((await call(`/fleets/${w.fleet.id}/releases`, readKey, 'POST', { model: w.modelB.name })).status, 403);
+  const r2 = (await call(`/fleets/${w.fleet.id}/releases`, fleetKey, 'POST', { model: w.modelB.name, rollout_percent: 100 })).body;
   assert.equal(r2.seq, 2);
   assert.equal(r2.state, 'complete');
   assert.equal((await call(`/fleets/${w.fleet.id}/releases/${r1.id}`, w.admin)).body.state, 'superseded');
@@ -196,7 +200,9 @@ test('rollouts advance after a soak, halt on failures, pause, resume, and roll b
   assert.equal(targets.status, 200);
   assert.equal(targets.body.signed.version, 3);
   assert.equal(Object.values(targets.body.signed.targets as Record<string, Body>)[0].hashes.sha256, w.modelA.sha256);
-  assert.equal((await call(`/fleets/${w.fleet.id}/releases/${r1.id}/rollback`, w.admin, 'POST')).status, 409, 'the first release has nothing before it');
+  const older = await call(`/fleets/${w.fleet.id}/releases/${r1.id}/rollback`, w.admin, 'POST');
+  assert.equal(older.status, 409, 'only the newest release of a channel rolls back');
+  assert.match(older.body.error.message, /roll back release 3 instead/);
 
   const list = (await call(`/fleets/${w.fleet.id}/releases`, w.admin)).body;
   assert.deepEqual(list.data.map((r: Body) => r.seq), [3, 2, 1]);

@@ -278,6 +278,15 @@ export async function rollbackRelease(caller: Caller, fleetId: string, releaseId
   authorize(caller, 'manage_fleets');
   const { fleet, release } = await ownedRelease(caller, fleetId, releaseId);
   if (release.state === 'rolled_back') throw new DomainError('conflict', `Release ${release.seq} is already rolled back.`, { param: 'release_id' });
+  const [newest] = await db()
+    .select({ seq: schema.fleetReleases.seq })
+    .from(schema.fleetReleases)
+    .where(and(eq(schema.fleetReleases.fleetId, fleet.id), eq(schema.fleetReleases.channel, release.channel)))
+    .orderBy(desc(schema.fleetReleases.seq))
+    .limit(1);
+  if (newest && newest.seq !== release.seq) {
+    throw new DomainError('conflict', `Release ${release.seq} is no longer what '${release.channel}' serves (release ${newest.seq} is); roll back release ${newest.seq} instead.`, { param: 'release_id' });
+  }
   const [previous] = await db()
     .select()
     .from(schema.fleetReleases)

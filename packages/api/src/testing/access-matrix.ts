@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
 import { TRPCError } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
-import { can, insertApiKey, scopesAllow, type Action, type Role } from '@edgetune/auth';
+import { apiKeyRole, can, insertApiKey, scopesAllow, type Action, type Role } from '@edgetune/auth';
 import { newId } from '@edgetune/contracts';
 import { db, schema } from '@edgetune/db';
 import { storage } from '@edgetune/storage';
@@ -139,7 +139,7 @@ export function expectedAllowed(access: Access, who: Principal): boolean {
   if (typeof access === 'object') return who.kind === 'session' && access.roles.includes(who.role);
   if (who.kind === 'session') return can(who.role, access);
   // An API key acts as 'admin' with the admin scope and as 'member' otherwise; its scopes bound it further.
-  return scopesAllow(who.scopes, access) && can(who.scopes.includes('admin') ? 'admin' : 'member', access);
+  return scopesAllow(who.scopes, access) && can(apiKeyRole(who.scopes), access);
 }
 
 // ---------------------------------------------------------------------------------------------
