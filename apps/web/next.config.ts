@@ -15,6 +15,14 @@ export const contentSecurityPolicy = [
   "frame-ancestors 'none'",
 ].join('; ');
 
+/** On every answer, those of the device routes the server answers itself (server.ts) included. */
+export const securityHeaders: Record<string, string> = {
+  'Content-Security-Policy': contentSecurityPolicy,
+  'X-Frame-Options': 'DENY',
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'strict-origin-when-cross-origin',
+};
+
 const nextConfig: NextConfig = {
   // Several copies of the app can be built side by side (development helpers) with their own folder.
   distDir: process.env.EDGETUNE_NEXT_DIST_DIR ?? '.next',
@@ -55,17 +63,7 @@ const nextConfig: NextConfig = {
   // No page of ours may be framed (clickjacking), and pages load scripts, styles and data only
   // from this origin. Next.js inlines its bootstrap scripts, hence 'unsafe-inline' for scripts.
   async headers() {
-    return [
-      {
-        source: '/:path*',
-        headers: [
-          { key: 'Content-Security-Policy', value: contentSecurityPolicy },
-          { key: 'X-Frame-Options', value: 'DENY' },
-          { key: 'X-Content-Type-Options', value: 'nosniff' },
-          { key: 'Referrer-Policy', value: 'strict-origin-when-cross-origin' },
-        ],
-      },
-    ];
+    return [{ source: '/:path*', headers: Object.entries(securityHeaders).map(([key, value]) => ({ key, value })) }];
   },
 };
 

@@ -3,7 +3,7 @@ export { createTRPCContext, createTRPCRouter, publicProcedure, protectedProcedur
 export { resolveCaller, requireCaller, bearerToken, callerForUser, callerForApiKey } from './context';
 export { type Caller, orgScope, findOwned, authorize } from './tenant';
 export { handleOpenAI } from './openai/handler';
-export { handleRest } from './rest/handler';
+export { handleRest, isDeviceRequest } from './rest/handler';
 export { handleTrpc } from './trpc/handler';
 export { healthCheck, publicHealth, type HealthReport, type PublicHealthReport } from './health';
 export { trpcCodeFor, toDomainError } from './errors';
