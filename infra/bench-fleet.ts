@@ -38,9 +38,12 @@ const { sql } = await import('drizzle-orm');
 const { seedPublishedModel, seedTrainingFile } = await import('@edgetune/api/testing');
 const { callerForApiKey } = await import('@edgetune/api');
 
+/** A setup request; once more if the server closed a kept-alive connection as it was reused (idle while the admin CLI ran). */
+const setupFetch = (url: string, init: RequestInit) => fetch(url, init).catch(() => fetch(url, init));
+
 try {
   const key = adminApiKey(stack.env, 'bench-fleet', 'admin');
-  const res = await fetch(`${stack.baseUrl}/api/v1/fleets`, {
+  const res = await setupFetch(`${stack.baseUrl}/api/v1/fleets`, {
     method: 'POST',
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
     body: JSON.stringify({ name: 'bench' }),
@@ -90,7 +93,7 @@ try {
   // A release to every device, then the poll devices make most often: an unchanged timestamp.json.
   const caller = await callerForApiKey(key);
   const model = await seedPublishedModel(row.orgId, (await seedTrainingFile(caller)).id);
-  const rel = await fetch(`${stack.baseUrl}/api/v1/fleets/${fleet.id}/releases`, {
+  const rel = await setupFetch(`${stack.baseUrl}/api/v1/fleets/${fleet.id}/releases`, {
     method: 'POST',
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
     body: JSON.stringify({ model: model.name, rollout_percent: 100 }),
