@@ -11,6 +11,7 @@ import type { z } from 'zod';
 import { db, schema } from '@edgetune/db';
 import { uploadFile } from '../datasets/files';
 import { listAudit } from '../identity/audit';
+import { deleteOrg } from '../identity/orgs';
 import { createApiKey } from '../identity/api-keys';
 import { handleRest } from '../rest/handler';
 import { releaseSchema } from '../rest/schemas';
@@ -245,9 +246,15 @@ test("root key rotation: tuf-js follows root 2 signed by the old and the new key
   fresh.fetcher.tamper = (url, body) => (url.endsWith('/2.root.json') ? Buffer.from(JSON.stringify(forged)) : body);
   await assert.rejects(fresh.updater().refresh(), /root was signed by 0\/1 keys/);
 
+  // Two rotations at once: each succeeds or is told to try again, never a 500.
+  const racing = await Promise.all([1, 2].map(() => call(`/fleets/${w.fleet.id}/root/rotate`, w.admin, 'POST')));
+  assert.ok(racing.every((r) => r.status === 201 || r.status === 409), JSON.stringify(racing));
+  assert.ok(racing.some((r) => r.status === 201));
+  const rotations = 1 + racing.filter((r) => r.status === 201).length;
+
   // Private keys are stored encrypted.
   const keys = await db().select().from(schema.fleetTufKeys).where(eq(schema.fleetTufKeys.fleetId, w.fleet.id));
-  assert.equal(keys.length, 5);
+  assert.equal(keys.length, 4 + rotations, 'four role keys, and one more root key per rotation');
   for (const k of keys) assert.match(k.privateRef, /^v1\.[\w-]+\.[\w-]+\.[\w-]+$/);
 
   // Tenancy: another organization's key, and another fleet's tokens, find nothing.
@@ -260,4 +267,10 @@ test("root key rotation: tuf-js follows root 2 signed by the old and the new key
   assert.equal((await call(`/fleets/${w.fleet.id}/devices`, otherFleet.enrollment_token, 'POST', { name: 'x', profile: 'x86_64-avx2', fingerprint: {} })).status, 404);
   await call(`/fleets/${w.fleet.id}/devices/${d.device_id}/revoke`, w.admin, 'POST');
   assert.equal((await call(`/fleets/${w.fleet.id}/tuf/timestamp.json`, d.device_token)).status, 401, 'a revoked device reads nothing');
+
+  // An organization with releases can still be deleted: its releases, keys and roots go with it.
+  const [org] = await db().select().from(schema.orgs).where(eq(schema.orgs.id, w.org.orgId));
+  await deleteOrg(w.org.caller, org.name);
+  assert.equal((await db().select().from(schema.fleetReleases).where(eq(schema.fleetReleases.orgId, w.org.orgId))).length, 0);
+  assert.equal((await db().select().from(schema.fleetTufKeys).where(eq(schema.fleetTufKeys.orgId, w.org.orgId))).length, 0);
 });

@@ -13,7 +13,9 @@ import { createHash } from 'node:crypto';
 import { canonicalize } from '@tufjs/canonical-json';
 import { Key, Metadata, MetaFile, Root, Signature, Snapshot, TargetFile, Targets, Timestamp } from '@tufjs/models';
 import { and, desc, eq, isNull } from 'drizzle-orm';
+import { DomainError } from '@edgetune/contracts';
 import { db, schema, type Db } from '@edgetune/db';
+import { isUniqueViolation } from '../identity/accounts';
 import { keyVault } from './key-vault';
 
 export const SPEC_VERSION = '1.0.31';
@@ -96,6 +98,13 @@ export async function ensureRepository(fleet: { id: string; orgId: string }): Pr
  */
 export async function rotateRootKey(fleet: { id: string; orgId: string }): Promise<{ version: number; keyId: string }> {
   const { version } = await ensureRepository(fleet);
+  return rotation(fleet, version).catch((e: unknown) => {
+    if (isUniqueViolation(e, 'fleet_tuf_roots_fleet_id_version_pk')) throw new DomainError('conflict', 'The root key of this fleet is being rotated by another request; try again.');
+    throw e;
+  });
+}
+
+function rotation(fleet: { id: string; orgId: string }, version: number): Promise<{ version: number; keyId: string }> {
   return db().transaction(async (tx) => {
     const keys = await activeKeys(tx, fleet.id);
     const old = keys.root;
