@@ -108,10 +108,10 @@ export function FleetReleases({ fleet, manage }: { fleet: Fleet; manage: Permiss
       <h2>Releases of {fleet.name}</h2>
       <VersionsChart fleet={fleet} />
       <form onSubmit={onCreate} aria-label="Release a model" data-testid="release-form" style={{ marginTop: 12 }}>
-        <div className="row">
-          <label>
-            Model
-            <select value={model} onChange={(e) => setModel(e.target.value)} required disabled={!manage.allowed} data-testid="release-model">
+        <div className="row" style={{ alignItems: 'flex-end' }}>
+          <div>
+            <label htmlFor={`release-model-${fleet.id}`}>Model</label>
+            <select id={`release-model-${fleet.id}`} value={model} onChange={(e) => setModel(e.target.value)} required disabled={!manage.allowed} data-testid="release-model">
               <option value="">Choose a published model…</option>
               {models.data?.versions.map((v) => (
                 <option key={v.id} value={v.name}>
@@ -119,19 +119,19 @@ export function FleetReleases({ fleet, manage }: { fleet: Fleet; manage: Permiss
                 </option>
               ))}
             </select>
-          </label>
-          <label>
-            Channel
-            <input value={channel} onChange={(e) => setChannel(e.target.value)} required maxLength={32} disabled={!manage.allowed} data-testid="release-channel" style={{ maxWidth: 120 }} />
-          </label>
-          <label>
-            Steps (%)
-            <input value={steps} onChange={(e) => setSteps(e.target.value)} required disabled={!manage.allowed} data-testid="release-steps-input" style={{ maxWidth: 160 }} />
-          </label>
-          <label title="Advance on its own this long after a step starts when its failure rate is under 10 %; empty: advance by hand">
-            Soak (min)
-            <input type="number" min={1} value={soak} onChange={(e) => setSoak(e.target.value)} disabled={!manage.allowed} data-testid="release-soak" style={{ maxWidth: 90 }} />
-          </label>
+          </div>
+          <div>
+            <label htmlFor={`release-channel-${fleet.id}`}>Channel</label>
+            <input id={`release-channel-${fleet.id}`} type="text" value={channel} onChange={(e) => setChannel(e.target.value)} required maxLength={32} disabled={!manage.allowed} data-testid="release-channel" style={{ width: 120 }} />
+          </div>
+          <div>
+            <label htmlFor={`release-steps-${fleet.id}`}>Steps (%)</label>
+            <input id={`release-steps-${fleet.id}`} type="text" value={steps} onChange={(e) => setSteps(e.target.value)} required disabled={!manage.allowed} data-testid="release-steps-input" style={{ width: 140 }} />
+          </div>
+          <div title="Advance on its own this long after a step starts when its failure rate is at most 10 %; empty: advance by hand">
+            <label htmlFor={`release-soak-${fleet.id}`}>Soak (min)</label>
+            <input id={`release-soak-${fleet.id}`} type="number" min={1} placeholder="by hand" value={soak} onChange={(e) => setSoak(e.target.value)} disabled={!manage.allowed} data-testid="release-soak" style={{ width: 100 }} />
+          </div>
           <button type="submit" disabled={!manage.allowed || busy !== null || !model} title={manage.reason ?? undefined} data-testid="release-create">
             {busy === 'create' ? 'Releasing…' : 'Release'}
           </button>
