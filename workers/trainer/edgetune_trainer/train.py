@@ -257,25 +257,25 @@ class Checkpoints:
 
     def adopt_existing(self) -> None:
         """On resume: the complete checkpoints already in storage count toward the ones kept."""
-        found = sorted(
-            int(k.split("/checkpoints/step-")[1].split("/")[0])
-            for k in storage.list_keys(f"{self.prefix}/checkpoints")
-            if k.endswith("/state.json")
-        )
         self.kept = [
             {"step": n, "key": f"{self.prefix}/checkpoints/step-{n}", "sizeBytes": None, "saveSeconds": None}
-            for n in found
+            for n in complete_checkpoints(self.prefix)
         ]
+
+
+def complete_checkpoints(prefix: str) -> list[int]:
+    """The steps of a job's complete checkpoints (those with their state.json), oldest first."""
+    return sorted(
+        int(k.split("/checkpoints/step-")[1].split("/")[0])
+        for k in storage.list_keys(f"{prefix.rstrip('/')}/checkpoints")
+        if k.endswith("/state.json")
+    )
 
 
 def latest_checkpoint(prefix: str) -> str | None:
     """The newest complete checkpoint under a job's prefix (what a resume after a crash starts from)."""
-    steps = [
-        int(k.split("/checkpoints/step-")[1].split("/")[0])
-        for k in storage.list_keys(f"{prefix.rstrip('/')}/checkpoints")
-        if k.endswith("/state.json")
-    ]
-    return f"{prefix.rstrip('/')}/checkpoints/step-{max(steps)}" if steps else None
+    steps = complete_checkpoints(prefix)
+    return f"{prefix.rstrip('/')}/checkpoints/step-{steps[-1]}" if steps else None
 
 
 def _load_checkpoint(

@@ -26,14 +26,6 @@ def small_train(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return p
 
 
-def _complete(prefix: str) -> list[int]:
-    return sorted(
-        int(k.split("/step-")[1].split("/")[0])
-        for k in storage.list_keys(f"{prefix}/checkpoints")
-        if k.endswith("/state.json")
-    )
-
-
 def test_spacing_keeps_saving_under_its_share_of_the_time() -> None:
     c = train.Checkpoints("jobs/x", train.TrainOptions(checkpoint_every_epoch=False), steps_per_epoch=1000, start=0.0)
     assert not c.due(1, 19.0) and c.due(1, 20.0), "the first save waits for the minimum interval"
@@ -51,7 +43,7 @@ def test_only_the_newest_three_are_kept_and_lora_ones_hold_the_adapter(tiny_dir:
         base_model_dir=tiny_dir, train_path=small_train, hyperparameters=HP, output_prefix="jobs/keep3", options=opts
     )
     # Six steps: saves after steps 1-5, and only 3, 4 and 5 remain.
-    assert _complete("jobs/keep3") == [3, 4, 5]
+    assert train.complete_checkpoints("jobs/keep3") == [3, 4, 5]
     assert not any("/step-1/" in k or "/step-2/" in k for k in storage.list_keys("jobs/keep3/checkpoints"))
     kept = out["checkpoints"]
     assert [c["step"] for c in kept] == [3, 4, 5]
@@ -94,7 +86,7 @@ def test_a_kill_in_the_middle_of_a_save_resumes_from_the_previous_checkpoint(
     # The second save (step 4) was cut before its state.json: incomplete, and step 2 is intact.
     assert storage.exists("jobs/kill/checkpoints/step-4/trainable.safetensors")
     assert not storage.exists("jobs/kill/checkpoints/step-4/state.json")
-    assert _complete("jobs/kill") == [2]
+    assert train.complete_checkpoints("jobs/kill") == [2]
     key = train.latest_checkpoint("jobs/kill")
     assert key == "jobs/kill/checkpoints/step-2"
     resumed: dict[str, Any] = train.train(
@@ -107,4 +99,4 @@ def test_a_kill_in_the_middle_of_a_save_resumes_from_the_previous_checkpoint(
     )
     assert resumed["resumedFromStep"] == 2 and resumed["steps"] == reference["steps"] == 6
     assert resumed["finalLoss"] == pytest.approx(reference["finalLoss"], rel=1e-4)
-    assert _complete("jobs/kill") == [2, 4]
+    assert train.complete_checkpoints("jobs/kill") == [2, 4]
