@@ -158,7 +158,7 @@ export class DeviceClient {
     }
     if (this.state.refused.includes(sha256)) {
       // Keep a local rollback local: a failed file is not retried (a new release brings a new file).
-      if (this.state.previous && this.state.lastReport?.release_id !== releaseId) {
+      if (this.state.lastReport?.release_id !== releaseId) {
         this.state.lastReport = { release_id: releaseId, status: 'failed', error: 'this file failed its smoke test here before', smoke_latency_ms: null };
         this.save();
       }

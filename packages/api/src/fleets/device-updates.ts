@@ -8,8 +8,7 @@ import type { Readable } from 'node:stream';
 import { and, eq } from 'drizzle-orm';
 import { DomainError } from '@edgetune/contracts';
 import { db, schema } from '@edgetune/db';
-import { storage } from '@edgetune/storage';
-import { parseRange, type RangeResult } from '../models/models';
+import { openRange, type RangeResult } from '../models/models';
 import { ownFleet, type DeviceCaller } from './enrollment';
 import { servedRelease, type ReleaseRow } from './releases';
 import { ensureRepository, rootBody, timestampFor, type SignedTimestamp } from './tuf';
@@ -33,8 +32,13 @@ async function served(d: DeviceRow): Promise<ReleaseRow> {
 
 export async function deviceRoot(caller: DeviceCaller, fleetId: string, version: number): Promise<string> {
   deviceOf(caller, fleetId);
-  await ensureRepository(caller.fleet);
-  const body = Number.isSafeInteger(version) && version > 0 ? await rootBody(caller.fleet.id, version) : null;
+  const valid = Number.isSafeInteger(version) && version > 0;
+  let body = valid ? await rootBody(caller.fleet.id, version) : null;
+  // Devices ask for root n+1 on every refresh (and get 404); only a fleet's very first root 1 is created here.
+  if (!body && version === 1) {
+    await ensureRepository(caller.fleet);
+    body = await rootBody(caller.fleet.id, 1);
+  }
   if (!body) throw new DomainError('not_found', `This fleet has no root version ${version}.`, { param: 'version' });
   return body;
 }
@@ -74,8 +78,5 @@ export async function openDeviceTarget(caller: DeviceCaller, fleetId: string, pa
     .where(and(eq(schema.fleetReleaseTargets.releaseId, r.id), eq(schema.fleetReleaseTargets.profile, d.profile)))
     .limit(1);
   if (!t || t.sha256 !== m[2]) throw missing();
-  const range = parseRange(rangeHeader, t.sizeBytes);
-  if (range.kind === 'unsatisfiable') return { sha256: t.sha256, size: t.sizeBytes, range, stream: null };
-  const stream = range.kind === 'partial' ? await storage().get(t.storageKey, { start: range.start, end: range.end }) : await storage().get(t.storageKey);
-  return { sha256: t.sha256, size: t.sizeBytes, range, stream };
+  return { sha256: t.sha256, size: t.sizeBytes, ...(await openRange(t.storageKey, t.sizeBytes, rangeHeader)) };
 }

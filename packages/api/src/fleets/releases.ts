@@ -11,7 +11,7 @@ import { isUniqueViolation } from '../identity/accounts';
 import { parseInput } from '../errors';
 import { recordAudit, type AuditActor } from '../identity/audit';
 import { getModelVersion } from '../models/models';
-import { authorize, findOwned, notFoundError, orgScope, type Caller } from '../tenant';
+import { authorize, findOwned, notFoundError, orgScope, pageLimit, type Caller } from '../tenant';
 import { signRelease, type ReleaseTarget } from './tuf';
 
 export type ReleaseRow = typeof schema.fleetReleases.$inferSelect;
@@ -31,52 +31,49 @@ export interface StepStats {
   failureRate: number | null;
 }
 
-export interface ReleaseView {
-  id: string;
-  fleetId: string;
-  channel: string;
-  seq: number;
+/** A release as callers see it: its row without the signed metadata, with its targets and step statistics. */
+export type ReleaseView = Omit<ReleaseRow, 'orgId' | 'modelName' | 'targetsBody' | 'snapshotBody' | 'createdBy'> & {
   model: string;
-  modelVersionId: string;
-  steps: number[];
-  stepIndex: number;
-  percent: number;
-  state: ReleaseState;
-  stateReason: string | null;
-  soakMinutes: number | null;
-  failureThreshold: number;
-  minReports: number;
-  stepStartedAt: Date;
-  rollbackOf: string | null;
-  createdAt: Date;
   targets: { profile: string; variantId: string; sha256: string; sizeBytes: number }[];
   stats: StepStats[];
-}
+};
 
 /** The step a bucket (0–99) belongs to: the first step whose percentage is above it. */
 export const stepOfBucket = (steps: number[], bucket: number) => steps.findIndex((p) => bucket < p);
 
-async function stepStats(release: ReleaseRow): Promise<StepStats[]> {
+/**
+ * Per step of each release: the channel's devices whose bucket it adds, their reports on the
+ * release and its failures. Two queries whatever the number of releases.
+ */
+async function stepStatsOf(releases: ReleaseRow[]): Promise<Map<string, StepStats[]>> {
+  const out = new Map<string, StepStats[]>();
+  if (!releases.length) return out;
   const devices = await db()
-    .select({ bucket: schema.fleetDevices.bucket, n: sql<number>`count(*)::int` })
+    .select({ fleetId: schema.fleetDevices.fleetId, channel: schema.fleetDevices.channel, bucket: schema.fleetDevices.bucket, n: sql<number>`count(*)::int` })
     .from(schema.fleetDevices)
-    .where(and(eq(schema.fleetDevices.fleetId, release.fleetId), eq(schema.fleetDevices.channel, release.channel), isNull(schema.fleetDevices.revokedAt)))
-    .groupBy(schema.fleetDevices.bucket);
+    .where(and(inArray(schema.fleetDevices.fleetId, [...new Set(releases.map((r) => r.fleetId))]), isNull(schema.fleetDevices.revokedAt)))
+    .groupBy(schema.fleetDevices.fleetId, schema.fleetDevices.channel, schema.fleetDevices.bucket);
   const reports = await db()
-    .select({ bucket: schema.fleetDevices.bucket, status: schema.fleetDevices.updateStatus, n: sql<number>`count(*)::int` })
+    .select({ releaseId: schema.fleetDevices.updateReleaseId, bucket: schema.fleetDevices.bucket, status: schema.fleetDevices.updateStatus, n: sql<number>`count(*)::int` })
     .from(schema.fleetDevices)
-    .where(and(eq(schema.fleetDevices.fleetId, release.fleetId), eq(schema.fleetDevices.updateReleaseId, release.id), isNull(schema.fleetDevices.revokedAt)))
-    .groupBy(schema.fleetDevices.bucket, schema.fleetDevices.updateStatus);
-  const stats: StepStats[] = release.steps.map((percent) => ({ percent, devices: 0, reports: 0, failures: 0, failureRate: null }));
-  for (const d of devices) stats[stepOfBucket(release.steps, d.bucket)].devices += Number(d.n);
-  for (const r of reports) {
-    const s = stats[stepOfBucket(release.steps, r.bucket)];
-    s.reports += Number(r.n);
-    if (r.status === 'failed') s.failures += Number(r.n);
+    .where(and(inArray(schema.fleetDevices.updateReleaseId, releases.map((r) => r.id)), isNull(schema.fleetDevices.revokedAt)))
+    .groupBy(schema.fleetDevices.updateReleaseId, schema.fleetDevices.bucket, schema.fleetDevices.updateStatus);
+  for (const release of releases) {
+    const stats: StepStats[] = release.steps.map((percent) => ({ percent, devices: 0, reports: 0, failures: 0, failureRate: null }));
+    for (const d of devices) if (d.fleetId === release.fleetId && d.channel === release.channel) stats[stepOfBucket(release.steps, d.bucket)].devices += Number(d.n);
+    for (const r of reports) {
+      if (r.releaseId !== release.id) continue;
+      const s = stats[stepOfBucket(release.steps, r.bucket)];
+      s.reports += Number(r.n);
+      if (r.status === 'failed') s.failures += Number(r.n);
+    }
+    for (const s of stats) s.failureRate = s.reports ? s.failures / s.reports : null;
+    out.set(release.id, stats);
   }
-  for (const s of stats) s.failureRate = s.reports ? s.failures / s.reports : null;
-  return stats;
+  return out;
 }
+
+const stepStats = async (release: ReleaseRow) => (await stepStatsOf([release])).get(release.id)!;
 
 async function views(rows: ReleaseRow[]): Promise<ReleaseView[]> {
   if (!rows.length) return [];
@@ -85,41 +82,27 @@ async function views(rows: ReleaseRow[]): Promise<ReleaseView[]> {
     .from(schema.fleetReleaseTargets)
     .where(inArray(schema.fleetReleaseTargets.releaseId, rows.map((r) => r.id)))
     .orderBy(asc(schema.fleetReleaseTargets.profile));
-  return Promise.all(
-    rows.map(async (r) => ({
-      id: r.id,
-      fleetId: r.fleetId,
-      channel: r.channel,
-      seq: r.seq,
-      model: r.modelName,
-      modelVersionId: r.modelVersionId,
-      steps: r.steps,
-      stepIndex: r.stepIndex,
-      percent: r.percent,
-      state: r.state,
-      stateReason: r.stateReason,
-      soakMinutes: r.soakMinutes,
-      failureThreshold: r.failureThreshold,
-      minReports: r.minReports,
-      stepStartedAt: r.stepStartedAt,
-      rollbackOf: r.rollbackOf,
-      createdAt: r.createdAt,
-      targets: targets.filter((t) => t.releaseId === r.id).map((t) => ({ profile: t.profile, variantId: t.variantId, sha256: t.sha256, sizeBytes: t.sizeBytes })),
-      stats: await stepStats(r),
-    })),
-  );
+  const stats = await stepStatsOf(rows);
+  return rows.map(({ orgId: _org, modelName, targetsBody: _t, snapshotBody: _s, createdBy: _by, percent, ...r }) => ({
+    ...r,
+    model: modelName,
+    percent,
+    targets: targets.filter((t) => t.releaseId === r.id).map((t) => ({ profile: t.profile, variantId: t.variantId, sha256: t.sha256, sizeBytes: t.sizeBytes })),
+    stats: stats.get(r.id)!,
+  }));
 }
 
-export async function listReleases(caller: Caller, fleetId: string, opts: { limit?: number } = {}): Promise<ReleaseView[]> {
+export async function listReleases(caller: Caller, fleetId: string, opts: { limit?: number } = {}): Promise<{ data: ReleaseView[]; hasMore: boolean }> {
   authorize(caller, 'read');
   const fleet = await findOwned(caller, schema.fleets, fleetId, 'fleet');
+  const limit = pageLimit(opts.limit, 50, 200);
   const rows = await db()
     .select()
     .from(schema.fleetReleases)
     .where(orgScope(caller, schema.fleetReleases, eq(schema.fleetReleases.fleetId, fleet.id)))
     .orderBy(desc(schema.fleetReleases.createdAt))
-    .limit(Math.min(Math.max(opts.limit ?? 50, 1), 200));
-  return views(rows);
+    .limit(limit + 1);
+  return { data: await views(rows.slice(0, limit)), hasMore: rows.length > limit };
 }
 
 async function ownedRelease(caller: Caller, fleetId: string, releaseId: string): Promise<{ fleet: FleetRow; release: ReleaseRow }> {

@@ -93,12 +93,15 @@ export interface VariantDownload {
 /** Opens a variant's file, honouring a byte range. */
 export async function openVariantDownload(caller: Caller, modelName: string, variantId: string, rangeHeader?: string | null): Promise<VariantDownload> {
   const { version, variant } = await getVariant(caller, modelName, variantId);
-  const store = storage();
-  const info = await store.head(variant.storageKey);
+  const info = await storage().head(variant.storageKey);
   if (!info) throw new DomainError('not_found', `The file of variant '${variantId}' is missing from storage.`, { param: 'variant' });
-  const size = info.sizeBytes;
+  return { version, variant, size: info.sizeBytes, ...(await openRange(variant.storageKey, info.sizeBytes, rangeHeader)) };
+}
+
+/** A stored object of `size` bytes opened at the byte range a Range header asks for (no stream when unsatisfiable). */
+export async function openRange(key: string, size: number, rangeHeader: string | null | undefined): Promise<{ range: RangeResult; stream: Readable | null }> {
   const range = parseRange(rangeHeader, size);
-  if (range.kind === 'unsatisfiable') return { version, variant, size, range, stream: null };
-  const stream = range.kind === 'partial' ? await store.get(variant.storageKey, { start: range.start, end: range.end }) : await store.get(variant.storageKey);
-  return { version, variant, size, range, stream };
+  if (range.kind === 'unsatisfiable') return { range, stream: null };
+  const stream = range.kind === 'partial' ? await storage().get(key, { start: range.start, end: range.end }) : await storage().get(key);
+  return { range, stream };
 }

@@ -31,7 +31,10 @@ export const fleetRoutes: Route[] = [
   {
     method: 'GET',
     pattern: /^\/fleets\/([^/]+)\/releases$/,
-    run: async (c, _r, url, m) => json({ object: 'list', data: (await listReleases(c, m[1], { limit: intParam(url, 'limit') })).map(restRelease), has_more: false }),
+    run: async (c, _r, url, m) => {
+      const p = await listReleases(c, m[1], { limit: intParam(url, 'limit') });
+      return json({ object: 'list', data: p.data.map(restRelease), has_more: p.hasMore });
+    },
   },
   { method: 'POST', pattern: /^\/fleets\/([^/]+)\/releases$/, run: async (c, req, _u, m) => json(restRelease(await createRelease(c, m[1], await readJson(req))), 201) },
   { method: 'GET', pattern: /^\/fleets\/([^/]+)\/releases\/([^/]+)$/, run: async (c, _r, _u, m) => json(restRelease(await getRelease(c, m[1], m[2]))) },

@@ -110,10 +110,10 @@ const methodNotAllowed = (message: string, allow: string) => json({ error: { cod
  * router (measured by bench:fleet: 1.85x the requests per second, half the p99).
  */
 export function isDeviceRequest(method: string, pathname: string): boolean {
-  if (!pathname.startsWith(`${MOUNT}/fleets/`)) return false;
-  const path = pathname.slice(MOUNT.length).replace(/\/+$/, '');
-  return deviceRoutes.some((r) => r.method === method && r.pattern.test(path));
+  return pathname.startsWith(`${MOUNT}/fleets/`) && isDevicePath(method, pathname.slice(MOUNT.length).replace(/\/+$/, ''));
 }
+
+const isDevicePath = (method: string, path: string) => deviceRoutes.some((r) => r.method === method && r.pattern.test(path));
 
 export async function handleRest(req: Request, opts: { sessionUserId: string | null }): Promise<Response> {
   const path = routePath(new URL(req.url), MOUNT);
@@ -123,7 +123,7 @@ export async function handleRest(req: Request, opts: { sessionUserId: string | n
     return dispatch(req, { name: 'agent', mount: MOUNT, routes: agentRoutes, caller: agentCaller, error: renderError, methodNotAllowed });
   }
   // An edge device: its fleet's enrollment token or its own device token.
-  if (deviceRoutes.some((r) => r.method === req.method && r.pattern.test(path))) {
+  if (isDevicePath(req.method, path)) {
     return dispatch(req, { name: 'device', mount: MOUNT, routes: deviceRoutes, caller: deviceCaller, error: renderError, methodNotAllowed });
   }
   return dispatch(req, {

@@ -22,7 +22,7 @@ export const fleetsRouter = createTRPCRouter({
   /** The device's token is refused from its next request on. */
   revokeDevice: orgProcedure.input(z.object({ fleetId: z.string(), deviceId: z.string() })).mutation(({ ctx, input }) => revokeDevice(ctx.caller, input.fleetId, input.deviceId)),
   /** A fleet's releases, newest first, with each step's devices, reports and failure rate. */
-  releases: orgProcedure.input(z.object({ fleetId: z.string() })).query(({ ctx, input }) => listReleases(ctx.caller, input.fleetId)),
+  releases: orgProcedure.input(z.object({ fleetId: z.string() })).query(async ({ ctx, input }) => (await listReleases(ctx.caller, input.fleetId)).data),
   /** `release` is validated by the domain with contracts' createReleaseSchema. */
   createRelease: orgProcedure
     .input(z.object({ fleetId: z.string(), release: z.record(z.string(), z.unknown()) }))
