@@ -12,12 +12,18 @@
  * Prints MB/s, peak RSS, the ratio to the baseline and the tokenizer's share of the time, and
  * checks the issue's target (≥ 100 MB/s on one core, peak RSS < 200 MB). Validation runs on one
  * thread: the numbers are one core's. Everything generated is deleted afterwards.
+ *
+ * `npm run bench:datasets -- --e2e` measures the whole upload path instead (bench-datasets-e2e.ts):
+ * default sizes 200M,2G, stores BENCH_STORES=file,s3, resumable parts in flight BENCH_PARALLEL=4,
+ * printed next to the validator-only figure of the same file.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createLogger } from '@edgetune/config';
+import { benchEndToEnd } from './bench-datasets-e2e';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const benchDir = path.join(root, '.data', 'bench', `datasets-${process.pid}`);
@@ -152,6 +158,57 @@ function tokenizerStore(): string {
 
 const fmt = (n: number, d = 1): string => n.toFixed(d);
 
+/** Upload end to end (HTTP, official client) next to the validator alone on the same bytes. */
+async function mainEndToEnd(): Promise<void> {
+  const sizes = (process.env.BENCH_SIZES ?? '200M,2G').split(',').map(parseSize);
+  const stores = (process.env.BENCH_STORES ?? 'file,s3').split(',').map((s) => s.trim());
+  const parallel = Number(process.env.BENCH_PARALLEL ?? 4);
+  mkdirSync(benchDir, { recursive: true });
+  const cleanup = (): void => rmSync(benchDir, { recursive: true, force: true });
+  process.on('SIGINT', () => {
+    cleanup();
+    process.exit(130);
+  });
+  try {
+    bundleChild();
+    const env = { ...process.env, STORAGE_URL: tokenizerStore() };
+    const files: { file: string; bytes: number; validator: ChildResult }[] = [];
+    for (const size of sizes) {
+      const file = path.join(benchDir, `chat-${size}.jsonl`);
+      const lines = await generate(file, size);
+      const validator = runChild('ours', file, env);
+      console.log(`generated ${fmt(size / 1e6, 0)} MB (${lines} examples); the validator alone: ${fmt(size / 1e6 / validator.seconds)} MB/s (${fmt(size / 1e6 / validator.cpuSeconds)} per CPU-second)`);
+      files.push({ file, bytes: size, validator });
+    }
+    const rows = await benchEndToEnd({ files, stores, parallel, dir: benchDir, log: createLogger('bench-datasets') });
+    const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+    console.log(`\nupload end to end — ${cpu}, ${os.cpus().length} cores, node ${process.version}`);
+    const head = ['store', 'path', 'file', 'seconds', 'MB/s end to end', 'validator alone MB/s', 'ratio', 'web RSS growth', 'result'];
+    const table = rows.map((r) => {
+      const v = files.find((f) => Math.abs(f.bytes / 1e6 - r.mb) < 1e-6)!.validator;
+      const validatorMbps = r.mb / v.seconds;
+      return [r.store, r.path, `${fmt(r.mb, 0)} MB`, fmt(r.seconds, 2), fmt(r.mb / r.seconds), fmt(validatorMbps), fmt(r.mb / r.seconds / validatorMbps, 2), `+${fmt(r.rssGrowthMb, 0)} MB (from ${fmt(r.rssBeforeMb, 0)})`, r.status];
+    });
+    const widths = head.map((h, i) => Math.max(h.length, ...table.map((r) => r[i].length)));
+    const line = (r: string[]): string => r.map((c, i) => c.padStart(widths[i])).join('  ');
+    console.log(line(head));
+    console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+    for (const r of table) console.log(line(r));
+    console.log(
+      '\nMB/s end to end: file size ÷ time from the start of the request to a processed dataset version (openai: files.create then files.retrieve until processed;\n' +
+        'resumable: create, PUT parts, complete). Validator alone: ingestDataset on the same file in its own process (wall clock, with tokens).\n' +
+        "web RSS growth: peak resident memory of the web server's process group during the upload minus before it.",
+    );
+    console.log('target (issue 19): ≥ 80 MB/s end to end and < 300 MB of RSS growth, for each size and store');
+    for (const r of rows) {
+      const ok = r.status === 'processed' && r.mb / r.seconds >= 80 && r.rssGrowthMb < 300;
+      console.log(`  ${r.store}, ${r.path}, ${fmt(r.mb, 0)} MB: ${fmt(r.mb / r.seconds)} MB/s, +${fmt(r.rssGrowthMb, 0)} MB → ${ok ? 'meets' : 'MISSES'} the target`);
+    }
+  } finally {
+    cleanup();
+  }
+}
+
 async function main(): Promise<void> {
   const sizes = (process.env.BENCH_SIZES ?? '100M,2G').split(',').map(parseSize);
   mkdirSync(benchDir, { recursive: true });
@@ -222,4 +279,4 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+await (process.argv.includes('--e2e') ? mainEndToEnd() : main());

@@ -56,6 +56,11 @@ export class ManagedProcess {
     this.log.info({ process: this.spec.name, pid: child.pid, log: this.logFile }, 'started');
   }
 
+  /** The child's pid, which is also its process group's id (null before the first start). */
+  get pid(): number | null {
+    return this.child?.pid ?? null;
+  }
+
   get running(): boolean {
     return this.child !== null && this.exitCode === null && this.child.exitCode === null;
   }

@@ -39,6 +39,8 @@ export interface UploadProgress {
   phase: UploadPhase;
   sent: number;
   total: number;
+  /** While validating: bytes the server's validation has read so far. */
+  validated?: number;
   uploadId: string | null;
   /** While retrying: the attempt that failed and when the next starts. */
   attempt?: number;
@@ -289,24 +291,44 @@ export async function uploadDataset(
     if (known !== null) offset = known;
   }
 
-  onProgress({ phase: 'validating', sent: total, total, uploadId: id });
-  for (let n = 1; ; ) {
-    const r = await jsonRequest('POST', `${url}/complete`, {}, signal);
-    if (r.status >= 200 && r.status < 300 && (r.body as CompletedUpload | null)?.file) {
-      forgetPending(id);
-      return { ok: true, result: r.body as CompletedUpload };
+  onProgress({ phase: 'validating', sent: total, total, validated: 0, uploadId: id });
+  // The server records how far validation has read; the portal shows it while completion runs.
+  const watching = new AbortController();
+  const uploadId = id;
+  void (async () => {
+    while (!watching.signal.aborted) {
+      await sleep(1000, watching.signal).catch(() => undefined);
+      if (watching.signal.aborted) return;
+      const s = await jsonRequest('GET', url, undefined, watching.signal).catch(() => null);
+      const validated = (s?.body as { validated?: unknown } | null)?.validated;
+      if (!watching.signal.aborted && typeof validated === 'number') onProgress({ phase: 'validating', sent: total, total, validated, uploadId });
     }
-    if (r.status === 409) {
-      // A retried request finds the first one still validating: wait for it, then ask again.
-      const s = await jsonRequest('GET', url, undefined, signal);
-      const st = (s.body as { status?: string } | null)?.status;
-      if (st === 'completing' || st === 'completed') {
-        await sleep(2000, signal);
-        continue;
+  })();
+  try {
+    return await complete();
+  } finally {
+    watching.abort();
+  }
+
+  async function complete(): Promise<UploadOutcome> {
+    for (let n = 1; ; ) {
+      const r = await jsonRequest('POST', `${url}/complete`, {}, signal);
+      if (r.status >= 200 && r.status < 300 && (r.body as CompletedUpload | null)?.file) {
+        forgetPending(uploadId);
+        return { ok: true, result: r.body as CompletedUpload };
       }
-      if (st !== 'open') return fail(r, false);
-    } else if (!transient(r.status)) return fail(r, false);
-    if (n++ >= MAX_ATTEMPTS) return fail(r, true);
-    await sleep(BACKOFF_MS[Math.min(n - 2, BACKOFF_MS.length - 1)], signal);
+      if (r.status === 409) {
+        // A retried request finds the first one still validating: wait for it, then ask again.
+        const s = await jsonRequest('GET', url, undefined, signal);
+        const st = (s.body as { status?: string } | null)?.status;
+        if (st === 'completing' || st === 'completed') {
+          await sleep(2000, signal);
+          continue;
+        }
+        if (st !== 'open') return fail(r, false);
+      } else if (!transient(r.status)) return fail(r, false);
+      if (n++ >= MAX_ATTEMPTS) return fail(r, true);
+      await sleep(BACKOFF_MS[Math.min(n - 2, BACKOFF_MS.length - 1)], signal);
+    }
   }
 }

@@ -4,5 +4,5 @@
  * (DatasetReport, DatasetStats and DatasetSource in @edgetune/contracts). No database, no HTTP.
  */
 export { ingest, ingestDataset, DEFAULT_MAX_LINE_BYTES, MAX_REPORTED_ERRORS, type IngestOptions, type IngestResult } from './ingest';
-export { ingestOffThread, stopDatasetThreads, type OffThreadResult } from './ingest-threads';
+export { ingestStreamOffThread, stopDatasetThreads, type OffThreadResult } from './ingest-threads';
 export { estimateTraining, trainingPrice, type TrainingEstimate, type MeasuredRates } from './estimate';

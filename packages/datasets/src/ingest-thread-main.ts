@@ -1,34 +1,137 @@
 /**
  * Runs inside a validation thread (see ingest-threads.ts): ingests the uploads the parent sends,
- * several at once if asked, and answers each with its result or its error.
+ * several at once if asked, and answers each with its result or its error. An upload's bytes come
+ * as messages and its normalized output goes back the same way.
  */
+import { Writable } from 'node:stream';
 import { parentPort, threadId } from 'node:worker_threads';
 import { DomainError } from '@edgetune/contracts';
-import { ingestDataset } from './ingest';
-import type { ThreadReply, ThreadRequest } from './ingest-threads';
+import { ingest } from './ingest';
+import { ownBuffer, STREAM_WINDOW_BYTES, type ThreadReply, type ThreadRequest } from './ingest-threads';
 
 const port = parentPort;
 if (!port) throw new Error('ingest-thread-main.ts runs only as a worker thread.');
 
-const running = new Map<number, AbortController>();
+/** The chunks of a streamed upload, in order, acknowledged to the sender as they are taken. */
+class PortInput implements AsyncIterable<Uint8Array> {
+  private queue: Uint8Array[] = [];
+  private ended = false;
+  private error: unknown = null;
+  private wake: (() => void) | null = null;
 
-port.on('message', (msg: ThreadRequest) => {
-  if (msg.kind === 'abort') {
-    running.get(msg.id)?.abort(new Error('The upload was cancelled.'));
-    return;
+  constructor(private readonly id: number) {}
+
+  push(chunk: Uint8Array): void {
+    this.queue.push(chunk);
+    this.notify();
   }
-  const ac = new AbortController();
-  running.set(msg.id, ac);
-  ingestDataset(msg.inputPath, msg.outputPath, { ...msg.opts, signal: ac.signal })
+
+  end(): void {
+    this.ended = true;
+    this.notify();
+  }
+
+  fail(e: unknown): void {
+    this.error = e;
+    this.notify();
+  }
+
+  private notify(): void {
+    const w = this.wake;
+    this.wake = null;
+    w?.();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array> {
+    for (;;) {
+      if (this.error) throw this.error;
+      const chunk = this.queue.shift();
+      if (chunk) {
+        port!.postMessage({ kind: 'in-ack', id: this.id, bytes: chunk.byteLength } satisfies ThreadReply);
+        yield chunk;
+        continue;
+      }
+      if (this.ended) return;
+      await new Promise<void>((r) => (this.wake = r));
+    }
+  }
+}
+
+/** The normalized output, sent to the parent; a write waits while too much is unacknowledged. */
+class PortOutput extends Writable {
+  private outstanding = 0;
+  private waiting: (() => void) | null = null;
+
+  constructor(private readonly id: number) {
+    super({ highWaterMark: 1 << 20 });
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: (e?: Error | null) => void): void {
+    const own = ownBuffer(chunk);
+    this.outstanding += own.byteLength;
+    port!.postMessage({ kind: 'out', id: this.id, chunk: own } satisfies ThreadReply, [own.buffer as ArrayBuffer]);
+    if (this.outstanding > STREAM_WINDOW_BYTES) this.waiting = () => done();
+    else done();
+  }
+
+  acknowledged(bytes: number): void {
+    this.outstanding -= bytes;
+    if (this.waiting && this.outstanding <= STREAM_WINDOW_BYTES) {
+      const w = this.waiting;
+      this.waiting = null;
+      w();
+    }
+  }
+}
+
+interface Running {
+  ac: AbortController;
+  input: PortInput;
+  output: PortOutput;
+}
+
+const running = new Map<number, Running>();
+
+function reply(id: number, work: Promise<import('./ingest').IngestResult>): void {
+  work
     .then(
-      (result): ThreadReply => ({ kind: 'done', id: msg.id, result, threadId }),
+      (result): ThreadReply => ({ kind: 'done', id, result, threadId }),
       (e: unknown): ThreadReply =>
         e instanceof DomainError
-          ? { kind: 'failed', id: msg.id, domain: { code: e.code, message: e.message, param: e.param, details: e.details } }
-          : { kind: 'failed', id: msg.id, error: { message: (e as Error)?.message ?? String(e), stack: (e as Error)?.stack } },
+          ? { kind: 'failed', id, domain: { code: e.code, message: e.message, param: e.param, details: e.details } }
+          : { kind: 'failed', id, error: { message: (e as Error)?.message ?? String(e), stack: (e as Error)?.stack } },
     )
-    .then((reply) => {
-      running.delete(msg.id);
-      port.postMessage(reply);
+    .then((r) => {
+      running.delete(id);
+      port!.postMessage(r);
     });
+}
+
+port.on('message', (msg: ThreadRequest) => {
+  const r = running.get(msg.id);
+  switch (msg.kind) {
+    case 'abort': {
+      const why = new Error('The upload was cancelled.');
+      r?.ac.abort(why);
+      r?.input.fail(why);
+      return;
+    }
+    case 'chunk':
+      r?.input.push(msg.chunk);
+      return;
+    case 'end':
+      r?.input.end();
+      return;
+    case 'out-ack':
+      r?.output.acknowledged(msg.bytes);
+      return;
+    case 'stream': {
+      const s: Running = { ac: new AbortController(), input: new PortInput(msg.id), output: new PortOutput(msg.id) };
+      running.set(msg.id, s);
+      // The output's own error (none is expected: it only posts messages) must not go unhandled.
+      s.output.on('error', () => undefined);
+      reply(msg.id, ingest(s.input, s.output, { ...msg.opts, signal: s.ac.signal }));
+      return;
+    }
+  }
 });

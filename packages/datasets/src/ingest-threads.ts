@@ -1,23 +1,31 @@
 /**
  * Dataset validation off the caller's event loop. Validating is CPU work in the gigabytes; done on
  * the web server's own thread it stalls every other request while it runs (see `npm run
- * bench:api`). `ingestOffThread` hands the upload to one of a few long-lived worker threads (each
- * keeps its loaded tokenizers) and resolves with the same result or error `ingestDataset` would.
+ * bench:api`). `ingestStreamOffThread` hands the upload to one of a few long-lived worker threads
+ * (each keeps its loaded tokenizers) and resolves with the same result or error `ingest` would.
  */
-import { rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Worker as ThreadWorker } from 'node:worker_threads';
 import { findRepoRoot } from '@edgetune/config';
 import { DomainError, type ErrorDetail, type ErrorCode } from '@edgetune/contracts';
-import { ingestDataset, type IngestOptions, type IngestResult } from './ingest';
+import type { Writable } from 'node:stream';
+import { ingest, type IngestOptions, type IngestResult } from './ingest';
 
 export type ThreadRequest =
-  | { kind: 'ingest'; id: number; inputPath: string; outputPath: string; opts: Omit<IngestOptions, 'signal'> }
+  /** An upload: its bytes follow as `chunk` messages, then `end`. */
+  | { kind: 'stream'; id: number; opts: Omit<IngestOptions, 'signal'> }
+  | { kind: 'chunk'; id: number; chunk: Uint8Array }
+  | { kind: 'end'; id: number }
+  /** The caller has written `bytes` more of the normalized output: the thread may send that much again. */
+  | { kind: 'out-ack'; id: number; bytes: number }
   | { kind: 'abort'; id: number };
 
 export type ThreadReply =
+  /** The thread has taken `bytes` of input: the caller may send that much again. */
+  | { kind: 'in-ack'; id: number; bytes: number }
+  | { kind: 'out'; id: number; chunk: Uint8Array }
   | { kind: 'done'; id: number; result: IngestResult; threadId: number }
   | { kind: 'failed'; id: number; domain: { code: ErrorCode; message: string; param: string | null; details: ErrorDetail[] } }
   | { kind: 'failed'; id: number; error: { message: string; stack?: string } };
@@ -30,7 +38,20 @@ export interface OffThreadResult extends IngestResult {
 interface Pending {
   resolve(r: OffThreadResult): void;
   reject(e: unknown): void;
-  outputPath: string;
+  /** The flow messages (`in-ack`, `out`). */
+  flow(reply: Extract<ThreadReply, { kind: 'in-ack' | 'out' }>): void;
+}
+
+/**
+ * Bytes of a streamed upload in flight to a thread, and of normalized output in flight back,
+ * before the sender waits: enough to keep both sides busy, small enough to keep memory flat.
+ */
+export const STREAM_WINDOW_BYTES = 8 << 20;
+
+/** A chunk as a view over an ArrayBuffer of its own, which can be transferred without copying it again. */
+export function ownBuffer(chunk: Uint8Array): Uint8Array {
+  if (chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength && chunk.buffer instanceof ArrayBuffer) return chunk;
+  return new Uint8Array(chunk);
 }
 
 interface ValidationThread {
@@ -65,6 +86,10 @@ function startThread(): ValidationThread {
   t.worker.on('message', (reply: ThreadReply) => {
     const p = t.pending.get(reply.id);
     if (!p) return;
+    if (reply.kind === 'in-ack' || reply.kind === 'out') {
+      p.flow(reply);
+      return;
+    }
     settle(t, reply.id);
     if (reply.kind === 'done') p.resolve({ ...reply.result, threadId: reply.threadId });
     else if ('domain' in reply) p.reject(new DomainError(reply.domain.code, reply.domain.message, { param: reply.domain.param, details: reply.domain.details }));
@@ -75,8 +100,6 @@ function startThread(): ValidationThread {
     if (i >= 0) threads.splice(i, 1);
     for (const [id, p] of t.pending) {
       settle(t, id);
-      // The thread cannot clean up after itself any more.
-      void rm(p.outputPath, { force: true }).catch(() => undefined);
       p.reject(new Error(`The dataset validation thread stopped (${why}); the upload was not stored. Please retry.`));
     }
   };
@@ -101,22 +124,88 @@ function pick(limit: number): ValidationThread {
 }
 
 /**
- * `ingestDataset` on a validation thread. `maxThreads` is the most threads kept (unset: the cores
- * but one, 1 to 4; 0: validate on the caller's thread, as before). The signal aborts the thread's work; the output file is removed on
- * any failure, as `ingestDataset` does.
+ * `ingest` on a validation thread: `input` is read here and its chunks handed to the thread as
+ * they arrive, the normalized output comes back into `output` as it is made, each way at most
+ * STREAM_WINDOW_BYTES ahead of its reader, so validation overlaps receiving and storing and memory
+ * stays flat. Resolves once the thread's result is in and `output` has ended; on failure `output`
+ * is destroyed and the promise rejects with the error that stopped it: the input's own (a size
+ * limit, a dropped connection), else the thread's (a DomainError naming the bad line).
  */
-export function ingestOffThread(inputPath: string, outputPath: string, opts: IngestOptions, maxThreads = defaultDatasetThreads()): Promise<OffThreadResult> {
-  if (maxThreads <= 0) return ingestDataset(inputPath, outputPath, opts).then((r) => ({ ...r, threadId: 0 }));
+export function ingestStreamOffThread(
+  input: AsyncIterable<Uint8Array>,
+  output: Writable,
+  opts: IngestOptions,
+  maxThreads = defaultDatasetThreads(),
+): Promise<OffThreadResult> {
+  if (maxThreads <= 0) return ingest(input, output, opts).then((r) => ({ ...r, threadId: 0 }));
   const { signal, ...rest } = opts;
   signal?.throwIfAborted();
   const t = pick(maxThreads);
   const id = nextId++;
+  let settled = false;
+  let inputError: unknown = null;
+  let inFlight = 0;
+  let wake: (() => void) | null = null;
+  const resume = () => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  const abort = () => {
+    if (t.pending.has(id)) t.worker.postMessage({ kind: 'abort', id } satisfies ThreadRequest);
+  };
   return new Promise<OffThreadResult>((resolve, reject) => {
-    t.pending.set(id, { resolve, reject, outputPath });
+    const finish = (fn: () => void) => {
+      settled = true;
+      resume();
+      signal?.removeEventListener('abort', abort);
+      fn();
+    };
+    t.pending.set(id, {
+      resolve: (r) =>
+        finish(() => {
+          output.end(() => resolve(r));
+          output.once('error', reject);
+        }),
+      reject: (e) =>
+        finish(() => {
+          output.destroy();
+          reject(inputError ?? e);
+        }),
+      flow: (reply) => {
+        if (reply.kind === 'in-ack') {
+          inFlight -= reply.bytes;
+          if (inFlight <= STREAM_WINDOW_BYTES) resume();
+          return;
+        }
+        const bytes = reply.chunk.byteLength;
+        // Acknowledged once the output has taken it, so a slow store slows the thread down.
+        output.write(Buffer.from(reply.chunk.buffer, reply.chunk.byteOffset, bytes), (err) => {
+          if (err) abort();
+          else if (t.pending.has(id)) t.worker.postMessage({ kind: 'out-ack', id, bytes } satisfies ThreadRequest);
+        });
+      },
+    });
     t.worker.ref();
-    const request: ThreadRequest = { kind: 'ingest', id, inputPath, outputPath, opts: rest };
-    t.worker.postMessage(request);
-    signal?.addEventListener('abort', () => t.pending.has(id) && t.worker.postMessage({ kind: 'abort', id } satisfies ThreadRequest), { once: true });
+    t.worker.postMessage({ kind: 'stream', id, opts: rest } satisfies ThreadRequest);
+    signal?.addEventListener('abort', abort, { once: true });
+    void (async () => {
+      try {
+        for await (const chunk of input) {
+          if (settled) break;
+          // A copy: the caller may still be using its buffer (writing it to disk, say).
+          const own = new Uint8Array(chunk);
+          inFlight += own.byteLength;
+          t.worker.postMessage({ kind: 'chunk', id, chunk: own } satisfies ThreadRequest, [own.buffer as ArrayBuffer]);
+          while (inFlight > STREAM_WINDOW_BYTES && !settled) await new Promise<void>((r) => (wake = r));
+        }
+        if (!settled) t.worker.postMessage({ kind: 'end', id } satisfies ThreadRequest);
+      } catch (e) {
+        // The thread is told to stop; its answer rejects the promise, with this error.
+        inputError = e;
+        abort();
+      }
+    })();
   });
 }
 

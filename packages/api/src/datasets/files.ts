@@ -6,18 +6,18 @@
  * no staged or temporary file).
  */
 import { createReadStream } from 'node:fs';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { and, desc, eq, inArray, ne, notInArray, or, sql } from 'drizzle-orm';
 import { loadConfig } from '@edgetune/config';
 import { datasetFormats, DomainError, filePurposes, newId, terminalStatuses, type DatasetFormat } from '@edgetune/contracts';
 import { db, schema } from '@edgetune/db';
 import { storage } from '@edgetune/storage';
-import { ingestOffThread } from '@edgetune/datasets';
+import { ingestStreamOffThread, type IngestOptions, type OffThreadResult } from '@edgetune/datasets';
 import { logger } from '../logger';
 import { authorize, findOwned, newestFirstAfter, notFoundError, orgScope, pageLimit, toPage, type Caller } from '../tenant';
 import { isUniqueViolation } from '../identity/accounts';
 import { recordAudit } from '../identity/audit';
-import { removeStaged, stageStream, stagingPath, tooLarge, type ByteSource, type StagedFile } from './staging';
+import { asBuffer, ChunkFeed, removeStaged, StagingWriter, tooLarge, type ByteSource } from './staging';
 
 export type FileRow = typeof schema.files.$inferSelect;
 export type DatasetRow = typeof schema.datasets.$inferSelect;
@@ -154,17 +154,100 @@ async function existingVersion(caller: Caller, datasetName: string, sha256: stri
   return hit ? { ...hit, reused: true } : null;
 }
 
+/** What validation is run with: the options that change how the bytes are read. */
+function ingestOptions(filename: string, f: CheckedFields, signal: AbortSignal | undefined): IngestOptions {
+  return { filename, format: f.format, columns: f.columns, baseModel: f.baseModel, maxDecompressedBytes: loadConfig().MAX_DECOMPRESSED_BYTES, signal };
+}
+
+/** Whether two sets of fields would validate the same bytes differently. */
+function sameValidation(a: CheckedFields, b: CheckedFields): boolean {
+  return a.format === b.format && a.baseModel === b.baseModel && JSON.stringify(a.columns ?? null) === JSON.stringify(b.columns ?? null);
+}
+
+/**
+ * Validates an upload on a validation thread (off the event loop: validating gigabytes here would
+ * stall every other request) and streams its normalized output into the object store under `key`
+ * as it is made (a multipart upload on S3), so nothing is written twice or read back. On any
+ * failure, of the validation, the input or the store, the object is gone and the first cause is
+ * thrown.
+ */
+async function validateIntoStore(key: string, input: AsyncIterable<Uint8Array>, opts: IngestOptions): Promise<OffThreadResult> {
+  const output = new PassThrough({ highWaterMark: 1 << 20 });
+  const stop = new AbortController();
+  let failing = false;
+  let storeError: unknown = null;
+  const stored = storage().put(key, output);
+  stored.catch((e: unknown) => {
+    if (failing) return;
+    storeError = e;
+    stop.abort(e);
+  });
+  try {
+    const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
+    const result = await ingestStreamOffThread(input, output, { ...opts, signal }, loadConfig().DATASET_THREADS);
+    await stored;
+    return result;
+  } catch (e) {
+    failing = true;
+    output.destroy();
+    await stored.catch(() => undefined);
+    await storage()
+      .delete(key)
+      .catch((err) => logger.error({ err, key }, 'could not remove the object of a failed upload'));
+    throw storeError ?? e;
+  }
+}
+
+/**
+ * Records a validated, stored upload as the next version of its dataset, or returns the version
+ * that already holds the same bytes (and drops the new object). Removes the object on failure.
+ */
+async function recordVersion(
+  caller: Caller,
+  datasetName: string,
+  stored: { id: string; key: string; result: OffThreadResult },
+  row: { filename: string; purpose: string },
+): Promise<VersionResult> {
+  const { id, key, result } = stored;
+  try {
+    const before = await existingVersion(caller, datasetName, result.sha256);
+    const saved =
+      before ??
+      (await insertVersion(caller, datasetName, {
+        id,
+        orgId: caller.orgId,
+        filename: row.filename,
+        purpose: row.purpose,
+        bytes: result.uploadedBytes,
+        sha256: result.sha256,
+        storageKey: key,
+        examples: result.examples,
+        stats: result.stats,
+        format: result.format,
+        source: { ...result.source, filename: row.filename, uploadedBytes: result.uploadedBytes, normalizedBytes: result.normalizedBytes },
+        report: result.report,
+        createdBy: caller.userId,
+      }));
+    // The same bytes were already a version (or became one while this upload validated): keep that one.
+    if (saved.reused) await storage().delete(key);
+    return saved;
+  } catch (e) {
+    await storage()
+      .delete(key)
+      .catch((err) => logger.error({ err, key }, 'could not remove the object of a failed upload'));
+    throw e;
+  }
+}
+
 /**
  * Turns a staged upload into a dataset version (or returns the existing one with the same
  * bytes). Consumes the staged file: it is removed whatever the outcome.
  */
 export async function createVersion(
   caller: Caller,
-  staged: StagedFile,
-  input: { filename: string; fields: CheckedFields; signal?: AbortSignal },
+  staged: { path: string; bytes: number },
+  input: { filename: string; fields: CheckedFields; signal?: AbortSignal; onProgress?: (validatedBytes: number) => void },
 ): Promise<VersionResult> {
-  let normalized: string | null = null;
-  let storedKey: string | null = null;
   try {
     authorize(caller, 'upload');
     const filename = checkFilename(input.filename);
@@ -173,58 +256,22 @@ export async function createVersion(
     const datasetName = f.dataset ?? datasetNameFromFilename(filename);
     const config = loadConfig();
     if (staged.bytes > config.MAX_UPLOAD_BYTES) throw tooLarge(config.MAX_UPLOAD_BYTES);
-
-    const before = await existingVersion(caller, datasetName, staged.sha256);
-    if (before) return before;
-
-    normalized = await stagingPath(caller.orgId, '.normalized.jsonl');
-    // Off the event loop: validating gigabytes here would stall every other request meanwhile.
-    const result = await ingestOffThread(
-      staged.path,
-      normalized,
-      {
-        filename,
-        format: f.format,
-        columns: f.columns,
-        baseModel: f.baseModel,
-        maxDecompressedBytes: config.MAX_DECOMPRESSED_BYTES,
-        signal: input.signal,
-      },
-      config.DATASET_THREADS,
-    );
-
     const id = newId('file');
     const key = fileStorageKey(caller.orgId, id);
-    await storage().put(key, createReadStream(normalized));
-    storedKey = key;
-
-    const source = { ...result.source, filename, uploadedBytes: staged.bytes, normalizedBytes: result.normalizedBytes };
-    const saved = await insertVersion(caller, datasetName, {
-      id,
-      orgId: caller.orgId,
-      filename,
-      purpose,
-      bytes: staged.bytes,
-      sha256: staged.sha256,
-      storageKey: key,
-      examples: result.examples,
-      stats: result.stats,
-      format: result.format,
-      source,
-      report: result.report,
-      createdBy: caller.userId,
-    });
-    if (saved.reused) {
-      // Someone stored the same bytes while this upload was validating: keep theirs.
-      await storage().delete(key);
-    }
-    storedKey = null;
-    return saved;
-  } catch (e) {
-    if (storedKey) await storage().delete(storedKey).catch((err) => logger.error({ err, key: storedKey }, 'could not remove the object of a failed upload'));
-    throw e;
+    const result = await validateIntoStore(key, readCounted(staged.path, input.onProgress), ingestOptions(filename, f, input.signal));
+    return await recordVersion(caller, datasetName, { id, key, result }, { filename, purpose });
   } finally {
-    await removeStaged(staged.path, normalized);
+    await removeStaged(staged.path);
+  }
+}
+
+/** A staged file's bytes, telling `onProgress` how many have been handed on. */
+async function* readCounted(file: string, onProgress?: (bytes: number) => void): AsyncGenerator<Buffer> {
+  let bytes = 0;
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
+    bytes += (chunk as Buffer).length;
+    onProgress?.(bytes);
+    yield chunk as Buffer;
   }
 }
 
@@ -288,26 +335,78 @@ export interface UploadInput extends Omit<VersionFields, 'purpose'> {
   signal?: AbortSignal;
 }
 
-/** A single-shot upload: stage the body, then make it a version. */
+/**
+ * A single-shot upload. The body is validated as it arrives (hashed, checked, counted and
+ * normalized on a validation thread, the output streaming into the object store), so the version
+ * is ready moments after the last byte. Fields that arrive after the file (multipart order) are
+ * read once the body is consumed; should they change how the bytes are read (format, columns,
+ * base model), the bytes are validated again from a staged copy, which is kept for that case only.
+ */
 export async function uploadVersion(caller: Caller, input: UploadInput): Promise<VersionResult> {
   authorize(caller, 'upload');
   const filename = checkFilename(input.filename);
   const early = { ...input, purpose: typeof input.purpose === 'function' ? null : input.purpose };
   // Known options are checked before any byte is stored.
-  checkFields(early, false);
+  const earlyFields = checkFields(early, false);
   const maxBytes = loadConfig().MAX_UPLOAD_BYTES;
   if (input.declaredBytes != null && input.declaredBytes > maxBytes) throw tooLarge(maxBytes);
-  const staged = await stageStream(caller.orgId, input.body, { maxBytes, expectedBytes: input.declaredBytes });
+
+  const id = newId('file');
+  const key = fileStorageKey(caller.orgId, id);
+  const feed = new ChunkFeed();
+  const validation = validateIntoStore(key, feed, ingestOptions(filename, earlyFields, input.signal));
+  let validated: OffThreadResult | null = null;
+  let invalid: unknown = null;
+  const settled = validation.then(
+    (r) => void (validated = r),
+    (e: unknown) => void (invalid = e),
+  );
+  const staged = input.lateFields ? await StagingWriter.create(caller.orgId) : null;
+  let bytes = 0;
+  try {
+    for await (const chunk of input.body) {
+      const buf = asBuffer(chunk);
+      bytes += buf.length;
+      if (bytes > maxBytes) throw tooLarge(maxBytes);
+      if (staged) await staged.write(buf);
+      if (feed.open) await feed.push(buf);
+      // Invalid and no field can come later to change that: the rest of the body need not be read.
+      else if (!staged) break;
+    }
+    if (feed.open && input.declaredBytes != null && bytes !== input.declaredBytes) {
+      throw new DomainError('invalid_request', `The upload was cut off: received ${bytes} of the ${input.declaredBytes} bytes announced by Content-Length.`, { param: 'file' });
+    }
+    feed.end();
+    await staged?.close();
+  } catch (e) {
+    // The body failed (too large, cut off, connection dropped): that is the error, nothing is kept.
+    feed.fail(e);
+    await settled;
+    await staged?.remove();
+    if (validated) await storage().delete(key).catch(() => undefined);
+    throw e;
+  }
+  await settled;
+  const dropObject = async () => {
+    if (validated) await storage().delete(key).catch((err) => logger.error({ err, key }, 'could not remove the object of a failed upload'));
+  };
   let fields: CheckedFields;
   try {
     const late = input.lateFields ? await input.lateFields() : {};
     const purpose = typeof input.purpose === 'function' ? await input.purpose() : input.purpose;
     fields = checkFields({ ...early, purpose, ...stripEmpty(late) }, true);
   } catch (e) {
-    await removeStaged(staged.path);
+    await dropObject();
+    await staged?.remove();
     throw e;
   }
-  return createVersion(caller, staged, { filename, fields, signal: input.signal });
+  if (staged && !sameValidation(earlyFields, fields)) {
+    await dropObject();
+    return createVersion(caller, { path: staged.path, bytes }, { filename, fields, signal: input.signal });
+  }
+  await staged?.remove();
+  if (!validated) throw invalid;
+  return recordVersion(caller, fields.dataset ?? datasetNameFromFilename(filename), { id, key, result: validated }, { filename, purpose: fields.purpose! });
 }
 
 function stripEmpty(f: VersionFields): VersionFields {

@@ -1,25 +1,19 @@
 /**
- * Local staging of uploaded bytes under `<DATA_DIR>/uploads/<org>/`: the request body is written
- * to disk as it arrives (constant memory whatever the size), hashed on the way, and removed by
- * whoever staged it once the upload is processed or has failed.
+ * Local staging of uploaded bytes under `<DATA_DIR>/uploads/<org>/` (the parts of a resumable
+ * upload; a copy of a single-shot upload whose late fields may need it validated again), written
+ * as it arrives (constant memory whatever the size) and removed by whoever staged it once the
+ * upload is processed or has failed.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished } from 'node:stream/promises';
 import { loadConfig } from '@edgetune/config';
 import { DomainError } from '@edgetune/contracts';
 
 export type ByteSource = AsyncIterable<Uint8Array | string>;
-
-export interface StagedFile {
-  path: string;
-  bytes: number;
-  /** SHA-256 (hex) of the bytes as sent. */
-  sha256: string;
-}
 
 export function stagingRoot(): string {
   return path.join(loadConfig().DATA_DIR, 'uploads');
@@ -50,33 +44,106 @@ export function asBuffer(chunk: Uint8Array | string): Buffer {
 }
 
 /**
- * Writes `body` to a new staging file, refusing it as soon as it passes `maxBytes`. When
- * `expectedBytes` is known (a raw body's Content-Length), a body that ends early is an upload that
- * was cut off. Nothing is left on disk when this throws.
+ * A bounded hand-over of chunks from a producer (the request body's reader) to one consumer (the
+ * validation): `push` waits while more than `limit` bytes are queued. Once the consumer stops
+ * (it returned early or failed), pushes are dropped, so the producer can go on (to stage the
+ * rest of the body) or stop as it sees fit.
  */
-export async function stageStream(orgId: string, body: ByteSource, opts: { maxBytes: number; expectedBytes?: number | null }): Promise<StagedFile> {
-  const file = await stagingPath(orgId, '.upload');
-  const hash = createHash('sha256');
-  let bytes = 0;
-  async function* counted(): AsyncGenerator<Buffer> {
-    for await (const chunk of body) {
-      const buf = asBuffer(chunk);
-      bytes += buf.length;
-      if (bytes > opts.maxBytes) throw tooLarge(opts.maxBytes);
-      hash.update(buf);
-      yield buf;
+export class ChunkFeed implements AsyncIterable<Uint8Array> {
+  private queue: Buffer[] = [];
+  private queued = 0;
+  private ended = false;
+  private error: unknown = null;
+  private closed = false;
+  private wakeConsumer: (() => void) | null = null;
+  private wakeProducer: (() => void) | null = null;
+
+  constructor(private readonly limit = 4 << 20) {}
+
+  /** Whether the consumer still takes chunks. */
+  get open(): boolean {
+    return !this.closed;
+  }
+
+  async push(chunk: Buffer): Promise<void> {
+    if (this.closed) return;
+    this.queue.push(chunk);
+    this.queued += chunk.length;
+    this.notifyConsumer();
+    while (this.queued > this.limit && !this.closed) await new Promise<void>((r) => (this.wakeProducer = r));
+  }
+
+  end(): void {
+    this.ended = true;
+    this.notifyConsumer();
+  }
+
+  fail(e: unknown): void {
+    this.error = e;
+    this.notifyConsumer();
+  }
+
+  private notifyConsumer(): void {
+    const w = this.wakeConsumer;
+    this.wakeConsumer = null;
+    w?.();
+  }
+
+  private notifyProducer(): void {
+    const w = this.wakeProducer;
+    this.wakeProducer = null;
+    w?.();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array> {
+    try {
+      for (;;) {
+        if (this.error) throw this.error;
+        const chunk = this.queue.shift();
+        if (chunk) {
+          this.queued -= chunk.length;
+          this.notifyProducer();
+          yield chunk;
+          continue;
+        }
+        if (this.ended) return;
+        await new Promise<void>((r) => (this.wakeConsumer = r));
+      }
+    } finally {
+      this.closed = true;
+      this.queue = [];
+      this.queued = 0;
+      this.notifyProducer();
     }
   }
-  try {
-    await pipeline(Readable.from(counted()), createWriteStream(file, { flags: 'wx' }));
-    if (opts.expectedBytes != null && bytes !== opts.expectedBytes) {
-      throw new DomainError('invalid_request', `The upload was cut off: received ${bytes} of the ${opts.expectedBytes} bytes announced by Content-Length.`, {
-        param: 'file',
-      });
-    }
-    return { path: file, bytes, sha256: hash.digest('hex') };
-  } catch (e) {
-    await removeStaged(file);
-    throw e;
+}
+
+/** A staging file written chunk by chunk (with backpressure), kept or removed by its owner. */
+export class StagingWriter {
+  private constructor(
+    readonly path: string,
+    private readonly out: WriteStream,
+  ) {}
+
+  static async create(orgId: string): Promise<StagingWriter> {
+    const file = await stagingPath(orgId, '.upload');
+    const out = createWriteStream(file, { flags: 'wx' });
+    await once(out, 'open');
+    return new StagingWriter(file, out);
+  }
+
+  async write(buf: Buffer): Promise<void> {
+    if (!this.out.write(buf)) await once(this.out, 'drain');
+  }
+
+  async close(): Promise<void> {
+    this.out.end();
+    await finished(this.out);
+  }
+
+  async remove(): Promise<void> {
+    this.out.destroy();
+    await finished(this.out).catch(() => undefined);
+    await removeStaged(this.path);
   }
 }

@@ -171,3 +171,60 @@ test('abandoned uploads are swept in the background, without anyone starting ano
   assert.ok(!existsSync(uploadStagingPath(orgId, stale.id)));
   assert.equal((await db().select().from(schema.uploads).where(eq(schema.uploads.id, stale.id))).length, 0);
 });
+
+test('parts sent out of order and in parallel make the same version; an overlapping part is refused; progress is reported', async () => {
+  const { caller, orgId } = await newOrg('parallel-parts');
+  const body = Buffer.from(chatJsonl(2000));
+  const total = body.length;
+  const u = await createUpload(caller, { filename: 'parts.jsonl', size: total, dataset: 'parts' });
+  const part = Math.ceil(total / 5);
+  const starts = [0, 1, 2, 3, 4].map((i) => i * part);
+  const send = (s: number) => putChunk(caller, u.id, { contentRange: range(s, Math.min(total, s + part) - 1, total), body: bytes(body.subarray(s, Math.min(total, s + part)).toString('latin1'), 1000) });
+
+  // The last part first: nothing from 0 yet, so the offset stays 0 while `received` counts it.
+  assert.deepEqual(await send(starts[4]!), { offset: 0, size: total });
+  const after = await getUpload(caller, u.id);
+  assert.equal(after.offset, 0);
+  assert.equal(after.received, total - starts[4]!);
+  // A part overlapping received bytes is refused with where to continue.
+  await assert.rejects(
+    putChunk(caller, u.id, { contentRange: range(starts[4]! - 10, starts[4]! + 10, total), body: bytes('x'.repeat(21)) }),
+    (e: UploadOffsetConflict) => e instanceof UploadOffsetConflict && e.offset === 0,
+  );
+  // The rest at once, in parallel.
+  const answers = await Promise.all([starts[2]!, starts[0]!, starts[3]!, starts[1]!].map(send));
+  assert.ok(answers.every((a) => a.size === total));
+  const status = await getUpload(caller, u.id);
+  assert.equal(status.offset, total);
+  assert.equal(status.received, total);
+  assert.equal(status.validated, 0);
+
+  const done = await completeUpload(caller, u.id);
+  assert.equal(done.file.examples, 2000);
+  assert.equal(done.file.sha256, createHash('sha256').update(body).digest('hex'));
+  assert.equal((await getUpload(caller, u.id)).validated, total, 'a completed upload has validated every byte');
+  const left = await leftovers(orgId);
+  assert.deepEqual([left.files.length, left.objects.length, left.staged], [1, 1, []]);
+});
+
+test('while an upload completes, its status shows how many bytes validation has read', async () => {
+  const { caller } = await newOrg('validation-progress');
+  const body = Buffer.from(chatJsonl(150_000));
+  const total = body.length;
+  const u = await createUpload(caller, { filename: 'progress.jsonl', size: total });
+  for (let s = 0; s < total; s += 8 << 20) {
+    const e = Math.min(total, s + (8 << 20));
+    await putChunk(caller, u.id, { contentRange: range(s, e - 1, total), body: bytes(body.subarray(s, e).toString('latin1'), 1 << 20) });
+  }
+  const completing = completeUpload(caller, u.id);
+  const seen: number[] = [];
+  let finished = false;
+  void completing.finally(() => (finished = true)).catch(() => undefined);
+  while (!finished) {
+    const s = await getUpload(caller, u.id);
+    if (s.status === 'completing') seen.push(s.validated);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.equal((await completing).file.examples, 150_000);
+  assert.ok(seen.some((v) => v > 0 && v < total), `validation progress between 0 and ${total} was reported (seen: ${seen.slice(0, 10).join(', ')})`);
+});

@@ -5,8 +5,6 @@
  * Staged bytes live at `<DATA_DIR>/uploads/<org>/<upload id>.part`; uploads idle for 24 hours are
  * swept (file and row) whenever a new upload is created.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, stat, truncate } from 'node:fs/promises';
 import path from 'node:path';
 import { and, eq, inArray, lt } from 'drizzle-orm';
@@ -172,12 +170,48 @@ export function parseContentRange(header: string | null): { start: number; end: 
   return { start, end, total };
 }
 
-/** Uploads being written in this process: one chunk at a time per upload. */
-const writing = new Set<string>();
+/** Parts of uploads being written in this process, by upload: [start, end) each. */
+const writing = new Map<string, [number, number][]>();
+
+type Range = [number, number];
+
+/** The ranges that arrived so far (rows from before parts carry only their contiguous prefix). */
+function rangesOf(u: UploadRow): Range[] {
+  if (u.receivedRanges.length) return u.receivedRanges;
+  return u.receivedBytes > 0 ? [[0, u.receivedBytes]] : [];
+}
+
+/** `ranges` with `r` added, sorted, touching ranges merged. */
+export function mergeRange(ranges: Range[], r: Range): Range[] {
+  if (r[1] <= r[0]) return ranges;
+  const out: Range[] = [];
+  let [s, e] = r;
+  let placed = false;
+  for (const [a, b] of ranges) {
+    if (b < s) out.push([a, b]);
+    else if (a > e) {
+      if (!placed) out.push([s, e]);
+      placed = true;
+      out.push([a, b]);
+    } else {
+      s = Math.min(s, a);
+      e = Math.max(e, b);
+    }
+  }
+  if (!placed) out.push([s, e]);
+  return out;
+}
+
+const overlaps = (ranges: Range[], [s, e]: Range): boolean => ranges.some(([a, b]) => a < e && s < b);
+
+/** Bytes from 0 without a gap. */
+const prefixOf = (ranges: Range[]): number => (ranges[0]?.[0] === 0 ? ranges[0][1] : 0);
 
 /**
- * Appends one chunk at the current offset. Bytes that reached the disk count even when the
- * connection drops mid-chunk, so a client continues from `GET`'s offset without resending them.
+ * Writes one part at its place. Parts may come in any order and several at once (a client sends
+ * parts in parallel); a part that overlaps bytes already received or being received is refused
+ * with the offset to continue from. Bytes that reached the disk count even when the connection
+ * drops mid-part, so a client resends only the rest.
  */
 export async function putChunk(
   caller: Caller,
@@ -192,16 +226,19 @@ export async function putChunk(
   if (declaredTotal !== total) {
     throw new DomainError('invalid_request', `Content-Range total ${declaredTotal} differs from the upload's size ${total}.`, { param: 'Content-Range' });
   }
-  if (start !== u.receivedBytes) {
-    throw new UploadOffsetConflict(`Chunk starts at byte ${start}, but the upload continues at byte ${u.receivedBytes}; resend from there.`, u.receivedBytes);
-  }
   const length = end - start + 1;
   if (length > MAX_CHUNK_BYTES) throw new DomainError('payload_too_large', `A chunk may be at most ${MAX_CHUNK_BYTES} bytes.`, { param: 'Content-Range' });
   if (input.contentLength != null && input.contentLength !== length) {
     throw new DomainError('invalid_request', `Content-Length ${input.contentLength} does not match the Content-Range length ${length}.`, { param: 'Content-Length' });
   }
-  if (writing.has(id)) throw new UploadOffsetConflict(`Another chunk of upload '${id}' is being received; retry when it is done.`, u.receivedBytes);
-  writing.add(id);
+  const part: Range = [start, end + 1];
+  if (start < u.receivedBytes || overlaps(rangesOf(u), part)) {
+    throw new UploadOffsetConflict(`Bytes ${start}-${end} overlap bytes already received; the upload continues at byte ${u.receivedBytes}; resend from there.`, u.receivedBytes);
+  }
+  const inFlight = writing.get(id) ?? [];
+  if (overlaps(inFlight, part)) throw new UploadOffsetConflict(`Bytes ${start}-${end} of upload '${id}' are being received; retry when that part is done.`, u.receivedBytes);
+  inFlight.push(part);
+  writing.set(id, inFlight);
   let written = 0;
   let failure: unknown = null;
   const file = uploadStagingPath(caller.orgId, id);
@@ -227,19 +264,29 @@ export async function putChunk(
     } finally {
       await fh.close();
     }
-    const onDisk = written;
-    const offset = start + onDisk;
-    await db()
-      .update(schema.uploads)
-      .set({ receivedBytes: offset, updatedAt: new Date(), expiresAt: new Date(Date.now() + UPLOAD_TTL_MS) })
-      .where(orgScope(caller, schema.uploads, eq(schema.uploads.id, id), eq(schema.uploads.receivedBytes, start), eq(schema.uploads.status, 'open')));
+    const offset = start + written;
+    // Parts finishing at once each add their range under the row's lock.
+    const prefix = await db().transaction(async (tx) => {
+      const [row] = await tx.select().from(schema.uploads).where(orgScope(caller, schema.uploads, eq(schema.uploads.id, id))).for('update');
+      if (!row || row.status !== 'open') return row?.receivedBytes ?? 0;
+      const ranges = mergeRange(rangesOf(row), [start, offset]);
+      const receivedBytes = prefixOf(ranges);
+      await tx
+        .update(schema.uploads)
+        .set({ receivedRanges: ranges, receivedBytes, updatedAt: new Date(), expiresAt: new Date(Date.now() + UPLOAD_TTL_MS) })
+        .where(orgScope(caller, schema.uploads, eq(schema.uploads.id, id)));
+      return receivedBytes;
+    });
     if (failure) throw failure;
-    if (onDisk < length) {
-      throw new UploadOffsetConflict(`The chunk ended after ${onDisk} of ${length} bytes; continue from byte ${offset}.`, offset);
+    if (written < length) {
+      throw new UploadOffsetConflict(`The chunk ended after ${written} of ${length} bytes; continue from byte ${offset}.`, offset);
     }
-    return { offset, size: total };
+    // In order, the next part starts here; with parts in parallel, this is the first gap.
+    return { offset: prefix, size: total };
   } finally {
-    writing.delete(id);
+    const left = (writing.get(id) ?? []).filter((r) => r !== part);
+    if (left.length) writing.set(id, left);
+    else writing.delete(id);
   }
 }
 
@@ -249,6 +296,10 @@ export interface UploadStatus {
   offset: number;
   size: number;
   status: UploadRow['status'];
+  /** Bytes received, in any order (offset counts only those without a gap from 0). */
+  received: number;
+  /** While completing: bytes validation has read so far. */
+  validated: number;
   fileId: string | null;
   error: StoredError | null;
   chunkSize: number;
@@ -263,6 +314,8 @@ export function uploadStatusOf(u: UploadRow): UploadStatus {
     offset: u.receivedBytes,
     size: u.totalBytes ?? 0,
     status: u.status,
+    received: rangesOf(u).reduce((n, [a, b]) => n + b - a, 0),
+    validated: u.status === 'completed' ? (u.totalBytes ?? 0) : u.validatedBytes,
     fileId: u.fileId,
     error: u.error ?? null,
     chunkSize: UPLOAD_CHUNK_BYTES,
@@ -274,12 +327,6 @@ export function uploadStatusOf(u: UploadRow): UploadStatus {
 export async function getUpload(caller: Caller, id: string): Promise<UploadStatus> {
   authorize(caller, 'read');
   return uploadStatusOf(await findUpload(caller, id));
-}
-
-async function hashFile(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
 
 function errorRecord(e: unknown): StoredError {
@@ -330,7 +377,7 @@ export async function completeUpload(caller: Caller, id: string, opts: { signal?
     if (onDisk > total) await truncate(file, total);
     const opts2: VersionFields = claimed.options;
     const fields = checkFields({ ...opts2, purpose: claimed.purpose }, true);
-    const result = await createVersion(caller, { path: file, bytes: total, sha256: await hashFile(file) }, { filename: claimed.filename, fields, signal: opts.signal });
+    const result = await createVersion(caller, { path: file, bytes: total }, { filename: claimed.filename, fields, signal: opts.signal, onProgress: progressRecorder(caller, id) });
     await setStatus(caller, id, { status: 'completed', fileId: result.file.id, error: null });
     return result;
   } catch (e) {
@@ -338,6 +385,24 @@ export async function completeUpload(caller: Caller, id: string, opts: { signal?
     await setStatus(caller, id, { status: 'failed', error: errorRecord(e) }).catch((err) => logger.error({ err, id }, 'could not record a failed upload'));
     throw e;
   }
+}
+
+/** Records how far validation has read, at most once a second, for whoever polls the upload. */
+function progressRecorder(caller: Caller, id: string): (bytes: number) => void {
+  let last = 0;
+  let writing = false;
+  return (bytes) => {
+    const now = Date.now();
+    if (writing || now - last < 1000) return;
+    last = now;
+    writing = true;
+    void db()
+      .update(schema.uploads)
+      .set({ validatedBytes: bytes })
+      .where(orgScope(caller, schema.uploads, eq(schema.uploads.id, id), eq(schema.uploads.status, 'completing')))
+      .catch((err) => logger.warn({ err, id }, 'could not record validation progress'))
+      .finally(() => (writing = false));
+  };
 }
 
 async function setStatus(caller: Caller, id: string, patch: Partial<Pick<UploadRow, 'status' | 'fileId' | 'error'>>): Promise<void> {

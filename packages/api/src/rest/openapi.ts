@@ -354,12 +354,12 @@ export const datasetPaths: ZodOpenApiPathsObject = {
     get: { operationId: 'getUpload', summary: 'Status and offset: where an interrupted client continues', requestParams: { path: uploadIdParam }, responses: ok(uploadSchema) },
     put: {
       operationId: 'putUploadChunk',
-      summary: 'Append bytes at the current offset',
+      summary: 'Send one part: the bytes of its Content-Range, in any order and several at once (parts may not overlap)',
       requestParams: { path: uploadIdParam, header: z.object({ 'Content-Range': z.string().meta({ example: 'bytes 0-8388607/104857600' }) }) },
       requestBody: { required: true, content: { 'application/octet-stream': { schema: z.string().meta({ format: 'binary' }) } } },
       responses: {
         ...ok(uploadChunkSchema),
-        '409': json(uploadOffsetErrorSchema, 'The chunk does not start at the current offset (or ended early); `offset` says where to continue'),
+        '409': json(uploadOffsetErrorSchema, 'The part overlaps bytes already received or being received (or ended early); `offset` says where to continue'),
       },
     },
     delete: { operationId: 'abortUpload', summary: 'Abort and remove the staged bytes', requestParams: { path: uploadIdParam }, responses: { ...ok(uploadSchema), ...conflict } },

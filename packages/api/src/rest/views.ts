@@ -100,6 +100,8 @@ export function restUpload(u: UploadStatus): RestUpload {
     filename: u.filename,
     offset: u.offset,
     size: u.size,
+    received: u.received,
+    validated: u.validated,
     status: u.status,
     fileId: u.fileId,
     error: u.error,

@@ -67,7 +67,12 @@ export const uploads = pgTable(
     /** Everything the upload will be processed with at completion (dataset name, format, column mapping). */
     options: jsonb('options').$type<UploadOptions>().notNull(),
     totalBytes: bigint('total_bytes', { mode: 'number' }),
+    /** The bytes from 0 that arrived without a gap: where a client sending in order continues. */
     receivedBytes: bigint('received_bytes', { mode: 'number' }).notNull().default(0),
+    /** Every byte range that arrived, [start, end) sorted and merged: parts may arrive in any order. */
+    receivedRanges: jsonb('received_ranges').$type<[number, number][]>().notNull().default([]),
+    /** While completing: how many of the staged bytes validation has read (the portal shows it). */
+    validatedBytes: bigint('validated_bytes', { mode: 'number' }).notNull().default(0),
     status: text('status', { enum: ['open', 'completing', 'completed', 'failed', 'aborted'] }).notNull(),
     fileId: text('file_id').references(() => files.id, { onDelete: 'set null' }),
     error: jsonb('error').$type<StoredError>(),

@@ -401,7 +401,12 @@ export function UploadPanel({ models, onUploaded }: { models: UploadModelOption[
             <span data-testid="upload-percent">{percent} %</span> — {fmtBytes(progress.sent)} of {fmtBytes(progress.total)}
             {progress.phase === 'starting' && ' — starting…'}
             {progress.phase === 'retrying' && ` — connection problem (${progress.reason ?? 'error'}), retry ${progress.attempt} in ${Math.round((progress.retryInMs ?? 0) / 100) / 10} s`}
-            {progress.phase === 'validating' && !result && !error && ' — sent; validating every line…'}
+            {progress.phase === 'validating' && !result && !error && (
+              <span data-testid="validation-progress">
+                {' — sent; validating every line: '}
+                {pct(progress.validated ?? 0, progress.total)} % ({fmtBytes(progress.validated ?? 0)} of {fmtBytes(progress.total)}) checked…
+              </span>
+            )}
             {result && ' — done'}
           </span>
         </div>
