@@ -136,6 +136,11 @@ export function ingestStreamOffThread(
   output: Writable,
   opts: IngestOptions,
   maxThreads = defaultDatasetThreads(),
+  /**
+   * The input's chunks are the thread's to take: each is moved to it, not copied. The caller must
+   * not touch a chunk once it has yielded it, nor yield views sharing memory with anything else.
+   */
+  handOver = false,
 ): Promise<OffThreadResult> {
   if (maxThreads <= 0) return ingest(input, output, opts).then((r) => ({ ...r, threadId: 0 }));
   const { signal, ...rest } = opts;
@@ -193,8 +198,8 @@ export function ingestStreamOffThread(
       try {
         for await (const chunk of input) {
           if (settled) break;
-          // A copy: the caller may still be using its buffer (writing it to disk, say).
-          const own = new Uint8Array(chunk);
+          // Else a copy: the caller may still be using its buffer (writing it to disk, say).
+          const own = handOver ? chunk : new Uint8Array(chunk);
           inFlight += own.byteLength;
           t.worker.postMessage({ kind: 'chunk', id, chunk: own } satisfies ThreadRequest, [own.buffer as ArrayBuffer]);
           while (inFlight > STREAM_WINDOW_BYTES && !settled) await new Promise<void>((r) => (wake = r));

@@ -68,6 +68,11 @@ export function createStorage(url?: string): Storage {
       endpoint: config.S3_ENDPOINT,
       region: config.S3_REGION,
       forcePathStyle: config.S3_FORCE_PATH_STYLE ?? Boolean(config.S3_ENDPOINT),
+      // The SDK's default adds a CRC32 of every part on top of SigV4's SHA-256 of the same bytes
+      // (a sixth of the web server's CPU when it stores an upload); S3-compatible stores (versitygw,
+      // MinIO, others) also refuse some of those headers. SigV4 still covers every byte sent.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
     });
   }
   throw new Error(`STORAGE_URL must be a file:// or s3:// URL, got ${url}`);

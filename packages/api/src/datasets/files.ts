@@ -17,7 +17,7 @@ import { logger } from '../logger';
 import { authorize, findOwned, newestFirstAfter, notFoundError, orgScope, pageLimit, toPage, type Caller } from '../tenant';
 import { isUniqueViolation } from '../identity/accounts';
 import { recordAudit } from '../identity/audit';
-import { asBuffer, ChunkFeed, removeStaged, StagingWriter, tooLarge, type ByteSource } from './staging';
+import { batched, ChunkFeed, removeStaged, StagingWriter, tooLarge, type ByteSource } from './staging';
 
 export type FileRow = typeof schema.files.$inferSelect;
 export type DatasetRow = typeof schema.datasets.$inferSelect;
@@ -171,7 +171,7 @@ function sameValidation(a: CheckedFields, b: CheckedFields): boolean {
  * failure, of the validation, the input or the store, the object is gone and the first cause is
  * thrown.
  */
-async function validateIntoStore(key: string, input: AsyncIterable<Uint8Array>, opts: IngestOptions): Promise<OffThreadResult> {
+async function validateIntoStore(key: string, input: AsyncIterable<Uint8Array>, opts: IngestOptions, handOver = false): Promise<OffThreadResult> {
   const output = new PassThrough({ highWaterMark: 1 << 20 });
   const stop = new AbortController();
   let failing = false;
@@ -184,7 +184,7 @@ async function validateIntoStore(key: string, input: AsyncIterable<Uint8Array>, 
   });
   try {
     const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
-    const result = await ingestStreamOffThread(input, output, { ...opts, signal }, loadConfig().DATASET_THREADS);
+    const result = await ingestStreamOffThread(input, output, { ...opts, signal }, loadConfig().DATASET_THREADS, handOver);
     await stored;
     return result;
   } catch (e) {
@@ -354,7 +354,8 @@ export async function uploadVersion(caller: Caller, input: UploadInput): Promise
   const id = newId('file');
   const key = fileStorageKey(caller.orgId, id);
   const feed = new ChunkFeed();
-  const validation = validateIntoStore(key, feed, ingestOptions(filename, earlyFields, input.signal));
+  // The feed gets batched()'s pieces, each written to the staged copy first: they move to the thread as they are.
+  const validation = validateIntoStore(key, feed, ingestOptions(filename, earlyFields, input.signal), true);
   let validated: OffThreadResult | null = null;
   let invalid: unknown = null;
   const settled = validation.then(
@@ -364,8 +365,7 @@ export async function uploadVersion(caller: Caller, input: UploadInput): Promise
   const staged = input.lateFields ? await StagingWriter.create(caller.orgId) : null;
   let bytes = 0;
   try {
-    for await (const chunk of input.body) {
-      const buf = asBuffer(chunk);
+    for await (const buf of batched(input.body)) {
       bytes += buf.length;
       if (bytes > maxBytes) throw tooLarge(maxBytes);
       if (staged) await staged.write(buf);

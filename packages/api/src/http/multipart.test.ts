@@ -14,7 +14,7 @@ test('parses fields and a file in any chunking', async () => {
   const req = new Request('http://x/', { method: 'POST', body: fd });
   const boundary = multipartBoundary(req.headers.get('content-type'))!;
   const raw = Buffer.from(await req.arrayBuffer());
-  for (const size of [1, 7, 64, 100_000]) {
+  for (const size of [1, 2, 3, 5, 7, 11, 13, 17, 31, 64, 100_000]) {
     const got: Record<string, string> = {};
     let filename: string | null = null;
     for await (const part of parseMultipart(chunks(raw, size), boundary)) {

@@ -92,6 +92,20 @@ function parseHeaders(raw: string): { name: string; filename: string | null; con
   return { name, filename, contentType };
 }
 
+/**
+ * How many leading bytes of `buf` cannot belong to a delimiter that `buf` holds no whole copy of:
+ * all but its longest suffix that is a start of the delimiter. Usually that suffix is empty (the
+ * delimiter starts with CR, rare in data), so the buffer empties and the next read needs no
+ * copying to join it.
+ */
+function safeLength(buf: Buffer, delimiter: Buffer): number {
+  const from = Math.max(0, buf.length - (delimiter.length - 1));
+  for (let i = buf.indexOf(delimiter[0]!, from); i >= 0; i = buf.indexOf(delimiter[0]!, i + 1)) {
+    if (buf.subarray(i).equals(delimiter.subarray(0, buf.length - i))) return i;
+  }
+  return buf.length;
+}
+
 export async function* parseMultipart(body: AsyncIterable<Uint8Array>, boundary: string): AsyncGenerator<MultipartPart> {
   const reader = new ByteReader(body[Symbol.asyncIterator]());
   const dashBoundary = Buffer.from(`--${boundary}`);
@@ -128,14 +142,15 @@ export async function* parseMultipart(body: AsyncIterable<Uint8Array>, boundary:
       for (;;) {
         const i = reader.buffer.indexOf(delimiter);
         if (i >= 0) {
-          if (i > 0) yield Buffer.from(reader.consume(i));
+          // Views, not copies: no buffer is ever written to after it was read.
+          if (i > 0) yield reader.consume(i);
           reader.consume(delimiter.length);
           finished = true;
           return;
         }
         // Emit all but a tail that could be the start of the delimiter.
-        const safe = reader.buffer.length - (delimiter.length - 1);
-        if (safe > 0) yield Buffer.from(reader.consume(safe));
+        const safe = safeLength(reader.buffer, delimiter);
+        if (safe > 0) yield reader.consume(safe);
         if (!(await reader.fill())) throw malformed('unexpected end in a part');
       }
     }
