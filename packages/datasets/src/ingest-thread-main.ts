@@ -12,12 +12,15 @@ import { ownBuffer, STREAM_WINDOW_BYTES, type ThreadReply, type ThreadRequest } 
 const port = parentPort;
 if (!port) throw new Error('ingest-thread-main.ts runs only as a worker thread.');
 
+const ACK_BYTES = 4 << 20;
+
 /** The chunks of a streamed upload, in order, acknowledged to the sender as they are taken. */
 class PortInput implements AsyncIterable<Uint8Array> {
   private queue: Uint8Array[] = [];
   private ended = false;
   private error: unknown = null;
   private wake: (() => void) | null = null;
+  private unacked = 0;
 
   constructor(private readonly id: number) {}
 
@@ -47,7 +50,13 @@ class PortInput implements AsyncIterable<Uint8Array> {
       if (this.error) throw this.error;
       const chunk = this.queue.shift();
       if (chunk) {
-        port!.postMessage({ kind: 'in-ack', id: this.id, bytes: chunk.byteLength } satisfies ThreadReply);
+        // Acknowledged in batches while more is queued (one message per piece is measurable), at
+        // once when nothing is: the sender may be waiting for room.
+        this.unacked += chunk.byteLength;
+        if (this.unacked >= ACK_BYTES || this.queue.length === 0) {
+          port!.postMessage({ kind: 'in-ack', id: this.id, bytes: this.unacked } satisfies ThreadReply);
+          this.unacked = 0;
+        }
         yield chunk;
         continue;
       }
