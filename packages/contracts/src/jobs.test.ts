@@ -65,7 +65,7 @@ test('the catalog gives complete, valid settings for every model, method and obj
 
 test("what a job on lfm2-tiny gets is what it got before settings had one place", () => {
   assert.deepEqual(jobSettings('lfm2-tiny', {}), { method: 'full', objective: 'sft', n_epochs: 5, learning_rate: 5e-4, batch_size: 8, lora_rank: 16, lora_alpha: 32 });
-  assert.deepEqual(jobSettings('lfm2-tiny', { method: 'lora' }), { method: 'lora', objective: 'sft', n_epochs: 20, learning_rate: 1e-3, batch_size: 8, lora_rank: 16, lora_alpha: 256 });
+  assert.deepEqual(jobSettings('lfm2-tiny', { method: 'lora' }), { method: 'lora', objective: 'sft', n_epochs: 30, learning_rate: 1e-3, batch_size: 8, lora_rank: 16, lora_alpha: 256 });
   assert.deepEqual(jobSettings('lfm2-tiny', { objective: 'dpo' }), { method: 'full', objective: 'dpo', n_epochs: 5, learning_rate: 2e-4, batch_size: 8, lora_rank: 16, lora_alpha: 32, beta: 0.1 });
   assert.deepEqual(jobSettings('lfm2-350m', { method: 'lora', objective: 'dpo', beta: 0.3 }), { method: 'lora', objective: 'dpo', n_epochs: 3, learning_rate: 1e-5, batch_size: 8, lora_rank: 16, lora_alpha: 32, beta: 0.3 });
   // A rank without an alpha: alpha = 2 x rank, not the recipe's alpha for its own rank.
