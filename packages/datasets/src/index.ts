@@ -6,3 +6,4 @@
 export { ingest, ingestDataset, DEFAULT_MAX_LINE_BYTES, MAX_REPORTED_ERRORS, type IngestOptions, type IngestResult } from './ingest';
 export { ingestStreamOffThread, stopDatasetThreads, type OffThreadResult } from './ingest-threads';
 export { estimateTraining, trainingPrice, type TrainingEstimate, type MeasuredRates } from './estimate';
+export { ChunkFeed } from './chunk-feed';

@@ -6,6 +6,7 @@
 import { Writable } from 'node:stream';
 import { parentPort, threadId } from 'node:worker_threads';
 import { DomainError } from '@edgetune/contracts';
+import { ChunkFeed } from './chunk-feed';
 import { ingest } from './ingest';
 import { ownBuffer, STREAM_WINDOW_BYTES, type ThreadReply, type ThreadRequest } from './ingest-threads';
 
@@ -14,56 +15,20 @@ if (!port) throw new Error('ingest-thread-main.ts runs only as a worker thread.'
 
 const ACK_BYTES = 4 << 20;
 
-/** The chunks of a streamed upload, in order, acknowledged to the sender as they are taken. */
-class PortInput implements AsyncIterable<Uint8Array> {
-  private queue: Uint8Array[] = [];
-  private ended = false;
-  private error: unknown = null;
-  private wake: (() => void) | null = null;
-  private unacked = 0;
-
-  constructor(private readonly id: number) {}
-
-  push(chunk: Uint8Array): void {
-    this.queue.push(chunk);
-    this.notify();
-  }
-
-  end(): void {
-    this.ended = true;
-    this.notify();
-  }
-
-  fail(e: unknown): void {
-    this.error = e;
-    this.notify();
-  }
-
-  private notify(): void {
-    const w = this.wake;
-    this.wake = null;
-    w?.();
-  }
-
-  async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array> {
-    for (;;) {
-      if (this.error) throw this.error;
-      const chunk = this.queue.shift();
-      if (chunk) {
-        // Acknowledged in batches while more is queued (one message per piece is measurable), at
-        // once when nothing is: the sender may be waiting for room.
-        this.unacked += chunk.byteLength;
-        if (this.unacked >= ACK_BYTES || this.queue.length === 0) {
-          port!.postMessage({ kind: 'in-ack', id: this.id, bytes: this.unacked } satisfies ThreadReply);
-          this.unacked = 0;
-        }
-        yield chunk;
-        continue;
-      }
-      if (this.ended) return;
-      await new Promise<void>((r) => (this.wake = r));
+/**
+ * The chunks of an upload, in order. The sender bounds what is in flight, so nothing waits here;
+ * taken chunks are acknowledged in batches while more is queued (one message per piece is
+ * measurable) and at once when nothing is (the sender may be waiting for room).
+ */
+function portInput(id: number): ChunkFeed {
+  let unacked = 0;
+  return new ChunkFeed(Infinity, (chunk, stillQueued) => {
+    unacked += chunk.byteLength;
+    if (unacked >= ACK_BYTES || stillQueued === 0) {
+      port!.postMessage({ kind: 'in-ack', id, bytes: unacked } satisfies ThreadReply);
+      unacked = 0;
     }
-  }
+  });
 }
 
 /** The normalized output, sent to the parent; a write waits while too much is unacknowledged. */
@@ -95,7 +60,7 @@ class PortOutput extends Writable {
 
 interface Running {
   ac: AbortController;
-  input: PortInput;
+  input: ChunkFeed;
   output: PortOutput;
 }
 
@@ -126,7 +91,7 @@ port.on('message', (msg: ThreadRequest) => {
       return;
     }
     case 'chunk':
-      r?.input.push(msg.chunk);
+      void r?.input.push(msg.chunk);
       return;
     case 'end':
       r?.input.end();
@@ -135,7 +100,7 @@ port.on('message', (msg: ThreadRequest) => {
       r?.output.acknowledged(msg.bytes);
       return;
     case 'stream': {
-      const s: Running = { ac: new AbortController(), input: new PortInput(msg.id), output: new PortOutput(msg.id) };
+      const s: Running = { ac: new AbortController(), input: portInput(msg.id), output: new PortOutput(msg.id) };
       running.set(msg.id, s);
       // The output's own error (none is expected: it only posts messages) must not go unhandled.
       s.output.on('error', () => undefined);

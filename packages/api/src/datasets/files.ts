@@ -12,12 +12,12 @@ import { loadConfig } from '@edgetune/config';
 import { datasetFormats, DomainError, filePurposes, newId, terminalStatuses, type DatasetFormat } from '@edgetune/contracts';
 import { db, schema } from '@edgetune/db';
 import { storage } from '@edgetune/storage';
-import { ingestStreamOffThread, type IngestOptions, type OffThreadResult } from '@edgetune/datasets';
+import { ChunkFeed, ingestStreamOffThread, type IngestOptions, type OffThreadResult } from '@edgetune/datasets';
 import { logger } from '../logger';
 import { authorize, findOwned, newestFirstAfter, notFoundError, orgScope, pageLimit, toPage, type Caller } from '../tenant';
 import { isUniqueViolation } from '../identity/accounts';
 import { recordAudit } from '../identity/audit';
-import { batched, ChunkFeed, removeStaged, StagingWriter, tooLarge, type ByteSource } from './staging';
+import { batched, removeStaged, StagingWriter, tooLarge, type ByteSource } from './staging';
 
 export type FileRow = typeof schema.files.$inferSelect;
 export type DatasetRow = typeof schema.datasets.$inferSelect;
