@@ -158,19 +158,25 @@ function tokenizerStore(): string {
 
 const fmt = (n: number, d = 1): string => n.toFixed(d);
 
-/** Upload end to end (HTTP, official client) next to the validator alone on the same bytes. */
-async function mainEndToEnd(): Promise<void> {
-  const sizes = (process.env.BENCH_SIZES ?? '200M,2G').split(',').map(parseSize);
-  const stores = (process.env.BENCH_STORES ?? 'file,s3').split(',').map((s) => s.trim());
-  const parallel = Number(process.env.BENCH_PARALLEL ?? 4);
+/** The bench folder with the bundled child; returns what removes it (also on Ctrl-C). */
+function prepareBenchDir(): () => void {
   mkdirSync(benchDir, { recursive: true });
   const cleanup = (): void => rmSync(benchDir, { recursive: true, force: true });
   process.on('SIGINT', () => {
     cleanup();
     process.exit(130);
   });
+  bundleChild();
+  return cleanup;
+}
+
+/** Upload end to end (HTTP, official client) next to the validator alone on the same bytes. */
+async function mainEndToEnd(): Promise<void> {
+  const sizes = (process.env.BENCH_SIZES ?? '200M,2G').split(',').map(parseSize);
+  const stores = (process.env.BENCH_STORES ?? 'file,s3').split(',').map((s) => s.trim());
+  const parallel = Number(process.env.BENCH_PARALLEL ?? 4);
+  const cleanup = prepareBenchDir();
   try {
-    bundleChild();
     const env = { ...process.env, STORAGE_URL: tokenizerStore() };
     const files: { file: string; bytes: number; validator: ChildResult }[] = [];
     for (const size of sizes) {
@@ -211,14 +217,8 @@ async function mainEndToEnd(): Promise<void> {
 
 async function main(): Promise<void> {
   const sizes = (process.env.BENCH_SIZES ?? '100M,2G').split(',').map(parseSize);
-  mkdirSync(benchDir, { recursive: true });
-  const cleanup = (): void => rmSync(benchDir, { recursive: true, force: true });
-  process.on('SIGINT', () => {
-    cleanup();
-    process.exit(130);
-  });
+  const cleanup = prepareBenchDir();
   try {
-    bundleChild();
     const storageUrl = tokenizerStore();
     const env = { ...process.env, STORAGE_URL: storageUrl };
     const cpu = os.cpus()[0]?.model ?? 'unknown CPU';

@@ -390,18 +390,18 @@ export async function completeUpload(caller: Caller, id: string, opts: { signal?
 /** Records how far validation has read, at most once a second, for whoever polls the upload. */
 function progressRecorder(caller: Caller, id: string): (bytes: number) => void {
   let last = 0;
-  let writing = false;
+  let recording = false;
   return (bytes) => {
     const now = Date.now();
-    if (writing || now - last < 1000) return;
+    if (recording || now - last < 1000) return;
     last = now;
-    writing = true;
+    recording = true;
     void db()
       .update(schema.uploads)
       .set({ validatedBytes: bytes })
       .where(orgScope(caller, schema.uploads, eq(schema.uploads.id, id), eq(schema.uploads.status, 'completing')))
       .catch((err) => logger.warn({ err, id }, 'could not record validation progress'))
-      .finally(() => (writing = false));
+      .finally(() => (recording = false));
   };
 }
 
