@@ -66,15 +66,19 @@ export function ensureSecrets(dataDir: string): { authSecret: string; signingKey
 }
 
 
+/** Where this machine reaches a web app listening on host:port: a wildcard address is reached on the loopback. */
+export function reachableUrl(host: string, port: number): string {
+  const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;
+  return `http://${reachable}:${port}`;
+}
+
 export async function startStack(opts: StackOptions): Promise<Stack> {
   const { log } = opts;
   mkdirSync(opts.dataDir, { recursive: true });
   const logDir = path.join(opts.dataDir, 'logs');
   const { authSecret, signingKeyFile, fleetKeySecret } = ensureSecrets(opts.dataDir);
   const host = process.env.HOST || '127.0.0.1';
-  // Where this process reaches the web app: a wildcard address is reached on the loopback.
-  const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;
-  const baseUrl = `http://${reachable}:${opts.port}`;
+  const baseUrl = reachableUrl(host, opts.port);
   const tsx = path.join(ROOT, 'node_modules', '.bin', 'tsx');
 
   let pgServer: EmbeddedPg | null = null;

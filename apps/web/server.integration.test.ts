@@ -45,13 +45,15 @@ const uniqueEmail = (tag: string) => `${tag}-${randomBytes(5).toString('hex')}@e
 
 let proxied: ChildProcess | null = null;
 const proxiedPort = Number(process.env.TEST_PROXIED_WEB_PORT ?? 3197);
-const proxiedUrl = `http://127.0.0.1:${proxiedPort}`;
+// Another loopback address than the default: the server must listen where HOST says (and only there).
+const proxiedHost = '127.0.0.2';
+const proxiedUrl = `http://${proxiedHost}:${proxiedPort}`;
 
 before(async () => {
   // A second web server on the same database, as deployed behind one reverse proxy.
   proxied = spawn(path.join(root, 'node_modules', '.bin', 'tsx'), [path.join(here, 'server.ts')], {
     cwd: here,
-    env: { ...process.env, PORT: String(proxiedPort), HOST: '127.0.0.1', TRUST_PROXY_HOPS: '1', NODE_ENV: 'production', LOG_LEVEL: 'warn' },
+    env: { ...process.env, PORT: String(proxiedPort), HOST: proxiedHost, TRUST_PROXY_HOPS: '1', NODE_ENV: 'production', LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'inherit', 'inherit'],
     detached: true,
   });
@@ -146,4 +148,12 @@ test('anonymous health answers say ok or error per component, nothing about addr
   assert.ok(['ok', 'error'].includes(body.status));
   assert.deepEqual(Object.keys(body.components).sort(), ['database', 'storage', 'temporal', 'workers']);
   assert.doesNotMatch(text, /127\.0\.0\.1|:\d{4}|queue|latency|namespace|error"?:\s*"/);
+});
+
+test('the server listens on HOST:PORT, not on a default address', async () => {
+  assert.equal((await fetch(`${proxiedUrl}/api/trpc/auth.providers`)).status, 200);
+  await assert.rejects(fetch(`http://127.0.0.1:${proxiedPort}/api/trpc/auth.providers`), (e: Error & { cause?: { code?: string } }) => {
+    assert.equal(e.cause?.code, 'ECONNREFUSED');
+    return true;
+  });
 });

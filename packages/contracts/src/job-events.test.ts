@@ -35,6 +35,13 @@ const cases: [JobEventFact, string][] = [
     { kind: 'dataset_validated', base_model: 'lfm2-tiny', objective: 'sft', train_examples: 270, eval_examples: 30, train_tokens: 12347, max_tokens: 50, held_out_from_training: true },
     "Dataset validated with lfm2-tiny's tokenizer: 270 training and 30 evaluation examples, 12347 training tokens (longest 50); evaluation examples held out from the training file",
   ],
+  [
+    {
+      kind: 'dataset_validated', base_model: 'lfm2-350m', objective: 'sft', train_examples: 270, eval_examples: 30, train_tokens: 12347, max_tokens: 700,
+      held_out_from_training: true, held_out_near_duplicates: 2, truncated_examples: 1, max_seq_len: 512,
+    },
+    "Dataset validated with lfm2-350m's tokenizer: 270 training and 30 evaluation examples, 12347 training tokens (longest 700); evaluation examples held out from the training file (2 of them have a near-duplicate in training, which flatters their accuracy); 1 example is longer than the 512 tokens a job trains on and trains on its first tokens",
+  ],
   [{ kind: 'queued', pool: 'local' }, 'Queued for training on pool local'],
   [
     { kind: 'waiting_for_device', device: 'arm64-phone', pool: 'phone-lab', wait_minutes: 30 },

@@ -28,6 +28,11 @@ export const jobEventFactSchema = z.discriminatedUnion('kind', [
     train_tokens: count,
     max_tokens: count,
     held_out_from_training: z.boolean(),
+    /** Examples longer than the job trains on (kept as their first `max_seq_len` tokens). */
+    truncated_examples: count.optional(),
+    max_seq_len: count.optional(),
+    /** Held-out examples with a near-duplicate left in training (absent with a validation file). */
+    held_out_near_duplicates: count.optional(),
   }),
   z.object({ kind: z.literal('queued'), pool: z.string() }),
   /** `worker` is the Temporal identity of the trainer that picked the work up, when known. */
@@ -129,7 +134,11 @@ export function describeJobFact(f: JobEventFact): string {
     case 'dataset_validated':
       return (
         `Dataset validated with ${f.base_model}'s tokenizer: ${f.train_examples} training and ${f.eval_examples} evaluation ${f.objective === 'dpo' ? 'preference pairs' : 'examples'}, ${f.train_tokens} training tokens (longest ${f.max_tokens})` +
-        (f.held_out_from_training ? '; evaluation examples held out from the training file' : '')
+        (f.held_out_from_training ? '; evaluation examples held out from the training file' : '') +
+        (f.held_out_near_duplicates ? ` (${f.held_out_near_duplicates} of them ${f.held_out_near_duplicates === 1 ? 'has' : 'have'} a near-duplicate in training, which flatters their accuracy)` : '') +
+        (f.truncated_examples
+          ? `; ${f.truncated_examples} ${f.truncated_examples === 1 ? 'example is' : 'examples are'} longer than the ${f.max_seq_len ?? 'maximum'} tokens a job trains on and ${f.truncated_examples === 1 ? 'trains on its' : 'train on their'} first tokens`
+          : '')
       );
     case 'queued':
       return `Queued for training on pool ${f.pool}`;

@@ -117,6 +117,12 @@ export const jobResultSchema = z.object({
     })
     .optional(),
   // A DPO evaluation without a margin records null; the manifest publishes 0 then.
-  evaluation: evaluationMetricsSchema.extend({ reward_margin: z.number().nullable().optional() }).optional(),
+  evaluation: evaluationMetricsSchema
+    .extend({
+      reward_margin: z.number().nullable().optional(),
+      /** Held-out examples with a near-duplicate in training (absent with a validation file). */
+      held_out_near_duplicates: z.number().optional(),
+    })
+    .optional(),
 });
 export type JobResult = z.infer<typeof jobResultSchema>;

@@ -95,8 +95,9 @@ export function readJobSettings(modelId: string, stored: unknown): JobSettings {
 }
 
 /**
- * The longest example a job trains on, in tokens: the model's context or 512, whichever is
- * smaller (the dataset check refuses longer examples).
+ * The longest example a job trains on whole, in tokens: the model's context or 512, whichever is
+ * smaller. Longer examples train on their first this-many tokens: the upload warns about them and
+ * the job's validation counts them (never a failure).
  */
 export function trainingMaxSeqLen(model: Pick<BaseModel, 'contextLength'>): number {
   return Math.min(model.contextLength, 512);

@@ -324,13 +324,14 @@ describe('tokens', () => {
     assert.equal(tokens.histogram.reduce((a, h) => a + h.count, 0), lines.length);
   });
 
-  test('too long for the context of the base model', async () => {
-    const long = chat('x '.repeat(3000), 'done with it');
+  test('longer than a job of the base model trains on', async () => {
+    // 600 words: within lfm2-tiny's 2048-token context, beyond the 512 tokens a job trains on.
+    const long = chat('x '.repeat(600), 'done with it');
     const r = await run(jsonl([chat('A short question here', 'A short answer'), long]), 'long.jsonl');
     const w = r.result?.report.warnings.find((x) => x.code === 'too_long');
     assert.ok(w, 'too_long warning');
     assert.deepEqual(w.lines, [2]);
-    assert.match(w.message, /2048-token context of lfm2-tiny/);
+    assert.match(w.message, /^1 example is longer than the 512 tokens a fine-tuning job of lfm2-tiny trains on .*; training keeps the first 512 tokens of each\.$/);
   });
 
   test('no tokenizer staged: tokens null with the reason', async () => {

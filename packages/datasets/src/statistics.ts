@@ -104,7 +104,7 @@ export class DatasetStatistics implements Locator {
       const n = counter.countExample(messages as TemplateMessage[], tools);
       this.tokenCounted(t0);
       this.tokenStats.add(n);
-      if (n > counter.contextLength) this.tooLong.add(line);
+      if (n > counter.trainingLength) this.tooLong.add(line);
     }
     this.count++;
   }
@@ -143,7 +143,7 @@ export class DatasetStatistics implements Locator {
     else this.labels.add(answer, line);
     if (counter) {
       this.tokenStats.add(tokens);
-      if (tokens > counter.contextLength) this.tooLong.add(line);
+      if (tokens > counter.trainingLength) this.tooLong.add(line);
     }
     this.count++;
     return true;
@@ -181,7 +181,7 @@ export class DatasetStatistics implements Locator {
       this.tokenCounted(t0);
       this.tokenStats.add(Math.max(a, b));
       this.tokenStats.total += Math.min(a, b);
-      if (Math.max(a, b) > counter.contextLength) this.tooLong.add(line);
+      if (Math.max(a, b) > counter.trainingLength) this.tooLong.add(line);
     }
     this.count++;
   }
@@ -262,7 +262,7 @@ export class DatasetStatistics implements Locator {
       `${this.near.count} ${examplesVerb(this.near.count, 'matches', 'match')} an earlier example once case, whitespace and punctuation are ignored${dupNote}.`,
     );
     if (this.counter) {
-      add('too_long', this.tooLong, `${this.tooLong.count} ${examplesVerb(this.tooLong.count, 'exceeds', 'exceed')} the ${this.counter.contextLength}-token context of ${this.counter.baseModel} (counted with its tokenizer and chat template); training truncates them.`);
+      add('too_long', this.tooLong, `${this.tooLong.count} ${examplesVerb(this.tooLong.count, 'is', 'are')} longer than the ${this.counter.trainingLength} tokens a fine-tuning job of ${this.counter.baseModel} trains on (counted with its tokenizer and chat template); training keeps the first ${this.counter.trainingLength} tokens of each.`);
     }
     add('too_short', this.short, `${this.short.count} ${examplesVerb(this.short.count, 'has', 'have')} fewer than ${MIN_EXAMPLE_CHARS} characters of text in all their messages together.`);
     const dist = this.labels.distribution();

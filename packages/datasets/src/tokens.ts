@@ -1,6 +1,6 @@
 import { Template } from '@huggingface/jinja';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { findBaseModel, type BaseModel, type TokenizerAvailability } from '@edgetune/contracts';
+import { findBaseModel, trainingMaxSeqLen, type BaseModel, type TokenizerAvailability } from '@edgetune/contracts';
 import { storage, StorageNotFound, type Storage } from '@edgetune/storage';
 import { MergeCounter } from './bpe-count';
 import { CountTable } from './count-table';
@@ -67,7 +67,8 @@ interface Shape {
 }
 
 export class TokenCounter {
-  readonly contextLength: number;
+  /** The longest example a fine-tuning job of this model trains on whole (longer ones are truncated). */
+  readonly trainingLength: number;
   private template: Template;
   private specials: Record<string, string>;
   private added: RegExp | null;
@@ -103,9 +104,9 @@ export class TokenCounter {
     tokenizerJson: Record<string, unknown>,
     templateSource: string,
     specials: Record<string, string>,
-    contextLength: number,
+    trainingLength: number,
   ) {
-    this.contextLength = contextLength;
+    this.trainingLength = trainingLength;
     this.kernel.initTable(CHUNK_SLOTS_START, CHUNK_SLOTS);
     this.template = new Template(templateSource);
     this.nativeToolCalls = templateSource.includes('tool_calls');
@@ -775,5 +776,5 @@ async function buildCounter(model: BaseModel, store: Storage): Promise<TokenCoun
     if (v !== undefined) specials[k] = v;
   }
   const tok = new Tokenizer(tj, cfg);
-  return new TokenCounter(model.id, tok, tj, template, specials, model.contextLength);
+  return new TokenCounter(model.id, tok, tj, template, specials, trainingMaxSeqLen(model));
 }

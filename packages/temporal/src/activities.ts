@@ -57,6 +57,9 @@ export interface DatasetIssue {
 export interface ValidateDatasetOutput {
   ok: boolean;
   errors: DatasetIssue[];
+  /** Examples longer than maxSeqLen: they train on their first maxSeqLen tokens (first 20 named). */
+  warnings?: DatasetIssue[];
+  truncatedExamples?: number;
   trainExamples: number;
   evalExamples: number;
   trainTokens: number;

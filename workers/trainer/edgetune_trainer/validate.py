@@ -3,6 +3,11 @@
 Errors name the split and the 1-based line so the portal can point at the exact record. The
 error list is capped so the Temporal payload stays far below its 256 KB warning size.
 
+An example longer than the job trains on (maxSeqLen, or the model's context when smaller) is not
+an error: the upload already warned that training truncates such examples, so they train on
+their first tokens (data.encode) and come back as warnings with a count. Failing here, minutes
+after an upload that was accepted, would break that promise.
+
 A supervised job ("sft") trains on chat records; a DPO job on preference pairs, whose length is
 that of the longer conversation (prompt + chosen or prompt + rejected), since both are trained on.
 """
@@ -16,6 +21,7 @@ from typing import Any
 from . import data
 
 MAX_ERRORS = 200
+MAX_WARNINGS = 20
 
 
 def _check_message(i: int, m: Any, call_ids: set[str]) -> str | None:
@@ -115,6 +121,17 @@ def _token_count(tokenizer: Any, obj: dict[str, Any], objective: str) -> tuple[i
     return n, n
 
 
+def _trained_after_truncation(tokenizer: Any, obj: dict[str, Any], objective: str, limit: int) -> int:
+    """Tokens still trained on once a too-long example is cut to its first `limit` tokens."""
+    if objective == "dpo":
+        pair = data.encode_preference(tokenizer, obj, limit)
+        return sum(1 for x in pair.chosen.labels if x != data.IGNORE_INDEX) + sum(
+            1 for x in pair.rejected.labels if x != data.IGNORE_INDEX
+        )
+    enc = data.encode(tokenizer, obj["messages"], limit, obj.get("tools"))
+    return sum(1 for x in enc.labels if x != data.IGNORE_INDEX)
+
+
 def validate_split(
     path: str | Path,
     split: str,
@@ -122,11 +139,13 @@ def validate_split(
     max_seq_len: int,
     context_length: int,
     objective: str = "sft",
-) -> tuple[list[dict[str, Any]], int, int, int]:
-    """(errors, examples, total tokens, max tokens) for one JSONL file."""
+) -> dict[str, Any]:
+    """Errors, warnings (truncated examples) and counts for one JSONL file."""
     errors: list[dict[str, Any]] = []
-    examples = tokens = max_tokens = 0
+    warnings: list[dict[str, Any]] = []
+    examples = tokens = max_tokens = truncated = 0
     limit = min(max_seq_len, context_length) if context_length > 0 else max_seq_len
+    which = "maxSeqLen" if limit == max_seq_len else "the model context length"
     with open(path, encoding="utf-8", errors="replace") as f:
         for lineno, line in enumerate(f, start=1):
             if not line.strip():
@@ -137,20 +156,31 @@ def validate_split(
                 errors.append({"line": lineno, "split": split, "message": f"invalid JSON: {e.msg}"})
                 continue
             problem = _check_preference(obj) if objective == "dpo" else _check_record(obj)
-            if problem is None:
-                n, trained = _token_count(tokenizer, obj, objective)
-                if n > limit:
-                    which = "maxSeqLen" if limit == max_seq_len else "the model context length"
-                    problem = f"example has {n} tokens, longer than {which} ({limit})"
-                else:
-                    examples += 1
-                    tokens += trained
-                    max_tokens = max(max_tokens, n)
             if problem is not None:
                 errors.append({"line": lineno, "split": split, "message": problem})
+                continue
+            n, trained = _token_count(tokenizer, obj, objective)
+            if n > limit:
+                truncated += 1
+                trained = _trained_after_truncation(tokenizer, obj, objective, limit)
+                if len(warnings) < MAX_WARNINGS:
+                    cut = f"example has {n} tokens; training keeps its first {limit} ({which})"
+                    if trained == 0:
+                        cut += ", which hold none of the answer: it teaches nothing"
+                    warnings.append({"line": lineno, "split": split, "message": cut})
+            examples += 1
+            tokens += trained
+            max_tokens = max(max_tokens, n)
     if examples == 0 and not errors:
         errors.append({"line": 1, "split": split, "message": "split has no examples"})
-    return errors, examples, tokens, max_tokens
+    return {
+        "errors": errors,
+        "warnings": warnings,
+        "examples": examples,
+        "tokens": tokens,
+        "max_tokens": max_tokens,
+        "truncated": truncated,
+    }
 
 
 def validate_dataset(
@@ -163,14 +193,19 @@ def validate_dataset(
     objective: str = "sft",
 ) -> dict[str, Any]:
     """Returns the ValidateDatasetOutput dict (activities.ts)."""
-    t_err, t_n, t_tok, t_max = validate_split(train_path, "train", tokenizer, max_seq_len, context_length, objective)
-    e_err, e_n, _e_tok, e_max = validate_split(eval_path, "eval", tokenizer, max_seq_len, context_length, objective)
-    errors = (t_err + e_err)[:MAX_ERRORS]
+    t = validate_split(train_path, "train", tokenizer, max_seq_len, context_length, objective)
+    e = validate_split(eval_path, "eval", tokenizer, max_seq_len, context_length, objective)
+    errors = (t["errors"] + e["errors"])[:MAX_ERRORS]
+    if not errors and t["tokens"] == 0:
+        limit = min(max_seq_len, context_length) if context_length > 0 else max_seq_len
+        errors = [{"line": 1, "split": "train", "message": f"no example has an answer within the first {limit} tokens: nothing to train on"}]
     return {
-        "ok": not t_err and not e_err,
+        "ok": not errors,
         "errors": errors,
-        "trainExamples": t_n,
-        "evalExamples": e_n,
-        "trainTokens": t_tok,
-        "maxTokens": max(t_max, e_max),
+        "warnings": (t["warnings"] + e["warnings"])[:MAX_WARNINGS],
+        "truncatedExamples": t["truncated"] + e["truncated"],
+        "trainExamples": t["examples"],
+        "evalExamples": e["examples"],
+        "trainTokens": t["tokens"],
+        "maxTokens": max(t["max_tokens"], e["max_tokens"]),
     }

@@ -204,13 +204,15 @@ def test_validation_checks_the_objectives_format(tiny_tokenizer: Any, prefs: dic
         objective="dpo",
     )
     by_line = {e["line"]: e["message"] for e in out["errors"] if e["split"] == "train"}
-    assert set(by_line) == {2, 3, 4, 5, 6}, by_line
+    assert set(by_line) == {2, 3, 4, 5}, by_line
     assert "trains with DPO" in by_line[2]
     assert "missing 'rejected'" in by_line[3]
     assert "assistant messages only" in by_line[4]
     assert "identical" in by_line[5]
-    assert "maxSeqLen" in by_line[6]
-    assert out["trainExamples"] == 1 and out["evalExamples"] == 1
+    # A pair longer than maxSeqLen trains on its first tokens (a warning, not an error).
+    assert [w["line"] for w in out["warnings"]] == [6] and out["truncatedExamples"] == 1
+    assert "maxSeqLen" in out["warnings"][0]["message"]
+    assert out["trainExamples"] == 2 and out["evalExamples"] == 1
     # Both sequences count: more tokens than the chosen conversation alone.
     chosen_len = len(
         data.tokenize_text(tiny_tokenizer, data.render(tiny_tokenizer, data.preference_as_chat(good)["messages"]))

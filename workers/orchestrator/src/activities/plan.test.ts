@@ -32,6 +32,7 @@ test('the seeded split streams, matches the in-memory reference, and is reproduc
     assert.equal(p.evalExamples, held.size, `n=${n}`);
     assert.equal(p.trainExamples, n - held.size);
     assert.ok(p.heldOutFromTraining);
+    assert.equal(p.heldOutNearDuplicates, 0, 'distinct prompts have no near-duplicates');
     assert.deepEqual(await read(p.evalKey), all.filter((_, i) => held.has(i)));
     assert.deepEqual(await read(p.trainKey), all.filter((_, i) => !held.has(i)));
     const again = await prepareDataset({ prefix: `jobs/${n}b`, trainingFileKey: `t/${n}.jsonl`, validationFileKey: null, seed: 7 });
@@ -42,11 +43,76 @@ test('the seeded split streams, matches the in-memory reference, and is reproduc
   await assert.rejects(prepareDataset({ prefix: 'jobs/one', trainingFileKey: 't/one.jsonl', validationFileKey: null, seed: 1 }), /at least 2 examples/);
 });
 
+// A pseudo-random word stream, so that prompts differ as real ones do.
+function words(seed: number, n: number): string[] {
+  let x = seed >>> 0;
+  return Array.from({ length: n }, () => {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    return `w${x % 5000}`;
+  });
+}
+const chatLine = (user: string, answer: string, system?: string) =>
+  JSON.stringify({ messages: [...(system ? [{ role: 'system', content: system }] : []), { role: 'user', content: user }, { role: 'assistant', content: answer }] });
+
+test('held out: near-duplicate clusters stay on one side of the split', async () => {
+  // 40 templates of 10 phrasings each: one slot word changes within a template.
+  const all: string[] = [];
+  const template: number[] = [];
+  for (let t = 0; t < 40; t++) {
+    const body = words(t + 1, 8);
+    for (let v = 0; v < 10; v++) {
+      all.push(chatLine([...body.slice(0, 4), `slot${t}x${v}`, ...body.slice(4)].join(' '), `label${t % 4}`, 'Route the ticket.'));
+      template.push(t);
+    }
+  }
+  await storage().put('nd/templates.jsonl', all.join('\n'));
+  const p = await prepareDataset({ prefix: 'jobs/nd1', trainingFileKey: 'nd/templates.jsonl', validationFileKey: null, seed: 3 });
+  const evalSet = new Set(await read(p.evalKey));
+  assert.equal(p.evalExamples, 40);
+  assert.equal(p.trainExamples, 360);
+  assert.equal(p.heldOutNearDuplicates, 0, 'every held-out template is wholly held out');
+  for (let t = 0; t < 40; t++) {
+    const inEval = all.filter((l, i) => template[i] === t && evalSet.has(l)).length;
+    assert.ok(inEval === 0 || inEval === 10, `template ${t} is split ${inEval}/10`);
+  }
+  // The same file, split the old way (the smallest ranks), would have leaked: the reference split cuts templates.
+  const naive = referenceSplit(all, 3);
+  assert.ok([...naive].some((i) => !evalSet.has(all[i])), 'the cluster-aware split differs from the plain one');
+
+  // Exact duplicates are the commonest near-duplicates: each pair travels together.
+  const pairs = Array.from({ length: 150 }, (_, i) => chatLine(words(1000 + i, 6).join(' '), 'ok')).flatMap((l) => [l, l]);
+  await storage().put('nd/dups.jsonl', pairs.join('\n'));
+  const d = await prepareDataset({ prefix: 'jobs/nd2', trainingFileKey: 'nd/dups.jsonl', validationFileKey: null, seed: 3 });
+  assert.equal(d.heldOutNearDuplicates, 0);
+  const train = new Set(await read(d.trainKey));
+  for (const l of await read(d.evalKey)) assert.ok(!train.has(l), 'a held-out line is not also in training');
+  assert.equal(d.evalExamples % 2, 0);
+});
+
+test('held out: a file of a few large templates is split anyway, and the leak is counted', async () => {
+  // 3 templates of 100 phrasings: every cluster is larger than half the eval split, so none moves.
+  const all = Array.from({ length: 300 }, (_, i) => chatLine([...words((i % 3) + 1, 7), `slot${i}`].join(' '), `label${i % 3}`));
+  await storage().put('nd/few.jsonl', all.join('\n'));
+  const p = await prepareDataset({ prefix: 'jobs/nd3', trainingFileKey: 'nd/few.jsonl', validationFileKey: null, seed: 5 });
+  assert.equal(p.evalExamples, 30);
+  assert.equal(p.heldOutNearDuplicates, 30, 'every held-out example has a near-duplicate in training');
+  assert.deepEqual(await read(p.evalKey), all.filter((_, i) => referenceSplit(all, 5).has(i)), 'the split falls back to the smallest ranks');
+});
+
+test('held out: a shared instruction or system prompt does not make examples near-duplicates', async () => {
+  const instruction = 'Classify the sentiment of the following product review as positive negative or neutral and answer with one word only';
+  const all = Array.from({ length: 200 }, (_, i) => chatLine(`${instruction}: ${words(7000 + i, 6).join(' ')}`, i % 2 ? 'positive' : 'negative', 'You are a careful and helpful assistant for customer feedback'));
+  await storage().put('nd/instr.jsonl', all.join('\n'));
+  const p = await prepareDataset({ prefix: 'jobs/nd4', trainingFileKey: 'nd/instr.jsonl', validationFileKey: null, seed: 9 });
+  assert.equal(p.heldOutNearDuplicates, 0);
+  assert.deepEqual(await read(p.evalKey), all.filter((_, i) => referenceSplit(all, 9).has(i)), 'no clusters: the plain smallest ranks');
+});
+
 test('with a validation file, it is the eval split and nothing is held out', async () => {
   await storage().put('v/train.jsonl', lines(5).join('\n'));
   await storage().put('v/eval.jsonl', lines(3).join('\r\n') + '\r\n');
   const p = await prepareDataset({ prefix: 'jobs/v', trainingFileKey: 'v/train.jsonl', validationFileKey: 'v/eval.jsonl', seed: 1 });
-  assert.deepEqual([p.trainExamples, p.evalExamples, p.heldOutFromTraining], [5, 3, false]);
+  assert.deepEqual([p.trainExamples, p.evalExamples, p.heldOutFromTraining, p.heldOutNearDuplicates], [5, 3, false, undefined]);
   assert.deepEqual(await read(p.evalKey), lines(3));
 });
 

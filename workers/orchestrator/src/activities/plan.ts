@@ -16,6 +16,7 @@ import {
 } from '@edgetune/contracts';
 import { db, schema } from '@edgetune/db';
 import { storage } from '@edgetune/storage';
+import { commonShingles, NearDuplicateIndex, promptText, shingles } from './near-duplicates';
 import type { BaseModelRef, Hyperparameters, Quantization } from '@edgetune/temporal';
 
 export interface JobPlan {
@@ -124,17 +125,19 @@ export interface PreparedData {
   trainExamples: number;
   evalExamples: number;
   heldOutFromTraining: boolean;
+  /** Held-out examples with a near-duplicate left in training (absent with a validation file). */
+  heldOutNearDuplicates?: number;
 }
 
 const MAX_EVAL = 200;
 
 /** Writes the lines `keep` selects to `key`, streaming; returns how many were written. */
-async function writeLines(key: string, lines: AsyncIterable<string>, keep: (i: number) => boolean = () => true): Promise<number> {
+async function writeLines(key: string, lines: AsyncIterable<string>, keep: (i: number, line: string) => boolean = () => true): Promise<number> {
   let n = 0;
   async function* out(): AsyncGenerator<string> {
     let i = 0;
     for await (const line of lines) {
-      if (keep(i++)) {
+      if (keep(i++, line)) {
         n++;
         yield line + '\n';
       }
@@ -144,10 +147,22 @@ async function writeLines(key: string, lines: AsyncIterable<string>, keep: (i: n
   return n;
 }
 
+/** Held-out candidates examined per example held out: room to skip those with near-duplicates. */
+const CANDIDATES_PER_EVAL = 4;
+
 /**
  * Fixes the train / eval split of a job. With a validation file it is the eval split; otherwise
- * a seeded 10 % (at least 1, at most 200 examples) of the training file is held out: the lines
- * with the smallest ranks. Streams in constant memory — only the 200 smallest ranks are kept.
+ * a seeded 10 % (at least 1, at most 200 examples) of the training file is held out, in constant
+ * memory whatever the file's size:
+ *  1. every line gets a seeded rank; the lines with the smallest ranks are the candidates (four
+ *     per example to hold out; a file's own order never matters);
+ *  2. each candidate's near-duplicates in the rest of the file are found (near-duplicates.ts);
+ *  3. candidates are taken in rank order together with their near-duplicates, so that a cluster
+ *     stays on one side of the split; a cluster larger than half the eval split stays in
+ *     training. Without near-duplicates this is exactly the smallest ranks. When clusters leave
+ *     too few candidates (a file of a few templates), the rest is filled in rank order;
+ *  4. the count of held-out examples that still have a near-duplicate in training is measured
+ *     while the train split is written, and reported with the evaluation.
  */
 export async function prepareDataset(input: {
   prefix: string;
@@ -170,25 +185,84 @@ export async function prepareDataset(input: {
     const evalExamples = await writeLines(evalKey, readLines(input.validationFileKey));
     return withChat({ trainKey, evalKey, trainExamples, evalExamples, heldOutFromTraining: false });
   }
-  // The smallest ranks seen so far, sorted ascending (at most MAX_EVAL of them).
-  const smallest: { r: string; i: number }[] = [];
+  // 1. The smallest ranks seen so far, sorted ascending, with their prompts' shingles.
+  const maxCandidates = MAX_EVAL * CANDIDATES_PER_EVAL;
+  const smallest: { r: string; i: number; words: Set<number> }[] = [];
   let total = 0;
   for await (const line of readLines(input.trainingFileKey)) {
     const r = rank(input.seed, line, total);
-    if (smallest.length < MAX_EVAL || r < smallest[smallest.length - 1].r) {
+    if (smallest.length < maxCandidates || r < smallest[smallest.length - 1].r) {
       let at = smallest.length;
       while (at > 0 && smallest[at - 1].r > r) at--;
-      smallest.splice(at, 0, { r, i: total });
-      if (smallest.length > MAX_EVAL) smallest.pop();
+      smallest.splice(at, 0, { r, i: total, words: shingles(promptText(line)) });
+      if (smallest.length > maxCandidates) smallest.pop();
     }
     total++;
   }
   if (total < 2) throw new Error('the training file needs at least 2 examples to hold one out for evaluation');
   const nEval = Math.min(MAX_EVAL, Math.max(1, Math.round(total * 0.1)));
-  const held = new Set(smallest.slice(0, nEval).map((o) => o.i));
-  const trainExamples = await writeLines(trainKey, readLines(input.trainingFileKey), (i) => !held.has(i));
-  const evalExamples = await writeLines(evalKey, readLines(input.trainingFileKey), (i) => held.has(i));
-  return withChat({ trainKey, evalKey, trainExamples, evalExamples, heldOutFromTraining: true });
+  const candidates = smallest.slice(0, Math.min(total, nEval * CANDIDATES_PER_EVAL));
+  const common = commonShingles(smallest.map((c) => c.words));
+  const index = new NearDuplicateIndex(common);
+  const candidateAt = new Map<number, number>();
+  for (const c of candidates) {
+    for (const x of common) c.words.delete(x);
+    candidateAt.set(c.i, index.add(c.words));
+  }
+
+  // 2. Near-duplicates of each candidate: other candidates, and lines of the rest of the file
+  // (at most `maxGroup` + 1 kept: a larger cluster is never moved).
+  const maxGroup = Math.max(1, Math.ceil(nEval / 2));
+  const linked = candidates.map((c, id) => index.matches(c.words).filter((o) => o !== id));
+  const neighbours: number[][] = candidates.map(() => []);
+  let i = 0;
+  for await (const line of readLines(input.trainingFileKey)) {
+    const at = i++;
+    if (candidateAt.has(at)) continue;
+    for (const id of index.matches(index.key(line))) if (neighbours[id].length <= maxGroup) neighbours[id].push(at);
+  }
+
+  // 3. Whole clusters, in rank order of their first candidate.
+  const held = new Set<number>();
+  const placed = new Set<number>();
+  for (let id = 0; id < candidates.length && held.size < nEval; id++) {
+    if (placed.has(id)) continue;
+    const component = [id];
+    placed.add(id);
+    for (let k = 0; k < component.length; k++) {
+      for (const o of linked[component[k]]) {
+        if (!placed.has(o)) {
+          placed.add(o);
+          component.push(o);
+        }
+      }
+    }
+    const group = new Set<number>();
+    for (const c of component) {
+      group.add(candidates[c].i);
+      for (const n of neighbours[c]) group.add(n);
+    }
+    if (group.size <= maxGroup && held.size + group.size <= nEval) for (const g of group) held.add(g);
+  }
+  for (const c of candidates) {
+    if (held.size >= nEval) break;
+    held.add(c.i);
+  }
+
+  // 4. The eval split first (its prompts become the index), then the train split, measured against it.
+  const evalIndex = new NearDuplicateIndex(common);
+  const evalExamples = await writeLines(evalKey, readLines(input.trainingFileKey), (at, line) => {
+    if (!held.has(at)) return false;
+    evalIndex.add(evalIndex.key(line));
+    return true;
+  });
+  const withTwin = new Set<number>();
+  const trainExamples = await writeLines(trainKey, readLines(input.trainingFileKey), (at, line) => {
+    if (held.has(at)) return false;
+    for (const id of evalIndex.matches(evalIndex.key(line))) withTwin.add(id);
+    return true;
+  });
+  return withChat({ trainKey, evalKey, trainExamples, evalExamples, heldOutFromTraining: true, heldOutNearDuplicates: withTwin.size });
 }
 
 async function* chatLines(lines: AsyncIterable<string>): AsyncGenerator<string> {

@@ -159,6 +159,8 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
           train_tokens: v.trainTokens,
           max_tokens: v.maxTokens,
           held_out_from_training: prepared.heldOutFromTraining,
+          ...(v.truncatedExamples ? { truncated_examples: v.truncatedExamples, max_seq_len: plan.hyperparameters.maxSeqLen } : {}),
+          ...(prepared.heldOutNearDuplicates !== undefined ? { held_out_near_duplicates: prepared.heldOutNearDuplicates } : {}),
         },
         'validate-done',
       );
@@ -257,6 +259,7 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
           base_task_accuracy: evaluation.baseTaskAccuracy,
           examples: evaluation.examples,
           ...preference,
+          ...(data.heldOutNearDuplicates !== undefined ? { held_out_near_duplicates: data.heldOutNearDuplicates } : {}),
         },
       },
     });

@@ -97,13 +97,13 @@ function CheckpointsKept({ job }: { job: JobDetail }) {
   );
 }
 
-const evaluationOrder = ['task_accuracy', 'base_task_accuracy', 'reward_accuracy', 'reward_margin', 'token_accuracy', 'loss', 'examples'];
+const evaluationOrder = ['task_accuracy', 'base_task_accuracy', 'reward_accuracy', 'reward_margin', 'token_accuracy', 'loss', 'examples', 'held_out_near_duplicates'];
 
 function fmtMetric(key: string, v: number): string {
   if (/accuracy|rate$/.test(key) && v >= 0 && v <= 1 && !/learning_rate/.test(key)) return fmtPct(v);
   if (/_ms$/.test(key)) return fmtDuration(v);
   if (/_s$/.test(key)) return fmtDuration(v * 1000);
-  if (/^(examples|steps|resumed_from_step)$/.test(key)) return fmtNum(v, 0);
+  if (/^(examples|steps|resumed_from_step|held_out_near_duplicates)$/.test(key)) return fmtNum(v, 0);
   if (/per_second$/.test(key)) return fmtNum(v, 0);
   return fmtNum(v, 4);
 }
