@@ -74,7 +74,7 @@ try {
   fd.append('purpose', 'fine-tune');
   fd.append('file', new Blob([readFileSync(path.join(ROOT, '.data', 'test', 'fixtures', 'data', 'train.jsonl'))]), 'train.jsonl');
   const file = await api(key, 'POST', '/files', fd);
-  const job = await api(key, 'POST', '/jobs', { model: 'lfm2-tiny', training_file: file.id, target_devices: ['x86_64-avx2'], target_pools: [pool.id] });
+  const job = await api(key, 'POST', '/jobs', { model: 'lfm2-tiny', training_file: file.id, target_devices: ['x86_64-avx2'], target_pools: [pool.id], quantizations: ['Q8_0', 'Q4_K_M'] });
   await api(key, 'POST', `/jobs/${job.id}/cancel`);
 
   for (const name of ['bench-a', 'bench-b']) {

@@ -107,6 +107,9 @@ test('a new company signs up, fine-tunes lfm2-tiny and downloads per-device GGUF
     // Default targets: no device box ticked = every device an online pool serves.
     await expect(page.getByTestId('device-checkbox').first()).toBeVisible();
     for (const box of await page.getByTestId('device-checkbox').all()) await expect(box).not.toBeChecked();
+    // Every candidate quantization is ticked by default; narrow to three (F16 is the reference).
+    for (const box of await page.getByTestId('quant-checkbox').all()) await expect(box).toBeChecked();
+    for (const q of ['Q6_K', 'Q5_K_M', 'Q4_0', 'IQ4_XS']) await page.locator(`[data-testid="quant-checkbox"][data-quant="${q}"]`).uncheck();
     await page.getByTestId('job-submit').click();
     // Either the job page opens or the form says why the job could not start.
     const createError = page.getByTestId('job-create-error');
@@ -179,7 +182,7 @@ test('a new company signs up, fine-tunes lfm2-tiny and downloads per-device GGUF
     expect(targets.length, 'target devices').toBeGreaterThan(0);
     expect([...byDevice.keys()].sort(), 'devices with variants').toEqual(targets.sort());
     for (const [device, list] of byDevice) {
-      expect(new Set(list.map((r) => r.quant)).size, `quantizations for ${device}`).toBeGreaterThanOrEqual(2);
+      expect(list.map((r) => r.quant).sort(), `quantizations for ${device}: the ones the form kept`).toEqual(['F16', 'Q4_K_M', 'Q8_0']);
       for (const r of list) expect(r.sha, `sha256 of ${device} ${r.quant}`).toMatch(/^[0-9a-f]{64}$/);
       expect(list.filter((r) => r.selected).length, `selected variant for ${device}`).toBe(1);
     }

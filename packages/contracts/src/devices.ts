@@ -1,6 +1,15 @@
 import { z } from 'zod';
 
 /**
+ * The GGUF types a model may ship in, as llama-quantize names them, best quality first. F16 is
+ * the reference every other variant's quality is measured against; IQ4_XS is an i-quant (4.25
+ * bits per weight) that the CPU runtime supports on x86-64 and ARM.
+ */
+export const quantizations = ['F16', 'Q8_0', 'Q6_K', 'Q5_K_M', 'Q4_K_M', 'Q4_0', 'IQ4_XS'] as const;
+export const quantizationSchema = z.enum(quantizations);
+export type Quantization = (typeof quantizations)[number];
+
+/**
  * Device profiles: the kinds of hardware a customer targets. A hardware pool serves a profile
  * when its fingerprint (architecture + ISA flags) matches, so every number shown for a profile
  * was measured on hardware of that kind.
@@ -12,8 +21,8 @@ export interface DeviceProfile {
   arch: 'x86_64' | 'aarch64';
   /** CPU flags (as in /proc/cpuinfo) the pool's CPUs must all have. */
   requiredFlags: string[];
-  /** Quantizations tried for this profile, best quality first. */
-  quantizations: ('Q8_0' | 'Q6_K' | 'Q5_K_M' | 'Q4_K_M' | 'Q4_0')[];
+  /** The candidates a job measures on this profile, best quality first (a job may narrow them). */
+  quantizations: Quantization[];
   /** Default budgets used to select a variant when the job names none. */
   defaultBudget: { maxSizeBytes: number; maxPeakRssBytes: number };
 }
@@ -27,7 +36,7 @@ export const deviceProfiles: DeviceProfile[] = [
     description: 'Intel and AMD CPUs with AVX2 and FMA: most laptops, desktops and edge boxes since 2015.',
     arch: 'x86_64',
     requiredFlags: ['avx2', 'fma'],
-    quantizations: ['Q8_0', 'Q4_K_M'],
+    quantizations: [...quantizations],
     defaultBudget: { maxSizeBytes: 4 * GiB, maxPeakRssBytes: 6 * GiB },
   },
   {
@@ -36,7 +45,8 @@ export const deviceProfiles: DeviceProfile[] = [
     description: 'ARMv8.2-A phone and tablet SoCs with the dot-product extension.',
     arch: 'aarch64',
     requiredFlags: ['asimddp'],
-    quantizations: ['Q8_0', 'Q4_K_M', 'Q4_0'],
+    // Q4_0 is repacked at load into the runtime's interleaved ARM layout (dotprod / i8mm kernels).
+    quantizations: [...quantizations],
     defaultBudget: { maxSizeBytes: 1 * GiB, maxPeakRssBytes: 1.5 * GiB },
   },
   {
@@ -45,7 +55,7 @@ export const deviceProfiles: DeviceProfile[] = [
     description: 'ARMv8.6-A in-vehicle compute with int8 matrix multiply.',
     arch: 'aarch64',
     requiredFlags: ['asimddp', 'i8mm'],
-    quantizations: ['Q8_0', 'Q4_K_M'],
+    quantizations: [...quantizations],
     defaultBudget: { maxSizeBytes: 2 * GiB, maxPeakRssBytes: 3 * GiB },
   },
 ];

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { quantizations, quantizationSchema } from './devices';
 import { evaluationMetricsSchema } from './manifest';
 
 /** OpenAI's status names; every surface shows these. */
@@ -87,6 +88,13 @@ export const createJobSchema = z
       .max(8)
       .optional()
       .meta({ description: "Pools the target devices are measured on (pool ids, or names of your organization's pools); each device is measured on every named pool that serves it. Absent = an online platform pool per device" }),
+    /** edgetune extra: narrows each target device's candidate quantizations to these. */
+    quantizations: z
+      .array(quantizationSchema)
+      .min(1)
+      .max(quantizations.length)
+      .optional()
+      .meta({ description: "Quantizations to measure: each target device's candidates (GET /api/v1/devices) narrowed to these. Absent = every candidate of each device" }),
     suffix: z.string().regex(/^[a-z0-9-]{1,40}$/, 'suffix may use a-z, 0-9 and -, up to 40 characters').nullish(),
     seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
   })

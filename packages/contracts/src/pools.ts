@@ -3,10 +3,9 @@
  * (enroll, long-poll for work, heartbeat, complete, fail), and the task inputs they carry.
  */
 import { z } from 'zod';
-import { fingerprintSchema } from './devices';
+import { fingerprintSchema, quantizationSchema } from './devices';
 
-export const quantizations = ['Q8_0', 'Q6_K', 'Q5_K_M', 'Q4_K_M', 'Q4_0'] as const;
-export const quantizationSchema = z.enum(quantizations);
+export { quantizations, quantizationSchema, type Quantization } from './devices';
 
 export const poolNameSchema = z
   .string()

@@ -4,7 +4,7 @@
  * Payloads are plain JSON with camelCase keys because the trainer implements its side in
  * Python; large data never travels here, only storage keys.
  */
-import type { Fingerprint } from '@edgetune/contracts';
+import type { Fingerprint, Quantization } from '@edgetune/contracts';
 import activityNames from '../activity-names.json';
 
 /** Where a base model's weights come from; resolved by the trainer in this order. */
@@ -178,7 +178,7 @@ export const orchestratorActivityNames = activityNames.orchestrator;
 /** What a pool reports about itself; its schema is in contracts, where the pool's row is typed by it. */
 export type { Fingerprint };
 
-export type Quantization = 'Q8_0' | 'Q6_K' | 'Q5_K_M' | 'Q4_K_M' | 'Q4_0';
+export type { Quantization };
 
 export interface QuantizeInput {
   jobId: string;

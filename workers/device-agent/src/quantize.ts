@@ -3,13 +3,13 @@ import { createReadStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Quantization, QuantizeInput, QuantizeOutput } from '@edgetune/temporal/activities';
-import { quantizedKey } from '@edgetune/contracts';
+import { quantizations, quantizedKey } from '@edgetune/contracts';
 import { storage, type Storage } from '@edgetune/storage';
 import { llamaTool } from './config';
 import { isGguf, localCopy, sha256File, tempDir } from './files';
 import { runChild } from './proc';
 
-export const QUANTIZATIONS: readonly Quantization[] = ['Q8_0', 'Q6_K', 'Q5_K_M', 'Q4_K_M', 'Q4_0'];
+export const QUANTIZATIONS: readonly Quantization[] = quantizations;
 
 export interface ActivityHooks {
   signal?: AbortSignal;

@@ -121,7 +121,8 @@ describe('organization pools: agents that speak only HTTPS', () => {
       training_file: trainingFile,
       hyperparameters: { n_epochs: 2 },
       // edgetune extras, passed through the official client as extra body fields
-      ...({ target_devices: ['x86_64-avx2'], target_pools: pools, ...extra } as object),
+      // Two candidates per device and pool keep the runs short (the SFT path measures every one).
+      ...({ target_devices: ['x86_64-avx2'], target_pools: pools, quantizations: ['Q8_0', 'Q4_K_M'], ...extra } as object),
     });
 
   test('an owner creates a pool and sees its token once; to another organization it does not exist', async () => {
@@ -141,7 +142,7 @@ describe('organization pools: agents that speak only HTTPS', () => {
     assert.equal((await restJson(b.key, `/pools/${p.id}/token`, { method: 'POST' })).status, 404);
     assert.ok(!(await restJson(b.key, '/pools')).body.data.some((x: Json) => x.id === p.id));
     const bFile = (await b.client.files.create({ file: await toFile(readFileSync(TRAIN), 'train.jsonl'), purpose: 'fine-tune' })).id;
-    const bJob = await restJson(b.key, '/jobs', { method: 'POST', body: JSON.stringify({ model: 'lfm2-tiny', training_file: bFile, target_devices: ['x86_64-avx2'], target_pools: [p.id] }) });
+    const bJob = await restJson(b.key, '/jobs', { method: 'POST', body: JSON.stringify({ model: 'lfm2-tiny', training_file: bFile, target_devices: ['x86_64-avx2'], target_pools: [p.id], quantizations: ['Q8_0', 'Q4_K_M'] }) });
     assert.equal(bJob.status, 400);
     assert.equal(bJob.body.error.param, 'target_pools');
     assert.match(bJob.body.error.message, /Unknown pool/);

@@ -31,7 +31,8 @@ test('create starts the workflow on the orchestrator queue; cancel requests canc
     const devices = await listDevices();
     assert.ok(devices.find((d) => d.id === 'arm64-automotive')?.pools.includes(poolId));
 
-    const d = await createJob(caller, { model: 'lfm2-tiny', training_file: f.id, target_devices: ['arm64-automotive'], hyperparameters: { method: 'full' }, seed: 7 });
+    const d = await createJob(caller, { model: 'lfm2-tiny', training_file: f.id, target_devices: ['arm64-automotive'], hyperparameters: { method: 'full' }, seed: 7, quantizations: ['Q4_0', 'F16', 'Q4_0'] });
+    assert.deepEqual(d.job.quantizations, ['F16', 'Q4_0'], 'stored once each, in catalog order');
     assert.match(d.job.id, /^ftjob-/);
     assert.equal(d.job.status, 'validating_files');
     assert.equal(d.job.workflowId, workflowIds.fineTuneJob(d.job.id));

@@ -29,6 +29,8 @@ test('create validates model, file ownership, devices and hyperparameters before
   await assert.rejects(createJob(a.caller, { model: 'lfm2-tiny', training_file: fa.id, hyperparameters: { n_epochs: 0 } }), is('invalid_request', 'hyperparameters.n_epochs'));
   await assert.rejects(createJob(a.caller, { model: 'lfm2-2.6b', training_file: fa.id, hyperparameters: { method: 'full' } }), is('invalid_request'));
   await assert.rejects(createJob(a.caller, { training_file: fa.id }), is('invalid_request', 'model'));
+  await assert.rejects(createJob(a.caller, { model: 'lfm2-tiny', training_file: fa.id, quantizations: ['Q3_K' as 'Q4_0'] }), is('invalid_request', 'quantizations.0', /F16.*IQ4_XS/));
+  await assert.rejects(createJob(a.caller, { model: 'lfm2-tiny', training_file: fa.id, quantizations: [] }), is('invalid_request', 'quantizations'));
   await assert.rejects(createJob({ ...a.caller, role: 'viewer' }, { model: 'lfm2-tiny', training_file: fa.id }), is('forbidden'));
   assert.equal((await db().select().from(schema.jobs).where(eq(schema.jobs.orgId, a.orgId))).length, 0);
 });

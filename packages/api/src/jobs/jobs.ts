@@ -8,9 +8,11 @@ import {
   findDeviceProfile,
   jobSettings,
   newId,
+  quantizations,
   terminalStatuses,
   type CreateJobInput,
   type JobStatus,
+  type Quantization,
   type TrainingObjective,
 } from '@edgetune/contracts';
 import { db, schema } from '@edgetune/db';
@@ -77,6 +79,25 @@ async function requireTrainingPool(pool: string): Promise<string> {
     });
   }
   return pool;
+}
+
+/**
+ * The quantizations a job narrows its devices' candidates to, in catalog order. Every target
+ * device must keep at least one candidate: a device left with none could never ship a variant.
+ */
+function narrowQuantizations(requested: Quantization[], devices: string[]): Quantization[] {
+  const wanted = new Set(requested);
+  for (const d of devices) {
+    const profile = findDeviceProfile(d)!;
+    if (!profile.quantizations.some((q) => wanted.has(q))) {
+      throw new DomainError(
+        'invalid_request',
+        `None of the quantizations ${[...wanted].join(', ')} is a candidate of target device '${d}' (its candidates: ${profile.quantizations.join(', ')}).`,
+        { param: 'quantizations' },
+      );
+    }
+  }
+  return quantizations.filter((q) => wanted.has(q));
 }
 
 /**
@@ -174,6 +195,7 @@ export async function createJob(caller: Caller, input: CreateJobInput | unknown)
   const validationFileId = validation?.id ?? null;
   const objective = resolveObjective(training, validation, hp);
   const { targetDevices, targetPools } = await resolveTargets(caller, spec.target_devices, spec.target_pools);
+  const quantizations = spec.quantizations ? narrowQuantizations(spec.quantizations, targetDevices) : null;
   const trainingPool = spec.training_pool ? await requireTrainingPool(spec.training_pool) : null;
   // Stored complete: what the job trains with no longer depends on the catalog of the day.
   const hyperparameters = jobSettings(base.id, { ...hp, method, objective });
@@ -193,6 +215,7 @@ export async function createJob(caller: Caller, input: CreateJobInput | unknown)
       targetDevices,
       targetPools,
       trainingPool,
+      quantizations,
       suffix: spec.suffix ?? null,
       seed,
       status: 'validating_files' satisfies JobStatus,

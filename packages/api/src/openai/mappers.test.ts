@@ -15,6 +15,7 @@ const job = (over: Partial<JobRow> = {}): JobRow => ({
   targetDevices: ['x86_64-avx2'],
   targetPools: [],
   trainingPool: null,
+  quantizations: null,
   suffix: 'demo',
   seed: 42,
   status: 'running',

@@ -75,6 +75,7 @@ export function toOpenAIJob(job: JobRow, version?: VersionRow | null) {
     target_devices: job.targetDevices,
     target_pools: job.targetPools ?? [],
     training_pool: job.trainingPool ?? null,
+    quantizations: job.quantizations ?? null,
   };
 }
 
@@ -134,6 +135,7 @@ const knownBodyKeys = new Set([
   'target_devices',
   'target_pools',
   'training_pool',
+  'quantizations',
   'training_type',
   'integrations',
   'metadata',
@@ -219,6 +221,7 @@ export function fromOpenAICreateJob(body: Record<string, unknown>, fileObjective
   if (body.target_devices !== undefined && body.target_devices !== null) out.target_devices = body.target_devices;
   if (body.target_pools !== undefined && body.target_pools !== null) out.target_pools = body.target_pools;
   if (body.training_pool !== undefined && body.training_pool !== null) out.training_pool = body.training_pool;
+  if (body.quantizations !== undefined && body.quantizations !== null) out.quantizations = body.quantizations;
   return out as CreateJobInput;
 }
 

@@ -249,6 +249,7 @@ export const jobSchema = z
     target_devices: z.array(z.string()),
     target_pools: z.array(z.string()).meta({ description: 'Pools the devices are measured on; empty = an online platform pool per device' }),
     training_pool: z.string().nullable().meta({ description: 'The training pool named at launch; null = the default' }),
+    quantizations: z.array(z.string()).nullable().meta({ description: "The quantizations the job narrowed its devices' candidates to; null = every candidate" }),
     // A job alone (not in a list) adds its stages, result and model version.
     started_at: time.nullable().optional(),
     stages: z.array(stageSchema).optional(),

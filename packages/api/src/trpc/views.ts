@@ -128,6 +128,7 @@ export function jobSummaryView(j: JobRow) {
     targetDevices: j.targetDevices,
     targetPools: j.targetPools ?? [],
     trainingPool: j.trainingPool ?? null,
+    quantizations: j.quantizations ?? null,
     suffix: j.suffix,
     seed: j.seed,
     error: j.error ?? null,

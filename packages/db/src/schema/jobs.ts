@@ -19,6 +19,8 @@ export const jobs = pgTable(
     trainingPool: text('training_pool'),
     /** Pools the job's devices are measured on; empty = any online pool serving each device. */
     targetPools: text('target_pools').array().notNull().default(sql`'{}'::text[]`),
+    /** The candidate quantizations the job narrowed its devices to; null = each profile's full list. */
+    quantizations: text('quantizations').array(),
     suffix: text('suffix'),
     seed: integer('seed').notNull(),
     status: text('status').notNull(),

@@ -49,3 +49,16 @@ test('a stored row with a malformed setting fails the plan with the field named'
     .where(eq(schema.jobs.id, jobId));
   await assert.rejects(loadJobPlan({ orgId, jobId }), /stored settings are invalid[\s\S]*n_epochs/);
 });
+
+test("each target measures its profile's candidates, narrowed to the job's quantizations in catalog order", async () => {
+  const { orgId } = await newOrg('plan-quant');
+  const poolId = newId('pool');
+  await db().insert(schema.pools).values({ id: poolId, orgId, name: 'lab', kind: 'device', profiles: ['x86_64-avx2'] });
+  const jobId = await storedJob(orgId, 'lfm2-tiny', {});
+  await db().update(schema.jobs).set({ targetDevices: ['x86_64-avx2'], targetPools: [poolId] }).where(eq(schema.jobs.id, jobId));
+  const all = await loadJobPlan({ orgId, jobId });
+  assert.deepEqual(all.targets.map((t) => t.quantizations), [['F16', 'Q8_0', 'Q6_K', 'Q5_K_M', 'Q4_K_M', 'Q4_0', 'IQ4_XS']]);
+  await db().update(schema.jobs).set({ quantizations: ['IQ4_XS', 'F16', 'Q4_K_M'] }).where(eq(schema.jobs.id, jobId));
+  const narrowed = await loadJobPlan({ orgId, jobId });
+  assert.deepEqual(narrowed.targets.map((t) => [t.device, t.pool, t.quantizations]), [['x86_64-avx2', poolId, ['F16', 'Q4_K_M', 'IQ4_XS']]]);
+});

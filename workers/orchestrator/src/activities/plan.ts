@@ -75,7 +75,7 @@ export async function loadJobPlan(ref: { jobId: string; orgId: string }): Promis
       device,
       pool: pool.id,
       ...(pool.orgId ? { orgPool: true } : {}),
-      quantizations: profile.quantizations,
+      quantizations: job.quantizations ? profile.quantizations.filter((q) => job.quantizations!.includes(q)) : profile.quantizations,
       budget: profile.defaultBudget,
     });
     if (job.targetPools.length) {

@@ -8,7 +8,7 @@ import { fmtNum, fmtParams } from '@/lib/format';
 import { DatasetVersionPicker } from '@/components/dataset-version-picker';
 import { usePermission } from '@/lib/me';
 import { DeniedReason } from '@/components/denied-reason';
-import { DEFAULT_DPO_BETA, type BaseModel, type TrainingDefaults } from '@edgetune/contracts';
+import { DEFAULT_DPO_BETA, quantizations, type BaseModel, type Quantization, type TrainingDefaults } from '@edgetune/contracts';
 
 type Method = BaseModel['methods'][number];
 
@@ -46,6 +46,8 @@ export function NewJobForm({ models }: { models: BaseModelOption[] }) {
   const [numbers, setNumbers] = useState<Partial<Record<NumericHp, string>>>({});
   const [suffix, setSuffix] = useState('');
   const [targets, setTargets] = useState<string[]>([]);
+  // Every candidate by default; unticking narrows each device's list (the API keeps catalog order).
+  const [quants, setQuants] = useState<Quantization[]>([...quantizations]);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
 
@@ -79,6 +81,7 @@ export function NewJobForm({ models }: { models: BaseModelOption[] }) {
           ...Object.fromEntries(numericFields.filter((f) => applies(f.key) && numbers[f.key]?.trim()).map((f) => [f.key, Number(numbers[f.key])])),
         },
         target_devices: targets.length ? targets : undefined,
+        quantizations: quants.length < quantizations.length ? quants : undefined,
         suffix: suffix.trim() || null,
       });
       router.push(`/jobs/${res.id}`);
@@ -275,6 +278,21 @@ export function NewJobForm({ models }: { models: BaseModelOption[] }) {
             </table>
             {devices.loading && <div className="empty">Loading devices…</div>}
           </div>
+          <fieldset className="row" data-testid="job-quantizations" style={{ border: 0, padding: 0, marginTop: 12 }}>
+            <legend className="small">Quantizations to measure on each device (F16 is the quality reference)</legend>
+            {quantizations.map((q) => (
+              <label key={q} className="row small" style={{ margin: 0, gap: 4 }}>
+                <input
+                  type="checkbox"
+                  checked={quants.includes(q)}
+                  onChange={(e) => setQuants((cur) => (e.target.checked ? quantizations.filter((x) => x === q || cur.includes(x)) : cur.filter((x) => x !== q)))}
+                  data-testid="quant-checkbox"
+                  data-quant={q}
+                />
+                {q}
+              </label>
+            ))}
+          </fieldset>
         </div>
 
         {error && (
@@ -283,7 +301,7 @@ export function NewJobForm({ models }: { models: BaseModelOption[] }) {
           </div>
         )}
         <div className="row">
-          <button type="submit" disabled={!train.allowed || busy || !trainingFile || !model} title={train.reason ?? undefined} data-testid="job-submit">
+          <button type="submit" disabled={!train.allowed || busy || !trainingFile || !model || quants.length === 0} title={train.reason ?? undefined} data-testid="job-submit">
             {busy ? 'Starting…' : 'Start fine-tuning'}
           </button>
           <DeniedReason permission={train} testid="job-submit-reason" />
