@@ -122,6 +122,7 @@ test('a new company signs up, fine-tunes lfm2-tiny and downloads per-device GGUF
     if (outcome !== 'created') throw new Error(`job was not created (${outcome}): ${(await createError.textContent().catch(() => '')) ?? ''}`);
     jobId = page.url().split('/').pop() ?? '';
     await expect(page.getByTestId('job-id')).toHaveText(jobId);
+    await expect(page.getByTestId('job-quantizations')).toHaveText('F16, Q8_0, Q4_K_M');
   });
 
   await test.step('watch the job until it succeeds', async () => {

@@ -227,6 +227,8 @@ export function JobView({ id }: { id: string }) {
             </dd>
             <dt>Target devices</dt>
             <dd data-testid="job-target-devices">{j.targetDevices.join(', ')}</dd>
+            <dt>Quantizations</dt>
+            <dd data-testid="job-quantizations">{j.quantizations ? j.quantizations.join(', ') : 'every candidate of each device'}</dd>
             <dt>Fine-tuned model</dt>
             <dd>{j.fineTunedModel ? <code data-testid="job-fine-tuned-model">{j.fineTunedModel}</code> : <span className="muted">—</span>}</dd>
             <dt>Created</dt>
