@@ -44,3 +44,9 @@ test('words shared by most prompts (an instruction) are ignored; a sample under 
   const b = index.key(chat('Summarize this email in one sentence: topic2 detail14 person26'));
   assert.ok(jaccard(a, b) < NEAR_DUPLICATE_JACCARD, 'only the varying part is compared');
 });
+
+test('only the first 1000 words of a prompt are compared', () => {
+  const head = Array.from({ length: 1000 }, (_, i) => `w${i}`).join(' ');
+  assert.deepEqual(shingles(`${head} tail words here`), shingles(head));
+  assert.notDeepEqual(shingles(`${head.split(' ').slice(1).join(' ')} tail`), shingles(head));
+});

@@ -74,11 +74,13 @@ export function promptText(line: string): string {
 
 /** Hashes of the words and adjacent word pairs of a text (lower-cased letters and digits). */
 export function shingles(text: string): Set<number> {
-  const words = text.toLowerCase().match(/[\p{L}\p{N}]+/gu)?.slice(0, MAX_WORDS) ?? [];
   const out = new Set<number>();
   let prev = -1;
-  for (const w of words) {
-    const h = mix32(fnv1a(w));
+  let words = 0;
+  // Word by word, stopping at MAX_WORDS: a long prompt costs no more than its start.
+  for (const [w] of text.matchAll(/[\p{L}\p{N}]+/gu)) {
+    if (words++ === MAX_WORDS) break;
+    const h = mix32(fnv1a(w.toLowerCase()));
     out.add(h);
     if (prev >= 0) out.add(mix32(Math.imul(prev, 31) ^ h ^ 0x5bd1e995));
     prev = h;
@@ -124,9 +126,13 @@ export class NearDuplicateIndex {
 
   /** The comparable form of a line: its prompt's shingles less the common ones. */
   key(line: string): Set<number> {
-    const s = shingles(promptText(line));
-    for (const x of this.ignore) s.delete(x);
-    return s;
+    return this.comparable(shingles(promptText(line)));
+  }
+
+  /** A prompt's shingles less the common ones (in place). */
+  comparable(words: Set<number>): Set<number> {
+    for (const x of this.ignore) words.delete(x);
+    return words;
   }
 
   /** Adds an example; returns its index. */

@@ -205,10 +205,7 @@ export async function prepareDataset(input: {
   const common = commonShingles(smallest.map((c) => c.words));
   const index = new NearDuplicateIndex(common);
   const candidateAt = new Map<number, number>();
-  for (const c of candidates) {
-    for (const x of common) c.words.delete(x);
-    candidateAt.set(c.i, index.add(c.words));
-  }
+  for (const c of candidates) candidateAt.set(c.i, index.add(index.comparable(c.words)));
 
   // 2. Near-duplicates of each candidate: other candidates, and lines of the rest of the file
   // (at most `maxGroup` + 1 kept: a larger cluster is never moved).
