@@ -173,6 +173,9 @@ test('a new company signs up, fine-tunes lfm2-tiny and downloads per-device GGUF
         device: r.getAttribute('data-device') ?? '',
         quant: r.getAttribute('data-quant') ?? '',
         sha: r.querySelector('[data-testid="variant-sha256"]')?.textContent?.trim() ?? '',
+        kl: r.querySelector('[data-testid="variant-kl"]')?.textContent?.trim() ?? '',
+        sameTop: r.querySelector('[data-testid="variant-same-top"]')?.textContent?.trim() ?? '',
+        imatrix: r.querySelector('[data-testid="variant-imatrix"]') !== null,
         selected: r.getAttribute('data-selected') === 'true',
       })),
     );
@@ -184,7 +187,13 @@ test('a new company signs up, fine-tunes lfm2-tiny and downloads per-device GGUF
     expect([...byDevice.keys()].sort(), 'devices with variants').toEqual(targets.sort());
     for (const [device, list] of byDevice) {
       expect(list.map((r) => r.quant).sort(), `quantizations for ${device}: the ones the form kept`).toEqual(['F16', 'Q4_K_M', 'Q8_0']);
-      for (const r of list) expect(r.sha, `sha256 of ${device} ${r.quant}`).toMatch(/^[0-9a-f]{64}$/);
+      for (const r of list) {
+        expect(r.sha, `sha256 of ${device} ${r.quant}`).toMatch(/^[0-9a-f]{64}$/);
+        // Quality against the F16 reference, measured on the evaluation split.
+        expect(r.kl, `KL vs F16 of ${device} ${r.quant}`).toMatch(/^[0-9.e+-]+ \/ [0-9.e+-]+$/);
+        expect(r.sameTop, `same top token of ${device} ${r.quant}`).toMatch(/^[0-9.]+%$/);
+        expect(r.imatrix, `${device} ${r.quant} quantized with the importance matrix of the training data`).toBe(r.quant === 'Q4_K_M');
+      }
       expect(list.filter((r) => r.selected).length, `selected variant for ${device}`).toBe(1);
     }
     console.log(`[e2e] variants: ${rows.map((r) => `${r.device}/${r.quant}${r.selected ? '*' : ''}`).join(', ')}`);

@@ -2,6 +2,11 @@ import { finite, fmtBytes, fmtNum, fmtPct } from '@/lib/format';
 import type { ModelVersion } from '@/lib/types';
 import { variantDownloadPath } from '@/lib/variants';
 
+/** Two significant digits: a KL-divergence of 0.00031 and of 1.2 both read. */
+function fmtKl(x: number): string {
+  return x === 0 ? '0' : x.toPrecision(2);
+}
+
 /** Per device × quantization: size, sha256, numbers measured on the device's pool, download. */
 export function VariantsTable({ version }: { version: Pick<ModelVersion, 'name' | 'variants'> }) {
   const devices = [...new Set(version.variants.map((v) => v.device))];
@@ -18,6 +23,11 @@ export function VariantsTable({ version }: { version: Pick<ModelVersion, 'name' 
             <th className="num">TTFT</th>
             <th className="num">Peak RSS</th>
             <th className="num">Task accuracy</th>
+            <th className="num" title="KL-divergence of the variant's next-token distributions from the F16's on the evaluation split: mean / 99th percentile">
+              KL vs F16 (mean / p99)
+            </th>
+            <th className="num" title="Positions where the variant's most likely next token is the F16's">Same top token</th>
+            <th className="num" title="Perplexity on the evaluation split relative to the F16's">Perplexity ×</th>
             <th>sha256</th>
             <th />
           </tr>
@@ -28,6 +38,8 @@ export function VariantsTable({ version }: { version: Pick<ModelVersion, 'name' 
               .filter((v) => v.device === device)
               .map((v, i) => {
                 const ttft = finite(v.metrics.time_to_first_token_ms);
+                const q = v.metrics.quality;
+                const none = <span className="muted" title={v.metrics.quality_skipped ?? 'not measured'}>—</span>;
                 return (
                   <tr
                     key={v.id}
@@ -41,6 +53,15 @@ export function VariantsTable({ version }: { version: Pick<ModelVersion, 'name' 
                     <td>{i === 0 ? <strong>{device}</strong> : ''}</td>
                     <td>
                       <code>{v.quantization}</code>{' '}
+                      {v.metrics.imatrix && (
+                        <span
+                          className="badge"
+                          data-testid="variant-imatrix"
+                          title={`Quantized with an importance matrix computed on ${v.metrics.imatrix.calibration_tokens} tokens of the training data (sha256 ${v.metrics.imatrix.sha256.slice(0, 12)}…)`}
+                        >
+                          imatrix
+                        </span>
+                      )}{' '}
                       {v.selected && (
                         <span className="badge selected" data-testid="variant-selected" title="Meets the budgets with the best measured quality">
                           selected
@@ -53,6 +74,15 @@ export function VariantsTable({ version }: { version: Pick<ModelVersion, 'name' 
                     <td className="num">{ttft === undefined ? '—' : `${fmtNum(ttft, 1)} ms`}</td>
                     <td className="num">{fmtBytes(finite(v.metrics.peak_rss_bytes))}</td>
                     <td className="num">{fmtPct(v.metrics.task_accuracy)}</td>
+                    <td className="num" data-testid="variant-kl">
+                      {q ? `${fmtKl(q.kl_divergence_mean)} / ${fmtKl(q.kl_divergence_p99)}` : none}
+                    </td>
+                    <td className="num" data-testid="variant-same-top">
+                      {q ? `${fmtNum(q.same_top_token_percent, 1)}%` : none}
+                    </td>
+                    <td className="num" data-testid="variant-ppl-ratio">
+                      {q ? `×${fmtNum(q.perplexity_ratio, 3)}` : none}
+                    </td>
                     <td>
                       <code className="small break" data-testid="variant-sha256">
                         {v.sha256}

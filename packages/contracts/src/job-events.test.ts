@@ -96,6 +96,19 @@ const cases: [JobEventFact, string][] = [
     'x86_64-avx2 Q8_0: 4.5 MB, prefill 18025 tok/s, decode 5381 tok/s, TTFT 8 ms, peak RSS 170 MB, task accuracy 100.0 % (measured on AMD EPYC)',
   ],
   [
+    {
+      kind: 'variant_benchmarked',
+      ...bench,
+      quantization: 'Q4_0',
+      quality: { klDivergenceMean: 0.0312345, klDivergenceP99: 0.41, sameTopTokenPercent: 95.432, perplexityRatio: 1.0288 },
+    },
+    'x86_64-avx2 Q4_0: 4.5 MB, prefill 18025 tok/s, decode 5381 tok/s, TTFT 8 ms, peak RSS 170 MB, task accuracy 100.0 %, against F16: KL-divergence 0.031 (p99 0.41), same top token 95.4 %, perplexity ×1.029 (measured on AMD EPYC)',
+  ],
+  [
+    { kind: 'variant_benchmarked', ...bench, qualitySkipped: 'the evaluation split has 40 tokens; quality against F16 needs at least 64' },
+    'x86_64-avx2 Q8_0: 4.5 MB, prefill 18025 tok/s, decode 5381 tok/s, TTFT 8 ms, peak RSS 170 MB, task accuracy 100.0 %, quality against F16 not measured (the evaluation split has 40 tokens; quality against F16 needs at least 64) (measured on AMD EPYC)',
+  ],
+  [
     { kind: 'variant_selected', device: 'x86_64-avx2', selected: 'Q4_K_M', best_task_accuracy: 1, tolerance: 0.02 },
     'Selected Q4_K_M for x86_64-avx2: smallest variant within 2 points of the best task accuracy (100.0 %) that fits the budgets',
   ],

@@ -86,6 +86,8 @@ export const jobEventFactSchema = z.discriminatedUnion('kind', [
     taskAccuracy: z.number(),
     // The whole fingerprint is stored; the sentence names only the CPU.
     fingerprint: z.object({ cpuModel: z.string() }),
+    quality: z.object({ klDivergenceMean: z.number(), klDivergenceP99: z.number(), sameTopTokenPercent: z.number(), perplexityRatio: z.number() }).optional(),
+    qualitySkipped: z.string().optional(),
   }),
   /** The smallest variant within `tolerance` of the best task accuracy that fits the budgets. */
   /** A device task waits for an online agent of its pool that serves its profile. */
@@ -124,6 +126,15 @@ export function waitText(minutes: number): string {
 
 const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
 const fixed = (x: number | null, digits: number) => (x === null ? 'NaN' : x.toFixed(digits));
+/** Enough significant digits for a KL-divergence of 0.0003 and of 1.2 alike. */
+const kl = (x: number) => (x === 0 ? '0' : x.toPrecision(2));
+
+function qualityText(q: { klDivergenceMean: number; klDivergenceP99: number; sameTopTokenPercent: number; perplexityRatio: number } | undefined, skipped: string | undefined): string {
+  if (q) {
+    return `, against F16: KL-divergence ${kl(q.klDivergenceMean)} (p99 ${kl(q.klDivergenceP99)}), same top token ${q.sameTopTokenPercent.toFixed(1)} %, perplexity ×${q.perplexityRatio.toFixed(3)}`;
+  }
+  return skipped ? `, quality against F16 not measured (${skipped})` : '';
+}
 const during = (s: string | null) => (s ? ` during ${s}` : '');
 
 /** The sentence for one fact: the only place event wording lives. */
@@ -166,7 +177,7 @@ export function describeJobFact(f: JobEventFact): string {
     case 'exported':
       return `Merged and exported GGUF F16 (${f.size_bytes} bytes, llama.cpp ${f.llama_cpp_version})`;
     case 'variant_benchmarked':
-      return `${f.device} ${f.quantization}: ${(f.size_bytes / 1e6).toFixed(1)} MB, prefill ${f.prefillTokensPerSecond.toFixed(0)} tok/s, decode ${f.decodeTokensPerSecond.toFixed(0)} tok/s, TTFT ${f.timeToFirstTokenMs.toFixed(0)} ms, peak RSS ${(f.peakRssBytes / 1e6).toFixed(0)} MB, task accuracy ${pct(f.taskAccuracy)} (measured on ${f.fingerprint.cpuModel})`;
+      return `${f.device} ${f.quantization}: ${(f.size_bytes / 1e6).toFixed(1)} MB, prefill ${f.prefillTokensPerSecond.toFixed(0)} tok/s, decode ${f.decodeTokensPerSecond.toFixed(0)} tok/s, TTFT ${f.timeToFirstTokenMs.toFixed(0)} ms, peak RSS ${(f.peakRssBytes / 1e6).toFixed(0)} MB, task accuracy ${pct(f.taskAccuracy)}${qualityText(f.quality, f.qualitySkipped)} (measured on ${f.fingerprint.cpuModel})`;
     case 'waiting_for_device':
       return `Waiting for a device of profile ${f.device} in pool ${f.pool}: no agent serving it is online (the job fails if none comes online within ${waitText(f.wait_minutes)})`;
     case 'variant_selected':

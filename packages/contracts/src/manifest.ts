@@ -12,6 +12,21 @@ export const evaluationMetricsSchema = z.object({
   reward_margin: z.number().optional(),
 });
 
+/** A variant against the job's F16 on the evaluation split's text (llama-perplexity --kl-divergence). */
+export const variantQualitySchema = z.object({
+  reference: z.literal('F16'),
+  kl_divergence_mean: z.number(),
+  kl_divergence_p99: z.number(),
+  same_top_token_percent: z.number(),
+  perplexity: z.number(),
+  reference_perplexity: z.number(),
+  perplexity_ratio: z.number(),
+  eval_tokens: z.number(),
+  context_tokens: z.number(),
+  chunks: z.number(),
+});
+export type VariantQualityMetrics = z.infer<typeof variantQualitySchema>;
+
 export const variantMetricsSchema = z.object({
   prefill_tokens_per_second: z.number(),
   decode_tokens_per_second: z.number(),
@@ -21,14 +36,28 @@ export const variantMetricsSchema = z.object({
   eval_examples: z.number(),
   threads: z.number(),
   repetitions: z.number(),
+  /** Absent from versions published before quality was measured, or when the eval split was too short to score. */
+  quality: variantQualitySchema.optional(),
+  quality_skipped: z.string().optional(),
 });
 export type VariantMetrics = z.infer<typeof variantMetricsSchema>;
+
+/** The importance matrix a variant was quantized with: llama-imatrix on a sample of the job's training data. */
+export const variantImatrixSchema = z.object({
+  sha256: z.string(),
+  dataset: z.literal('training sample'),
+  calibration_tokens: z.number(),
+  context_tokens: z.number(),
+  chunks: z.number(),
+});
 
 /** A variant row's metrics: the manifest's, the spread of the repeated runs and the machine measured on. */
 export const storedVariantMetricsSchema = variantMetricsSchema.extend({
   prefill_stdev: z.number(),
   decode_stdev: z.number(),
   fingerprint: fingerprintSchema,
+  imatrix: variantImatrixSchema.optional(),
+  imatrix_skipped: z.string().optional(),
 });
 export type StoredVariantMetrics = z.infer<typeof storedVariantMetricsSchema>;
 
@@ -41,6 +70,8 @@ export const manifestVariantSchema = z.object({
   download_url: z.string(),
   selected: z.boolean(),
   metrics: variantMetricsSchema,
+  /** Present when the variant was quantized with an importance matrix (K- and I-quants). */
+  imatrix: variantImatrixSchema.optional(),
   measured_on: z.object({ pool: z.string(), cpu_model: z.string(), cores: z.number(), llama_cpp_version: z.string() }),
 });
 export type ManifestVariant = z.infer<typeof manifestVariantSchema>;

@@ -18,8 +18,26 @@ export const createPoolSchema = z.strictObject({ name: poolNameSchema });
 
 /** What one task asks of an agent; object keys only (the agent gets URLs for them). */
 export const poolTaskInputSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('quantize'), jobId: z.string(), device: z.string(), sourceKey: z.string(), quantization: quantizationSchema, outputKey: z.string() }),
-  z.object({ kind: z.literal('benchmark'), jobId: z.string(), device: z.string(), modelKey: z.string(), evalKey: z.string(), maxNewTokens: z.number().int() }),
+  z.object({
+    kind: z.literal('quantize'),
+    jobId: z.string(),
+    device: z.string(),
+    sourceKey: z.string(),
+    quantization: quantizationSchema,
+    outputKey: z.string(),
+    /** Text sampled from the job's training data, for the importance matrix of K- and I-quants. */
+    calibrationKey: z.string().optional(),
+  }),
+  z.object({
+    kind: z.literal('benchmark'),
+    jobId: z.string(),
+    device: z.string(),
+    modelKey: z.string(),
+    evalKey: z.string(),
+    maxNewTokens: z.number().int(),
+    /** The job's F16: the variant's quality is measured against it (tasks queued before quality was measured lack it). */
+    referenceKey: z.string().optional(),
+  }),
 ]);
 export type PoolTaskInput = z.infer<typeof poolTaskInputSchema>;
 
@@ -41,12 +59,37 @@ export const agentHeartbeatSchema = z.strictObject({
 });
 
 const finite = z.number().finite();
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, '64 lowercase hex characters');
+
 export const quantizeResultSchema = z.strictObject({
   key: z.string().max(1024),
   quantization: quantizationSchema,
   sizeBytes: z.number().int().min(1),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/, '64 lowercase hex characters'),
+  sha256: sha256Hex,
   durationS: finite.min(0),
+  imatrix: z
+    .strictObject({
+      sha256: sha256Hex,
+      dataset: z.literal('training sample'),
+      calibrationTokens: z.number().int().min(0),
+      contextTokens: z.number().int().min(1),
+      chunks: z.number().int().min(1),
+    })
+    .optional(),
+  imatrixSkipped: z.string().max(1000).optional(),
+});
+
+export const variantQualityResultSchema = z.strictObject({
+  reference: z.literal('F16'),
+  klDivergenceMean: finite.min(0),
+  klDivergenceP99: finite.min(0),
+  sameTopTokenPercent: finite.min(0).max(100),
+  perplexity: finite.min(0),
+  referencePerplexity: finite.min(0),
+  perplexityRatio: finite.min(0),
+  evalTokens: z.number().int().min(0),
+  contextTokens: z.number().int().min(1),
+  chunks: z.number().int().min(1),
 });
 
 export const benchmarkResultSchema = z.strictObject({
@@ -62,6 +105,8 @@ export const benchmarkResultSchema = z.strictObject({
   threads: z.number().int().min(1),
   repetitions: z.number().int().min(1),
   fingerprint: fingerprintSchema,
+  quality: variantQualityResultSchema.optional(),
+  qualitySkipped: z.string().max(1000).optional(),
 });
 
 export const agentCompleteSchema = z.strictObject({

@@ -186,13 +186,28 @@ export interface QuantizeInput {
   sourceKey: string;
   quantization: Quantization;
   outputPrefix: string;
+  /** Text sampled from the job's training data: the K- and I-quants are quantized with its importance matrix. */
+  calibrationKey?: string;
 }
+
+/** The importance matrix a variant was quantized with (llama-imatrix on the job's calibration text). */
+export interface ImatrixInfo {
+  sha256: string;
+  dataset: 'training sample';
+  calibrationTokens: number;
+  contextTokens: number;
+  chunks: number;
+}
+
 export interface QuantizeOutput {
   key: string;
   quantization: Quantization;
   sizeBytes: number;
   sha256: string;
   durationS: number;
+  imatrix?: ImatrixInfo;
+  /** Why a type that takes an importance matrix was quantized without one. */
+  imatrixSkipped?: string;
 }
 
 export interface BenchmarkInput {
@@ -201,7 +216,26 @@ export interface BenchmarkInput {
   modelKey: string;
   evalKey: string;
   maxNewTokens: number;
+  /** The job's F16 GGUF: the variant's token distributions are compared with its (absent: not measured). */
+  referenceKey?: string;
 }
+
+/** A variant against the F16 reference on the evaluation text (llama-perplexity --kl-divergence). */
+export interface VariantQuality {
+  reference: 'F16';
+  klDivergenceMean: number;
+  klDivergenceP99: number;
+  /** Share of positions where the variant's most likely token is the reference's, in percent. */
+  sameTopTokenPercent: number;
+  perplexity: number;
+  referencePerplexity: number;
+  perplexityRatio: number;
+  /** Tokens of the evaluation text, the context of each scored chunk, and the chunks scored. */
+  evalTokens: number;
+  contextTokens: number;
+  chunks: number;
+}
+
 export interface BenchmarkOutput {
   prefillTokensPerSecond: number;
   decodeTokensPerSecond: number;
@@ -216,6 +250,10 @@ export interface BenchmarkOutput {
   threads: number;
   repetitions: number;
   fingerprint: Fingerprint;
+  /** Present when the input named a reference and the evaluation text was long enough to score. */
+  quality?: VariantQuality;
+  /** Why quality against the reference was not measured, when it was asked for and was not. */
+  qualitySkipped?: string;
 }
 
 export const deviceActivityNames = activityNames.device;

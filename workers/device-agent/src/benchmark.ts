@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -7,9 +7,11 @@ import type { BenchmarkInput, BenchmarkOutput } from '@edgetune/temporal/activit
 import type { BenchChildInput, BenchChildOutput } from './bench-child';
 import { storage, type Storage } from '@edgetune/storage';
 import { llamaTool } from './config';
+import { parseEvalJsonl } from './evalset';
 import { isGguf, localCopy, tempDir } from './files';
 import { fingerprint } from './fingerprint';
 import { runChild } from './proc';
+import { measureQuality } from './quality';
 import type { ActivityHooks } from './quantize';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -24,6 +26,9 @@ export interface BenchSettings {
   warmup: number;
   evalLimit: number;
   contextSize: number;
+  /** Quality against the reference: largest context per chunk, most chunks scored. */
+  qualityContextTokens: number;
+  qualityMaxChunks: number;
 }
 
 function intEnv(name: string, dflt: number): number {
@@ -44,6 +49,8 @@ export function benchSettings(): BenchSettings {
     warmup: intEnv('BENCH_WARMUP', 2),
     evalLimit: intEnv('BENCH_EVAL_LIMIT', 0),
     contextSize: intEnv('BENCH_CONTEXT_SIZE', 2048),
+    qualityContextTokens: intEnv('BENCH_QUALITY_CONTEXT', 512),
+    qualityMaxChunks: intEnv('BENCH_QUALITY_CHUNKS', 16),
   };
 }
 
@@ -116,7 +123,8 @@ export interface BenchmarkDetails extends BenchmarkOutput {
 /**
  * Measures a GGUF on this machine: llama-bench for prefill/decode throughput (repeated, mean +
  * stdev), then the node-llama-cpp child for time to first token (median of warm runs), task
- * accuracy on the eval split and peak RSS. The two never run at the same time.
+ * accuracy on the eval split and peak RSS, then (given a reference) KL-divergence against the
+ * F16 on the eval split's text. None of them runs at the same time as another.
  */
 export async function benchmark(input: BenchmarkInput, hooks: ActivityHooks = {}, settings: BenchSettings = benchSettings(), store: Storage = storage()): Promise<BenchmarkDetails> {
   const scratch = await tempDir('bench');
@@ -141,6 +149,30 @@ export async function benchmark(input: BenchmarkInput, hooks: ActivityHooks = {}
       },
       hooks,
     );
+    let quality: Pick<BenchmarkOutput, 'quality' | 'qualitySkipped'> = {};
+    if (input.referenceKey) {
+      const referenceKey = input.referenceKey;
+      const examples = parseEvalJsonl(await readFile(evalPath, 'utf8'));
+      const [ref, ev] = await Promise.all([store.head(referenceKey), store.head(input.evalKey)]);
+      if (!ref) throw new Error(`No object at ${referenceKey} (the F16 reference)`);
+      const q = await measureQuality(
+        {
+          modelPath,
+          referencePath: async () => {
+            const p = await localCopy(store, referenceKey, scratch.dir);
+            if (!(await isGguf(p))) throw new Error(`${referenceKey} is not a GGUF file`);
+            return p;
+          },
+          identity: `${referenceKey}:${ref.sizeBytes}\n${input.evalKey}:${ev?.sizeBytes ?? 0}`,
+          examples, // the whole split: the chunk cap bounds the work
+          scratch: scratch.dir,
+        },
+        { threads: settings.threads, contextTokens: settings.qualityContextTokens, maxChunks: settings.qualityMaxChunks },
+        hooks,
+      );
+      quality = 'quality' in q ? { quality: q.quality } : { qualitySkipped: q.skipped };
+      hooks.log?.('quality against F16', quality);
+    }
     const out: BenchmarkDetails = {
       ...bench,
       timeToFirstTokenMs: child.timeToFirstTokenMs,
@@ -155,6 +187,7 @@ export async function benchmark(input: BenchmarkInput, hooks: ActivityHooks = {}
       baselineRssBytes: child.baselineRssBytes,
       renderedPrompt: child.renderedPrompt,
       runtime: child.runtime,
+      ...quality,
     };
     hooks.log?.('benchmark done', { modelKey: input.modelKey, ...out, fingerprint: undefined, renderedPrompt: undefined });
     return out;

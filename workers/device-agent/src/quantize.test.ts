@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createReadStream, statSync } from 'node:fs';
+import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { test } from 'node:test';
 import { fixture, processAlive } from './test-env';
 import { quantizations } from '@edgetune/contracts';
@@ -58,4 +58,36 @@ test('aborting kills the child process group', async () => {
   ac.abort();
   await assert.rejects(p, CancelledError);
   assert.equal(processAlive(pid), false);
+});
+
+test('K- and I-quants of a job with calibration text are quantized with its importance matrix', async () => {
+  const store = storage();
+  await store.put(SOURCE_KEY, createReadStream(fixture('EDGETUNE_TEST_GGUF')));
+  // The calibration text: conversations of the eval fixture as the orchestrator writes them.
+  const text = readFileSync(fixture('EDGETUNE_TEST_EVAL_JSONL'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => `${(JSON.parse(l) as { messages: { content: string }[] }).messages.map((m) => m.content).join('\n')}\n\n`)
+    .join('');
+  await store.put('test/jobs/q/calibration.txt', text);
+  const run = (quantization: 'Q4_K_M' | 'IQ4_XS' | 'Q8_0', calibrationKey?: string, prefix = 'test/jobs/q/imatrix') =>
+    quantize({ jobId: 'job-test', device: 'x86_64-avx2', sourceKey: SOURCE_KEY, quantization, outputPrefix: prefix, ...(calibrationKey ? { calibrationKey } : {}) });
+  const withM = await run('Q4_K_M', 'test/jobs/q/calibration.txt');
+  const without = await run('Q4_K_M', undefined, 'test/jobs/q/plain');
+  assert.ok(withM.imatrix, 'Q4_K_M records its importance matrix');
+  assert.match(withM.imatrix.sha256, /^[0-9a-f]{64}$/);
+  assert.equal(withM.imatrix.dataset, 'training sample');
+  assert.ok(withM.imatrix.chunks >= 2 && withM.imatrix.calibrationTokens >= withM.imatrix.chunks * withM.imatrix.contextTokens);
+  assert.equal(without.imatrix, undefined);
+  assert.notEqual(withM.sha256, without.sha256, 'the importance matrix changes the quantized weights');
+  // The same matrix serves every K- and I-quant of the job; Q8_0 does not use one.
+  const iq = await run('IQ4_XS', 'test/jobs/q/calibration.txt');
+  assert.equal(iq.imatrix?.sha256, withM.imatrix.sha256);
+  assert.equal((await run('Q8_0', 'test/jobs/q/calibration.txt')).imatrix, undefined);
+  // Too little text to calibrate on: quantized without, and the reason says so.
+  await store.put('test/jobs/q/short.txt', 'route this ticket\n');
+  const short = await run('Q4_K_M', 'test/jobs/q/short.txt', 'test/jobs/q/short');
+  assert.equal(short.imatrix, undefined);
+  assert.match(short.imatrixSkipped ?? '', /calibration sample of the training data has \d+ tokens; an importance matrix needs at least 64/);
+  assert.equal(short.sha256, without.sha256);
 });

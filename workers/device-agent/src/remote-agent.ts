@@ -190,14 +190,30 @@ export class RemoteAgent {
       let result: unknown;
       if (task.input.kind === 'quantize') {
         const i = task.input;
-        const q = await quantize({ jobId: i.jobId, device: i.device, sourceKey: i.sourceKey, quantization: i.quantization, outputPrefix: path.posix.dirname(i.outputKey) }, hooks, store);
+        const q = await quantize(
+          {
+            jobId: i.jobId,
+            device: i.device,
+            sourceKey: i.sourceKey,
+            quantization: i.quantization,
+            outputPrefix: path.posix.dirname(i.outputKey),
+            ...(i.calibrationKey ? { calibrationKey: i.calibrationKey } : {}),
+          },
+          hooks,
+          store,
+        );
         if (q.key !== i.outputKey) throw new Error(`quantize wrote ${q.key}, the task expects ${i.outputKey}`);
         progress = { phase: 'upload' };
         await this.upload(task.outputs.model, store.localPath(q.key)!, abort.signal);
         result = q;
       } else {
         const i = task.input;
-        const d = await benchmark({ jobId: i.jobId, device: i.device, modelKey: i.modelKey, evalKey: i.evalKey, maxNewTokens: i.maxNewTokens }, hooks, undefined, store);
+        const d = await benchmark(
+          { jobId: i.jobId, device: i.device, modelKey: i.modelKey, evalKey: i.evalKey, maxNewTokens: i.maxNewTokens, ...(i.referenceKey ? { referenceKey: i.referenceKey } : {}) },
+          hooks,
+          undefined,
+          store,
+        );
         const { ttftSamplesMs: _s, baselineRssBytes: _b, renderedPrompt: _p, runtime: _r, ...out } = d;
         result = out;
       }

@@ -6,6 +6,7 @@ import path from 'node:path';
 // Must run before anything reads the config (loadConfig() and storage() are lazy and cached).
 const root = mkdtempSync(path.join(os.tmpdir(), 'edgetune-device-agent-test-'));
 process.env.STORAGE_URL = `file://${path.join(root, 'objects')}`;
+process.env.EDGETUNE_TOOL_CACHE_DIR = path.join(root, 'tool-cache');
 export const testRoot = root;
 
 const HOW = 'produce them with: bash workers/device-agent/scripts/make-fixture.sh <dir> (uses the trainer venv), then export the two paths it prints';

@@ -111,6 +111,30 @@ describe('fine-tuning through the OpenAI SDK and the REST API', () => {
       assert.ok(v.metrics.decode_tokens_per_second > 0 && v.metrics.prefill_tokens_per_second > 0 && v.metrics.peak_rss_bytes > 0);
       assert.ok(v.metrics.task_accuracy >= 0 && v.metrics.task_accuracy <= 1);
     }
+    // Quality of every variant against the job's F16, on the evaluation split.
+    type Quality = { reference: string; kl_divergence_mean: number; kl_divergence_p99: number; same_top_token_percent: number; perplexity_ratio: number; chunks: number };
+    const quality = (q: string) => (manifest.variants.find((v) => v.quantization === q)!.metrics as unknown as { quality?: Quality }).quality;
+    for (const v of manifest.variants) {
+      const q = quality(v.quantization);
+      assert.ok(q, `${v.quantization} carries its quality against F16: ${JSON.stringify(v.metrics)}`);
+      assert.equal(q.reference, 'F16');
+      assert.ok(q.chunks >= 2 && q.kl_divergence_mean >= 0 && q.kl_divergence_p99 >= 0 && q.perplexity_ratio > 0);
+      assert.ok(q.same_top_token_percent >= 0 && q.same_top_token_percent <= 100);
+    }
+    assert.ok(quality('F16')!.kl_divergence_mean < 1e-4 && quality('F16')!.same_top_token_percent > 99.9, 'the F16 variant agrees with the reference');
+    assert.ok(Math.abs(quality('F16')!.perplexity_ratio - 1) < 1e-6);
+    assert.ok(quality('Q4_0')!.kl_divergence_mean > quality('F16')!.kl_divergence_mean, '4-bit weights diverge from F16 more than F16 itself');
+    // K- and I-quants were quantized with an importance matrix of the customer's training data; one per job.
+    const imatrix = (q: string) => (manifest.variants.find((v) => v.quantization === q) as unknown as { imatrix?: { sha256: string; dataset: string; chunks: number } }).imatrix;
+    for (const q of ['Q6_K', 'Q5_K_M', 'Q4_K_M', 'IQ4_XS']) {
+      assert.equal(imatrix(q)?.dataset, 'training sample', `${q} records its importance matrix`);
+      assert.equal(imatrix(q)?.sha256, imatrix('Q4_K_M')?.sha256);
+    }
+    for (const q of ['F16', 'Q8_0', 'Q4_0']) assert.equal(imatrix(q), undefined, `${q} is quantized without one`);
+    assert.ok(
+      events.data.some((e) => /Q4_0: .*against F16: KL-divergence [0-9.e-]+ \(p99 [0-9.e-]+\), same top token [0-9.]+ %, perplexity ×[0-9.]+/.test(e.message)),
+      'the benchmark event states the quality against F16',
+    );
 
     // Download one variant whole and by range; the bytes match the manifest.
     const v = manifest.variants[0];

@@ -215,6 +215,8 @@ describe('organization pools: agents that speak only HTTPS', () => {
     const orgVariant = model.variants.find((v: Json) => v.measured_on.pool === p.id);
     const bytes = Buffer.from(await (await rest(a.key, new URL(orgVariant.download_url).pathname.replace(/^\/api\/v1/, ''))).arrayBuffer());
     assert.equal(createHash('sha256').update(bytes).digest('hex'), orgVariant.sha256, 'the stored file is the one the agent uploaded');
+    // The agent downloaded the job's F16 as the task's reference and measured the variant against it.
+    for (const v of model.variants) assert.equal(v.metrics.quality?.reference, 'F16', `${v.measured_on.pool} ${v.quantization}: ${JSON.stringify(v.metrics)}`);
 
     // The job records where it trained and on what.
     const rec = (await restJson(a.key, `/jobs/${created.id}`)).body;

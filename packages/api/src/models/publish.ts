@@ -6,10 +6,10 @@ import { createPrivateKey, createPublicKey, createHash, sign } from 'node:crypto
 import { readFileSync } from 'node:fs';
 import { and, eq, sql } from 'drizzle-orm';
 import { loadConfig } from '@edgetune/config';
-import { newId, type Manifest, type ManifestVariant } from '@edgetune/contracts';
+import { newId, type Manifest, type ManifestVariant, type VariantQualityMetrics } from '@edgetune/contracts';
 import { db, schema } from '@edgetune/db';
 import { storage } from '@edgetune/storage';
-import type { BenchmarkOutput, EvaluateOutput, Quantization } from '@edgetune/temporal';
+import type { BenchmarkOutput, EvaluateOutput, ImatrixInfo, Quantization, VariantQuality } from '@edgetune/temporal';
 import { isUniqueViolation } from '../identity/accounts';
 import { recordAudit } from '../identity/audit';
 import type { JobRef } from '../jobs/records';
@@ -20,6 +20,8 @@ export interface CandidateResult {
   sizeBytes: number;
   sha256: string;
   benchmark: BenchmarkOutput;
+  imatrix?: ImatrixInfo;
+  imatrixSkipped?: string;
 }
 
 export interface DeviceResult {
@@ -72,6 +74,21 @@ export function variantDownloadUrl(modelName: string, variantId: string): string
   return `${base}/api/v1/models/${encodeURIComponent(modelName)}/variants/${encodeURIComponent(variantId)}/download`;
 }
 
+export function qualityMetrics(q: VariantQuality): VariantQualityMetrics {
+  return {
+    reference: q.reference,
+    kl_divergence_mean: q.klDivergenceMean,
+    kl_divergence_p99: q.klDivergenceP99,
+    same_top_token_percent: q.sameTopTokenPercent,
+    perplexity: q.perplexity,
+    reference_perplexity: q.referencePerplexity,
+    perplexity_ratio: q.perplexityRatio,
+    eval_tokens: q.evalTokens,
+    context_tokens: q.contextTokens,
+    chunks: q.chunks,
+  };
+}
+
 async function contentAddress(orgId: string, c: CandidateResult): Promise<string> {
   const key = `orgs/${orgId}/blobs/sha256/${c.sha256}.gguf`;
   const existing = await storage().head(key);
@@ -119,16 +136,28 @@ export async function publishVersion(input: PublishInput): Promise<PublishOutput
         eval_examples: b.evalExamples,
         threads: b.threads,
         repetitions: b.repetitions,
+        ...(b.quality ? { quality: qualityMetrics(b.quality) } : {}),
+        ...(b.qualitySkipped ? { quality_skipped: b.qualitySkipped } : {}),
       };
       const selected = c.quantization === d.selected;
+      const imatrix = c.imatrix
+        ? { sha256: c.imatrix.sha256, dataset: c.imatrix.dataset, calibration_tokens: c.imatrix.calibrationTokens, context_tokens: c.imatrix.contextTokens, chunks: c.imatrix.chunks }
+        : undefined;
       variantRows.push({
         id, orgId: input.orgId, versionId, device: d.device, pool: d.pool, quantization: c.quantization, format: 'gguf',
         sizeBytes: c.sizeBytes, sha256: c.sha256, storageKey, selected,
-        metrics: { ...metrics, prefill_stdev: b.prefillStdev, decode_stdev: b.decodeStdev, fingerprint: b.fingerprint },
+        metrics: {
+          ...metrics,
+          prefill_stdev: b.prefillStdev,
+          decode_stdev: b.decodeStdev,
+          fingerprint: b.fingerprint,
+          ...(imatrix ? { imatrix } : {}),
+          ...(c.imatrixSkipped ? { imatrix_skipped: c.imatrixSkipped } : {}),
+        },
       });
       variants.push({
         device: d.device, quantization: c.quantization, format: 'gguf', size_bytes: c.sizeBytes, sha256: c.sha256,
-        download_url: variantDownloadUrl(name, id), selected, metrics,
+        download_url: variantDownloadUrl(name, id), selected, metrics, ...(imatrix ? { imatrix } : {}),
         measured_on: { pool: d.pool, cpu_model: b.fingerprint.cpuModel, cores: b.fingerprint.cores, llama_cpp_version: b.fingerprint.llamaCppVersion },
       });
     }

@@ -162,8 +162,8 @@ async function objectFor(taskId: string, name: string, key: string, mode: 'get' 
 /** The objects a task reads and writes, by name. */
 function taskObjects(input: PoolTaskInput): { inputs: Record<string, string>; outputs: Record<string, string> } {
   return input.kind === 'quantize'
-    ? { inputs: { source: input.sourceKey }, outputs: { model: input.outputKey } }
-    : { inputs: { model: input.modelKey, eval: input.evalKey }, outputs: {} };
+    ? { inputs: { source: input.sourceKey, ...(input.calibrationKey ? { calibration: input.calibrationKey } : {}) }, outputs: { model: input.outputKey } }
+    : { inputs: { model: input.modelKey, eval: input.evalKey, ...(input.referenceKey ? { reference: input.referenceKey } : {}) }, outputs: {} };
 }
 
 async function agentTask(t: TaskRow): Promise<AgentTask> {

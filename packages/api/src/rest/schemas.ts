@@ -197,7 +197,11 @@ export const variantSchema = z
     sha256: z.string(),
     selected: z.boolean(),
     download_url: z.url(),
-    metrics: record,
+    metrics: record.meta({
+      description:
+        'Measured on the pool: speed, time to first token, peak RSS, task accuracy, and `quality` against the F16 reference on the evaluation split (mean and p99 KL-divergence, same-top-token %, perplexity ratio)',
+    }),
+    imatrix: record.optional().meta({ description: 'The importance matrix (llama-imatrix on a sample of the training data) a K- or I-quant was quantized with' }),
     measured_on: record.nullable(),
   })
   .meta({ id: 'Variant' });

@@ -7,6 +7,7 @@ import { text } from 'node:stream/consumers';
 import { test } from 'node:test';
 import { jobSettings, type JobSettings } from '@edgetune/contracts';
 import { storage } from '@edgetune/storage';
+import { CALIBRATION_EXAMPLES, conversationText, MAX_EXAMPLE_CHARS } from './calibration';
 import { prepareDataset, trainerSettings } from './plan';
 
 // A private object store for this file (read lazily by storage() on first use).
@@ -151,4 +152,25 @@ test('the trainer gets the stored settings as they are: the plan fills in none o
   const out = trainerSettings(full, { maxSeqLen: 1, seed: 1 });
   assert.deepEqual([out.method, out.objective, out.epochs, out.learningRate, out.batchSize, out.loraRank, out.loraAlpha, out.beta],
     [full.method, full.objective, full.n_epochs, full.learning_rate, full.batch_size, full.lora_rank, full.lora_alpha, full.beta]);
+});
+
+test('calibration: a bounded, seeded sample of the train split as text, never the held-out examples', async () => {
+  const all = lines(2600);
+  await storage().put('cal/train.jsonl', all.join('\n'));
+  const p = await prepareDataset({ prefix: 'jobs/cal', trainingFileKey: 'cal/train.jsonl', validationFileKey: null, seed: 7 });
+  assert.ok(p.calibrationKey);
+  const blocks = (await text(await storage().get(p.calibrationKey))).split('\n\n').filter(Boolean);
+  assert.equal(blocks.length, CALIBRATION_EXAMPLES, 'bounded');
+  const evalQuestions = new Set((await read(p.evalKey)).map((l) => JSON.parse(l).messages[0].content as string));
+  const picked = blocks.map((b) => Number(b.split('\n')[0].slice(1)));
+  assert.ok(picked.every((i) => !evalQuestions.has(`q${i}`)), 'held-out examples are not calibrated on');
+  assert.deepEqual(blocks[0].split('\n'), [`q${picked[0]}`, `a${picked[0]}`], 'every turn of the conversation');
+  assert.deepEqual(picked, [...picked].sort((a, b) => a - b), 'in file order');
+  // Uniform over the file, not its first lines.
+  assert.ok(picked.filter((i) => i >= 1300).length > CALIBRATION_EXAMPLES / 3, 'the second half of the file is sampled');
+  const again = await prepareDataset({ prefix: 'jobs/cal2', trainingFileKey: 'cal/train.jsonl', validationFileKey: null, seed: 7 });
+  assert.equal(await text(await storage().get(again.calibrationKey!)), blocks.map((b) => `${b}\n\n`).join(''), 'reproducible');
+  // Preference pairs calibrate on prompt and chosen answer; a long example is cut.
+  assert.equal(conversationText(JSON.stringify({ prompt: [{ role: 'user', content: 'p' }], chosen: [{ role: 'assistant', content: 'c' }], rejected: 'r' })), 'p\nc');
+  assert.equal(conversationText(JSON.stringify({ messages: [{ role: 'user', content: 'x'.repeat(10_000) }] })).length, MAX_EXAMPLE_CHARS);
 });

@@ -16,6 +16,7 @@ import {
 } from '@edgetune/contracts';
 import { db, schema } from '@edgetune/db';
 import { storage } from '@edgetune/storage';
+import { CalibrationSample } from './calibration';
 import { commonShingles, NearDuplicateIndex, promptText, shingles } from './near-duplicates';
 import type { BaseModelRef, Hyperparameters, Quantization } from '@edgetune/temporal';
 
@@ -127,6 +128,8 @@ export interface PreparedData {
   heldOutFromTraining: boolean;
   /** Held-out examples with a near-duplicate left in training (absent with a validation file). */
   heldOutNearDuplicates?: number;
+  /** A bounded sample of the train split as plain text, for llama-imatrix (calibration.ts); absent from older jobs. */
+  calibrationKey?: string;
 }
 
 const MAX_EVAL = 200;
@@ -174,14 +177,21 @@ export async function prepareDataset(input: {
 }): Promise<PreparedData> {
   const trainKey = `${input.prefix}/data/train.jsonl`;
   const evalKey = `${input.prefix}/data/eval.jsonl`;
+  const calibrationKey = `${input.prefix}/data/calibration.txt`;
+  const calibration = new CalibrationSample(input.seed);
   const withChat = async (data: PreparedData): Promise<PreparedData> => {
+    await storage().put(calibrationKey, calibration.text());
+    data = { ...data, calibrationKey };
     if (!input.preference) return data;
     const chatEvalKey = `${input.prefix}/data/eval-chat.jsonl`;
     await writeLines(chatEvalKey, chatLines(readLines(evalKey)));
     return { ...data, chatEvalKey };
   };
   if (input.validationFileKey) {
-    const trainExamples = await writeLines(trainKey, readLines(input.trainingFileKey));
+    const trainExamples = await writeLines(trainKey, readLines(input.trainingFileKey), (at, line) => {
+      calibration.add(at, line);
+      return true;
+    });
     const evalExamples = await writeLines(evalKey, readLines(input.validationFileKey));
     return withChat({ trainKey, evalKey, trainExamples, evalExamples, heldOutFromTraining: false });
   }
@@ -257,6 +267,7 @@ export async function prepareDataset(input: {
   const trainExamples = await writeLines(trainKey, readLines(input.trainingFileKey), (at, line) => {
     if (held.has(at)) return false;
     for (const id of evalIndex.matches(evalIndex.key(line))) withTwin.add(id);
+    calibration.add(at, line);
     return true;
   });
   return withChat({ trainKey, evalKey, trainExamples, evalExamples, heldOutFromTraining: true, heldOutNearDuplicates: withTwin.size });

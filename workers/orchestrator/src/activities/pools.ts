@@ -30,9 +30,18 @@ export async function poolQuantize(input: QuantizeInput & OrgPoolRef): Promise<Q
     sourceKey: input.sourceKey,
     quantization: input.quantization,
     outputKey: quantizedKey(input.outputPrefix, input.quantization),
+    ...(input.calibrationKey ? { calibrationKey: input.calibrationKey } : {}),
   });
 }
 
 export async function poolBenchmark(input: BenchmarkInput & OrgPoolRef): Promise<BenchmarkOutput> {
-  return enqueue(input, { kind: 'benchmark', jobId: input.jobId, device: input.device, modelKey: input.modelKey, evalKey: input.evalKey, maxNewTokens: input.maxNewTokens });
+  return enqueue(input, {
+    kind: 'benchmark',
+    jobId: input.jobId,
+    device: input.device,
+    modelKey: input.modelKey,
+    evalKey: input.evalKey,
+    maxNewTokens: input.maxNewTokens,
+    ...(input.referenceKey ? { referenceKey: input.referenceKey } : {}),
+  });
 }

@@ -292,6 +292,7 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
               quantizations: target.quantizations,
               budget: target.budget,
               sourceKey: exported.ggufKey,
+              ...(data.calibrationKey ? { calibrationKey: data.calibrationKey } : {}),
               evalKey: data.chatEvalKey ?? data.evalKey,
               outputPrefix: `${plan.prefix}/devices/${target.device}${multiPool ? `/${target.pool}` : ''}`,
             },
@@ -353,6 +354,8 @@ export interface DeviceCandidatesInput {
   quantizations: Quantization[];
   budget: { maxSizeBytes: number; maxPeakRssBytes: number };
   sourceKey: string;
+  /** Text sampled from the training data: K- and I-quants use its importance matrix (absent in jobs started before). */
+  calibrationKey?: string;
   evalKey: string;
   outputPrefix: string;
 }
@@ -376,10 +379,17 @@ export async function deviceCandidates(input: DeviceCandidatesInput) {
   const candidates: CandidateResult[] = [];
   for (const quantization of input.quantizations) {
     const q = await stage('quantize', quantization, () =>
-      agent.quantize({ jobId: input.jobId, device: input.device, sourceKey: input.sourceKey, quantization, outputPrefix: input.outputPrefix }),
+      agent.quantize({
+        jobId: input.jobId,
+        device: input.device,
+        sourceKey: input.sourceKey,
+        quantization,
+        outputPrefix: input.outputPrefix,
+        ...(input.calibrationKey ? { calibrationKey: input.calibrationKey } : {}),
+      }),
     );
     const b = await stage('benchmark', quantization, () =>
-      agent.benchmark({ jobId: input.jobId, device: input.device, modelKey: q.key, evalKey: input.evalKey, maxNewTokens: 32 }),
+      agent.benchmark({ jobId: input.jobId, device: input.device, modelKey: q.key, evalKey: input.evalKey, maxNewTokens: 32, referenceKey: input.sourceKey }),
     );
     await db.recordEvents({
       ...ref,
@@ -391,7 +401,15 @@ export async function deviceCandidates(input: DeviceCandidatesInput) {
         },
       ],
     });
-    candidates.push({ quantization, key: q.key, sizeBytes: q.sizeBytes, sha256: q.sha256, benchmark: b });
+    candidates.push({
+      quantization,
+      key: q.key,
+      sizeBytes: q.sizeBytes,
+      sha256: q.sha256,
+      benchmark: b,
+      ...(q.imatrix ? { imatrix: q.imatrix } : {}),
+      ...(q.imatrixSkipped ? { imatrixSkipped: q.imatrixSkipped } : {}),
+    });
   }
 
   const choice = await stage('select', '', async () => selectVariant(candidates, input.budget));

@@ -1,0 +1,150 @@
+/**
+ * Quality of a quantized variant against the F16 reference, measured with llama.cpp's own
+ * instrument: `llama-perplexity --kl-divergence-base` stores the reference's token distributions
+ * over the job's evaluation text once, and `--kl-divergence` compares a variant's distributions
+ * with them (mean and p99 KL-divergence, same-top-token %, perplexity ratio).
+ */
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { VariantQuality } from '@edgetune/temporal/activities';
+import { llamaTool } from './config';
+import type { ChatMessage } from './evalset';
+import { runChild } from './proc';
+import type { ActivityHooks } from './quantize';
+import { cachedFile } from './tool-cache';
+
+export interface QualitySettings {
+  threads: number;
+  /** Largest context per chunk; smaller when the evaluation text is short. */
+  contextTokens: number;
+  /** At most this many chunks are scored (bounds the time and the reference's logits file). */
+  maxChunks: number;
+}
+
+/** Below this context a perplexity window says little; a shorter evaluation text is not scored. */
+export const MIN_CONTEXT_TOKENS = 32;
+/** The evaluation text handed to llama-perplexity is bounded whatever the split's size. */
+export const MAX_TEXT_CHARS = 1_000_000;
+
+/** The evaluation split as plain text: each conversation's turns, then its reference answer. */
+export function evalText(examples: { prompt: ChatMessage[]; reference: string }[]): string {
+  let text = '';
+  for (const ex of examples) {
+    const block = `${ex.prompt.map((m) => m.content).join('\n')}\n${ex.reference}\n\n`;
+    if (text.length + block.length > MAX_TEXT_CHARS) break;
+    text += block;
+  }
+  return text;
+}
+
+/**
+ * The context per chunk for a text of `tokens` tokens: a power of two no larger than the
+ * setting, small enough for at least four chunks (llama-perplexity needs two). Null when the
+ * text is too short to score.
+ */
+export function chooseContext(tokens: number, maxContext: number): { contextTokens: number; chunks: number } | null {
+  let ctx = MIN_CONTEXT_TOKENS;
+  while (ctx * 2 <= maxContext && ctx * 2 * 4 <= tokens) ctx *= 2;
+  const chunks = Math.floor(tokens / ctx);
+  if (chunks < 2) return null;
+  return { contextTokens: ctx, chunks };
+}
+
+/** The reference run's own perplexity (`Final estimate: PPL = …`). */
+export function parseFinalPerplexity(out: string): number {
+  const m = /Final estimate: PPL = ([-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?)/.exec(out);
+  const v = m ? Number(m[1]) : NaN;
+  if (!Number.isFinite(v)) throw new Error(`llama-perplexity printed no final perplexity: ${out.slice(-800)}`);
+  return v;
+}
+
+/**
+ * Numbers of the `--kl-divergence` run's summary (llama.cpp's tools/perplexity). Its
+ * `PPL(base)` is recomputed from the reference's stored 16-bit log-probabilities, which clamp
+ * very unlikely tokens; the caller uses the reference run's own perplexity instead.
+ */
+export function parseKlDivergence(out: string): Omit<VariantQuality, 'reference' | 'referencePerplexity' | 'perplexityRatio' | 'evalTokens' | 'contextTokens' | 'chunks'> {
+  const num = (re: RegExp, what: string): number => {
+    const m = re.exec(out);
+    const v = m ? Number(m[1]) : NaN;
+    if (!Number.isFinite(v)) throw new Error(`llama-perplexity printed no ${what}: ${out.slice(-800)}`);
+    return v;
+  };
+  const f = String.raw`([-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?)`;
+  // KL-divergence is never negative; the tool's tiny negative values are the rounding of the
+  // 16-bit logits it stores for the reference.
+  const kl = (v: number) => Math.max(0, v);
+  return {
+    klDivergenceMean: kl(num(new RegExp(String.raw`^Mean\s+KLD:\s+${f}`, 'm'), 'mean KLD')),
+    klDivergenceP99: kl(num(new RegExp(String.raw`^99\.0%\s+KLD:\s+${f}`, 'm'), '99th percentile KLD')),
+    sameTopTokenPercent: num(new RegExp(String.raw`^Same top p:\s+${f}`, 'm'), 'same-top-token share'),
+    perplexity: num(new RegExp(String.raw`^Mean PPL\(Q\)\s+:\s+${f}`, 'm'), 'perplexity of the variant'),
+  };
+}
+
+export async function countTokens(modelPath: string, textPath: string, hooks: ActivityHooks): Promise<number> {
+  const { stdout } = await runChild(llamaTool('llama-tokenize'), ['-m', modelPath, '-f', textPath, '--ids', '--show-count', '--log-disable'], {
+    signal: hooks.signal,
+    label: 'llama-tokenize',
+    onSpawn: hooks.onSpawn,
+  });
+  const m = /Total number of tokens:\s*(\d+)/.exec(stdout);
+  if (!m) throw new Error(`llama-tokenize printed no token count: ${stdout.slice(-300)}`);
+  return Number(m[1]);
+}
+
+export interface QualityInput {
+  modelPath: string;
+  /** Resolves the reference GGUF to a local file; called only when its logits are not cached. */
+  referencePath: () => Promise<string>;
+  /** Identifies the reference and the evaluation text (object keys and sizes): the cache key. */
+  identity: string;
+  examples: { prompt: ChatMessage[]; reference: string }[];
+  scratch: string;
+}
+
+/**
+ * Measures a variant against the reference on the evaluation text. Returns the reason instead
+ * when the text is too short to score.
+ */
+export async function measureQuality(input: QualityInput, s: QualitySettings, hooks: ActivityHooks = {}): Promise<{ quality: VariantQuality } | { skipped: string }> {
+  const textPath = path.join(input.scratch, 'quality-eval.txt');
+  await writeFile(textPath, evalText(input.examples));
+  const tokens = await countTokens(input.modelPath, textPath, hooks);
+  const plan = chooseContext(tokens, s.contextTokens);
+  if (!plan) {
+    return { skipped: `the evaluation split has ${tokens} tokens; quality against F16 needs at least ${2 * MIN_CONTEXT_TOKENS}` };
+  }
+  const chunks = Math.min(plan.chunks, s.maxChunks);
+  const common = ['-c', String(plan.contextTokens), '-b', String(plan.contextTokens), '--chunks', String(chunks), '-t', String(s.threads)];
+
+  const reference = await cachedFile(`kl-base\n${input.identity}\n${tokens}\n${common.join(' ')}`, '.kld', async (tmp) => {
+    const run = await runChild(llamaTool('llama-perplexity'), ['-m', await input.referencePath(), '-f', textPath, ...common, '--kl-divergence-base', tmp], {
+      signal: hooks.signal,
+      heartbeat: hooks.heartbeat,
+      label: 'llama-perplexity (F16 reference)',
+      onSpawn: hooks.onSpawn,
+    });
+    return { perplexity: parseFinalPerplexity(`${run.stdout}\n${run.stderr}`) };
+  });
+  const referencePerplexity = reference.meta.perplexity;
+  const base = reference.path;
+  const { stdout, stderr } = await runChild(llamaTool('llama-perplexity'), ['-m', input.modelPath, ...common, '--kl-divergence-base', base, '--kl-divergence'], {
+    signal: hooks.signal,
+    heartbeat: hooks.heartbeat,
+    label: 'llama-perplexity --kl-divergence',
+    onSpawn: hooks.onSpawn,
+  });
+  const numbers = parseKlDivergence(`${stdout}\n${stderr}`);
+  return {
+    quality: {
+      reference: 'F16',
+      ...numbers,
+      referencePerplexity,
+      perplexityRatio: numbers.perplexity / referencePerplexity,
+      evalTokens: tokens,
+      contextTokens: plan.contextTokens,
+      chunks,
+    },
+  };
+}
