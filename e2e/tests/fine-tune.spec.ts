@@ -110,6 +110,8 @@ test('a new company signs up, fine-tunes lfm2-tiny and downloads per-device GGUF
     // Every candidate quantization is ticked by default; narrow to three (F16 is the reference).
     for (const box of await page.getByTestId('quant-checkbox').all()) await expect(box).toBeChecked();
     for (const q of ['Q6_K', 'Q5_K_M', 'Q4_0', 'IQ4_XS']) await page.locator(`[data-testid="quant-checkbox"][data-quant="${q}"]`).uncheck();
+    // A size budget on every device: 4 MiB, which the F16 and Q8_0 files of lfm2-tiny exceed.
+    await page.locator('[data-testid="budget-input"][data-budget="max_size_bytes"]').fill('4');
     await page.getByTestId('job-submit').click();
     // Either the job page opens or the form says why the job could not start.
     const createError = page.getByTestId('job-create-error');
@@ -123,6 +125,7 @@ test('a new company signs up, fine-tunes lfm2-tiny and downloads per-device GGUF
     jobId = page.url().split('/').pop() ?? '';
     await expect(page.getByTestId('job-id')).toHaveText(jobId);
     await expect(page.getByTestId('job-quantizations')).toHaveText('F16, Q8_0, Q4_K_M');
+    await expect(page.getByTestId('job-budgets')).toHaveText('max_size_bytes 4.00 MiB');
   });
 
   await test.step('watch the job until it succeeds', async () => {
@@ -194,7 +197,15 @@ test('a new company signs up, fine-tunes lfm2-tiny and downloads per-device GGUF
         expect(r.sameTop, `same top token of ${device} ${r.quant}`).toMatch(/^[0-9.]+%$/);
         expect(r.imatrix, `${device} ${r.quant} quantized with the importance matrix of the training data`).toBe(r.quant === 'Q4_K_M');
       }
-      expect(list.filter((r) => r.selected).length, `selected variant for ${device}`).toBe(1);
+      expect(list.filter((r) => r.selected).map((r) => r.quant), `selected variant for ${device}: the only one within 4 MiB`).toEqual(['Q4_K_M']);
+      // The chart of the candidates and why the winner won.
+      const chart = page.locator(`[data-testid="selection-chart"][data-device="${device}"]`).first();
+      await expect(chart).toBeVisible();
+      await expect(chart.locator('[data-testid="selection-point"][data-quant="Q4_K_M"]')).toHaveAttribute('data-selected', 'true');
+      await expect(chart.locator('[data-testid="selection-point"][data-quant="Q4_K_M"]')).toHaveAttribute('data-front', 'true');
+      for (const q of ['F16', 'Q8_0']) await expect(chart.locator(`[data-testid="selection-point"][data-quant="${q}"]`)).toHaveAttribute('data-front', 'false');
+      await expect(chart.getByTestId('selection-reason')).toContainText('Q4_K_M: the smallest file');
+      await expect(chart.getByTestId('selection-reason')).toContainText('2 broke a budget (F16: max_size_bytes; Q8_0: max_size_bytes)');
     }
     console.log(`[e2e] variants: ${rows.map((r) => `${r.device}/${r.quant}${r.selected ? '*' : ''}`).join(', ')}`);
 

@@ -2,6 +2,11 @@ import { finite, fmtBytes, fmtNum, fmtPct } from '@/lib/format';
 import type { ModelVersion } from '@/lib/types';
 import { variantDownloadPath } from '@/lib/variants';
 
+/** "median of 10 runs; p10 118.2, p90 125.0" for a figure's tooltip. */
+function spreadTitle(f: { median: number; p10: number; p90: number; samples: number } | undefined): string | undefined {
+  return f ? `median of ${f.samples} runs; p10 ${fmtNum(f.p10, 1)}, p90 ${fmtNum(f.p90, 1)}` : undefined;
+}
+
 /** Two significant digits: a KL-divergence of 0.00031 and of 1.2 both read. */
 function fmtKl(x: number): string {
   return x === 0 ? '0' : x.toPrecision(2);
@@ -69,9 +74,20 @@ export function VariantsTable({ version }: { version: Pick<ModelVersion, 'name' 
                       )}
                     </td>
                     <td className="num">{fmtBytes(v.sizeBytes)}</td>
-                    <td className="num">{fmtNum(v.metrics.prefill_tokens_per_second, 1)}</td>
-                    <td className="num">{fmtNum(v.metrics.decode_tokens_per_second, 1)}</td>
-                    <td className="num">{ttft === undefined ? '—' : `${fmtNum(ttft, 1)} ms`}</td>
+                    <td className="num" title={spreadTitle(v.metrics.spread?.prefill_tokens_per_second)}>
+                      {fmtNum(v.metrics.prefill_tokens_per_second, 1)}
+                    </td>
+                    <td className="num" title={spreadTitle(v.metrics.spread?.decode_tokens_per_second)} data-testid="variant-decode">
+                      {fmtNum(v.metrics.decode_tokens_per_second, 1)}
+                      {v.metrics.spread && (
+                        <div className="small muted" data-testid="variant-decode-spread">
+                          {fmtNum(v.metrics.spread.decode_tokens_per_second.p10, 0)}–{fmtNum(v.metrics.spread.decode_tokens_per_second.p90, 0)} · n={v.metrics.spread.decode_tokens_per_second.samples}
+                        </div>
+                      )}
+                    </td>
+                    <td className="num" title={spreadTitle(v.metrics.spread?.time_to_first_token_ms)}>
+                      {ttft === undefined ? '—' : `${fmtNum(ttft, 1)} ms`}
+                    </td>
                     <td className="num">{fmtBytes(finite(v.metrics.peak_rss_bytes))}</td>
                     <td className="num">{fmtPct(v.metrics.task_accuracy)}</td>
                     <td className="num" data-testid="variant-kl">

@@ -12,3 +12,4 @@ export * from './dataset-report';
 export * from './job-events';
 export * from './pools';
 export * from './fleets';
+export * from './budgets';

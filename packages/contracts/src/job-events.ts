@@ -92,7 +92,16 @@ export const jobEventFactSchema = z.discriminatedUnion('kind', [
   /** The smallest variant within `tolerance` of the best task accuracy that fits the budgets. */
   /** A device task waits for an online agent of its pool that serves its profile. */
   z.object({ kind: z.literal('waiting_for_device'), device: z.string(), pool: z.string(), wait_minutes: z.number() }),
-  z.object({ kind: z.literal('variant_selected'), device: z.string(), selected: z.string(), best_task_accuracy: z.number(), tolerance: z.number() }),
+  z.object({
+    kind: z.literal('variant_selected'),
+    device: z.string(),
+    selected: z.string(),
+    best_task_accuracy: z.number(),
+    tolerance: z.number(),
+    /** Why it won, by the documented rule over the Pareto front (absent on older events). */
+    reason: z.string().optional(),
+    pareto_front: z.array(z.string()).optional(),
+  }),
   z.object({ kind: z.literal('published'), model: z.string(), version: count, variants: count }),
   z.object({ kind: z.literal('succeeded') }),
   z.object({ kind: z.literal('cancelled'), stage }),
@@ -181,7 +190,9 @@ export function describeJobFact(f: JobEventFact): string {
     case 'waiting_for_device':
       return `Waiting for a device of profile ${f.device} in pool ${f.pool}: no agent serving it is online (the job fails if none comes online within ${waitText(f.wait_minutes)})`;
     case 'variant_selected':
-      return `Selected ${f.selected} for ${f.device}: smallest variant within ${f.tolerance * 100} points of the best task accuracy (${pct(f.best_task_accuracy)}) that fits the budgets`;
+      return f.reason
+        ? `Selected for ${f.device}: ${f.reason}`
+        : `Selected ${f.selected} for ${f.device}: smallest variant within ${f.tolerance * 100} points of the best task accuracy (${pct(f.best_task_accuracy)}) that fits the budgets`;
     case 'published':
       return `Published ${f.model} (version ${f.version}) with ${f.variants} variants`;
     case 'succeeded':

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { quantizations, quantizationSchema } from './devices';
+import { budgetsSchema } from './budgets';
 import { evaluationMetricsSchema } from './manifest';
 
 /** OpenAI's status names; every surface shows these. */
@@ -95,6 +96,15 @@ export const createJobSchema = z
       .max(quantizations.length)
       .optional()
       .meta({ description: "Quantizations to measure: each target device's candidates (GET /api/v1/devices) narrowed to these. Absent = every candidate of each device" }),
+    /** edgetune extra: what a variant must meet to ship, on every target device. */
+    budgets: budgetsSchema
+      .optional()
+      .meta({ description: "What the selected variant must meet on every target device (each profile's size and memory defaults apply where absent). When no candidate meets them the job fails naming, for each candidate, the budget it broke" }),
+    /** edgetune extra: budgets per target device, over `budgets`. */
+    target_budgets: z
+      .record(z.string().min(1).max(64), budgetsSchema)
+      .optional()
+      .meta({ description: 'Budgets for one target device (by profile id), overriding `budgets` field by field' }),
     suffix: z.string().regex(/^[a-z0-9-]{1,40}$/, 'suffix may use a-z, 0-9 and -, up to 40 characters').nullish(),
     seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
   })

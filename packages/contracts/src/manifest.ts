@@ -27,6 +27,9 @@ export const variantQualitySchema = z.object({
 });
 export type VariantQualityMetrics = z.infer<typeof variantQualitySchema>;
 
+/** One measured figure over its repetitions. */
+export const figureSpreadSchema = z.object({ median: z.number(), p10: z.number(), p90: z.number(), samples: z.number() });
+
 export const variantMetricsSchema = z.object({
   prefill_tokens_per_second: z.number(),
   decode_tokens_per_second: z.number(),
@@ -39,6 +42,23 @@ export const variantMetricsSchema = z.object({
   /** Absent from versions published before quality was measured, or when the eval split was too short to score. */
   quality: variantQualitySchema.optional(),
   quality_skipped: z.string().optional(),
+  /**
+   * Every speed figure above is the median of `samples` repetitions; p10 and p90 give its spread.
+   * `converged`: each spread fell below `max_spread` before the repetition cap. Absent from older versions.
+   */
+  spread: z
+    .object({
+      prefill_tokens_per_second: figureSpreadSchema,
+      decode_tokens_per_second: figureSpreadSchema,
+      time_to_first_token_ms: figureSpreadSchema,
+      converged: z.boolean(),
+      max_spread: z.number(),
+    })
+    .optional(),
+  /** Where it was measured: the hottest CPU temperature read (where the OS exposes one), the runtime's build. */
+  environment: z.object({ temperature_c: z.number().optional(), build_flags: z.string(), runtime: z.string().optional() }).optional(),
+  /** The GGUF's chat template rendered the first eval prompt to the very token ids training used (absent: not checked). */
+  template_parity: z.object({ matched: z.literal(true), prompt_tokens: z.number() }).optional(),
 });
 export type VariantMetrics = z.infer<typeof variantMetricsSchema>;
 
@@ -76,6 +96,19 @@ export const manifestVariantSchema = z.object({
 });
 export type ManifestVariant = z.infer<typeof manifestVariantSchema>;
 
+/** How a device's variant was chosen: its budgets, the Pareto front of those meeting them, and why the winner won. */
+export const deviceSelectionSchema = z.object({
+  device: z.string(),
+  pool: z.string(),
+  selected: z.string(),
+  budgets: z.record(z.string(), z.number()),
+  pareto_front: z.array(z.string()),
+  dominated: z.array(z.object({ quantization: z.string(), by: z.string() })),
+  rejected: z.array(z.object({ quantization: z.string(), broken: z.array(z.object({ budget: z.string(), limit: z.number(), measured: z.number().nullable() })) })),
+  reason: z.string(),
+});
+export type DeviceSelection = z.infer<typeof deviceSelectionSchema>;
+
 /** The published manifest of a model version: what a fleet downloads and verifies. */
 export const manifestSchema = z.object({
   model: z.string(),
@@ -87,6 +120,8 @@ export const manifestSchema = z.object({
   /** Held-out metrics; a preference-tuned (DPO) model adds its reward accuracy and margin against the base. */
   evaluation: evaluationMetricsSchema,
   variants: z.array(manifestVariantSchema),
+  /** Per device (and pool): the rule's choice over the Pareto front; absent from versions published before budgets. */
+  selection: z.array(deviceSelectionSchema).optional(),
   /** ed25519 over the canonical JSON of the manifest without `signature`. */
   signature: z.object({ algorithm: z.literal('ed25519'), key_id: z.string(), value: z.string() }).optional(),
 });

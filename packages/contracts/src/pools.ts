@@ -37,6 +37,8 @@ export const poolTaskInputSchema = z.discriminatedUnion('kind', [
     maxNewTokens: z.number().int(),
     /** The job's F16: the variant's quality is measured against it (tasks queued before quality was measured lack it). */
     referenceKey: z.string().optional(),
+    /** The first eval prompt's ids as training rendered it: the chat template parity check. */
+    expectedPromptTokenIds: z.array(z.number().int()).max(4096).optional(),
   }),
 ]);
 export type PoolTaskInput = z.infer<typeof poolTaskInputSchema>;
@@ -79,6 +81,14 @@ export const quantizeResultSchema = z.strictObject({
   imatrixSkipped: z.string().max(1000).optional(),
 });
 
+const figureSpreadSchema = z.strictObject({
+  median: finite.min(0),
+  p10: finite.min(0),
+  p90: finite.min(0),
+  samples: z.number().int().min(1),
+  relativeSpread: finite.min(0),
+});
+
 export const variantQualityResultSchema = z.strictObject({
   reference: z.literal('F16'),
   klDivergenceMean: finite.min(0),
@@ -107,6 +117,20 @@ export const benchmarkResultSchema = z.strictObject({
   fingerprint: fingerprintSchema,
   quality: variantQualityResultSchema.optional(),
   qualitySkipped: z.string().max(1000).optional(),
+  templateParity: z.strictObject({ promptTokens: z.number().int().min(0) }).optional(),
+  protocol: z
+    .strictObject({
+      prefill: figureSpreadSchema,
+      decode: figureSpreadSchema,
+      ttftMs: figureSpreadSchema,
+      converged: z.boolean(),
+      maxSpread: finite.min(0),
+      maxRepetitions: z.number().int().min(1),
+      rounds: z.number().int().min(1),
+      warmup: z.number().int().min(0),
+    })
+    .optional(),
+  environment: z.strictObject({ temperatureC: finite.optional(), buildFlags: z.string().max(2000), runtime: z.string().max(500).optional() }).optional(),
 });
 
 export const agentCompleteSchema = z.strictObject({

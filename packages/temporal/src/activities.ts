@@ -156,6 +156,8 @@ export interface ExportGgufInput {
   trainedPrefix: string;
   method: TrainingMethod;
   outputPrefix: string;
+  /** The chat eval split the devices benchmark on: its first prompt is rendered for the template parity check. */
+  evalKey?: string;
 }
 export interface ExportGgufOutput {
   ggufKey: string;
@@ -163,6 +165,10 @@ export interface ExportGgufOutput {
   sha256: string;
   llamaCppVersion: string;
   chatTemplate: string;
+  /** The first eval prompt as training renders and tokenizes it (HF chat template + tokenizer). */
+  promptTokenIds?: number[];
+  /** Why that prompt could not be checked (tools, other roles, too long). */
+  parityUnchecked?: string;
 }
 
 /**
@@ -218,6 +224,11 @@ export interface BenchmarkInput {
   maxNewTokens: number;
   /** The job's F16 GGUF: the variant's token distributions are compared with its (absent: not measured). */
   referenceKey?: string;
+  /**
+   * The first eval prompt's token ids as training rendered it: the GGUF's own template must
+   * render the same ids, or the benchmark fails (TemplateParityError).
+   */
+  expectedPromptTokenIds?: number[];
 }
 
 /** A variant against the F16 reference on the evaluation text (llama-perplexity --kl-divergence). */
@@ -254,6 +265,34 @@ export interface BenchmarkOutput {
   quality?: VariantQuality;
   /** Why quality against the reference was not measured, when it was asked for and was not. */
   qualitySkipped?: string;
+  /** Present when the template parity check ran (and so passed): the tokens of the prompt compared. */
+  templateParity?: { promptTokens: number };
+  /** How the speed figures were measured (absent from agents older than the protocol). */
+  protocol?: BenchmarkProtocol;
+  /** The machine's state while measuring. */
+  environment?: { temperatureC?: number; buildFlags: string; runtime?: string };
+}
+
+/** One figure over its repetitions: median (the reported value), p10, p90, sample count, (p90 - p10) / median. */
+export interface FigureSpread {
+  median: number;
+  p10: number;
+  p90: number;
+  samples: number;
+  relativeSpread: number;
+}
+
+export interface BenchmarkProtocol {
+  prefill: FigureSpread;
+  decode: FigureSpread;
+  ttftMs: FigureSpread;
+  /** Every speed figure's spread reached maxSpread before the repetition cap. */
+  converged: boolean;
+  maxSpread: number;
+  maxRepetitions: number;
+  rounds: number;
+  /** Untimed runs before the timed ones (llama-bench's own, and of the time to first token). */
+  warmup: number;
 }
 
 export const deviceActivityNames = activityNames.device;

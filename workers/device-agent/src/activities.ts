@@ -1,7 +1,7 @@
-import { Context } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { BenchmarkInput, BenchmarkOutput, Fingerprint, QuantizeInput, QuantizeOutput } from '@edgetune/temporal/activities';
 import { deviceActivityNames } from '@edgetune/temporal/activities';
-import { benchmark as runBenchmark } from './benchmark';
+import { benchmark as runBenchmark, TemplateParityError } from './benchmark';
 import { fingerprint as readFingerprint } from './fingerprint';
 import { log } from './log';
 import { quantize as runQuantize, type ActivityHooks } from './quantize';
@@ -38,7 +38,11 @@ export async function quantize(input: QuantizeInput): Promise<QuantizeOutput> {
 }
 
 export async function benchmark(input: BenchmarkInput): Promise<BenchmarkOutput> {
-  const d = await cancellable((h) => runBenchmark(input, h));
+  const d = await cancellable((h) => runBenchmark(input, h)).catch((e: unknown) => {
+    // The same files render the same way on every attempt: fail the job now, saying why.
+    if (e instanceof TemplateParityError) throw ApplicationFailure.create({ type: 'TemplateParityError', message: e.message, nonRetryable: true });
+    throw e;
+  });
   const { ttftSamplesMs: _s, baselineRssBytes: _b, renderedPrompt: _p, runtime: _r, ...out } = d;
   return out;
 }

@@ -36,6 +36,8 @@ export interface BenchChildOutput {
   /** First eval prompt as rendered by the GGUF's chat template (special tokens shown). */
   renderedPrompt: string;
   promptTokens: number;
+  /** The first eval prompt's token ids as the GGUF's template renders them (the parity check compares them). */
+  promptTokenIds: number[];
   samples: { expected: string; got: string }[];
   runtime: string;
 }
@@ -132,6 +134,7 @@ async function main(): Promise<void> {
     baselineRssBytes,
     renderedPrompt: model.detokenize(tokens, true),
     promptTokens: tokens.length,
+    promptTokenIds: tokens.map(Number),
     samples,
     runtime: `node-llama-cpp ${llama.llamaCppRelease.release} (${llama.gpu || 'cpu'}, prebuilt=${llama.buildType})`,
   };

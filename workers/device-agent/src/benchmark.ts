@@ -3,14 +3,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { BenchmarkInput, BenchmarkOutput } from '@edgetune/temporal/activities';
+import type { BenchmarkInput, BenchmarkOutput, FigureSpread } from '@edgetune/temporal/activities';
 import type { BenchChildInput, BenchChildOutput } from './bench-child';
 import { storage, type Storage } from '@edgetune/storage';
+import { loadConfig } from '@edgetune/config';
 import { llamaTool } from './config';
 import { parseEvalJsonl } from './evalset';
 import { isGguf, localCopy, tempDir } from './files';
 import { fingerprint } from './fingerprint';
 import { runChild } from './proc';
+import { buildFlags, cpuTemperatureC, spreadStats, stdev, untilStable } from './protocol';
+import { exclusively } from './machine-lock';
 import { measureQuality } from './quality';
 import type { ActivityHooks } from './quantize';
 
@@ -18,10 +21,14 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 
 export interface BenchSettings {
   threads: number;
-  /** llama-bench: prompt tokens, generated tokens, repetitions. */
+  /** llama-bench: prompt tokens, generated tokens, repetitions per round. */
   promptTokens: number;
   genTokens: number;
   repetitions: number;
+  /** Rounds continue until every speed figure's (p90 - p10) / median is at most this, or... */
+  maxSpread: number;
+  /** ...this many repetitions were measured. */
+  maxRepetitions: number;
   ttftRuns: number;
   warmup: number;
   evalLimit: number;
@@ -39,12 +46,22 @@ function intEnv(name: string, dflt: number): number {
   return n;
 }
 
+function fractionEnv(name: string, dflt: number): number {
+  const v = process.env[name];
+  if (v === undefined || v === '') return dflt;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`Invalid configuration:\n  ${name}: must be a non-negative number (0.1 = 10 %)`);
+  return n;
+}
+
 export function benchSettings(): BenchSettings {
   return {
     threads: intEnv('BENCH_THREADS', 0) || os.availableParallelism(),
     promptTokens: intEnv('BENCH_PROMPT_TOKENS', 64),
     genTokens: intEnv('BENCH_GEN_TOKENS', 32),
     repetitions: intEnv('BENCH_REPETITIONS', 5),
+    maxSpread: fractionEnv('BENCH_MAX_SPREAD', 0.1),
+    maxRepetitions: intEnv('BENCH_MAX_REPETITIONS', 20),
     ttftRuns: intEnv('BENCH_TTFT_RUNS', 7),
     warmup: intEnv('BENCH_WARMUP', 2),
     evalLimit: intEnv('BENCH_EVAL_LIMIT', 0),
@@ -58,7 +75,19 @@ interface LlamaBenchRow {
   n_prompt: number;
   n_gen: number;
   avg_ts: number;
-  stddev_ts: number;
+  samples_ts?: number[];
+}
+
+/** Tokens per second of every repetition of one llama-bench run: prefill (pp) and decode (tg). */
+export function parseLlamaBench(stdout: string): { prefill: number[]; decode: number[] } {
+  const start = stdout.indexOf('[');
+  if (start < 0) throw new Error(`llama-bench printed no JSON: ${stdout.slice(0, 500)}`);
+  const rows = JSON.parse(stdout.slice(start)) as LlamaBenchRow[];
+  const pp = rows.find((r) => r.n_prompt > 0 && r.n_gen === 0);
+  const tg = rows.find((r) => r.n_gen > 0 && r.n_prompt === 0);
+  if (!pp || !tg) throw new Error('llama-bench output lacks a prefill (pp) or decode (tg) row');
+  // Builds before per-repetition samples existed report only the mean: one sample then.
+  return { prefill: pp.samples_ts?.length ? pp.samples_ts : [pp.avg_ts], decode: tg.samples_ts?.length ? tg.samples_ts : [tg.avg_ts] };
 }
 
 export interface LlamaBenchResult {
@@ -66,23 +95,35 @@ export interface LlamaBenchResult {
   prefillStdev: number;
   decodeTokensPerSecond: number;
   decodeStdev: number;
+  prefill: FigureSpread;
+  decode: FigureSpread;
+  converged: boolean;
+  rounds: number;
 }
 
-export function parseLlamaBench(stdout: string): LlamaBenchResult {
-  const start = stdout.indexOf('[');
-  if (start < 0) throw new Error(`llama-bench printed no JSON: ${stdout.slice(0, 500)}`);
-  const rows = JSON.parse(stdout.slice(start)) as LlamaBenchRow[];
-  const pp = rows.find((r) => r.n_prompt > 0 && r.n_gen === 0);
-  const tg = rows.find((r) => r.n_gen > 0 && r.n_prompt === 0);
-  if (!pp || !tg) throw new Error('llama-bench output lacks a prefill (pp) or decode (tg) row');
-  return { prefillTokensPerSecond: pp.avg_ts, prefillStdev: pp.stddev_ts, decodeTokensPerSecond: tg.avg_ts, decodeStdev: tg.stddev_ts };
-}
-
+/**
+ * llama-bench in rounds (each warms up, then times `repetitions` runs) until prefill and decode
+ * are stable (protocol.ts); the figures reported are the medians of all samples.
+ */
 export async function runLlamaBench(modelPath: string, s: BenchSettings, hooks: ActivityHooks = {}): Promise<LlamaBenchResult> {
   const tool = llamaTool('llama-bench');
-  const args = ['-m', modelPath, '-p', String(s.promptTokens), '-n', String(s.genTokens), '-r', String(s.repetitions), '-t', String(s.threads), '-o', 'json'];
-  const { stdout } = await runChild(tool, args, { signal: hooks.signal, heartbeat: hooks.heartbeat, label: 'llama-bench', onSpawn: hooks.onSpawn });
-  return parseLlamaBench(stdout);
+  const run = await untilStable({ roundRepetitions: s.repetitions, maxSpread: s.maxSpread, maxRepetitions: s.maxRepetitions }, async (reps) => {
+    const args = ['-m', modelPath, '-p', String(s.promptTokens), '-n', String(s.genTokens), '-r', String(reps), '-t', String(s.threads), '-o', 'json'];
+    const { stdout } = await runChild(tool, args, { signal: hooks.signal, heartbeat: hooks.heartbeat, label: 'llama-bench', onSpawn: hooks.onSpawn });
+    return parseLlamaBench(stdout);
+  });
+  const prefill = spreadStats(run.samples.prefill);
+  const decode = spreadStats(run.samples.decode);
+  return {
+    prefillTokensPerSecond: prefill.median,
+    prefillStdev: stdev(run.samples.prefill),
+    decodeTokensPerSecond: decode.median,
+    decodeStdev: stdev(run.samples.decode),
+    prefill,
+    decode,
+    converged: run.converged,
+    rounds: run.rounds,
+  };
 }
 
 function tsxLoader(): string {
@@ -113,6 +154,27 @@ export async function runBenchChild(input: BenchChildInput, hooks: ActivityHooks
   return result;
 }
 
+/** The GGUF's template renders the prompt differently from training: what the device runs is not what was trained. */
+export class TemplateParityError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TemplateParityError';
+  }
+}
+
+/** Null when the ids agree; else where and how they first differ. */
+export function parityMismatch(expected: readonly number[], got: readonly number[]): string | null {
+  const n = Math.min(expected.length, got.length);
+  let i = 0;
+  while (i < n && expected[i] === got[i]) i++;
+  if (i === n && expected.length === got.length) return null;
+  const at = (ids: readonly number[]) => (i < ids.length ? `id ${ids[i]}` : 'the end');
+  return (
+    `chat template parity: the GGUF's chat template renders the first evaluation prompt as ${got.length} tokens, training rendered ${expected.length}; ` +
+    `they first differ at token ${i} (GGUF: ${at(got)}, training: ${at(expected)})`
+  );
+}
+
 export interface BenchmarkDetails extends BenchmarkOutput {
   ttftSamplesMs: number[];
   baselineRssBytes: number;
@@ -133,64 +195,93 @@ export async function benchmark(input: BenchmarkInput, hooks: ActivityHooks = {}
     if (!(await isGguf(modelPath))) throw new Error(`${input.modelKey} is not a GGUF file`);
     const evalPath = await localCopy(store, input.evalKey, scratch.dir);
     const { size } = await stat(modelPath);
-    hooks.log?.('benchmark started', { modelKey: input.modelKey, device: input.device, threads: settings.threads });
-    const bench = await runLlamaBench(modelPath, settings, hooks);
-    hooks.log?.('llama-bench done', { ...bench });
-    const child = await runBenchChild(
-      {
-        modelPath,
-        evalPath,
-        maxNewTokens: input.maxNewTokens,
-        threads: settings.threads,
-        ttftRuns: settings.ttftRuns,
-        warmup: settings.warmup,
-        evalLimit: settings.evalLimit,
-        contextSize: settings.contextSize,
-      },
-      hooks,
-    );
-    let quality: Pick<BenchmarkOutput, 'quality' | 'qualitySkipped'> = {};
-    if (input.referenceKey) {
-      const referenceKey = input.referenceKey;
-      const examples = parseEvalJsonl(await readFile(evalPath, 'utf8'));
-      const [ref, ev] = await Promise.all([store.head(referenceKey), store.head(input.evalKey)]);
-      if (!ref) throw new Error(`No object at ${referenceKey} (the F16 reference)`);
-      const q = await measureQuality(
+    // Downloads happen outside the lock; the measurements never overlap another benchmark on this machine.
+    return await exclusively('benchmark', async () => {
+      hooks.log?.('benchmark started', { modelKey: input.modelKey, device: input.device, threads: settings.threads });
+      const temperatureBefore = cpuTemperatureC();
+      const { prefill, decode, converged, rounds, ...bench } = await runLlamaBench(modelPath, settings, hooks);
+      hooks.log?.('llama-bench done', { ...bench, prefill, decode, converged, rounds });
+      const child = await runBenchChild(
         {
           modelPath,
-          referencePath: async () => {
-            const p = await localCopy(store, referenceKey, scratch.dir);
-            if (!(await isGguf(p))) throw new Error(`${referenceKey} is not a GGUF file`);
-            return p;
-          },
-          identity: `${referenceKey}:${ref.sizeBytes}\n${input.evalKey}:${ev?.sizeBytes ?? 0}`,
-          examples, // the whole split: the chunk cap bounds the work
-          scratch: scratch.dir,
+          evalPath,
+          maxNewTokens: input.maxNewTokens,
+          threads: settings.threads,
+          ttftRuns: settings.ttftRuns,
+          warmup: settings.warmup,
+          evalLimit: settings.evalLimit,
+          contextSize: settings.contextSize,
         },
-        { threads: settings.threads, contextTokens: settings.qualityContextTokens, maxChunks: settings.qualityMaxChunks },
         hooks,
       );
-      quality = 'quality' in q ? { quality: q.quality } : { qualitySkipped: q.skipped };
-      hooks.log?.('quality against F16', quality);
-    }
-    const out: BenchmarkDetails = {
-      ...bench,
-      timeToFirstTokenMs: child.timeToFirstTokenMs,
-      peakRssBytes: child.peakRssBytes,
-      sizeBytes: size,
-      taskAccuracy: child.taskAccuracy,
-      evalExamples: child.evalExamples,
-      threads: settings.threads,
-      repetitions: settings.repetitions,
-      fingerprint: fingerprint(),
-      ttftSamplesMs: child.ttftSamplesMs,
-      baselineRssBytes: child.baselineRssBytes,
-      renderedPrompt: child.renderedPrompt,
-      runtime: child.runtime,
-      ...quality,
-    };
-    hooks.log?.('benchmark done', { modelKey: input.modelKey, ...out, fingerprint: undefined, renderedPrompt: undefined });
-    return out;
+      let parity: Pick<BenchmarkOutput, 'templateParity'> = {};
+      if (input.expectedPromptTokenIds) {
+        const mismatch = parityMismatch(input.expectedPromptTokenIds, child.promptTokenIds);
+        if (mismatch) throw new TemplateParityError(`${mismatch}; the GGUF rendered ${JSON.stringify(child.renderedPrompt.slice(0, 300))}`);
+        parity = { templateParity: { promptTokens: child.promptTokenIds.length } };
+      }
+      let quality: Pick<BenchmarkOutput, 'quality' | 'qualitySkipped'> = {};
+      if (input.referenceKey) {
+        const referenceKey = input.referenceKey;
+        const examples = parseEvalJsonl(await readFile(evalPath, 'utf8'));
+        const [ref, ev] = await Promise.all([store.head(referenceKey), store.head(input.evalKey)]);
+        if (!ref) throw new Error(`No object at ${referenceKey} (the F16 reference)`);
+        const q = await measureQuality(
+          {
+            modelPath,
+            referencePath: async () => {
+              const p = await localCopy(store, referenceKey, scratch.dir);
+              if (!(await isGguf(p))) throw new Error(`${referenceKey} is not a GGUF file`);
+              return p;
+            },
+            identity: `${referenceKey}:${ref.sizeBytes}\n${input.evalKey}:${ev?.sizeBytes ?? 0}`,
+            examples, // the whole split: the chunk cap bounds the work
+            scratch: scratch.dir,
+          },
+          { threads: settings.threads, contextTokens: settings.qualityContextTokens, maxChunks: settings.qualityMaxChunks },
+          hooks,
+        );
+        quality = 'quality' in q ? { quality: q.quality } : { qualitySkipped: q.skipped };
+        hooks.log?.('quality against F16', quality);
+      }
+      const temperatureAfter = cpuTemperatureC();
+      const temperatures = [temperatureBefore, temperatureAfter].filter((t): t is number => t !== undefined);
+      const out: BenchmarkDetails = {
+        ...bench,
+        timeToFirstTokenMs: child.timeToFirstTokenMs,
+        peakRssBytes: child.peakRssBytes,
+        sizeBytes: size,
+        taskAccuracy: child.taskAccuracy,
+        evalExamples: child.evalExamples,
+        threads: settings.threads,
+        repetitions: Math.min(prefill.samples, decode.samples),
+        fingerprint: fingerprint(),
+        protocol: {
+          prefill,
+          decode,
+          ttftMs: spreadStats(child.ttftSamplesMs),
+          converged,
+          maxSpread: settings.maxSpread,
+          maxRepetitions: settings.maxRepetitions,
+          rounds,
+          warmup: settings.warmup,
+        },
+        environment: {
+          // The hottest reading before and after measuring (where the OS exposes one): throttling shows here.
+          ...(temperatures.length ? { temperatureC: Math.max(...temperatures) } : {}),
+          buildFlags: `llama.cpp ${buildFlags(loadConfig().LLAMA_CPP_DIR)}`,
+          runtime: child.runtime,
+        },
+        ttftSamplesMs: child.ttftSamplesMs,
+        baselineRssBytes: child.baselineRssBytes,
+        renderedPrompt: child.renderedPrompt,
+        runtime: child.runtime,
+        ...parity,
+        ...quality,
+      };
+      hooks.log?.('benchmark done', { modelKey: input.modelKey, ...out, fingerprint: undefined, renderedPrompt: undefined });
+      return out;
+    }, hooks);
   } finally {
     await scratch.cleanup();
   }

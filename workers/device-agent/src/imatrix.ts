@@ -9,7 +9,7 @@ import type { ImatrixInfo, Quantization } from '@edgetune/temporal/activities';
 import { llamaTool } from './config';
 import { sha256File } from './files';
 import { runChild } from './proc';
-import { chooseContext, countTokens, MIN_CONTEXT_TOKENS } from './quality';
+import { chooseContext, countTokens, minimumTokens } from './quality';
 import type { ActivityHooks } from './quantize';
 import { cachedFile } from './tool-cache';
 
@@ -52,9 +52,9 @@ export async function importanceMatrix(
   hooks: ActivityHooks = {},
 ): Promise<{ path: string; info: ImatrixInfo } | { skipped: string }> {
   const tokens = await countTokens(input.sourcePath, input.calibrationPath, hooks);
-  const plan = chooseContext(tokens, s.contextTokens);
-  if (!plan) return { skipped: `the calibration sample of the training data has ${tokens} tokens; an importance matrix needs at least ${2 * MIN_CONTEXT_TOKENS}` };
-  const chunks = Math.min(plan.chunks, s.maxChunks);
+  const plan = chooseContext(tokens, s.contextTokens, s.maxChunks);
+  if (!plan) return { skipped: `the calibration sample of the training data has ${tokens} tokens; an importance matrix needs at least ${minimumTokens(s.contextTokens, s.maxChunks)}` };
+  const chunks = plan.chunks;
   const args = ['-c', String(plan.contextTokens), '-b', String(plan.contextTokens), '--chunks', String(chunks), '-t', String(s.threads)];
   const m = await cachedFile(`imatrix\n${input.identity}\n${tokens}\n${args.join(' ')}`, '.imatrix', async (tmp) => {
     await runChild(llamaTool('llama-imatrix'), ['-m', input.sourcePath, '-f', input.calibrationPath, ...args, '-o', tmp, '--output-format', 'gguf', '--no-ppl'], {

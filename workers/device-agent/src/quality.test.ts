@@ -5,7 +5,7 @@ import { fixture } from './test-env';
 import { storage } from '@edgetune/storage';
 import { benchmark, benchSettings } from './benchmark';
 import { parseEvalJsonl } from './evalset';
-import { chooseContext, evalText, MAX_TEXT_CHARS, parseFinalPerplexity, parseKlDivergence } from './quality';
+import { chooseContext, evalText, MAX_TEXT_CHARS, MIN_SCORED_POSITIONS, minimumTokens, parseFinalPerplexity, parseKlDivergence } from './quality';
 import { quantize } from './quantize';
 
 const F16_KEY = 'test/jobs/kl/model-f16.gguf';
@@ -50,10 +50,17 @@ test('parses the summary of a --kl-divergence run', () => {
 });
 
 test('the context per chunk fits the evaluation text', () => {
-  assert.deepEqual(chooseContext(10_000, 512), { contextTokens: 512, chunks: 19 });
-  assert.deepEqual(chooseContext(1870, 512), { contextTokens: 256, chunks: 7 });
-  assert.deepEqual(chooseContext(100, 512), { contextTokens: 32, chunks: 3 });
-  assert.equal(chooseContext(63, 512), null);
+  assert.deepEqual(chooseContext(10_000, 512, 16, MIN_SCORED_POSITIONS), { contextTokens: 512, chunks: 16 }, 'the chunk cap bounds the work');
+  assert.deepEqual(chooseContext(1870, 512, 16, MIN_SCORED_POSITIONS), { contextTokens: 256, chunks: 7 });
+  // A short split: small chunks, as many as it takes for llama-perplexity's 100 scored positions.
+  assert.deepEqual(chooseContext(300, 512, 16, MIN_SCORED_POSITIONS), { contextTokens: 64, chunks: 4 });
+  assert.deepEqual(chooseContext(224, 512, 16, MIN_SCORED_POSITIONS), { contextTokens: 32, chunks: 7 });
+  assert.equal(chooseContext(200, 512, 16, MIN_SCORED_POSITIONS), null);
+  assert.equal(minimumTokens(512, 16, MIN_SCORED_POSITIONS), 224);
+  // Without a scored minimum (the importance matrix): two chunks of 32 suffice.
+  assert.deepEqual(chooseContext(100, 512, 64), { contextTokens: 32, chunks: 3 });
+  assert.equal(chooseContext(63, 512, 64), null);
+  assert.equal(minimumTokens(512, 64), 64);
   // The text given to the tool is bounded whatever the split's size.
   const big = Array.from({ length: 20_000 }, () => ({ prompt: [{ role: 'user', content: 'x'.repeat(100) }], reference: 'y' }));
   assert.ok(evalText(big).length <= MAX_TEXT_CHARS);
@@ -105,5 +112,5 @@ test('an eval split too short to score says so instead of failing the benchmark'
     { ...benchSettings(), threads: 1, repetitions: 1, ttftRuns: 1, warmup: 0 },
   );
   assert.equal(b.quality, undefined);
-  assert.match(b.qualitySkipped ?? '', /the evaluation split has \d+ tokens; quality against F16 needs at least 64/);
+  assert.match(b.qualitySkipped ?? '', /the evaluation split has \d+ tokens; quality against F16 needs at least 224/);
 });

@@ -38,16 +38,33 @@ export function evalText(examples: { prompt: ChatMessage[]; reference: string }[
 }
 
 /**
- * The context per chunk for a text of `tokens` tokens: a power of two no larger than the
- * setting, small enough for at least four chunks (llama-perplexity needs two). Null when the
- * text is too short to score.
+ * llama-perplexity prints no KL-divergence statistics over fewer than 100 scored positions, and it
+ * scores the second half of each chunk but its last position: ctx / 2 - 1 per chunk.
  */
-export function chooseContext(tokens: number, maxContext: number): { contextTokens: number; chunks: number } | null {
-  let ctx = MIN_CONTEXT_TOKENS;
-  while (ctx * 2 <= maxContext && ctx * 2 * 4 <= tokens) ctx *= 2;
-  const chunks = Math.floor(tokens / ctx);
-  if (chunks < 2) return null;
-  return { contextTokens: ctx, chunks };
+export const MIN_SCORED_POSITIONS = 100;
+
+/**
+ * The context per chunk and the chunks to score for a text of `tokens` tokens: the largest power
+ * of two up to `maxContext` that still gives four chunks (two when the text is short) and, when
+ * `minScored` is given, that many scored positions. Null when the text is too short for any.
+ */
+export function chooseContext(tokens: number, maxContext: number, maxChunks: number, minScored = 0): { contextTokens: number; chunks: number } | null {
+  const sizes: number[] = [];
+  for (let ctx = MIN_CONTEXT_TOKENS; ctx <= maxContext; ctx *= 2) sizes.unshift(ctx);
+  for (const minChunks of [4, 2]) {
+    for (const ctx of sizes) {
+      const chunks = Math.min(Math.floor(tokens / ctx), maxChunks);
+      if (chunks >= minChunks && chunks * (ctx / 2 - 1) >= minScored) return { contextTokens: ctx, chunks };
+    }
+  }
+  return null;
+}
+
+/** The fewest tokens `chooseContext` accepts with these bounds (for saying why a text is too short). */
+export function minimumTokens(maxContext: number, maxChunks: number, minScored = 0): number {
+  let n = 2 * MIN_CONTEXT_TOKENS;
+  while (n < 1e6 && !chooseContext(n, maxContext, maxChunks, minScored)) n++;
+  return n;
 }
 
 /** The reference run's own perplexity (`Final estimate: PPL = …`). */
@@ -111,11 +128,13 @@ export async function measureQuality(input: QualityInput, s: QualitySettings, ho
   const textPath = path.join(input.scratch, 'quality-eval.txt');
   await writeFile(textPath, evalText(input.examples));
   const tokens = await countTokens(input.modelPath, textPath, hooks);
-  const plan = chooseContext(tokens, s.contextTokens);
+  const plan = chooseContext(tokens, s.contextTokens, s.maxChunks, MIN_SCORED_POSITIONS);
   if (!plan) {
-    return { skipped: `the evaluation split has ${tokens} tokens; quality against F16 needs at least ${2 * MIN_CONTEXT_TOKENS}` };
+    return {
+      skipped: `the evaluation split has ${tokens} tokens; quality against F16 needs at least ${minimumTokens(s.contextTokens, s.maxChunks, MIN_SCORED_POSITIONS)}`,
+    };
   }
-  const chunks = Math.min(plan.chunks, s.maxChunks);
+  const chunks = plan.chunks;
   const common = ['-c', String(plan.contextTokens), '-b', String(plan.contextTokens), '--chunks', String(chunks), '-t', String(s.threads)];
 
   const reference = await cachedFile(`kl-base\n${input.identity}\n${tokens}\n${common.join(' ')}`, '.kld', async (tmp) => {

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { AgentTask, TaskObject } from '@edgetune/contracts';
 import { FsStorage } from '@edgetune/storage';
-import { benchmark } from './benchmark';
+import { benchmark, TemplateParityError } from './benchmark';
 import { fingerprint } from './fingerprint';
 import { log } from './log';
 import { quantize, type ActivityHooks } from './quantize';
@@ -209,7 +209,15 @@ export class RemoteAgent {
       } else {
         const i = task.input;
         const d = await benchmark(
-          { jobId: i.jobId, device: i.device, modelKey: i.modelKey, evalKey: i.evalKey, maxNewTokens: i.maxNewTokens, ...(i.referenceKey ? { referenceKey: i.referenceKey } : {}) },
+          {
+            jobId: i.jobId,
+            device: i.device,
+            modelKey: i.modelKey,
+            evalKey: i.evalKey,
+            maxNewTokens: i.maxNewTokens,
+            ...(i.referenceKey ? { referenceKey: i.referenceKey } : {}),
+            ...(i.expectedPromptTokenIds ? { expectedPromptTokenIds: i.expectedPromptTokenIds } : {}),
+          },
           hooks,
           undefined,
           store,
@@ -224,7 +232,9 @@ export class RemoteAgent {
       const cancelled = reason instanceof CancelledByPlatform;
       const message = (reason as Error)?.message ?? String(reason);
       log.warn({ task: task.id, err: message, cancelled }, 'task failed');
-      await this.call('POST', `/agent/tasks/${task.id}/fail`, { agent_id: this.agentId, message: message.slice(0, 4000), cancelled }).catch((err: Error) =>
+      // A template mismatch is a property of the files: retrying on another agent cannot help.
+      const retryable = !(reason instanceof TemplateParityError);
+      await this.call('POST', `/agent/tasks/${task.id}/fail`, { agent_id: this.agentId, message: message.slice(0, 4000), cancelled, ...(retryable ? {} : { retryable }) }).catch((err: Error) =>
         log.warn({ task: task.id, err: err.message }, 'could not report the failure (the platform retries the task after its heartbeat timeout)'),
       );
     } finally {

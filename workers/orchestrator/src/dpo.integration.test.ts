@@ -81,8 +81,10 @@ describe('preference tuning (DPO) through the OpenAI SDK and the real workflow',
       seed: 42, // a fixed data order: the reward-accuracy bound below is not left to chance
       method: { type: 'dpo', dpo: { hyperparameters: { beta: 0.1 } } },
       // Two candidates are enough here; the SFT path measures every one (fine-tune.integration).
-      ...({ quantizations: ['Q8_0', 'Q4_K_M'] } as object),
+      // A size budget (an extra body field) that the Q8_0 file (about 4.5 MB) breaks and Q4_K_M (about 2.6 MB) meets.
+      ...({ quantizations: ['Q8_0', 'Q4_K_M'], budgets: { max_size_bytes: 3_500_000 } } as object),
     });
+    assert.deepEqual((job as unknown as { budgets: unknown }).budgets, { max_size_bytes: 3_500_000 });
     assert.equal(job.method?.type, 'dpo');
     assert.equal(job.method?.dpo?.hyperparameters?.beta, 0.1);
 
@@ -114,7 +116,18 @@ describe('preference tuning (DPO) through the OpenAI SDK and the real workflow',
       const m = v.metrics;
       assert.equal(m.eval_examples, 24);
       assert.ok(m.task_accuracy >= 0 && m.task_accuracy <= 1 && m.decode_tokens_per_second > 0);
+      assert.ok(m.template_parity?.matched, `${v.quantization}: the chat template parity check ran on prompt + chosen`);
     }
+    // The selection: Q8_0 broke the size budget, so the Pareto front is Q4_K_M alone, and the reason says so.
+    const selection = manifest.selection?.[0];
+    assert.ok(selection, 'the manifest records how the variant was chosen');
+    assert.equal(selection.selected, 'Q4_K_M');
+    assert.equal(selection.budgets.max_size_bytes, 3_500_000);
+    assert.deepEqual(selection.pareto_front, ['Q4_K_M']);
+    assert.deepEqual(selection.rejected.map((r) => [r.quantization, r.broken.map((b) => b.budget)]), [['Q8_0', ['max_size_bytes']]]);
+    assert.match(selection.reason, /^Q4_K_M: the smallest file \([\d.]+ MB\) of the 1 Pareto-optimal variant .*; 1 broke a budget \(Q8_0: max_size_bytes\)$/);
+    assert.ok(messages.some((m) => m === `Selected for ${selection.device}: ${selection.reason}`), 'the selection event gives the reason');
+    assert.deepEqual(detail.variants.filter((v) => v.selected).map((v) => v.quantization), ['Q4_K_M']);
     const chatEval = (await text(await storage().get(`orgs/${orgId}/jobs/${job.id}/data/eval-chat.jsonl`))).trim().split('\n');
     const first = JSON.parse(chatEval[0]) as { messages: { role: string; content: string }[] };
     const pair = JSON.parse(data.eval.toString('utf8').split('\n')[0]) as { chosen: string | { content: string }[] };

@@ -120,6 +120,9 @@ describe('fine-tuning through the OpenAI SDK and the REST API', () => {
       assert.equal(q.reference, 'F16');
       assert.ok(q.chunks >= 2 && q.kl_divergence_mean >= 0 && q.kl_divergence_p99 >= 0 && q.perplexity_ratio > 0);
       assert.ok(q.same_top_token_percent >= 0 && q.same_top_token_percent <= 100);
+      // The GGUF's template rendered the first eval prompt to the very ids the trainer's HF tokenizer made.
+      const parity = (v.metrics as unknown as { template_parity?: { matched: boolean; prompt_tokens: number } }).template_parity;
+      assert.ok(parity?.matched && parity.prompt_tokens > 10, `${v.quantization} template parity: ${JSON.stringify(parity)}`);
     }
     assert.ok(quality('F16')!.kl_divergence_mean < 1e-4 && quality('F16')!.same_top_token_percent > 99.9, 'the F16 variant agrees with the reference');
     assert.ok(Math.abs(quality('F16')!.perplexity_ratio - 1) < 1e-6);
@@ -195,6 +198,35 @@ describe('fine-tuning through the OpenAI SDK and the REST API', () => {
     assert.ok(acknowledged, 'the trainer acknowledged the cancellation and stopped');
     await recordHistories(temporal, `fine-tune-${job.id}`, 'cancelled');
     await assert.rejects(a.client.fineTuning.jobs.cancel(job.id), (e: unknown) => e instanceof OpenAI.APIError && e.status === 409);
+  });
+
+  test('a job whose budgets no candidate meets fails naming, for each candidate, the budget it broke', { timeout: 8 * 60_000 }, async () => {
+    const lines = readFileSync(TRAIN, 'utf8').trim().split('\n').slice(0, 40);
+    const file = await a.client.files.create({ file: await toFile(Buffer.from(lines.join('\n') + '\n'), 'small.jsonl'), purpose: 'fine-tune' });
+    // Budgets for every target, overridden for this one: the override is what the candidates break.
+    const job = await a.client.fineTuning.jobs.create({
+      model: 'lfm2-tiny',
+      training_file: file.id,
+      hyperparameters: { n_epochs: 1 },
+      ...({
+        target_devices: ['x86_64-avx2'],
+        quantizations: ['Q8_0', 'Q4_0'],
+        budgets: { max_size_bytes: 1_000_000_000 },
+        target_budgets: { 'x86_64-avx2': { max_size_bytes: 1000, min_decode_tokens_per_second: 10_000_000 } },
+      } as object),
+    });
+    const failed = await waitForStatus(a.client, job.id, ['failed', 'succeeded'], 7 * 60_000);
+    assert.equal(failed.status, 'failed');
+    assert.equal(failed.error?.code, 'budget_not_met', JSON.stringify(failed.error));
+    assert.equal(failed.error?.param, 'budgets');
+    assert.match(
+      failed.error?.message ?? '',
+      /^no quantization of the model meets the budgets of x86_64-avx2: Q8_0 \(max_size_bytes: [\d.]+ MB measured, at most 1000 bytes allowed; min_decode_tokens_per_second: [\d.]+ tok\/s measured, at least 10000000\.0 tok\/s allowed\), Q4_0 \(max_size_bytes: .*\)$/,
+    );
+    const rec = (await (await rest(a.key, `/jobs/${job.id}`)).json()) as { budgets: unknown; target_budgets: unknown; model_version: unknown };
+    assert.deepEqual(rec.budgets, { max_size_bytes: 1_000_000_000 });
+    assert.deepEqual(rec.target_budgets, { 'x86_64-avx2': { max_size_bytes: 1000, min_decode_tokens_per_second: 10_000_000 } });
+    assert.equal(rec.model_version, null, 'nothing was published');
   });
 
   test('an example longer than the job trains on is truncated, not a late failure', { timeout: 5 * 60_000 }, async () => {

@@ -175,8 +175,9 @@ def export_gguf(inp: dict[str, Any]) -> dict[str, Any]:
             trained_prefix=str(inp["trainedPrefix"]),
             method=str(inp["method"]),
             output_prefix=str(inp["outputPrefix"]),
+            eval_key=inp.get("evalKey"),
         )
-    logger.info("export_gguf finished", extra={"result": {k: v for k, v in out.items() if k != "chatTemplate"}})
+    logger.info("export_gguf finished", extra={"result": {k: v for k, v in out.items() if k not in ("chatTemplate", "promptTokenIds")}})
     return out
 
 

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from . import gguf_convert, models, storage
+from . import data, gguf_convert, models, storage
 
 
 class QuantizedBaseError(RuntimeError):
@@ -44,7 +44,35 @@ def merged_hf_dir(base_dir: Path, trained_dir: Path, method: str, out_dir: Path)
     return out_dir
 
 
-def export_gguf(*, base_model_dir: str | Path, trained_prefix: str, method: str, output_prefix: str) -> dict[str, Any]:
+PARITY_ROLES = {"system", "user", "assistant"}
+MAX_PARITY_TOKENS = 4096
+
+
+def parity_prompt(tokenizer: Any, eval_path: Path) -> dict[str, Any]:
+    """The first evaluation example's prompt as training renders and tokenizes it: every device
+    benchmark renders the same prompt with the GGUF's own template and must get these very ids.
+    Returns {"promptTokenIds": [...]} or {"parityUnchecked": reason}."""
+    with eval_path.open(encoding="utf-8") as f:
+        first = next((line for line in f if line.strip()), None)
+    if first is None:
+        return {"parityUnchecked": "the evaluation split is empty"}
+    rec = json.loads(first)
+    messages = rec.get("messages")
+    if not isinstance(messages, list) or rec.get("tools"):
+        return {"parityUnchecked": "the first evaluation example is not a plain chat (tools or another format)"}
+    if any(m.get("role") not in PARITY_ROLES or not isinstance(m.get("content"), str) or m.get("tool_calls") for m in messages):
+        return {"parityUnchecked": "the first evaluation example has turns other than system, user and assistant text"}
+    if not any(m.get("role") == "assistant" for m in messages):
+        return {"parityUnchecked": "the first evaluation example has no assistant turn"}
+    ids, _ = data.prompt_and_reference(tokenizer, messages)
+    if len(ids) > MAX_PARITY_TOKENS:
+        return {"parityUnchecked": f"the first evaluation prompt has {len(ids)} tokens (checked up to {MAX_PARITY_TOKENS})"}
+    return {"promptTokenIds": ids}
+
+
+def export_gguf(
+    *, base_model_dir: str | Path, trained_prefix: str, method: str, output_prefix: str, eval_key: str | None = None
+) -> dict[str, Any]:
     """Returns the ExportGgufOutput dict (activities.ts)."""
     base_dir = Path(base_model_dir)
     key = f"{output_prefix.rstrip('/')}/model-f16.gguf"
@@ -58,7 +86,11 @@ def export_gguf(*, base_model_dir: str | Path, trained_prefix: str, method: str,
         storage.put_file(gguf_path, key)
         # The template the converter put into the GGUF (merged_hf_dir keeps it in this file).
         chat_template = str(json.loads((hf / "tokenizer_config.json").read_text()).get("chat_template") or "")
+        parity: dict[str, Any] = {}
+        if eval_key:
+            parity = parity_prompt(models.load_tokenizer(hf), storage.get_file(eval_key, t / "eval.jsonl"))
     return {
+        **parity,
         "ggufKey": key,
         "sizeBytes": size,
         "sha256": digest,

@@ -122,3 +122,22 @@ def test_gguf_tokenization_matches_hf(
     line = [x for x in proc.stdout.splitlines() if x.startswith("[")][-1]
     gguf_ids = [int(x) for x in line.strip("[]").split(",") if x.strip()]
     assert gguf_ids == hf_ids
+
+
+def test_parity_prompt_is_the_first_eval_prompt_as_training_tokenizes_it(tiny_tokenizer: Any, tmp_path: Path) -> None:
+    msgs = [
+        {"role": "system", "content": "Route it."},
+        {"role": "user", "content": "hi, my invoice 123 is wrong!"},
+        {"role": "assistant", "content": "billing"},
+    ]
+    path = tmp_path / "eval.jsonl"
+    path.write_text("\n" + json.dumps({"messages": msgs}) + "\n" + json.dumps({"messages": msgs[1:]}) + "\n")
+    out = export.parity_prompt(tiny_tokenizer, path)
+    expected = data.tokenize_text(tiny_tokenizer, data.render(tiny_tokenizer, msgs[:2], add_generation_prompt=True))
+    assert out == {"promptTokenIds": expected}
+    assert tiny_tokenizer.decode(expected).startswith("<|startoftext|><|im_start|>system\nRoute it.")
+    # What the device benchmark cannot render the same way is reported, not compared.
+    path.write_text(json.dumps({"messages": msgs, "tools": [{"type": "function", "function": {"name": "f"}}]}) + "\n")
+    assert "tools" in export.parity_prompt(tiny_tokenizer, path)["parityUnchecked"]
+    path.write_text(json.dumps({"messages": [{"role": "tool", "content": "x"}, *msgs[1:]]}) + "\n")
+    assert "other than system, user and assistant" in export.parity_prompt(tiny_tokenizer, path)["parityUnchecked"]

@@ -31,8 +31,23 @@ test('create starts the workflow on the orchestrator queue; cancel requests canc
     const devices = await listDevices();
     assert.ok(devices.find((d) => d.id === 'arm64-automotive')?.pools.includes(poolId));
 
-    const d = await createJob(caller, { model: 'lfm2-tiny', training_file: f.id, target_devices: ['arm64-automotive'], hyperparameters: { method: 'full' }, seed: 7, quantizations: ['Q4_0', 'F16', 'Q4_0'] });
+    const d = await createJob(caller, {
+      model: 'lfm2-tiny',
+      training_file: f.id,
+      target_devices: ['arm64-automotive'],
+      hyperparameters: { method: 'full' },
+      seed: 7,
+      quantizations: ['Q4_0', 'F16', 'Q4_0'],
+      budgets: { max_size_bytes: 5_000_000, min_task_accuracy: 0.5 },
+      target_budgets: { 'arm64-automotive': { max_kl_divergence: 0.1 } },
+    });
     assert.deepEqual(d.job.quantizations, ['F16', 'Q4_0'], 'stored once each, in catalog order');
+    assert.deepEqual(d.job.budgets, { all: { max_size_bytes: 5_000_000, min_task_accuracy: 0.5 }, targets: { 'arm64-automotive': { max_kl_divergence: 0.1 } } });
+    // Per-target budgets name a target of the job.
+    await assert.rejects(
+      createJob(caller, { model: 'lfm2-tiny', training_file: f.id, target_devices: ['arm64-automotive'], target_budgets: { 'arm64-phone': { max_size_bytes: 1 } } }),
+      (e: DomainError) => e.code === 'invalid_request' && e.param === 'target_budgets.arm64-phone' && /not a target device of this job \(its targets: arm64-automotive\)/.test(e.message),
+    );
     assert.match(d.job.id, /^ftjob-/);
     assert.equal(d.job.status, 'validating_files');
     assert.equal(d.job.workflowId, workflowIds.fineTuneJob(d.job.id));

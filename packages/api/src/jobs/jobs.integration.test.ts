@@ -31,6 +31,14 @@ test('create validates model, file ownership, devices and hyperparameters before
   await assert.rejects(createJob(a.caller, { training_file: fa.id }), is('invalid_request', 'model'));
   await assert.rejects(createJob(a.caller, { model: 'lfm2-tiny', training_file: fa.id, quantizations: ['Q3_K' as 'Q4_0'] }), is('invalid_request', 'quantizations.0', /F16.*IQ4_XS/));
   await assert.rejects(createJob(a.caller, { model: 'lfm2-tiny', training_file: fa.id, quantizations: [] }), is('invalid_request', 'quantizations'));
+  // Budgets: each field named with what is wrong, unknown ones refused, per-target ones only for the job's targets.
+  await assert.rejects(createJob(a.caller, { model: 'lfm2-tiny', training_file: fa.id, budgets: { min_task_accuracy: 1.5 } }), is('invalid_request', 'budgets.min_task_accuracy'));
+  await assert.rejects(createJob(a.caller, { model: 'lfm2-tiny', training_file: fa.id, budgets: { max_size_bytes: -1 } }), is('invalid_request', 'budgets.max_size_bytes'));
+  await assert.rejects(createJob(a.caller, { model: 'lfm2-tiny', training_file: fa.id, budgets: { max_size: 1 } as never }), is('invalid_request', 'budgets'));
+  await assert.rejects(
+    createJob(a.caller, { model: 'lfm2-tiny', training_file: fa.id, target_budgets: { 'x86_64-avx2': { max_kl_divergence: 'low' as never } } }),
+    is('invalid_request', 'target_budgets.x86_64-avx2.max_kl_divergence'),
+  );
   await assert.rejects(createJob({ ...a.caller, role: 'viewer' }, { model: 'lfm2-tiny', training_file: fa.id }), is('forbidden'));
   assert.equal((await db().select().from(schema.jobs).where(eq(schema.jobs.orgId, a.orgId))).length, 0);
 });

@@ -10,7 +10,9 @@ import {
   newId,
   quantizations,
   terminalStatuses,
+  type Budgets,
   type CreateJobInput,
+  type JobBudgets,
   type JobStatus,
   type Quantization,
   type TrainingObjective,
@@ -174,6 +176,21 @@ function resolveObjective(
   return objective;
 }
 
+/** The budgets to store: per-target ones must name a target device of the job. */
+function jobBudgets(all: Budgets | undefined, targets: Record<string, Budgets> | undefined, targetDevices: string[]): JobBudgets | null {
+  for (const d of Object.keys(targets ?? {})) {
+    if (!targetDevices.includes(d)) {
+      throw new DomainError('invalid_request', `target_budgets names '${d}', which is not a target device of this job (its targets: ${targetDevices.join(', ')}).`, {
+        param: `target_budgets.${d}`,
+      });
+    }
+  }
+  const some = (b?: Budgets) => b !== undefined && Object.values(b).some((v) => v !== undefined);
+  const perTarget = Object.fromEntries(Object.entries(targets ?? {}).filter(([, b]) => some(b)));
+  if (!some(all) && Object.keys(perTarget).length === 0) return null;
+  return { ...(some(all) ? { all } : {}), ...(Object.keys(perTarget).length ? { targets: perTarget } : {}) };
+}
+
 /** Validates, inserts the job row and starts its workflow; the row is removed if the start fails. */
 export async function createJob(caller: Caller, input: CreateJobInput | unknown): Promise<JobDetail> {
   authorize(caller, 'train');
@@ -196,6 +213,7 @@ export async function createJob(caller: Caller, input: CreateJobInput | unknown)
   const objective = resolveObjective(training, validation, hp);
   const { targetDevices, targetPools } = await resolveTargets(caller, spec.target_devices, spec.target_pools);
   const quantizations = spec.quantizations ? narrowQuantizations(spec.quantizations, targetDevices) : null;
+  const budgets = jobBudgets(spec.budgets, spec.target_budgets, targetDevices);
   const trainingPool = spec.training_pool ? await requireTrainingPool(spec.training_pool) : null;
   // Stored complete: what the job trains with no longer depends on the catalog of the day.
   const hyperparameters = jobSettings(base.id, { ...hp, method, objective });
@@ -216,6 +234,7 @@ export async function createJob(caller: Caller, input: CreateJobInput | unknown)
       targetPools,
       trainingPool,
       quantizations,
+      budgets,
       suffix: spec.suffix ?? null,
       seed,
       status: 'validating_files' satisfies JobStatus,

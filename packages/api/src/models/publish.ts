@@ -6,10 +6,10 @@ import { createPrivateKey, createPublicKey, createHash, sign } from 'node:crypto
 import { readFileSync } from 'node:fs';
 import { and, eq, sql } from 'drizzle-orm';
 import { loadConfig } from '@edgetune/config';
-import { newId, type Manifest, type ManifestVariant, type VariantQualityMetrics } from '@edgetune/contracts';
+import { newId, type BrokenBudget, type Budgets, type DeviceSelection, type Manifest, type ManifestVariant, type VariantQualityMetrics } from '@edgetune/contracts';
 import { db, schema } from '@edgetune/db';
 import { storage } from '@edgetune/storage';
-import type { BenchmarkOutput, EvaluateOutput, ImatrixInfo, Quantization, VariantQuality } from '@edgetune/temporal';
+import type { BenchmarkOutput, EvaluateOutput, FigureSpread, ImatrixInfo, Quantization, VariantQuality } from '@edgetune/temporal';
 import { isUniqueViolation } from '../identity/accounts';
 import { recordAudit } from '../identity/audit';
 import type { JobRef } from '../jobs/records';
@@ -29,6 +29,14 @@ export interface DeviceResult {
   pool: string;
   candidates: CandidateResult[];
   selected: Quantization;
+  /** How it was selected (absent from workflows started before budgets). */
+  selection?: {
+    budgets: Budgets;
+    front: Quantization[];
+    dominated: { quantization: Quantization; by: Quantization }[];
+    rejected: { quantization: Quantization; broken: BrokenBudget[] }[];
+    reason: string;
+  };
 }
 
 export interface PublishInput extends JobRef {
@@ -73,6 +81,8 @@ export function variantDownloadUrl(modelName: string, variantId: string): string
   const base = loadConfig().PUBLIC_URL.replace(/\/+$/, '');
   return `${base}/api/v1/models/${encodeURIComponent(modelName)}/variants/${encodeURIComponent(variantId)}/download`;
 }
+
+const figure = (f: FigureSpread) => ({ median: f.median, p10: f.p10, p90: f.p90, samples: f.samples });
 
 export function qualityMetrics(q: VariantQuality): VariantQualityMetrics {
   return {
@@ -138,6 +148,27 @@ export async function publishVersion(input: PublishInput): Promise<PublishOutput
         repetitions: b.repetitions,
         ...(b.quality ? { quality: qualityMetrics(b.quality) } : {}),
         ...(b.qualitySkipped ? { quality_skipped: b.qualitySkipped } : {}),
+        ...(b.templateParity ? { template_parity: { matched: true as const, prompt_tokens: b.templateParity.promptTokens } } : {}),
+        ...(b.protocol
+          ? {
+              spread: {
+                prefill_tokens_per_second: figure(b.protocol.prefill),
+                decode_tokens_per_second: figure(b.protocol.decode),
+                time_to_first_token_ms: figure(b.protocol.ttftMs),
+                converged: b.protocol.converged,
+                max_spread: b.protocol.maxSpread,
+              },
+            }
+          : {}),
+        ...(b.environment
+          ? {
+              environment: {
+                ...(b.environment.temperatureC !== undefined ? { temperature_c: b.environment.temperatureC } : {}),
+                build_flags: b.environment.buildFlags,
+                ...(b.environment.runtime ? { runtime: b.environment.runtime } : {}),
+              },
+            }
+          : {}),
       };
       const selected = c.quantization === d.selected;
       const imatrix = c.imatrix
@@ -162,6 +193,22 @@ export async function publishVersion(input: PublishInput): Promise<PublishOutput
       });
     }
   }
+  const selection: DeviceSelection[] = input.devices.flatMap((d) =>
+    d.selection
+      ? [
+          {
+            device: d.device,
+            pool: d.pool,
+            selected: d.selected,
+            budgets: Object.fromEntries(Object.entries(d.selection.budgets).filter(([, v]) => v !== undefined)) as Record<string, number>,
+            pareto_front: d.selection.front,
+            dominated: d.selection.dominated,
+            rejected: d.selection.rejected,
+            reason: d.selection.reason,
+          },
+        ]
+      : [],
+  );
   const e = input.evaluation;
   const manifestKey = `orgs/${input.orgId}/models/${versionId}/manifest.json`;
   // max + 1 races with a concurrent publish of the same org and base model: the unique index
@@ -180,6 +227,7 @@ export async function publishVersion(input: PublishInput): Promise<PublishOutput
         ...(e.rewardAccuracy !== undefined ? { reward_accuracy: e.rewardAccuracy, reward_margin: e.rewardMargin ?? 0 } : {}),
       },
       variants,
+      ...(selection.length ? { selection } : {}),
     });
     await storage().put(manifestKey, JSON.stringify(manifest, null, 2));
     try {

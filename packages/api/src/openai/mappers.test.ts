@@ -16,6 +16,7 @@ const job = (over: Partial<JobRow> = {}): JobRow => ({
   targetPools: [],
   trainingPool: null,
   quantizations: null,
+  budgets: null,
   suffix: 'demo',
   seed: 42,
   status: 'running',

@@ -76,6 +76,8 @@ export function toOpenAIJob(job: JobRow, version?: VersionRow | null) {
     target_pools: job.targetPools ?? [],
     training_pool: job.trainingPool ?? null,
     quantizations: job.quantizations ?? null,
+    budgets: job.budgets?.all ?? null,
+    target_budgets: job.budgets?.targets ?? null,
   };
 }
 
@@ -136,6 +138,8 @@ const knownBodyKeys = new Set([
   'target_pools',
   'training_pool',
   'quantizations',
+  'budgets',
+  'target_budgets',
   'training_type',
   'integrations',
   'metadata',
@@ -222,6 +226,8 @@ export function fromOpenAICreateJob(body: Record<string, unknown>, fileObjective
   if (body.target_pools !== undefined && body.target_pools !== null) out.target_pools = body.target_pools;
   if (body.training_pool !== undefined && body.training_pool !== null) out.training_pool = body.training_pool;
   if (body.quantizations !== undefined && body.quantizations !== null) out.quantizations = body.quantizations;
+  if (body.budgets !== undefined && body.budgets !== null) out.budgets = body.budgets;
+  if (body.target_budgets !== undefined && body.target_budgets !== null) out.target_budgets = body.target_budgets;
   return out as CreateJobInput;
 }
 

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { actions, apiKeyScopes, roles } from '@edgetune/auth';
-import { datasetFormats, errorCodes, jobStatuses } from '@edgetune/contracts';
+import { budgetsSchema, datasetFormats, errorCodes, jobStatuses } from '@edgetune/contracts';
 import { auditActions } from '../identity/audit';
 
 const int = z.number().int();
@@ -254,6 +254,8 @@ export const jobSchema = z
     target_pools: z.array(z.string()).meta({ description: 'Pools the devices are measured on; empty = an online platform pool per device' }),
     training_pool: z.string().nullable().meta({ description: 'The training pool named at launch; null = the default' }),
     quantizations: z.array(z.string()).nullable().meta({ description: "The quantizations the job narrowed its devices' candidates to; null = every candidate" }),
+    budgets: budgetsSchema.nullable().optional().meta({ description: "Budgets the job set for every target device; null = each profile's defaults" }),
+    target_budgets: z.record(z.string(), budgetsSchema).nullable().optional().meta({ description: 'Budgets the job set per target device, over `budgets`' }),
     // A job alone (not in a list) adds its stages, result and model version.
     started_at: time.nullable().optional(),
     stages: z.array(stageSchema).optional(),

@@ -90,6 +90,8 @@ export function variantView(v: VariantRow) {
   return {
     id: v.id,
     device: v.device,
+    /** The pool that measured it ('' on variants published before pools were recorded). */
+    pool: v.pool,
     quantization: v.quantization,
     format: v.format,
     sizeBytes: v.sizeBytes,
@@ -129,6 +131,7 @@ export function jobSummaryView(j: JobRow) {
     targetPools: j.targetPools ?? [],
     trainingPool: j.trainingPool ?? null,
     quantizations: j.quantizations ?? null,
+    budgets: j.budgets ?? null,
     suffix: j.suffix,
     seed: j.seed,
     error: j.error ?? null,

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { bigint, bigserial, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
-import type { JobResult, StoredError, StoredJobEventData, StoredJobSettings } from '@edgetune/contracts';
+import type { JobBudgets, JobResult, StoredError, StoredJobEventData, StoredJobSettings } from '@edgetune/contracts';
 import { files } from './files';
 import { orgs, users } from './orgs';
 
@@ -21,6 +21,8 @@ export const jobs = pgTable(
     targetPools: text('target_pools').array().notNull().default(sql`'{}'::text[]`),
     /** The candidate quantizations the job narrowed its devices to; null = each profile's full list. */
     quantizations: text('quantizations').array(),
+    /** Budgets the job set for every target and per target device; null = each profile's defaults. */
+    budgets: jsonb('budgets').$type<JobBudgets>(),
     suffix: text('suffix'),
     seed: integer('seed').notNull(),
     status: text('status').notNull(),

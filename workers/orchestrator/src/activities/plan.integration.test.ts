@@ -62,3 +62,26 @@ test("each target measures its profile's candidates, narrowed to the job's quant
   const narrowed = await loadJobPlan({ orgId, jobId });
   assert.deepEqual(narrowed.targets.map((t) => [t.device, t.pool, t.quantizations]), [['x86_64-avx2', poolId, ['F16', 'Q4_K_M', 'IQ4_XS']]]);
 });
+
+test("each target's budgets: the profile's defaults, then the job's, then the target's own", async () => {
+  const { orgId } = await newOrg('plan-budgets');
+  const poolId = newId('pool');
+  await db().insert(schema.pools).values({ id: poolId, orgId, name: 'lab', kind: 'device', profiles: ['x86_64-avx2', 'arm64-phone'] });
+  const jobId = await storedJob(orgId, 'lfm2-tiny', {});
+  await db().update(schema.jobs).set({ targetDevices: ['x86_64-avx2', 'arm64-phone'], targetPools: [poolId] }).where(eq(schema.jobs.id, jobId));
+  const GiB = 1024 ** 3;
+  const defaults = await loadJobPlan({ orgId, jobId });
+  assert.deepEqual(defaults.targets.map((t) => [t.device, t.budgets]), [
+    ['x86_64-avx2', { max_size_bytes: 4 * GiB, max_peak_rss_bytes: 6 * GiB }],
+    ['arm64-phone', { max_size_bytes: 1 * GiB, max_peak_rss_bytes: 1.5 * GiB }],
+  ]);
+  await db()
+    .update(schema.jobs)
+    .set({ budgets: { all: { max_size_bytes: 5e6, min_task_accuracy: 0.8 }, targets: { 'arm64-phone': { max_size_bytes: 3e6, max_kl_divergence: 0.05 } } } })
+    .where(eq(schema.jobs.id, jobId));
+  const set = await loadJobPlan({ orgId, jobId });
+  assert.deepEqual(set.targets.map((t) => [t.device, t.budgets]), [
+    ['x86_64-avx2', { max_size_bytes: 5e6, max_peak_rss_bytes: 6 * GiB, min_task_accuracy: 0.8 }],
+    ['arm64-phone', { max_size_bytes: 3e6, max_peak_rss_bytes: 1.5 * GiB, min_task_accuracy: 0.8, max_kl_divergence: 0.05 }],
+  ]);
+});

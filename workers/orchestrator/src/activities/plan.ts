@@ -6,11 +6,13 @@ import { and, desc, eq, isNull, or } from 'drizzle-orm';
 import * as pipeline from '@edgetune/api/pipeline';
 import { loadConfig } from '@edgetune/config';
 import {
+  effectiveBudgets,
   findBaseModel,
   findDeviceProfile,
   preferenceAsChat,
   readJobSettings,
   trainingMaxSeqLen,
+  type Budgets,
   type JobSettings,
   type PreferenceRecord,
 } from '@edgetune/contracts';
@@ -26,7 +28,7 @@ export interface JobPlan {
   trainingFileKey: string;
   validationFileKey: string | null;
   trainPool: string;
-  targets: { device: string; pool: string; orgPool?: boolean; quantizations: Quantization[]; budget: { maxSizeBytes: number; maxPeakRssBytes: number } }[];
+  targets: { device: string; pool: string; orgPool?: boolean; quantizations: Quantization[]; budgets: Budgets }[];
   /** Storage prefix of everything this job writes. */
   prefix: string;
   seed: number;
@@ -77,7 +79,7 @@ export async function loadJobPlan(ref: { jobId: string; orgId: string }): Promis
       pool: pool.id,
       ...(pool.orgId ? { orgPool: true } : {}),
       quantizations: job.quantizations ? profile.quantizations.filter((q) => job.quantizations!.includes(q)) : profile.quantizations,
-      budget: profile.defaultBudget,
+      budgets: effectiveBudgets(profile.defaultBudget, job.budgets?.all, job.budgets?.targets?.[device]),
     });
     if (job.targetPools.length) {
       // Named pools: each one that serves the device (or whose agents have not said yet: the task waits for one).

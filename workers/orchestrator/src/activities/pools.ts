@@ -43,5 +43,6 @@ export async function poolBenchmark(input: BenchmarkInput & OrgPoolRef): Promise
     evalKey: input.evalKey,
     maxNewTokens: input.maxNewTokens,
     ...(input.referenceKey ? { referenceKey: input.referenceKey } : {}),
+    ...(input.expectedPromptTokenIds ? { expectedPromptTokenIds: input.expectedPromptTokenIds } : {}),
   });
 }

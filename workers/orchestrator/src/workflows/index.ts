@@ -35,6 +35,7 @@ import { taskQueues, workflowIds, type FineTuneJobInput, type RegisterPoolInput 
 import type * as activities from '../activities/index';
 import type { CandidateResult } from '@edgetune/api/pipeline';
 import type { JobPlan } from '../activities/plan';
+import type { Budgets } from '@edgetune/contracts/budget-rules';
 import { selectVariant } from './select';
 
 const db = proxyActivities<typeof activities>({
@@ -272,6 +273,7 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
         trainedPrefix: trained.trainedPrefix,
         method: trained.method,
         outputPrefix: `${plan.prefix}/export`,
+        evalKey: data.chatEvalKey ?? data.evalKey,
       }),
     );
     await event({ kind: 'exported', size_bytes: exported.sizeBytes, llama_cpp_version: exported.llamaCppVersion }, 'export-done');
@@ -290,9 +292,10 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
               ...(target.orgPool ? { orgPool: true } : {}),
               ...(multiPool ? { multiPool: true } : {}),
               quantizations: target.quantizations,
-              budget: target.budget,
+              budgets: target.budgets,
               sourceKey: exported.ggufKey,
               ...(data.calibrationKey ? { calibrationKey: data.calibrationKey } : {}),
+              ...(exported.promptTokenIds ? { promptTokenIds: exported.promptTokenIds } : {}),
               evalKey: data.chatEvalKey ?? data.evalKey,
               outputPrefix: `${plan.prefix}/devices/${target.device}${multiPool ? `/${target.pool}` : ''}`,
             },
@@ -333,13 +336,18 @@ function describeFailure(err: unknown): { code: string; message: string; param: 
   type Failure = { message?: string; cause?: unknown; type?: string };
   let innermost = err as Failure;
   let dataset = false;
+  let budget = false;
+  let template = false;
   for (let e = err as Failure | undefined; e; e = e.cause as Failure | undefined) {
     dataset ||= e.type === 'DatasetError';
+    budget ||= e.type === 'BudgetError';
+    template ||= e.type === 'TemplateParityError';
     innermost = e;
   }
-  return dataset
-    ? { code: 'invalid_training_file', message: innermost.message ?? String(err), param: 'training_file' }
-    : { code: 'internal_error', message: innermost.message ?? String(err), param: null };
+  if (dataset) return { code: 'invalid_training_file', message: innermost.message ?? String(err), param: 'training_file' };
+  if (budget) return { code: 'budget_not_met', message: innermost.message ?? String(err), param: 'budgets' };
+  if (template) return { code: 'chat_template_mismatch', message: innermost.message ?? String(err), param: null };
+  return { code: 'internal_error', message: innermost.message ?? String(err), param: null };
 }
 
 export interface DeviceCandidatesInput {
@@ -352,10 +360,15 @@ export interface DeviceCandidatesInput {
   /** The job measures this device on several pools: stage and event keys name the pool. */
   multiPool?: boolean;
   quantizations: Quantization[];
-  budget: { maxSizeBytes: number; maxPeakRssBytes: number };
+  /** What the selected variant must meet (the profile's defaults, the job's, the target's). */
+  budgets?: Budgets;
+  /** Children started before budgets existed carry the profile's size and memory defaults only. */
+  budget?: { maxSizeBytes: number; maxPeakRssBytes: number };
   sourceKey: string;
   /** Text sampled from the training data: K- and I-quants use its importance matrix (absent in jobs started before). */
   calibrationKey?: string;
+  /** The first eval prompt's ids as training rendered it: every benchmark checks the GGUF renders the same. */
+  promptTokenIds?: number[];
   evalKey: string;
   outputPrefix: string;
 }
@@ -389,7 +402,15 @@ export async function deviceCandidates(input: DeviceCandidatesInput) {
       }),
     );
     const b = await stage('benchmark', quantization, () =>
-      agent.benchmark({ jobId: input.jobId, device: input.device, modelKey: q.key, evalKey: input.evalKey, maxNewTokens: 32, referenceKey: input.sourceKey }),
+      agent.benchmark({
+        jobId: input.jobId,
+        device: input.device,
+        modelKey: q.key,
+        evalKey: input.evalKey,
+        maxNewTokens: 32,
+        referenceKey: input.sourceKey,
+        ...(input.promptTokenIds ? { expectedPromptTokenIds: input.promptTokenIds } : {}),
+      }),
     );
     await db.recordEvents({
       ...ref,
@@ -412,21 +433,31 @@ export async function deviceCandidates(input: DeviceCandidatesInput) {
     });
   }
 
-  const choice = await stage('select', '', async () => selectVariant(candidates, input.budget));
-  if (!choice) {
-    throw ApplicationFailure.nonRetryable(`no quantization of the model fits the budgets of ${input.device}`, 'BudgetError');
+  const budgets: Budgets = input.budgets ?? { max_size_bytes: input.budget?.maxSizeBytes, max_peak_rss_bytes: input.budget?.maxPeakRssBytes };
+  const choice = await stage('select', '', async () => selectVariant(candidates, budgets, input.device + (input.multiPool ? ` on pool ${input.pool}` : '')));
+  if (!choice.ok) {
+    throw ApplicationFailure.nonRetryable(choice.message, 'BudgetError', choice.rejected);
   }
   await db.recordEvents({
     ...ref,
     events: [
       {
-        fact: { kind: 'variant_selected', device: input.device, selected: choice.selected, best_task_accuracy: choice.bestTaskAccuracy, tolerance: choice.tolerance },
+        fact: {
+          kind: 'variant_selected',
+          device: input.device,
+          selected: choice.selected,
+          best_task_accuracy: choice.bestTaskAccuracy,
+          tolerance: choice.tolerance,
+          reason: choice.reason,
+          pareto_front: choice.front,
+        },
         dedupeKey: `select-${input.device}${at}`,
         at: Date.now(),
       },
     ],
   });
-  return { device: input.device, pool: input.pool, candidates, selected: choice.selected };
+  const selection = { budgets, front: choice.front, dominated: choice.dominated, rejected: choice.rejected, reason: choice.reason };
+  return { device: input.device, pool: input.pool, candidates, selected: choice.selected, selection };
 }
 
 /** A hardware pool announces itself; the row's last_seen_at is its liveness for the portal. */

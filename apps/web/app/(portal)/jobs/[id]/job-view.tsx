@@ -7,6 +7,7 @@ import { finite, fmtBytes, fmtDate, fmtDuration, fmtNum, fmtPct, fmtTime } from 
 import { isTerminal } from '@/lib/jobs';
 import type { JobDetail, JobEvent } from '@/lib/types';
 import { StatusBadge } from '@/components/status-badge';
+import { SelectionChart } from '@/components/selection-chart';
 import { VariantsTable } from '@/components/variants-table';
 import { LossChart } from '@/components/loss-chart';
 import { DatasetFileLink } from '@/components/dataset-file-link';
@@ -106,6 +107,13 @@ function fmtMetric(key: string, v: number): string {
   if (/^(examples|steps|resumed_from_step|held_out_near_duplicates)$/.test(key)) return fmtNum(v, 0);
   if (/per_second$/.test(key)) return fmtNum(v, 0);
   return fmtNum(v, 4);
+}
+
+function budgetText(b: object): string {
+  return Object.entries(b as Record<string, number | undefined>)
+    .filter((e): e is [string, number] => e[1] !== undefined)
+    .map(([k, v]) => `${k} ${k.endsWith('_bytes') ? fmtBytes(v) : fmtNum(v, 4)}`)
+    .join(' · ');
 }
 
 export function JobView({ id }: { id: string }) {
@@ -229,6 +237,21 @@ export function JobView({ id }: { id: string }) {
             <dd data-testid="job-target-devices">{j.targetDevices.join(', ')}</dd>
             <dt>Quantizations</dt>
             <dd data-testid="job-quantizations">{j.quantizations ? j.quantizations.join(', ') : 'every candidate of each device'}</dd>
+            <dt>Budgets</dt>
+            <dd data-testid="job-budgets">
+              {j.budgets ? (
+                <>
+                  {j.budgets.all ? budgetText(j.budgets.all) : "each device profile's defaults"}
+                  {Object.entries(j.budgets.targets ?? {}).map(([d, b]) => (
+                    <div key={d} className="small">
+                      {d}: {budgetText(b)}
+                    </div>
+                  ))}
+                </>
+              ) : (
+                "each device profile's size and memory defaults"
+              )}
+            </dd>
             <dt>Fine-tuned model</dt>
             <dd>{j.fineTunedModel ? <code data-testid="job-fine-tuned-model">{j.fineTunedModel}</code> : <span className="muted">—</span>}</dd>
             <dt>Created</dt>
@@ -360,6 +383,9 @@ export function JobView({ id }: { id: string }) {
             is the one the fleet manifest points devices at.
           </p>
           <VariantsTable version={j.version} />
+          {(j.version.manifest.selection ?? []).map((s) => (
+            <SelectionChart key={`${s.device}|${s.pool}`} selection={s} variants={j.version!.variants} />
+          ))}
         </div>
       )}
     </>

@@ -30,6 +30,30 @@ const numericFields: { key: NumericHp; id: string; label: string; min: number; m
   { key: 'lora_rank', id: 'rank', label: 'LoRA rank', min: 1, max: 256, step: 1, testid: 'job-rank' },
 ];
 
+type BudgetField = 'max_size_bytes' | 'max_peak_rss_bytes' | 'min_decode_tokens_per_second' | 'max_ttft_ms' | 'min_task_accuracy' | 'max_kl_divergence';
+
+/** Each budget as the form asks for it, and the factor to the API's unit. */
+const budgetFields: { key: BudgetField; label: string; scale: number; integer?: boolean }[] = [
+  { key: 'max_size_bytes', label: 'Max file size (MiB)', scale: 1024 ** 2, integer: true },
+  { key: 'max_peak_rss_bytes', label: 'Max peak memory (MiB)', scale: 1024 ** 2, integer: true },
+  { key: 'min_decode_tokens_per_second', label: 'Min decode (tok/s)', scale: 1 },
+  { key: 'max_ttft_ms', label: 'Max time to first token (ms)', scale: 1 },
+  { key: 'min_task_accuracy', label: 'Min task accuracy (%)', scale: 0.01 },
+  { key: 'max_kl_divergence', label: 'Max KL-divergence from F16', scale: 1 },
+];
+
+function budgetsFromForm(text: Partial<Record<BudgetField, string>>): Partial<Record<BudgetField, number>> | undefined {
+  const out: Partial<Record<BudgetField, number>> = {};
+  for (const f of budgetFields) {
+    const t = text[f.key]?.trim();
+    if (!t) continue;
+    const v = Number(t) * f.scale;
+    // Sent as typed (the API names a bad one); only rounding is done here.
+    out[f.key] = f.integer ? Math.round(v) : v;
+  }
+  return Object.keys(out).length ? out : undefined;
+}
+
 export function NewJobForm({ models }: { models: BaseModelOption[] }) {
   const router = useRouter();
   const train = usePermission('train');
@@ -48,6 +72,8 @@ export function NewJobForm({ models }: { models: BaseModelOption[] }) {
   const [targets, setTargets] = useState<string[]>([]);
   // Every candidate by default; unticking narrows each device's list (the API keeps catalog order).
   const [quants, setQuants] = useState<Quantization[]>([...quantizations]);
+  // Budgets for every target, in the units people think in (MB, %); empty = the profile's default or none.
+  const [budgetText, setBudgetText] = useState<Partial<Record<BudgetField, string>>>({});
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
 
@@ -82,6 +108,7 @@ export function NewJobForm({ models }: { models: BaseModelOption[] }) {
         },
         target_devices: targets.length ? targets : undefined,
         quantizations: quants.length < quantizations.length ? quants : undefined,
+        budgets: budgetsFromForm(budgetText),
         suffix: suffix.trim() || null,
       });
       router.push(`/jobs/${res.id}`);
@@ -292,6 +319,28 @@ export function NewJobForm({ models }: { models: BaseModelOption[] }) {
                 {q}
               </label>
             ))}
+          </fieldset>
+          <fieldset data-testid="job-budgets" style={{ border: 0, padding: 0, marginTop: 12 }}>
+            <legend className="small">
+              Budgets on every device: the selected variant must meet all of them (empty: the device profile&apos;s size and memory defaults, no other bound)
+            </legend>
+            <div className="row" style={{ flexWrap: 'wrap', gap: 12 }}>
+              {budgetFields.map((f) => (
+                <label key={f.key} className="small" style={{ margin: 0 }}>
+                  {f.label}
+                  <input
+                    type="number"
+                    min={0}
+                    step="any"
+                    value={budgetText[f.key] ?? ''}
+                    onChange={(e) => setBudgetText((b) => ({ ...b, [f.key]: e.target.value }))}
+                    data-testid="budget-input"
+                    data-budget={f.key}
+                    style={{ width: 110 }}
+                  />
+                </label>
+              ))}
+            </div>
           </fieldset>
         </div>
 
