@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { preferenceAsChat } from './datasets';
 import { createJobSchema, DEFAULT_DPO_BETA, jobSettingsSchema, trainingObjectives } from './jobs';
-import { baseModels, defaultHyperparameters, defaultJobSettings, genericDefaults, genericDpoDefaults, jobSettings, readJobSettings } from './models';
+import { baseModels, defaultHyperparameters, defaultJobSettings, findBaseModel, genericDefaults, genericDpoDefaults, jobSettings, readJobSettings, speedOnlyModels } from './models';
 
 test('objective and beta: optional, beta within (0, 10]', () => {
   const ok = (hyperparameters: unknown) => createJobSchema.safeParse({ model: 'm', training_file: 'f', hyperparameters }).success;
@@ -89,4 +89,15 @@ test('stored settings: rows from before they were stored whole are completed the
   assert.ok(!jobSettingsSchema.safeParse({ ...complete, objective: 'dpo' }).success);
   const { n_epochs: _n, ...missing } = complete;
   assert.match(JSON.stringify(jobSettingsSchema.safeParse(missing).error?.issues), /n_epochs/);
+});
+
+test('speed-only models are never base models: no job can train one', () => {
+  for (const m of speedOnlyModels) {
+    assert.equal(findBaseModel(m.id), undefined, `${m.id} is not offered for training`);
+    const released = findBaseModel(m.configurationOf);
+    assert.ok(released, `${m.id} has the configuration of a released model`);
+    // The parameter count of the random-weight build (speed_models.parameter_count) is the released model's.
+    assert.ok(Math.abs(m.parameters - released.parameters) / released.parameters < 0.01, `${m.id}: ${m.parameters} vs ${released.parameters}`);
+    assert.match(m.name, /random weights \(speed only\)/);
+  }
 });

@@ -7,7 +7,7 @@ import type { BenchmarkInput, BenchmarkOutput, FigureSpread } from '@edgetune/te
 import type { BenchChildInput, BenchChildOutput } from './bench-child';
 import { storage, type Storage } from '@edgetune/storage';
 import { loadConfig } from '@edgetune/config';
-import { llamaTool } from './config';
+import { envFraction, envInt, llamaTool } from './config';
 import { parseEvalJsonl } from './evalset';
 import { isGguf, localCopy, tempDir } from './files';
 import { fingerprint } from './fingerprint';
@@ -38,36 +38,20 @@ export interface BenchSettings {
   qualityMaxChunks: number;
 }
 
-function intEnv(name: string, dflt: number): number {
-  const v = process.env[name];
-  if (v === undefined || v === '') return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`Invalid configuration:\n  ${name}: must be a non-negative integer`);
-  return n;
-}
-
-function fractionEnv(name: string, dflt: number): number {
-  const v = process.env[name];
-  if (v === undefined || v === '') return dflt;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`Invalid configuration:\n  ${name}: must be a non-negative number (0.1 = 10 %)`);
-  return n;
-}
-
 export function benchSettings(): BenchSettings {
   return {
-    threads: intEnv('BENCH_THREADS', 0) || os.availableParallelism(),
-    promptTokens: intEnv('BENCH_PROMPT_TOKENS', 64),
-    genTokens: intEnv('BENCH_GEN_TOKENS', 32),
-    repetitions: intEnv('BENCH_REPETITIONS', 5),
-    maxSpread: fractionEnv('BENCH_MAX_SPREAD', 0.1),
-    maxRepetitions: intEnv('BENCH_MAX_REPETITIONS', 20),
-    ttftRuns: intEnv('BENCH_TTFT_RUNS', 7),
-    warmup: intEnv('BENCH_WARMUP', 2),
-    evalLimit: intEnv('BENCH_EVAL_LIMIT', 0),
-    contextSize: intEnv('BENCH_CONTEXT_SIZE', 2048),
-    qualityContextTokens: intEnv('BENCH_QUALITY_CONTEXT', 512),
-    qualityMaxChunks: intEnv('BENCH_QUALITY_CHUNKS', 16),
+    threads: envInt('BENCH_THREADS', 0) || os.availableParallelism(),
+    promptTokens: envInt('BENCH_PROMPT_TOKENS', 64),
+    genTokens: envInt('BENCH_GEN_TOKENS', 32),
+    repetitions: envInt('BENCH_REPETITIONS', 5),
+    maxSpread: envFraction('BENCH_MAX_SPREAD', 0.1),
+    maxRepetitions: envInt('BENCH_MAX_REPETITIONS', 20),
+    ttftRuns: envInt('BENCH_TTFT_RUNS', 7),
+    warmup: envInt('BENCH_WARMUP', 2),
+    evalLimit: envInt('BENCH_EVAL_LIMIT', 0),
+    contextSize: envInt('BENCH_CONTEXT_SIZE', 2048),
+    qualityContextTokens: envInt('BENCH_QUALITY_CONTEXT', 512),
+    qualityMaxChunks: envInt('BENCH_QUALITY_CHUNKS', 16),
   };
 }
 

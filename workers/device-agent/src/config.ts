@@ -13,3 +13,21 @@ export function llamaTool(name: string): string {
   }
   return bin;
 }
+
+/** An integer setting from the environment (at least `min`), or the default when unset. */
+export function envInt(name: string, dflt: number, min = 0): number {
+  const v = process.env[name];
+  if (v === undefined || v === '') return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new Error(`Invalid configuration:\n  ${name}: must be an integer of at least ${min}`);
+  return n;
+}
+
+/** A non-negative number setting (0.1 = 10 %), or the default when unset. */
+export function envFraction(name: string, dflt: number): number {
+  const v = process.env[name];
+  if (v === undefined || v === '') return dflt;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`Invalid configuration:\n  ${name}: must be a non-negative number (0.1 = 10 %)`);
+  return n;
+}

@@ -6,7 +6,7 @@
  */
 import os from 'node:os';
 import type { ImatrixInfo, Quantization } from '@edgetune/temporal/activities';
-import { llamaTool } from './config';
+import { envInt, llamaTool } from './config';
 import { sha256File } from './files';
 import { runChild } from './proc';
 import { chooseContext, countTokens, minimumTokens } from './quality';
@@ -22,18 +22,10 @@ export interface ImatrixSettings {
   maxChunks: number;
 }
 
-function intEnv(name: string, dflt: number): number {
-  const v = process.env[name];
-  if (v === undefined || v === '') return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`Invalid configuration:\n  ${name}: must be a positive integer`);
-  return n;
-}
-
 export function imatrixSettings(): ImatrixSettings {
-  const t = Number(process.env.BENCH_THREADS || 0); // the benchmark's setting; 0 or unset: every core
-  const threads = Number.isInteger(t) && t > 0 ? t : os.availableParallelism();
-  return { threads, contextTokens: intEnv('IMATRIX_CONTEXT', 512), maxChunks: intEnv('IMATRIX_CHUNKS', 64) };
+  // The benchmark's thread setting; 0 or unset: every core.
+  const threads = envInt('BENCH_THREADS', 0) || os.availableParallelism();
+  return { threads, contextTokens: envInt('IMATRIX_CONTEXT', 512, 1), maxChunks: envInt('IMATRIX_CHUNKS', 64, 1) };
 }
 
 export interface ImatrixInput {

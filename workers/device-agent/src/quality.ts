@@ -110,6 +110,27 @@ export async function countTokens(modelPath: string, textPath: string, hooks: Ac
   return Number(m[1]);
 }
 
+/** Runs of a tool whose summary went missing, before giving up. */
+const SUMMARY_ATTEMPTS = 3;
+
+/**
+ * llama-perplexity, parsed by `parse`. Its summary is written by llama.cpp's logger, a singleton
+ * left running at exit on purpose, whose worker thread may not flush the last lines before the
+ * process ends (llama.cpp issue 22142; seen here on a loaded machine): a run whose summary is
+ * missing is run again.
+ */
+async function perplexityRun<T>(label: string, args: string[], parse: (out: string) => T, hooks: ActivityHooks): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const { stdout, stderr } = await runChild(llamaTool('llama-perplexity'), args, { signal: hooks.signal, heartbeat: hooks.heartbeat, label, onSpawn: hooks.onSpawn });
+    try {
+      return parse(`${stdout}\n${stderr}`);
+    } catch (e) {
+      if (attempt >= SUMMARY_ATTEMPTS) throw new Error(`${(e as Error).message} (after ${attempt} runs)`);
+      hooks.log?.(`${label}: its summary was not in the output; running it again`, { attempt });
+    }
+  }
+}
+
 export interface QualityInput {
   modelPath: string;
   /** Resolves the reference GGUF to a local file; called only when its logits are not cached. */
@@ -138,23 +159,12 @@ export async function measureQuality(input: QualityInput, s: QualitySettings, ho
   const common = ['-c', String(plan.contextTokens), '-b', String(plan.contextTokens), '--chunks', String(chunks), '-t', String(s.threads)];
 
   const reference = await cachedFile(`kl-base\n${input.identity}\n${tokens}\n${common.join(' ')}`, '.kld', async (tmp) => {
-    const run = await runChild(llamaTool('llama-perplexity'), ['-m', await input.referencePath(), '-f', textPath, ...common, '--kl-divergence-base', tmp], {
-      signal: hooks.signal,
-      heartbeat: hooks.heartbeat,
-      label: 'llama-perplexity (F16 reference)',
-      onSpawn: hooks.onSpawn,
-    });
-    return { perplexity: parseFinalPerplexity(`${run.stdout}\n${run.stderr}`) };
+    const args = ['-m', await input.referencePath(), '-f', textPath, ...common, '--kl-divergence-base', tmp];
+    return { perplexity: await perplexityRun('llama-perplexity (F16 reference)', args, parseFinalPerplexity, hooks) };
   });
   const referencePerplexity = reference.meta.perplexity;
-  const base = reference.path;
-  const { stdout, stderr } = await runChild(llamaTool('llama-perplexity'), ['-m', input.modelPath, ...common, '--kl-divergence-base', base, '--kl-divergence'], {
-    signal: hooks.signal,
-    heartbeat: hooks.heartbeat,
-    label: 'llama-perplexity --kl-divergence',
-    onSpawn: hooks.onSpawn,
-  });
-  const numbers = parseKlDivergence(`${stdout}\n${stderr}`);
+  const args = ['-m', input.modelPath, ...common, '--kl-divergence-base', reference.path, '--kl-divergence'];
+  const numbers = await perplexityRun('llama-perplexity --kl-divergence', args, parseKlDivergence, hooks);
   return {
     quality: {
       reference: 'F16',
