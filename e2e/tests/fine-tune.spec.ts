@@ -111,7 +111,12 @@ test('a new company signs up, fine-tunes lfm2-tiny and downloads per-device GGUF
     for (const box of await page.getByTestId('quant-checkbox').all()) await expect(box).toBeChecked();
     for (const q of ['Q6_K', 'Q5_K_M', 'Q4_0', 'IQ4_XS']) await page.locator(`[data-testid="quant-checkbox"][data-quant="${q}"]`).uncheck();
     // A size budget on every device: 4 MiB, which the F16 and Q8_0 files of lfm2-tiny exceed.
-    await page.locator('[data-testid="budget-input"][data-budget="max_size_bytes"]').fill('4');
+    await page.locator('[data-testid="budget-input"][data-budget="max_size_bytes"]:not([data-device])').fill('4');
+    // And one device's own override: a time-to-first-token bound every variant meets.
+    const deviceBudgets = page.getByTestId('device-budgets').first();
+    const overridden = (await deviceBudgets.getAttribute('data-device')) ?? '';
+    await deviceBudgets.locator('summary').click();
+    await deviceBudgets.locator('[data-testid="budget-input"][data-budget="max_ttft_ms"]').fill('100000');
     await page.getByTestId('job-submit').click();
     // Either the job page opens or the form says why the job could not start.
     const createError = page.getByTestId('job-create-error');
@@ -125,7 +130,7 @@ test('a new company signs up, fine-tunes lfm2-tiny and downloads per-device GGUF
     jobId = page.url().split('/').pop() ?? '';
     await expect(page.getByTestId('job-id')).toHaveText(jobId);
     await expect(page.getByTestId('job-quantizations')).toHaveText('F16, Q8_0, Q4_K_M');
-    await expect(page.getByTestId('job-budgets')).toHaveText('max_size_bytes 4.00 MiB');
+    await expect(page.getByTestId('job-budgets')).toHaveText(`max_size_bytes 4.00 MiB${overridden}: max_ttft_ms 100,000`);
   });
 
   await test.step('watch the job until it succeeds', async () => {

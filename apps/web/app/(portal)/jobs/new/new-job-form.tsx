@@ -42,6 +42,38 @@ const budgetFields: { key: BudgetField; label: string; scale: number; integer?: 
   { key: 'max_kl_divergence', label: 'Max KL-divergence from F16', scale: 1 },
 ];
 
+type BudgetText = Partial<Record<BudgetField, string>>;
+
+/** The six budget inputs, for every device or (with `device`) for one. */
+function BudgetInputs({ values, onChange, device }: { values: BudgetText; onChange: (next: BudgetText | ((cur: BudgetText) => BudgetText)) => void; device?: string }) {
+  return (
+    <div className="row" style={{ flexWrap: 'wrap', gap: 12 }}>
+      {budgetFields.map((f) => (
+        <label key={f.key} className="small" style={{ margin: 0 }}>
+          {f.label}
+          <input
+            type="number"
+            min={0}
+            step="any"
+            value={values[f.key] ?? ''}
+            onChange={(e) => onChange((b) => ({ ...b, [f.key]: e.target.value }))}
+            data-testid="budget-input"
+            data-budget={f.key}
+            {...(device ? { 'data-device': device } : {})}
+            style={{ width: 110 }}
+          />
+        </label>
+      ))}
+    </div>
+  );
+}
+
+/** Overrides of the devices the job targets; devices left empty are not sent. */
+function targetBudgetsFromForm(text: Record<string, BudgetText>, devices: string[]): Record<string, Partial<Record<BudgetField, number>>> | undefined {
+  const out = Object.fromEntries(devices.map((d) => [d, budgetsFromForm(text[d] ?? {})]).filter((e): e is [string, Partial<Record<BudgetField, number>>] => e[1] !== undefined));
+  return Object.keys(out).length ? out : undefined;
+}
+
 function budgetsFromForm(text: Partial<Record<BudgetField, string>>): Partial<Record<BudgetField, number>> | undefined {
   const out: Partial<Record<BudgetField, number>> = {};
   for (const f of budgetFields) {
@@ -74,6 +106,8 @@ export function NewJobForm({ models }: { models: BaseModelOption[] }) {
   const [quants, setQuants] = useState<Quantization[]>([...quantizations]);
   // Budgets for every target, in the units people think in (MB, %); empty = the profile's default or none.
   const [budgetText, setBudgetText] = useState<Partial<Record<BudgetField, string>>>({});
+  // Per device: the fields it overrides, over the budgets on every device.
+  const [deviceBudgetText, setDeviceBudgetText] = useState<Record<string, Partial<Record<BudgetField, string>>>>({});
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
 
@@ -109,6 +143,7 @@ export function NewJobForm({ models }: { models: BaseModelOption[] }) {
         target_devices: targets.length ? targets : undefined,
         quantizations: quants.length < quantizations.length ? quants : undefined,
         budgets: budgetsFromForm(budgetText),
+        target_budgets: targetBudgetsFromForm(deviceBudgetText, targets.length ? targets : online.map((d) => d.id)),
         suffix: suffix.trim() || null,
       });
       router.push(`/jobs/${res.id}`);
@@ -324,23 +359,19 @@ export function NewJobForm({ models }: { models: BaseModelOption[] }) {
             <legend className="small">
               Budgets on every device: the selected variant must meet all of them (empty: the device profile&apos;s size and memory defaults, no other bound)
             </legend>
-            <div className="row" style={{ flexWrap: 'wrap', gap: 12 }}>
-              {budgetFields.map((f) => (
-                <label key={f.key} className="small" style={{ margin: 0 }}>
-                  {f.label}
-                  <input
-                    type="number"
-                    min={0}
-                    step="any"
-                    value={budgetText[f.key] ?? ''}
-                    onChange={(e) => setBudgetText((b) => ({ ...b, [f.key]: e.target.value }))}
-                    data-testid="budget-input"
-                    data-budget={f.key}
-                    style={{ width: 110 }}
-                  />
-                </label>
-              ))}
-            </div>
+            <BudgetInputs values={budgetText} onChange={setBudgetText} />
+            {(targets.length ? targets : online.map((d) => d.id)).map((id) => (
+              <details key={id} data-testid="device-budgets" data-device={id} style={{ marginTop: 8 }}>
+                <summary className="small">
+                  Budgets for <code>{id}</code> only (override the ones above field by field)
+                </summary>
+                <BudgetInputs
+                  device={id}
+                  values={deviceBudgetText[id] ?? {}}
+                  onChange={(next) => setDeviceBudgetText((all) => ({ ...all, [id]: typeof next === 'function' ? next(all[id] ?? {}) : next }))}
+                />
+              </details>
+            ))}
           </fieldset>
         </div>
 
