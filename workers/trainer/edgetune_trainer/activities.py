@@ -6,10 +6,12 @@ with camelCase keys in, one dict out. Activities are synchronous (torch work) an
 worker's thread pool.
 
 Cancellation: Temporal only delivers a cancel to an activity that heartbeats. `trainer.train`
-heartbeats every step and polls `activity.is_cancelled()` between steps
-(`no_thread_cancel_exception=True`, so no exception is injected mid-checkpoint-upload); the
-other activities heartbeat from a background thread and keep the SDK's default, which raises
-CancelledError inside the activity thread.
+heartbeats every step and polls `activity.is_cancelled()` between steps; the other activities
+heartbeat from a background thread and stop at their next step boundary (`_stop_if_cancelled`).
+None of them lets the SDK inject CancelledError into a thread (`no_thread_cancel_exception=True`):
+an exception raised asynchronously into a thread can land anywhere, and one that landed in a
+heartbeat thread still starting up (thread ids are reused) left the activity blocked forever in
+`Thread.start()` and the trainer serving nothing more.
 """
 
 from __future__ import annotations
@@ -58,26 +60,35 @@ def _background_heartbeat(interval_s: float = HEARTBEAT_INTERVAL_S) -> Iterator[
         t.join(timeout=interval_s + 1)
 
 
+def _stop_if_cancelled() -> None:
+    if activity.is_cancelled():
+        raise CancelledError("the job was cancelled")
+
+
 def _begin(inp: dict[str, Any], name: str) -> None:
     """Tag this activity's log lines with its job id and log the start."""
     job_id_var.set(str(inp.get("jobId", "")))
     logger.info("%s started", name)
 
 
-@activity.defn(name=activity_names.TRAINER["validateDataset"])
+@activity.defn(name=activity_names.TRAINER["validateDataset"], no_thread_cancel_exception=True)
 def validate_dataset(inp: dict[str, Any]) -> dict[str, Any]:
     _begin(inp, "validate_dataset")
     with _background_heartbeat(), tempfile.TemporaryDirectory(prefix="edgetune-val-") as tmp:
         base_dir = models.resolve_base_model(inp["baseModel"])
         tokenizer = models.load_tokenizer(base_dir)
+        train_path = storage.get_file(inp["trainKey"], Path(tmp) / "train.jsonl")
+        eval_path = storage.get_file(inp["evalKey"], Path(tmp) / "eval.jsonl")
+        _stop_if_cancelled()
         out = validate_mod.validate_dataset(
             tokenizer=tokenizer,
-            train_path=storage.get_file(inp["trainKey"], Path(tmp) / "train.jsonl"),
-            eval_path=storage.get_file(inp["evalKey"], Path(tmp) / "eval.jsonl"),
+            train_path=train_path,
+            eval_path=eval_path,
             max_seq_len=int(inp["maxSeqLen"]),
             context_length=int(inp["baseModel"].get("contextLength") or 0),
             objective=str(inp.get("objective") or "sft"),
         )
+    _stop_if_cancelled()
     logger.info("validate_dataset finished", extra={"ok": out["ok"], "errors": len(out["errors"])})
     return out
 
@@ -147,10 +158,11 @@ def train(inp: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-@activity.defn(name=activity_names.TRAINER["evaluate"])
+@activity.defn(name=activity_names.TRAINER["evaluate"], no_thread_cancel_exception=True)
 def evaluate(inp: dict[str, Any]) -> dict[str, Any]:
     _begin(inp, "evaluate")
     with _background_heartbeat(), tempfile.TemporaryDirectory(prefix="edgetune-eval-") as tmp:
+        _stop_if_cancelled()
         base_dir = models.resolve_base_model(inp["baseModel"])
         out = evaluate_mod.evaluate(
             base_model_dir=base_dir,
@@ -161,14 +173,16 @@ def evaluate(inp: dict[str, Any]) -> dict[str, Any]:
             objective=str(inp.get("objective") or "sft"),
             beta=None if inp.get("beta") is None else float(inp["beta"]),
         )
+    _stop_if_cancelled()
     logger.info("evaluate finished", extra={"result": out})
     return out
 
 
-@activity.defn(name=activity_names.TRAINER["exportGguf"])
+@activity.defn(name=activity_names.TRAINER["exportGguf"], no_thread_cancel_exception=True)
 def export_gguf(inp: dict[str, Any]) -> dict[str, Any]:
     _begin(inp, "export_gguf")
     with _background_heartbeat():
+        _stop_if_cancelled()
         base_dir = models.resolve_base_model(inp["baseModel"])
         out = export_mod.export_gguf(
             base_model_dir=base_dir,

@@ -145,3 +145,20 @@ def test_train_activity_fails_for_good_on_incomplete_settings(tiny_ref: dict[str
         _env([]).run(activities.train, inp)
     assert e.value.non_retryable and e.value.type == "IncompleteSettings"
     assert "missing learningRate" in str(e.value)
+
+
+def test_validate_activity_cancelled_stops_at_a_step_boundary(tiny_ref: dict[str, Any], small_keys: dict[str, str]) -> None:
+    """A cancel reaches validate through its heartbeat and stops it between steps, with no exception
+    injected into a thread (an injected one once landed in a starting heartbeat thread and hung
+    the trainer); the heartbeat thread is gone afterwards."""
+    import threading
+
+    env = ActivityEnvironment()
+    env.on_heartbeat = lambda *_: env.cancel()
+    inp = {"jobId": "ftjob-test", "baseModel": tiny_ref, **small_keys, "maxSeqLen": 256, "objective": "sft"}
+    with pytest.raises(CancelledError):
+        env.run(activities.validate_dataset, inp)
+    assert not [t for t in threading.enumerate() if t.name == "edgetune-heartbeat"]
+    # Not cancelled: the same input validates.
+    assert ActivityEnvironment().run(activities.validate_dataset, inp)["ok"] is True
+    assert activities.validate_dataset.__temporal_activity_definition.no_thread_cancel_exception  # type: ignore[attr-defined]
