@@ -9,6 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { median, parseEvalJsonl, normalizeAnswer, type ChatMessage } from './evalset';
+import { spreadStats } from './protocol';
 import { getLlama, JinjaTemplateChatWrapper, LlamaLogLevel, LlamaText, type ChatHistoryItem, type LlamaModel, type Token } from 'node-llama-cpp';
 
 export interface BenchChildInput {
@@ -16,8 +17,10 @@ export interface BenchChildInput {
   evalPath: string;
   maxNewTokens: number;
   threads: number;
-  /** Timed TTFT runs after `warmup` untimed ones. */
+  /** Timed TTFT runs after `warmup` untimed ones; more, up to `ttftMaxRuns`, while their spread exceeds `maxSpread`. */
   ttftRuns: number;
+  ttftMaxRuns?: number;
+  maxSpread?: number;
   warmup: number;
   /** 0 = all examples. */
   evalLimit: number;
@@ -111,6 +114,11 @@ async function main(): Promise<void> {
   for (let i = 0; i < input.warmup; i++) await generate(first, 1);
   const ttftSamplesMs: number[] = [];
   for (let i = 0; i < input.ttftRuns; i++) ttftSamplesMs.push((await generate(first, 1)).ttftMs);
+  // The benchmark protocol: more runs while the spread is above the threshold, up to the cap.
+  const cap = Math.max(input.ttftRuns, input.ttftMaxRuns ?? input.ttftRuns);
+  while (ttftSamplesMs.length < cap && spreadStats(ttftSamplesMs).relativeSpread > (input.maxSpread ?? Infinity)) {
+    ttftSamplesMs.push((await generate(first, 1)).ttftMs);
+  }
   progress({ phase: 'ttft', medianMs: median(ttftSamplesMs) });
 
   let correct = 0;
