@@ -12,7 +12,8 @@ const F16_KEY = 'test/jobs/kl/model-f16.gguf';
 const EVAL_KEY = 'test/jobs/kl/eval.jsonl';
 const SHORT_EVAL_KEY = 'test/jobs/kl/short-eval.jsonl';
 
-// The summary llama.cpp's perplexity tool prints after a --kl-divergence run (b7xxx), trimmed.
+// The summary llama-perplexity prints after a --kl-divergence run (llama.cpp de3ff81, the release node-llama-cpp ships), with the
+// numbers replaced and the lines this parser does not read left out.
 const SUMMARY = `====== Perplexity statistics ======
 Mean PPL(Q)                   :  12.345678 ±   0.234567
 Mean PPL(base)                :  12.000000 ±   0.200000
