@@ -25,6 +25,8 @@ step "Temporal CLI"
 bash infra/temporal-cli.sh
 step "S3 server (versitygw)"
 bash infra/versitygw.sh
+step "Stripe API mock (stripe-mock)"
+bash infra/stripe-mock.sh
 
 if [ "$WITH_BROWSER" = 1 ]; then
   step "API fuzzer (schemathesis)"

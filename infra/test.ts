@@ -15,6 +15,7 @@ import { createLogger } from '@edgetune/config';
 import { printChaos, runChaos } from './kill-test';
 import { startOidcTestProvider, type OidcTestProvider } from './oidc-test-provider';
 import { startS3Server, type S3Server } from './s3-server';
+import { startBillingServers, type BillingServers } from './billing-servers';
 import { adminApiKey, ROOT, startStack, type Stack } from './stack';
 
 const log = createLogger('test');
@@ -92,6 +93,7 @@ await suite('unit (node:test)', async () =>
 let stack: Stack | null = null;
 let oidc: OidcTestProvider | null = null;
 let s3: S3Server | null = null;
+let billing: BillingServers | null = null;
 const needStack = !only || only.some((s) => ['trainer (pytest)', 'integration', 'health', 'e2e', 'kill tests'].includes(s));
 if (needStack) {
   await suite('stack start', async () => {
@@ -116,7 +118,17 @@ if (needStack) {
       devicePools: ['lab2'],
       // The whole stack keeps its objects in the S3 server, as a multi-machine deployment does.
       // Organization pools: a short wait for an agent, and a flood limit a test can reach.
-      extraEnv: { ...oidc.env, OIDC_NAME: 'Test IdP', ...s3.env('stack'), POOL_WAIT_MINUTES: '1', RATE_LIMIT_POOL_AGENT: '150' },
+      // lfm2-tiny is free in the catalog; a price makes estimates, costs and the spending cap testable.
+      extraEnv: { ...oidc.env, OIDC_NAME: 'Test IdP', ...s3.env('stack'), POOL_WAIT_MINUTES: '1', RATE_LIMIT_POOL_AGENT: '150', TRAINING_PRICES: 'lfm2-tiny=50000' },
+    });
+    // stripe-mock and a second web app with billing on, on the same database.
+    billing = await startBillingServers({
+      root: ROOT,
+      dataDir: path.join(testData, 'stack'),
+      stripePort: Number(process.env.TEST_STRIPE_PORT ?? 12199),
+      webPort: Number(process.env.TEST_BILLING_PORT ?? 3101),
+      stackEnv: stack.env,
+      log,
     });
     return true;
   }, true);
@@ -143,6 +155,7 @@ if (stack) {
     EDGETUNE_TEST_EVAL_JSONL: path.join(fixtures, 'data', 'eval.jsonl'),
     // The device client's test installs this real model and smoke-tests it with node-llama-cpp.
     EDGETUNE_TEST_GGUF: path.join(fixtures, 'lfm2-tiny-f16.gguf'),
+    ...(billing as BillingServers | null)?.testEnv(),
   };
 
   await suite('integration', async () => {
@@ -226,6 +239,7 @@ if (stack) {
     return report.violations.length === 0;
   });
 
+  await (billing as BillingServers | null)?.stop();
   await s.stop();
 }
 await (oidc as OidcTestProvider | null)?.stop();

@@ -3,10 +3,13 @@ import Link from 'next/link';
 import { usePathname } from 'next/navigation';
 import { signOut } from 'next-auth/react';
 import { useEffect, useRef, useState, type FormEvent, type ReactNode } from 'react';
+import type { Action } from '@edgetune/auth/permissions';
 import { errorMessage, trpc } from '@/lib/trpc';
+import { useMe } from '@/lib/me';
 import type { OrgSummary } from '@/lib/types';
 
-const links = [
+/** `permission`: shown only to those who may do it (the page itself also says why not). */
+const links: { href: string; label: string; testid: string; exact?: boolean; permission?: Action }[] = [
   { href: '/jobs', label: 'Jobs', testid: 'nav-jobs' },
   { href: '/datasets', label: 'Datasets', testid: 'nav-datasets' },
   { href: '/models', label: 'Models', testid: 'nav-models' },
@@ -15,6 +18,7 @@ const links = [
   { href: '/api-keys', label: 'API keys', testid: 'nav-apikeys' },
   { href: '/settings/members', label: 'Members', testid: 'nav-members' },
   { href: '/audit', label: 'Audit log', testid: 'nav-audit' },
+  { href: '/billing', label: 'Billing', testid: 'nav-billing', permission: 'manage_billing' },
   { href: '/settings', label: 'Settings', testid: 'nav-settings', exact: true },
 ];
 
@@ -185,13 +189,16 @@ function AccountMenu({ email }: { email: string }) {
 
 export function Nav({ orgName, email, orgs = [] }: { orgName: string; email: string | null; orgs?: OrgSummary[] }) {
   const pathname = usePathname();
+  const me = useMe();
+  // Unlike usePermission, unknown (me not loaded) hides the link: nothing there could be used.
+  const shown = links.filter((l) => !l.permission || me?.permissions[l.permission]?.allowed === true);
   return (
     <header className="topbar">
       <Link href="/jobs" className="brand">
         edge<span>tune</span>
       </Link>
       <nav className="nav">
-        {links.map((l) => (
+        {shown.map((l) => (
           <Link
             key={l.href}
             href={l.href}

@@ -56,3 +56,19 @@ export function fmtPct(v: unknown): string {
 export function fmtParams(n: number): string {
   return n >= 1e9 ? `${(n / 1e9).toFixed(1)}B` : `${Math.round(n / 1e6)}M`;
 }
+
+/**
+ * US cents as dollars: "$12.50". An amount under a cent keeps up to four decimals ("$0.0012"),
+ * so metered usage that costs a fraction of a cent does not read as free.
+ */
+export function fmtUsd(minor: number | null | undefined): string {
+  if (minor == null || !Number.isFinite(minor)) return '—';
+  const fraction = minor !== 0 && Math.abs(minor) < 1;
+  return (minor / 100).toLocaleString('en-US', { style: 'currency', currency: 'USD', minimumFractionDigits: 2, maximumFractionDigits: fraction ? 4 : 2 });
+}
+
+/** An amount in a currency's minor unit (Stripe's convention), in that currency: zero-decimal ones (JPY) are not divided. */
+export function fmtMoney(minor: number, currency: string): string {
+  const f = new Intl.NumberFormat('en-US', { style: 'currency', currency: currency.toUpperCase() });
+  return f.format(minor / 10 ** (f.resolvedOptions().maximumFractionDigits ?? 2));
+}

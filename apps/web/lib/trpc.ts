@@ -26,3 +26,8 @@ export function errorMessage(e: unknown): string {
   }
   return e instanceof Error ? e.message : String(e);
 }
+
+/** The api's error code ('quota_exceeded', 'forbidden', …) of a failed call, when it gave one. */
+export function errorCode(e: unknown): string | null {
+  return e instanceof TRPCClientError ? ((e as TRPCClientError<AppRouter>).data?.domainCode ?? null) : null;
+}

@@ -14,3 +14,7 @@ export type AuditEvent = Outputs['audit']['list']['data'][number];
 export type DatasetDetail = Outputs['datasets']['get'];
 export type DatasetEstimate = Outputs['datasets']['estimate'];
 export type DatasetSummary = Outputs['datasets']['list']['data'][number];
+export type BillingView = Outputs['billing']['get'];
+export type Invoice = Outputs['billing']['invoices'][number];
+export type JobCost = Outputs['jobs']['cost'];
+export type JobCostEstimate = Outputs['jobs']['estimate'];

@@ -17,3 +17,5 @@ export { logger } from './logger';
 export { auditActions, type AuditAction } from './identity/audit';
 export { signInWithSso } from './identity/sso';
 export { startUploadSweeper } from './datasets/uploads';
+export { handleStripeWebhook } from './billing/webhooks';
+export * as billing from './billing/billing';

@@ -110,6 +110,24 @@ export function configSchema(root: string) {
      * before the job fails with that reason (minutes; fractions allowed).
      */
     POOL_WAIT_MINUTES: z.coerce.number().positive().default(30),
+    /** Billing: unset = billing off (self-hosted); only QUOTAS then limits anything. */
+    STRIPE_SECRET_KEY: z.string().regex(/^(sk|rk)_(test|live)_[0-9A-Za-z_]+$/, 'must be a Stripe secret key (sk_test_… or sk_live_…)').optional(),
+    /** The signing secret of the webhook endpoint /api/webhooks/stripe (whsec_…). */
+    STRIPE_WEBHOOK_SECRET: z.string().regex(/^whsec_[0-9A-Za-z_]+$/, 'must be a Stripe webhook signing secret (whsec_…)').optional(),
+    /** Another Stripe API server (stripe-mock in tests), e.g. http://127.0.0.1:12111. */
+    STRIPE_API_BASE: z.string().url().optional(),
+    /** The prices Checkout subscribes an organization to for pay as you go (comma-separated price ids, metered ones included). */
+    STRIPE_PAYG_PRICES: z.string().regex(/^price_[0-9A-Za-z_]+(,price_[0-9A-Za-z_]+)*$/, 'must be Stripe price ids (price_…), comma-separated').optional(),
+    /** Billing Meter event names are <prefix><usage kind>, e.g. edgetune_training_tokens. */
+    STRIPE_METER_PREFIX: z.string().regex(/^[a-z0-9_]*$/).default('edgetune_'),
+    /**
+     * Quotas of a self-hosted install (billing off), e.g. `concurrent_jobs=4,stored_bytes=1099511627776`;
+     * unset quotas are unlimited. With billing on, the organization's plan sets them.
+     */
+    QUOTAS: z
+      .string()
+      .regex(/^([a-z_]+=\d+)(,[a-z_]+=\d+)*$/, 'must look like concurrent_jobs=4,org_pools=2')
+      .optional(),
   }).superRefine((c, ctx) => {
     if (Boolean(c.TEMPORAL_TLS_CERT) !== Boolean(c.TEMPORAL_TLS_KEY)) {
       ctx.addIssue({ code: 'custom', path: [c.TEMPORAL_TLS_CERT ? 'TEMPORAL_TLS_KEY' : 'TEMPORAL_TLS_CERT'], message: 'TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together (a client certificate and its key)' });

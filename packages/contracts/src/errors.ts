@@ -12,6 +12,8 @@ export const errorCodes = {
   not_found: 404,
   conflict: 409,
   payload_too_large: 413,
+  /** A plan's quota or the organization's spending cap would be passed. */
+  quota_exceeded: 402,
   rate_limited: 429,
   unavailable: 503,
   internal: 500,

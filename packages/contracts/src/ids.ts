@@ -24,6 +24,7 @@ export const idPrefixes = {
   fleet: 'flt_',
   device: 'dev_',
   release: 'rel_',
+  credit: 'cred_',
 } as const;
 
 export type IdKind = keyof typeof idPrefixes;

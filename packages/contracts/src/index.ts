@@ -13,3 +13,4 @@ export * from './job-events';
 export * from './pools';
 export * from './fleets';
 export * from './budgets';
+export * from './billing';

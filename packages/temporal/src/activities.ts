@@ -82,6 +82,8 @@ export interface TrainProgress {
   loss: number;
   learningRate: number;
   tokensPerSecond: number;
+  /** Tokens trained so far (absent from trainers before the spending cap). */
+  tokensSeen?: number;
   checkpointKey: string | null;
   /** DPO only: share of the batch's pairs whose chosen answer got the higher implicit reward. */
   rewardAccuracy?: number;

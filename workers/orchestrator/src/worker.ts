@@ -5,7 +5,7 @@ import { closeDb } from '@edgetune/db';
 import { temporalConnectionOptions } from '@edgetune/temporal';
 import { taskQueues } from '@edgetune/temporal/queues';
 import { installRuntimeLogger } from '@edgetune/temporal/runtime';
-import { advanceDueRollouts, keepPoolTasks, pruneFinishedPoolTasks, reconcileJobs } from '@edgetune/api/pipeline';
+import { advanceDueRollouts, keepPoolTasks, pruneFinishedPoolTasks, reconcileJobs, settleBilling } from '@edgetune/api/pipeline';
 import { orchestratorActivities } from './activities/registry';
 import { workflowBundle } from './workflow-bundle';
 
@@ -58,6 +58,21 @@ const keep = async () => {
   }
 };
 const keeper = setInterval(() => void keep(), KEEP_POOL_TASKS_EVERY_MS);
+// Usage on its way to Stripe (meter events), daily usage and credits; a no-op with billing off.
+let settling = false;
+const settle = async () => {
+  if (settling) return;
+  settling = true;
+  try {
+    const r = await settleBilling();
+    if (r.reported || r.failed || r.daily || r.credits) log.info(r, 'settled billing');
+  } catch (err) {
+    log.error({ err: (err as Error).message }, 'settling billing failed; will try again');
+  } finally {
+    settling = false;
+  }
+};
+const settler = setInterval(() => void settle(), 60_000);
 const pruner = setInterval(() => void pruneFinishedPoolTasks().catch((err) => log.error({ err: (err as Error).message }, 'pruning pool tasks failed')), 3_600_000);
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -66,6 +81,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     clearInterval(reconciler);
     clearInterval(keeper);
     clearInterval(pruner);
+    clearInterval(settler);
     worker.shutdown();
   });
 }

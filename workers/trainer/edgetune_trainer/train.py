@@ -414,6 +414,8 @@ def train(
             "loss": loss_val,
             "learningRate": lr,
             "tokensPerSecond": tps,
+            # Tokens trained so far: the platform prices a running job from it (spending cap).
+            "tokensSeen": tokens_seen,
             "checkpointKey": checkpoint_key,
             **extra,
         }

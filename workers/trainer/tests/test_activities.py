@@ -12,7 +12,7 @@ from temporalio.testing import ActivityEnvironment
 
 from edgetune_trainer import activities, storage, synthetic
 
-PROGRESS_KEYS = {"step", "totalSteps", "epoch", "loss", "learningRate", "tokensPerSecond", "checkpointKey"}
+PROGRESS_KEYS = {"step", "totalSteps", "epoch", "loss", "learningRate", "tokensPerSecond", "tokensSeen", "checkpointKey"}
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ import { logger } from '../logger';
 import { authorize, findOwned, newestFirstAfter, notFoundError, orgScope, pageLimit, toPage, type Caller } from '../tenant';
 import { isUniqueViolation } from '../identity/accounts';
 import { recordAudit } from '../identity/audit';
+import { assertQuota, streamQuota } from '../billing/account';
 import { batched, removeStaged, StagingWriter, tooLarge, type ByteSource } from './staging';
 
 export type FileRow = typeof schema.files.$inferSelect;
@@ -256,6 +257,7 @@ export async function createVersion(
     const datasetName = f.dataset ?? datasetNameFromFilename(filename);
     const config = loadConfig();
     if (staged.bytes > config.MAX_UPLOAD_BYTES) throw tooLarge(config.MAX_UPLOAD_BYTES);
+    await assertQuota(caller.orgId, 'stored_bytes', staged.bytes);
     const id = newId('file');
     const key = fileStorageKey(caller.orgId, id);
     const result = await validateIntoStore(key, readCounted(staged.path, input.onProgress), ingestOptions(filename, f, input.signal));
@@ -350,6 +352,7 @@ export async function uploadVersion(caller: Caller, input: UploadInput): Promise
   const earlyFields = checkFields(early, false);
   const maxBytes = loadConfig().MAX_UPLOAD_BYTES;
   if (input.declaredBytes != null && input.declaredBytes > maxBytes) throw tooLarge(maxBytes);
+  const withinStorage = await streamQuota(caller.orgId, 'stored_bytes', input.declaredBytes ?? 0);
 
   const id = newId('file');
   const key = fileStorageKey(caller.orgId, id);
@@ -368,6 +371,7 @@ export async function uploadVersion(caller: Caller, input: UploadInput): Promise
     for await (const buf of batched(input.body)) {
       bytes += buf.length;
       if (bytes > maxBytes) throw tooLarge(maxBytes);
+      withinStorage(bytes);
       if (staged) await staged.write(buf);
       if (feed.open) await feed.push(buf);
       // Invalid and no field can come later to change that: the rest of the body need not be read.

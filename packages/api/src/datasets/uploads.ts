@@ -12,6 +12,7 @@ import { loadConfig } from '@edgetune/config';
 import { DomainError, newId } from '@edgetune/contracts';
 import { db, schema } from '@edgetune/db';
 import { logger } from '../logger';
+import { assertQuota } from '../billing/account';
 import { authorize, findOwned, orgScope, type Caller } from '../tenant';
 import { checkFields, checkFilename, createVersion, findLiveFile, type VersionFields, type VersionResult } from './files';
 import { MAX_CHUNK_BYTES, UPLOAD_CHUNK_BYTES, UPLOAD_TTL_MS, type StoredError } from '@edgetune/contracts';
@@ -112,6 +113,7 @@ export async function createUpload(caller: Caller, input: CreateUploadInput): Pr
   }
   const maxBytes = loadConfig().MAX_UPLOAD_BYTES;
   if (size > maxBytes) throw tooLarge(maxBytes);
+  await assertQuota(caller.orgId, 'stored_bytes', size);
   const fields = checkFields({ ...input, purpose: input.purpose ?? 'fine-tune' }, true);
   await sweepExpiredUploads().catch((err) => logger.error({ err }, 'sweeping expired uploads failed'));
 

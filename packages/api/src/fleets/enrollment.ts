@@ -14,6 +14,7 @@ import { isUniqueViolation } from '../identity/accounts';
 import { notFoundError } from '../tenant';
 import { DEVICE_TOKEN_PREFIX, deviceView, FLEET_TOKEN_PREFIX, type DeviceView } from './fleets';
 import { judgeStep } from './releases';
+import { assertQuota, lockOrgBilling } from '../billing/account';
 
 /** How often a device is asked to check in. */
 export const CHECK_IN_SECONDS = 60;
@@ -78,10 +79,15 @@ export async function enrollDevice(caller: DeviceCaller, fleetId: string, body: 
   // A stable rollout bucket from the id: a release at p % reaches buckets 0 … p-1.
   const bucket = createHash('sha256').update(id).digest().readUInt32BE(0) % 100;
   try {
-    const [row] = await db()
-      .insert(schema.fleetDevices)
-      .values({ id, orgId: caller.fleet.orgId, fleetId: caller.fleet.id, name: input.name, profile: input.profile, fingerprint: input.fingerprint, tokenHash: t.hash, channel: input.channel, bucket })
-      .returning();
+    const row = await db().transaction(async (tx) => {
+      await lockOrgBilling(tx, caller.fleet.orgId);
+      await assertQuota(caller.fleet.orgId, 'fleet_devices', 1, tx);
+      const [inserted] = await tx
+        .insert(schema.fleetDevices)
+        .values({ id, orgId: caller.fleet.orgId, fleetId: caller.fleet.id, name: input.name, profile: input.profile, fingerprint: input.fingerprint, tokenHash: t.hash, channel: input.channel, bucket })
+        .returning();
+      return inserted;
+    });
     return { device: deviceView(row), deviceToken: t.token, checkInSeconds: CHECK_IN_SECONDS };
   } catch (e) {
     if (isUniqueViolation(e, 'fleet_devices_fleet_name')) {

@@ -46,6 +46,8 @@ export const auditActions = [
   'fleet.release_halted',
   'fleet.release_rolled_back',
   'fleet.root_rotated',
+  'billing.cap_changed',
+  'billing.checkout_started',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 

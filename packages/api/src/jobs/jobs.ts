@@ -28,6 +28,9 @@ import { parseInput, zodToDomain } from '../errors';
 export { parseInput, zodToDomain };
 import { findLiveFile, type FileRow } from '../datasets/files';
 import { variantsOf } from '../models/models';
+import { lockOrgBilling } from '../billing/account';
+import { jobCost, type JobCost } from '../billing/costs';
+import { assertJobFits, estimatePlan, type JobCostEstimate } from '../billing/estimate';
 
 export type JobRow = typeof schema.jobs.$inferSelect;
 export type StageRow = typeof schema.jobStages.$inferSelect;
@@ -191,9 +194,23 @@ function jobBudgets(all: Budgets | undefined, targets: Record<string, Budgets> |
   return { ...(some(all) ? { all } : {}), ...(Object.keys(perTarget).length ? { targets: perTarget } : {}) };
 }
 
-/** Validates, inserts the job row and starts its workflow; the row is removed if the start fails. */
-export async function createJob(caller: Caller, input: CreateJobInput | unknown): Promise<JobDetail> {
-  authorize(caller, 'train');
+/** A job request checked against the catalog, the caller's files and pools: what it would train. */
+interface JobPlan {
+  base: NonNullable<ReturnType<typeof findBaseModel>>;
+  training: FileRow;
+  validationFileId: string | null;
+  objective: TrainingObjective;
+  targetDevices: string[];
+  targetPools: string[];
+  trainingPool: string | null;
+  quantizations: Quantization[] | null;
+  budgets: JobBudgets | null;
+  hyperparameters: ReturnType<typeof jobSettings>;
+  suffix: string | null;
+  seed: number;
+}
+
+async function planJob(caller: Caller, input: CreateJobInput | unknown): Promise<JobPlan> {
   const parsed = createJobSchema.safeParse(input);
   if (!parsed.success) throw zodToDomain(parsed.error);
   const spec = parsed.data;
@@ -209,18 +226,51 @@ export async function createJob(caller: Caller, input: CreateJobInput | unknown)
     throw new DomainError('invalid_request', `File '${training.id}' has purpose '${training.purpose}', expected 'fine-tune'.`, { param: 'training_file' });
   }
   const validation = spec.validation_file ? await findLiveFile(caller, spec.validation_file, 'validation_file') : null;
-  const validationFileId = validation?.id ?? null;
   const objective = resolveObjective(training, validation, hp);
   const { targetDevices, targetPools } = await resolveTargets(caller, spec.target_devices, spec.target_pools);
   const quantizations = spec.quantizations ? narrowQuantizations(spec.quantizations, targetDevices) : null;
   const budgets = jobBudgets(spec.budgets, spec.target_budgets, targetDevices);
   const trainingPool = spec.training_pool ? await requireTrainingPool(spec.training_pool) : null;
-  // Stored complete: what the job trains with no longer depends on the catalog of the day.
-  const hyperparameters = jobSettings(base.id, { ...hp, method, objective });
+  return {
+    base,
+    training,
+    validationFileId: validation?.id ?? null,
+    objective,
+    targetDevices,
+    targetPools,
+    trainingPool,
+    quantizations,
+    budgets,
+    // Stored complete: what the job trains with no longer depends on the catalog of the day.
+    hyperparameters: jobSettings(base.id, { ...hp, method, objective }),
+    suffix: spec.suffix ?? null,
+    seed: spec.seed ?? randomInt(0, 2 ** 31 - 1),
+  };
+}
+
+/**
+ * What a job would cost before it starts: `POST /jobs/estimate` takes the body of `POST /jobs`.
+ * Checks everything creating it checks, then prices the training tokens and says whether the
+ * organization's quotas and spending cap let it start.
+ */
+export async function estimateJob(caller: Caller, input: CreateJobInput | unknown): Promise<JobCostEstimate> {
+  authorize(caller, 'train');
+  return estimatePlan(caller.orgId, await planJob(caller, input));
+}
+
+/** Validates, inserts the job row and starts its workflow; the row is removed if the start fails. */
+export async function createJob(caller: Caller, input: CreateJobInput | unknown): Promise<JobDetail> {
+  authorize(caller, 'train');
+  const plan = await planJob(caller, input);
+  const { base, training, validationFileId, objective, targetDevices, targetPools, trainingPool, quantizations, budgets, hyperparameters, suffix, seed } = plan;
   const id = newId('job');
   const workflowId = workflowIds.fineTuneJob(id);
-  const seed = spec.seed ?? randomInt(0, 2 ** 31 - 1);
-  await db()
+  await db().transaction(async (tx) => {
+    // Quotas and the cap are checked and the job inserted under one lock: two launches at once
+    // cannot both pass a limit only one of them fits.
+    await lockOrgBilling(tx, caller.orgId);
+    await assertJobFits(caller.orgId, await estimatePlan(caller.orgId, plan, tx), tx);
+    await tx
     .insert(schema.jobs)
     .values({
       id,
@@ -235,11 +285,12 @@ export async function createJob(caller: Caller, input: CreateJobInput | unknown)
       trainingPool,
       quantizations,
       budgets,
-      suffix: spec.suffix ?? null,
+      suffix,
       seed,
       status: 'validating_files' satisfies JobStatus,
       workflowId,
     });
+  });
   try {
     const client = await temporalClient();
     const args: [FineTuneJobInput] = [{ jobId: id, orgId: caller.orgId }];
@@ -250,6 +301,13 @@ export async function createJob(caller: Caller, input: CreateJobInput | unknown)
   }
   await recordAudit(caller, { action: 'job.created', targetType: 'job', targetId: id, data: { model: base.id, trainingFile: training.id, targetDevices, targetPools, objective } });
   return getJob(caller, id);
+}
+
+/** The actual cost of a job so far as line items, with its credit. */
+export async function getJobCost(caller: Caller, id: string): Promise<JobCost> {
+  authorize(caller, 'read');
+  const job = await findOwned(caller, schema.jobs, id, 'fine-tuning job');
+  return jobCost(caller.orgId, job);
 }
 
 export async function listJobs(caller: Caller, opts: { after?: string | null; limit?: number } = {}): Promise<{ data: JobRow[]; hasMore: boolean }> {

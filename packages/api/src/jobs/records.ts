@@ -7,6 +7,8 @@ import { and, eq, sql } from 'drizzle-orm';
 import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
 import { jobEventLevel, jobEventType, jobResultSchema, newId, terminalStatuses, type JobEventFact, type JobEventLevel, type JobEventType, type JobResult, type JobStatus, type StoredError } from '@edgetune/contracts';
 import { db, schema } from '@edgetune/db';
+import { creditPlatformFailure } from '../billing/metering';
+import { meterJob } from './usage';
 
 const { jobs, jobEvents, jobStages } = schema;
 
@@ -34,6 +36,14 @@ export async function setJobStatus(
     .update(jobs)
     .set(patch)
     .where(and(eq(jobs.id, ref.jobId), eq(jobs.orgId, ref.orgId), sql`${jobs.status} not in ('succeeded','failed','cancelled')`));
+  if (ref.status === 'failed' || ref.status === 'cancelled') {
+    // What a job used before it ended is metered too; a failure that was the platform's is credited.
+    // Both are idempotent, so a retried activity (whose first attempt changed the row) does them again safely.
+    const [row] = await db().select({ status: jobs.status, error: jobs.error, trainedTokens: jobs.trainedTokens }).from(jobs).where(and(eq(jobs.id, ref.jobId), eq(jobs.orgId, ref.orgId)));
+    if (row?.status !== ref.status) return;
+    await meterJob({ ...ref, usage: row.trainedTokens ? { training_tokens: row.trainedTokens } : {} });
+    if (row.status === 'failed' && row.error) await creditPlatformFailure(ref, row.error.code);
+  }
 }
 
 /** Adds sections (training, evaluation) to a job's result; checked here, where they arrive from the workflow. */

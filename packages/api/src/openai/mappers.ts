@@ -248,6 +248,7 @@ const openAITypes: Partial<Record<ErrorCode, string>> = {
   unauthenticated: 'invalid_request_error',
   forbidden: 'invalid_request_error',
   rate_limited: 'rate_limit_exceeded',
+  quota_exceeded: 'insufficient_quota',
   unavailable: 'server_error',
   internal: 'server_error',
 };

@@ -9,6 +9,7 @@ import { createPoolSchema, DomainError, newId, type Fingerprint } from '@edgetun
 import { db, schema } from '@edgetune/db';
 import { listPools as listPlatformPools, type PoolView as PlatformPoolView } from '../devices/devices';
 import { isUniqueViolation } from '../identity/accounts';
+import { assertQuota, lockOrgBilling } from '../billing/account';
 import { recordAudit } from '../identity/audit';
 import { parseInput } from '../errors';
 import { authorize, notFoundError, orgScope, type Caller } from '../tenant';
@@ -224,6 +225,8 @@ export async function createPool(caller: Caller, body: unknown): Promise<Created
   const t = newPoolToken();
   try {
     await db().transaction(async (tx) => {
+      await lockOrgBilling(tx, caller.orgId);
+      await assertQuota(caller.orgId, 'org_pools', 1, tx);
       await tx.insert(schema.pools).values({
         id, orgId: caller.orgId, name, kind: 'device', profiles: [], fingerprint: null, tokenHash: t.hash, tokenPrefix: t.prefix, createdBy: caller.userId,
       });

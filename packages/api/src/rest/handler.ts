@@ -7,6 +7,7 @@ import { deleteFile, fileContent, getFile, listFiles } from '../datasets/files';
 import { cancelJob, createJob, getJob, listJobEvents, listJobs, versionsForJobs } from '../jobs/jobs';
 import { getModelVersion, listModelVersions, openVariantDownload } from '../models/models';
 import { dispatch, routePath, type Route } from '../http/routes';
+import { billingRoutes } from './billing';
 import { assertSameOrigin, attachment, intParam, json, rangedFile, readJson, streamBody, uploadFromRequest } from '../http/util';
 import { authorize, type Caller } from '../tenant';
 import { datasetRoutes } from './datasets';
@@ -42,6 +43,7 @@ export const routes: Route[] = [
   { method: 'DELETE', pattern: /^\/files\/([^/]+)$/, run: async (c, _r, _u, m) => json({ ...(await deleteFile(c, m[1])), object: 'file' }) },
   ...datasetRoutes,
   ...identityRoutes,
+  ...billingRoutes,
   { method: 'POST', pattern: /^\/jobs$/, run: async (c, req) => json(restJob(await createJob(c, await readJson(req))), 201) },
   {
     method: 'GET',

@@ -66,12 +66,20 @@ import {
   variantSchema,
   versionParams,
   versionResultSchema,
+  jobEstimateSchema,
+  jobCostSchema,
+  billingSchema,
+  spendingCapBodySchema,
+  invoiceSchema,
+  stripeSessionSchema,
 } from './schemas';
 
 const json = (schema: z.ZodType, description = 'OK'): ZodOpenApiResponseObject => ({ description, content: { 'application/json': { schema } } });
 const errorResponse: ZodOpenApiResponseObject = { id: 'Error', description: 'Error', content: { 'application/json': { schema: errorSchema } } };
 /** What any call may answer: bad input, no or a bad key, a role or key scope that may not, nothing there, too many tries. */
 const errors = { '400': errorResponse, '401': errorResponse, '403': errorResponse, '404': errorResponse, '429': errorResponse } satisfies ZodOpenApiResponsesObject;
+/** A plan's quota or the spending cap would be passed (the message names it, its limit and the use). */
+const paymentRequired = { '402': errorResponse };
 const conflict = { '409': errorResponse };
 const created = (schema: z.ZodType) => ({ '201': json(schema, 'Created'), ...errors });
 const ok = (schema: z.ZodType) => ({ '200': json(schema), ...errors });
@@ -92,7 +100,7 @@ const jobPaths: ZodOpenApiPathsObject = {
           'application/jsonl': { schema: rawBodySchema },
         },
       },
-      responses: { ...created(fileSchema), '413': errorResponse },
+      responses: { ...created(fileSchema), ...paymentRequired, '413': errorResponse },
     },
     get: { operationId: 'listFiles', requestParams: { query: pageQuery }, responses: ok(listOf(fileSchema)) },
   },
@@ -111,7 +119,8 @@ const jobPaths: ZodOpenApiPathsObject = {
     post: {
       operationId: 'createJob',
       requestBody: { required: true, content: { 'application/json': { schema: createJobBody } } },
-      responses: { ...created(jobSchema), '503': errorResponse },
+      summary: 'Create a fine-tuning job (refused with 402 past a quota or the spending cap, 429 past the concurrent jobs quota)',
+      responses: { ...created(jobSchema), ...paymentRequired, '503': errorResponse },
     },
     get: { operationId: 'listJobs', requestParams: { query: pageQuery }, responses: ok(listOf(jobSchema)) },
   },
@@ -147,7 +156,7 @@ const jobPaths: ZodOpenApiPathsObject = {
       operationId: 'createPool',
       summary: 'Create an organization pool ("bring your own devices"); the enrollment token is shown once',
       requestBody: { required: true, content: { 'application/json': { schema: createPoolSchema.meta({ id: 'CreatePool' }) } } },
-      responses: { ...created(createdPoolSchema), ...conflict },
+      responses: { ...created(createdPoolSchema), ...conflict, ...paymentRequired },
     },
   },
   '/pools/{pool_id}': {
@@ -185,7 +194,7 @@ const fleetPaths: ZodOpenApiPathsObject = {
       summary: "A device enrolls (Bearer: the fleet's enrollment token, etf_…); its device token is shown once",
       requestParams: { path: fleetIdParam },
       requestBody: { required: true, content: { 'application/json': { schema: enrollDeviceSchema.meta({ id: 'EnrollDevice' }) } } },
-      responses: { ...created(enrolledDeviceSchema), ...conflict },
+      responses: { ...created(enrolledDeviceSchema), ...conflict, ...paymentRequired },
     },
   },
   '/fleets/{fleet_id}/devices/{device_id}/check-in': {
@@ -301,6 +310,37 @@ const agentPaths: ZodOpenApiPathsObject = {
   },
 };
 
+/** The routes of rest/billing.ts. */
+export const billingPaths: ZodOpenApiPathsObject = {
+  '/jobs/estimate': {
+    post: {
+      operationId: 'estimateJob',
+      summary: 'What a job would cost before it starts: training tokens, minutes and cost, the price used, and the spending cap (same body as POST /jobs)',
+      requestBody: { required: true, content: { 'application/json': { schema: createJobBody } } },
+      responses: ok(jobEstimateSchema),
+    },
+  },
+  '/jobs/{job_id}/cost': {
+    get: { operationId: 'getJobCost', summary: 'The actual cost of a job so far: training, benchmarks and storage, and its credit', requestParams: { path: jobIdParam }, responses: ok(jobCostSchema) },
+  },
+  '/billing': {
+    get: { operationId: 'getBilling', summary: 'Plan, usage this month against quotas, spend, cap and credits (manage_billing)', responses: ok(billingSchema) },
+    patch: {
+      operationId: 'setSpendingCap',
+      summary: 'Set or remove the monthly spending cap (manage_billing)',
+      requestBody: { required: true, content: { 'application/json': { schema: spendingCapBodySchema } } },
+      responses: ok(billingSchema),
+    },
+  },
+  '/billing/invoices': { get: { operationId: 'listInvoices', summary: "The organization's Stripe invoices", responses: ok(listOf(invoiceSchema)) } },
+  '/billing/checkout': {
+    post: { operationId: 'startCheckout', summary: 'A Stripe Checkout session: add a payment method and subscribe to pay as you go', responses: { ...created(stripeSessionSchema), '503': errorResponse } },
+  },
+  '/billing/portal': {
+    post: { operationId: 'openCustomerPortal', summary: 'A Stripe Customer Portal session: payment method, subscription, invoices', responses: { ...created(stripeSessionSchema), '503': errorResponse } },
+  },
+};
+
 /** The routes of rest/datasets.ts. */
 export const datasetPaths: ZodOpenApiPathsObject = {
   '/datasets': {
@@ -347,7 +387,7 @@ export const datasetPaths: ZodOpenApiPathsObject = {
       operationId: 'createUpload',
       summary: 'Start a resumable upload; send the bytes with PUT /uploads/{upload_id}',
       requestBody: { required: true, content: { 'application/json': { schema: createUploadSchema } } },
-      responses: { ...created(uploadSchema), '413': errorResponse },
+      responses: { ...created(uploadSchema), ...paymentRequired, '413': errorResponse },
     },
   },
   '/uploads/{upload_id}': {
@@ -436,7 +476,7 @@ export function openApiDocument(): Record<string, unknown> {
     },
     servers: [{ url: `${server.replace(/\/+$/, '')}/api/v1` }],
     security: [{ bearerAuth: [] }],
-    paths: { ...jobPaths, ...identityPaths, ...datasetPaths, ...agentPaths, ...fleetPaths },
+    paths: { ...jobPaths, ...billingPaths, ...identityPaths, ...datasetPaths, ...agentPaths, ...fleetPaths },
     components: {
       securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API key (et_…) or the portal session cookie' } },
     },

@@ -500,3 +500,70 @@ export type RestInvitation = z.output<typeof invitationSchema>;
 export type RestAuditEvent = z.output<typeof auditEventSchema>;
 
 export type RestRelease = z.infer<typeof releaseSchema>;
+
+const money = z.number().meta({ description: 'US dollars' });
+
+export const jobEstimateSchema = z
+  .object({
+    object: z.literal('fine_tuning.job.estimate'),
+    model: z.string(),
+    n_epochs: z.number().int(),
+    training_tokens: z.number().int(),
+    estimated_seconds: z.number().nullable(),
+    estimated_minutes: z.number().nullable(),
+    estimated_cost: money.nullable(),
+    currency: z.literal('usd'),
+    price: z.object({ per_million_tokens: money, plan: z.string() }),
+    basis: z.string(),
+    spending_cap: z.object({ monthly_cap: money, spent_this_month: money, remaining: money }).nullable(),
+    exceeds_cap: z.boolean(),
+  })
+  .meta({ id: 'JobEstimate' });
+
+export const jobCostSchema = z
+  .object({
+    object: z.literal('fine_tuning.job.cost'),
+    job_id: z.string(),
+    currency: z.literal('usd'),
+    lines: z.array(z.object({ item: z.enum(['training', 'benchmarks', 'storage']), quantity: z.number(), unit: z.string(), unit_price: money, amount: money })),
+    total: money,
+    credit: z.object({ amount: money, reason: z.string(), created_at: z.number().int() }).nullable(),
+    net: money,
+  })
+  .meta({ id: 'JobCost' });
+
+export const billingSchema = z
+  .object({
+    object: z.literal('billing'),
+    enabled: z.boolean(),
+    plan: z.object({ id: z.enum(['free', 'payg', 'enterprise']), name: z.string(), summary: z.string() }),
+    subscription: z.object({ status: z.string().nullable(), id: z.string().nullable() }),
+    period_start: z.number().int(),
+    quotas: z.array(z.object({ key: z.string(), name: z.string(), unit: z.string(), limit: z.number().nullable(), used: z.number() })),
+    spent_this_month: money,
+    monthly_cap: money.nullable(),
+    credits: z.array(z.object({ job_id: z.string().nullable(), amount: money, reason: z.string(), created_at: z.number().int() })),
+    prices: z.object({ training_price_factor: z.number(), benchmark_per_device_minute: money, storage_per_gb_day: money, fleet_device_per_month: money }),
+    currency: z.literal('usd'),
+  })
+  .meta({ id: 'Billing' });
+
+export const spendingCapBodySchema = z.object({ monthly_cap: money.nullable().meta({ description: 'US dollars per calendar month (UTC); null removes the cap' }) }).meta({ id: 'SpendingCap' });
+
+export const invoiceSchema = z
+  .object({
+    id: z.string(),
+    object: z.literal('invoice'),
+    number: z.string().nullable(),
+    status: z.string().nullable(),
+    amount_due: money,
+    amount_paid: money,
+    currency: z.string(),
+    period_start: z.number().int(),
+    period_end: z.number().int(),
+    hosted_invoice_url: z.string().nullable(),
+    invoice_pdf: z.string().nullable(),
+  })
+  .meta({ id: 'Invoice' });
+
+export const stripeSessionSchema = z.object({ object: z.string(), url: z.string(), id: z.string().optional() }).meta({ id: 'StripeSession' });

@@ -38,6 +38,12 @@ const stopsAtDevice = (o: Outcome) => {
   assert.match(o.message ?? '', /no-such-device/);
 };
 
+/** Stripe's pages on an installation without billing: refused after the permission check, saying why. */
+const billingOff = (o: Outcome) => {
+  assert.equal(o.status, 400, o.text);
+  assert.match(o.message ?? '', /Billing is off/);
+};
+
 const multipartFile = (purpose?: string) => {
   const fd = new FormData();
   if (purpose) fd.append('purpose', purpose);
@@ -159,6 +165,15 @@ export const trpcCases: RouteCase[] = [
   { route: 'trpc jobs.get', access: 'read', tenant: 'object', prepare: (org) => jobGet(org, (id) => ({ input: { id } })) },
   { route: 'trpc jobs.events', access: 'read', tenant: 'object', prepare: (org) => jobGet(org, (id) => ({ input: { id } })) },
   { route: 'trpc jobs.cancel', access: 'train', tenant: 'object', prepare: (org) => jobCancel(org, (id) => ({ input: { id } })) },
+  { route: 'trpc jobs.estimate', access: 'train', tenant: 'object', allowed: stopsAtDevice, prepare: (org) => jobCreate(org, (id) => ({ input: jobBody(id) })) },
+  { route: 'trpc jobs.cost', access: 'read', tenant: 'object', prepare: (org) => jobGet(org, (id) => ({ input: { id } })) },
+
+  // --- billing (the stack's web app runs billing off: Stripe's pages answer why)
+  { route: 'trpc billing.get', access: 'manage_billing', tenant: 'none', prepare: async () => ({}) },
+  { route: 'trpc billing.setCap', access: 'manage_billing', tenant: 'none', prepare: async () => ({ input: { monthly_cap: 10_000 } }) },
+  { route: 'trpc billing.invoices', access: 'manage_billing', tenant: 'none', prepare: async () => ({}) },
+  { route: 'trpc billing.checkout', access: 'manage_billing', tenant: 'none', allowed: billingOff, prepare: async () => ({}) },
+  { route: 'trpc billing.portal', access: 'manage_billing', tenant: 'none', allowed: billingOff, prepare: async () => ({}) },
   { route: 'trpc models.list', access: 'read', tenant: 'list', prepare: listShowing(modelNames, {}) },
   { route: 'trpc models.get', access: 'download', tenant: 'object', prepare: async (org) => ({ input: { name: (await org.model()).name } }) },
   // The pools and devices are the platform's, not a tenant's; the procedure checks membership only.
@@ -507,6 +522,13 @@ export const restCases: RouteCase[] = [
   { route: 'rest GET /jobs/{}', access: 'read', tenant: 'object', prepare: (org) => jobGet(org, (id) => ({ path: `/jobs/${id}` })) },
   { route: 'rest GET /jobs/{}/events', access: 'read', tenant: 'object', prepare: (org) => jobGet(org, (id) => ({ path: `/jobs/${id}/events` })) },
   { route: 'rest POST /jobs/{}/cancel', access: 'train', tenant: 'object', prepare: (org) => jobCancel(org, (id) => ({ path: `/jobs/${id}/cancel` })) },
+  { route: 'rest POST /jobs/estimate', access: 'train', tenant: 'object', allowed: stopsAtDevice, prepare: (org) => jobCreate(org, (id) => ({ path: '/jobs/estimate', ...json(jobBody(id)) })) },
+  { route: 'rest GET /jobs/{}/cost', access: 'read', tenant: 'object', prepare: (org) => jobGet(org, (id) => ({ path: `/jobs/${id}/cost` })) },
+  { route: 'rest GET /billing', access: 'manage_billing', tenant: 'none', prepare: async () => ({ path: '/billing' }) },
+  { route: 'rest PATCH /billing', access: 'manage_billing', tenant: 'none', prepare: async () => ({ path: '/billing', ...json({ monthly_cap: 100 }) }) },
+  { route: 'rest GET /billing/invoices', access: 'manage_billing', tenant: 'none', prepare: async () => ({ path: '/billing/invoices' }) },
+  { route: 'rest POST /billing/checkout', access: 'manage_billing', tenant: 'none', allowed: billingOff, prepare: async () => ({ path: '/billing/checkout' }) },
+  { route: 'rest POST /billing/portal', access: 'manage_billing', tenant: 'none', allowed: billingOff, prepare: async () => ({ path: '/billing/portal' }) },
   { route: 'rest GET /models', access: 'read', tenant: 'list', prepare: listShowing(modelNames, { path: '/models' }) },
   { route: 'rest GET /models/{}', access: 'download', tenant: 'object', prepare: async (org) => ({ path: `/models/${enc((await org.model()).name)}` }) },
   {
@@ -801,4 +823,5 @@ export const webRouteHandlers: Record<string, string> = {
   'v1/[...path]': 'the OpenAI-compatible adapter: its routes are the v1 cases',
   'api/auth/[...nextauth]': "next-auth's sign-in, sign-out and session endpoints: they act on the person signing in, not on tenant data",
   'api/health': 'the health check of the platform: no tenant data',
+  'api/webhooks/stripe': "Stripe's webhook: authenticated by its signature, it answers only received/duplicate/applied and shows no tenant data (billing.integration.test.ts)",
 };

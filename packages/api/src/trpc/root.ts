@@ -1,6 +1,7 @@
 import { apiKeysRouter } from './routers/api-keys';
 import { auditRouter } from './routers/audit';
 import { authRouter } from './routers/auth';
+import { billingRouter } from './routers/billing';
 import { datasetsRouter } from './routers/datasets';
 import { devicesRouter } from './routers/devices';
 import { filesRouter } from './routers/files';
@@ -31,6 +32,7 @@ export const appRouter = createTRPCRouter({
   devices: devicesRouter,
   pools: poolsRouter,
   fleets: fleetsRouter,
+  billing: billingRouter,
 });
 
 export type AppRouter = typeof appRouter;

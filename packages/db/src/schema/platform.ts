@@ -1,5 +1,6 @@
+import { sql } from 'drizzle-orm';
 import { bigint, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
-import type { Fingerprint, PoolTaskInput } from '@edgetune/contracts';
+import type { CustomTerms, Fingerprint, PlanId, PoolTaskInput } from '@edgetune/contracts';
 import { jobs } from './jobs';
 import { orgs, users } from './orgs';
 
@@ -77,7 +78,11 @@ export const poolTasks = pgTable(
   (t) => [index('pool_tasks_queue').on(t.poolId, t.state, t.createdAt), index('pool_tasks_activity').on(t.activityKey)],
 );
 
-/** Metered usage, one row per (job, kind); billing reads these. */
+/**
+ * Metered usage: one row per (job, kind), or per (organization, kind, day) for what is metered
+ * daily (`period`). The row id is the Stripe meter event's identifier, so reporting it twice after
+ * a crash is deduplicated by Stripe; `reported_at` is set once Stripe accepted it.
+ */
 export const usageRecords = pgTable(
   'usage_records',
   {
@@ -86,7 +91,64 @@ export const usageRecords = pgTable(
     jobId: text('job_id').references(() => jobs.id, { onDelete: 'set null' }),
     kind: text('kind').notNull(),
     quantity: bigint('quantity', { mode: 'number' }).notNull(),
+    /** The UTC day (YYYY-MM-DD) of a daily record; null for a job's record. */
+    period: text('period'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    reportedAt: timestamp('reported_at', { withTimezone: true }),
+    reportAttempts: integer('report_attempts').notNull().default(0),
+    reportError: text('report_error'),
+  },
+  (t) => [
+    uniqueIndex('usage_records_job_kind').on(t.jobId, t.kind),
+    uniqueIndex('usage_records_org_kind_period').on(t.orgId, t.kind, t.period).where(sql`${t.period} is not null`),
+    index('usage_records_unreported').on(t.createdAt).where(sql`${t.reportedAt} is null`),
+  ],
+);
+
+/**
+ * An organization's billing state. Created on its first billing action (or the first webhook
+ * about its Stripe customer); an organization without a row is on the free plan.
+ */
+export const billingAccounts = pgTable(
+  'billing_accounts',
+  {
+    orgId: text('org_id').primaryKey().references(() => orgs.id, { onDelete: 'cascade' }),
+    plan: text('plan').$type<PlanId>().notNull().default('free'),
+    /** Enterprise contract overrides of the plan's quotas and prices. */
+    customTerms: jsonb('custom_terms').$type<CustomTerms>(),
+    stripeCustomerId: text('stripe_customer_id'),
+    stripeSubscriptionId: text('stripe_subscription_id'),
+    subscriptionStatus: text('subscription_status'),
+    /** Stripe's `created` of the event the subscription state came from: older events are ignored. */
+    subscriptionEventAt: timestamp('subscription_event_at', { withTimezone: true }),
+    /** US cents per calendar month (UTC); null = no cap. */
+    monthlyCapMinor: bigint('monthly_cap_minor', { mode: 'number' }),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('billing_accounts_customer').on(t.stripeCustomerId)],
+);
+
+/** Stripe webhook events already handled, by id: a replay is acknowledged and ignored. */
+export const stripeEvents = pgTable('stripe_events', {
+  id: text('id').primaryKey(),
+  type: text('type').notNull(),
+  orgId: text('org_id').references(() => orgs.id, { onDelete: 'set null' }),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+  receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/** A credit for a job that failed for the platform's reasons; at most one per job. */
+export const billingCredits = pgTable(
+  'billing_credits',
+  {
+    id: text('id').primaryKey(),
+    orgId: text('org_id').notNull().references(() => orgs.id, { onDelete: 'cascade' }),
+    jobId: text('job_id').references(() => jobs.id, { onDelete: 'set null' }),
+    amountMinor: bigint('amount_minor', { mode: 'number' }).notNull(),
+    reason: text('reason').notNull(),
+    /** The Stripe customer balance transaction, once the credit reached Stripe. */
+    stripeTransactionId: text('stripe_transaction_id'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [uniqueIndex('usage_records_job_kind').on(t.jobId, t.kind)],
+  (t) => [uniqueIndex('billing_credits_job').on(t.jobId), index('billing_credits_org').on(t.orgId, t.createdAt)],
 );

@@ -35,16 +35,24 @@ function decodePayload(p: { data?: Uint8Array | null } | undefined): unknown {
   }
 }
 
+/** Why the tracker asks the workflow to stop training (absent: it was cancelled as usual). */
+export interface TrackOutcome {
+  spendingCapReached?: string;
+}
+
 /**
  * Runs beside the trainer's activity for as long as it trains: reads the trainer's heartbeat
  * details through Temporal (the trainer has no database access) and turns them into job events,
- * and marks the job running once the trainer has picked the work up. Ends when cancelled.
+ * and marks the job running once the trainer has picked the work up. At each new checkpoint it
+ * prices the tokens trained so far against the spending cap, and returns the reason when the cap
+ * is reached (the workflow then stops training). Otherwise ends when cancelled.
  */
-export async function trackTraining(ref: Ref): Promise<void> {
+export async function trackTraining(ref: Ref): Promise<TrackOutcome | void> {
   const ctx = Context.current();
   const client = await temporalClient();
   const workflowId = ctx.info.workflowExecution?.workflowId ?? '';
   let lastStep = -1;
+  let lastCheckpoint: string | null = null;
   let running = false;
   for (;;) {
     if (ctx.cancellationSignal.aborted) return;
@@ -66,6 +74,13 @@ export async function trackTraining(ref: Ref): Promise<void> {
       if (p && typeof p.step === 'number' && p.step > lastStep) {
         lastStep = p.step;
         await pipeline.recordEvents(ref, [progressEvent(p)]);
+        if (p.checkpointKey && p.checkpointKey !== lastCheckpoint && typeof p.tokensSeen === 'number') {
+          lastCheckpoint = p.checkpointKey;
+          // The trainer names checkpoints by their step; polls may see a later step than the save's.
+          const saved = Number(/step-(\d+)$/.exec(p.checkpointKey)?.[1] ?? p.step);
+          const reason = await pipeline.capReachedWhileTraining(ref, p.tokensSeen, saved);
+          if (reason) return { spendingCapReached: reason };
+        }
       }
     } catch (e) {
       ctx.log.warn('training tracker poll failed', { error: (e as Error).message });

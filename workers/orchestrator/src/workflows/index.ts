@@ -173,18 +173,34 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
 
     const trained = await stage('train', async () => {
       const trackScope = new CancellationScope();
-      const tracking = trackScope.run(() => tracker.trackTraining(ref)).catch((e: unknown) => {
-        // Progress events are a view; a tracker failure must not fail the training itself.
-        if (!isCancellation(e)) log.warn('training tracker failed', { error: String(e) });
-      });
-      try {
-        return await long.train({
-          jobId: ref.jobId,
-          baseModel: plan.baseModel,
-          trainKey: data.trainKey,
-          hyperparameters: plan.hyperparameters,
-          outputPrefix: `${plan.prefix}/train`,
+      const trainScope = new CancellationScope();
+      let capReached: string | null = null;
+      const tracking = trackScope
+        .run(() => tracker.trackTraining(ref))
+        .then((outcome) => {
+          // The tracker saw a checkpoint past the spending cap: stop training there.
+          if (outcome?.spendingCapReached) {
+            capReached = outcome.spendingCapReached;
+            trainScope.cancel();
+          }
+        })
+        .catch((e: unknown) => {
+          // Progress events are a view; a tracker failure must not fail the training itself.
+          if (!isCancellation(e)) log.warn('training tracker failed', { error: String(e) });
         });
+      try {
+        return await trainScope.run(() =>
+          long.train({
+            jobId: ref.jobId,
+            baseModel: plan.baseModel,
+            trainKey: data.trainKey,
+            hyperparameters: plan.hyperparameters,
+            outputPrefix: `${plan.prefix}/train`,
+          }),
+        );
+      } catch (e) {
+        if (capReached !== null && isCancellation(e)) throw ApplicationFailure.nonRetryable(capReached, 'SpendingCapReached');
+        throw e;
       } finally {
         trackScope.cancel();
         await tracking;
@@ -338,12 +354,15 @@ function describeFailure(err: unknown): { code: string; message: string; param: 
   let dataset = false;
   let budget = false;
   let template = false;
+  let capped = false;
   for (let e = err as Failure | undefined; e; e = e.cause as Failure | undefined) {
     dataset ||= e.type === 'DatasetError';
     budget ||= e.type === 'BudgetError';
     template ||= e.type === 'TemplateParityError';
+    capped ||= e.type === 'SpendingCapReached';
     innermost = e;
   }
+  if (capped) return { code: 'spending_cap_reached', message: innermost.message ?? String(err), param: 'spending_cap' };
   if (dataset) return { code: 'invalid_training_file', message: innermost.message ?? String(err), param: 'training_file' };
   if (budget) return { code: 'budget_not_met', message: innermost.message ?? String(err), param: 'budgets' };
   if (template) return { code: 'chat_template_mismatch', message: innermost.message ?? String(err), param: null };

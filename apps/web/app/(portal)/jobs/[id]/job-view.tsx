@@ -11,6 +11,7 @@ import { SelectionChart } from '@/components/selection-chart';
 import { VariantsTable } from '@/components/variants-table';
 import { LossChart } from '@/components/loss-chart';
 import { DatasetFileLink } from '@/components/dataset-file-link';
+import { JobCostCard } from './job-cost';
 
 const POLL_MS = 2_000;
 
@@ -354,6 +355,8 @@ export function JobView({ id }: { id: string }) {
           {stages.length === 0 && <div className="empty">No stage has started yet.</div>}
         </div>
       </div>
+
+      <JobCostCard id={j.id} status={j.status} />
 
       {evaluation.length > 0 && (
         <div className="card" data-testid="eval-metrics">

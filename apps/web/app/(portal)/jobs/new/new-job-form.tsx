@@ -2,12 +2,13 @@
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useState, type FormEvent } from 'react';
-import { errorMessage, trpc } from '@/lib/trpc';
+import { errorCode, errorMessage, trpc } from '@/lib/trpc';
 import { usePoll } from '@/lib/use-poll';
 import { fmtNum, fmtParams } from '@/lib/format';
 import { DatasetVersionPicker } from '@/components/dataset-version-picker';
 import { usePermission } from '@/lib/me';
 import { DeniedReason } from '@/components/denied-reason';
+import { JobEstimate, useJobEstimate } from './job-estimate';
 import { DEFAULT_DPO_BETA, quantizations, type BaseModel, type Quantization, type TrainingDefaults } from '@edgetune/contracts';
 
 type Method = BaseModel['methods'][number];
@@ -89,6 +90,7 @@ function budgetsFromForm(text: Partial<Record<BudgetField, string>>): Partial<Re
 export function NewJobForm({ models }: { models: BaseModelOption[] }) {
   const router = useRouter();
   const train = usePermission('train');
+  const manageBilling = usePermission('manage_billing');
   const datasets = usePoll(() => trpc.datasets.list.query({ limit: 100 }), null);
   const devices = usePoll(() => trpc.devices.list.query(), 10_000);
 
@@ -109,7 +111,7 @@ export function NewJobForm({ models }: { models: BaseModelOption[] }) {
   // Per device: the fields it overrides, over the budgets on every device.
   const [deviceBudgetText, setDeviceBudgetText] = useState<Record<string, Partial<Record<BudgetField, string>>>>({});
   const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<{ message: string; code: string | null } | null>(null);
 
   const selectedModel = models.find((m) => m.id === model);
   const methods = selectedModel?.methods ?? ['lora', 'full'];
@@ -126,29 +128,34 @@ export function NewJobForm({ models }: { models: BaseModelOption[] }) {
     setTargets((t) => (on ? [...t, id] : t.filter((x) => x !== id)));
   }
 
+  /** What the form submits: jobs.create's input, and what the estimate is asked for. */
+  const input = {
+    model,
+    training_file: trainingFile,
+    validation_file: validationFile || null,
+    hyperparameters: {
+      method,
+      ...(dpo && beta.trim() ? { beta: Number(beta) } : {}),
+      ...Object.fromEntries(numericFields.filter((f) => applies(f.key) && numbers[f.key]?.trim()).map((f) => [f.key, Number(numbers[f.key])])),
+    },
+    target_devices: targets.length ? targets : undefined,
+    quantizations: quants.length < quantizations.length ? quants : undefined,
+    budgets: budgetsFromForm(budgetText),
+    target_budgets: targetBudgetsFromForm(deviceBudgetText, targets.length ? targets : online.map((d) => d.id)),
+    suffix: suffix.trim() || null,
+  };
+  // Estimating needs the train permission too: without it the disabled button already says why.
+  const estimate = useJobEstimate(input, Boolean(trainingFile && model) && train.allowed);
+
   async function onSubmit(e: FormEvent) {
     e.preventDefault();
     setBusy(true);
     setError(null);
     try {
-      const res = await trpc.jobs.create.mutate({
-        model,
-        training_file: trainingFile,
-        validation_file: validationFile || null,
-        hyperparameters: {
-          method,
-          ...(dpo && beta.trim() ? { beta: Number(beta) } : {}),
-          ...Object.fromEntries(numericFields.filter((f) => applies(f.key) && numbers[f.key]?.trim()).map((f) => [f.key, Number(numbers[f.key])])),
-        },
-        target_devices: targets.length ? targets : undefined,
-        quantizations: quants.length < quantizations.length ? quants : undefined,
-        budgets: budgetsFromForm(budgetText),
-        target_budgets: targetBudgetsFromForm(deviceBudgetText, targets.length ? targets : online.map((d) => d.id)),
-        suffix: suffix.trim() || null,
-      });
+      const res = await trpc.jobs.create.mutate(input);
       router.push(`/jobs/${res.id}`);
     } catch (err) {
-      setError(errorMessage(err));
+      setError({ message: errorMessage(err), code: errorCode(err) });
       setBusy(false);
     }
   }
@@ -375,9 +382,19 @@ export function NewJobForm({ models }: { models: BaseModelOption[] }) {
           </fieldset>
         </div>
 
+        <JobEstimate state={estimate} />
+
         {error && (
-          <div className="alert error" data-testid="job-create-error">
-            {error}
+          <div className="alert error" data-testid="job-create-error" data-code={error.code ?? ''}>
+            {error.message}
+            {error.code === 'quota_exceeded' && manageBilling.allowed && (
+              <>
+                {' '}
+                <Link href="/billing" data-testid="job-create-billing-link">
+                  Open Billing
+                </Link>
+              </>
+            )}
           </div>
         )}
         <div className="row">
