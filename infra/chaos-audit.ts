@@ -23,6 +23,10 @@ export interface ChaosAudit {
   missingObjects: string[];
   /** Files left in the organization's upload staging folder. */
   staging: string[];
+  /** The jobs' organization pool tasks by state. */
+  poolTasks: Record<string, number>;
+  /** Pool tasks still queued or running once every job has ended. */
+  strandedPoolTasks: string[];
 }
 
 const [orgId, ...jobIds] = process.argv.slice(2);
@@ -59,6 +63,11 @@ try {
   /* no staging folder: nothing left */
 }
 
+const tasks = jobIds.length ? await db().select({ id: schema.poolTasks.id, jobId: schema.poolTasks.jobId, state: schema.poolTasks.state }).from(schema.poolTasks).where(inArray(schema.poolTasks.jobId, jobIds)) : [];
+const ended = new Set(rows.filter((j) => ['succeeded', 'failed', 'cancelled'].includes(j.status)).map((j) => j.id));
+const poolTasks: Record<string, number> = {};
+for (const t of tasks) poolTasks[t.state] = (poolTasks[t.state] ?? 0) + 1;
+
 const audit: ChaosAudit = {
   jobs: rows.map((j) => ({ id: j.id, status: j.status, error: j.error?.message ?? null, versions: versions.filter((v) => v.jobId === j.id).length })),
   lost: jobIds.filter((id) => !rows.some((r) => r.id === id)),
@@ -70,6 +79,8 @@ const audit: ChaosAudit = {
   orphanObjects,
   missingObjects: referenced.filter((k) => !stored.has(k)),
   staging,
+  poolTasks,
+  strandedPoolTasks: tasks.filter((t) => ended.has(t.jobId) && (t.state === 'queued' || t.state === 'running')).map((t) => `${t.id} (${t.state})`),
 };
 process.stdout.write(JSON.stringify(audit) + '\n');
 await closeDb();

@@ -3,7 +3,7 @@
  * while random components are killed with kill -9 and restarted; then every job must have ended,
  * nothing lost or doubled (see kill-test.ts). Prints the figures; exits 1 on any violation.
  *
- *   CHAOS_JOBS=4  CHAOS_KILLS=12  CHAOS_SEED=<random>  CHAOS_GAP=10,30  CHAOS_DOWN=1,8
+ *   CHAOS_JOBS=4  CHAOS_KILLS=12  CHAOS_SEED=<random>  CHAOS_GAP=10,30  CHAOS_DOWN=1,8  CHAOS_ORG_AGENTS=2
  *   CHAOS_TRAIN=<chat JSONL>  (default: the test fixture, made by `npm test`)
  */
 import { existsSync, rmSync } from 'node:fs';
@@ -42,6 +42,7 @@ try {
     gapSeconds: pair(process.env.CHAOS_GAP, [10, 30]),
     downSeconds: pair(process.env.CHAOS_DOWN, [1, 8]),
     settleMinutes: Number(process.env.CHAOS_SETTLE_MINUTES ?? 20),
+    orgPoolAgents: Number(process.env.CHAOS_ORG_AGENTS ?? 2),
   });
   printChaos(report);
   process.stdout.write(`  seed ${seed}\n`);
