@@ -78,11 +78,22 @@ describe('fine-tuning through the OpenAI SDK and the REST API', () => {
     assert.ok(Array.isArray(detail.stages) && detail.stages.length >= 6, 'per-stage timings are recorded');
 
     // The checkpoint list (OpenAI's shape) carries the step and the metrics this job recorded.
-    const trainingSteps = (detail.result as { training?: { steps: number; final_loss: number } }).training;
+    const trainingSteps = (detail.result as { training?: { steps: number; final_loss: number; checkpoints?: { step: number; size_bytes: number; save_seconds: number }[] } }).training;
     assert.ok(trainingSteps && trainingSteps.steps > 0);
     const checkpoints = await a.client.fineTuning.jobs.checkpoints.list(job.id);
-    assert.equal(checkpoints.data.length, 1);
-    const [ckpt] = checkpoints.data;
+    // The published model first, then every training checkpoint the trainer kept (at most 3), newest first.
+    const kept = trainingSteps.checkpoints ?? [];
+    assert.ok(kept.length >= 1 && kept.length <= 3, `kept checkpoints: ${JSON.stringify(kept)}`);
+    assert.equal(checkpoints.data.length, 1 + kept.length);
+    const [ckpt, ...training] = checkpoints.data;
+    assert.deepEqual(training.map((c) => c.step_number), kept.map((c) => c.step).sort((x, y) => y - x));
+    for (const c of training) {
+      const k = kept.find((x) => x.step === c.step_number)!;
+      assert.equal(c.fine_tuned_model_checkpoint, null, 'a training checkpoint is not a model to call');
+      assert.equal((c as unknown as { size_bytes: number }).size_bytes, k.size_bytes);
+      assert.equal((c as unknown as { save_seconds: number }).save_seconds, k.save_seconds);
+      assert.equal(typeof c.metrics.train_loss, 'number', 'the loss at that step, from its progress event');
+    }
     assert.equal(ckpt.fine_tuned_model_checkpoint, done.fine_tuned_model);
     assert.equal(ckpt.step_number, trainingSteps.steps);
     assert.equal(ckpt.metrics.step, trainingSteps.steps);

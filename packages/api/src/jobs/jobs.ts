@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { asc, desc, eq, gt, inArray } from 'drizzle-orm';
+import { asc, desc, eq, gt, inArray, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import {
   createJobSchema,
@@ -375,6 +375,29 @@ export async function listJobEvents(
     .orderBy(asc(schema.jobEvents.seq))
     .limit(limit + 1);
   return toPage(rows, limit);
+}
+
+/** The training loss the job reported at each of `steps` (its progress events); the caller scoped the job. */
+export async function lossesAtSteps(caller: Caller, jobId: string, steps: number[]): Promise<Map<number, number>> {
+  if (!steps.length) return new Map();
+  const rows = await db()
+    .select({ data: schema.jobEvents.data })
+    .from(schema.jobEvents)
+    .where(
+      orgScope(
+        caller,
+        schema.jobEvents,
+        eq(schema.jobEvents.jobId, jobId),
+        sql`${schema.jobEvents.data}->>'kind' = 'training_step'`,
+        inArray(sql`(${schema.jobEvents.data}->>'step')::int`, steps),
+      ),
+    );
+  const out = new Map<number, number>();
+  for (const { data } of rows) {
+    const d = data as { step?: unknown; train_loss?: unknown } | null;
+    if (typeof d?.step === 'number' && typeof d.train_loss === 'number') out.set(d.step, d.train_loss);
+  }
+  return out;
 }
 
 /** Requests cancellation of the job's workflow; the workflow records the final status. */

@@ -2,11 +2,11 @@
 import { retryAfterSecondsOf } from '@edgetune/auth';
 import { requireCaller } from '../context';
 import { deleteFile, fileContent, getFile, listFiles } from '../datasets/files';
-import { cancelJob, createJob, getJob, listJobEvents, listJobs, versionsForJobs } from '../jobs/jobs';
+import { cancelJob, createJob, getJob, listJobEvents, listJobs, lossesAtSteps, versionsForJobs } from '../jobs/jobs';
 import { getModelVersion, listModelVersions } from '../models/models';
 import { dispatch, type Route } from '../http/routes';
 import { attachment, intParam, json, readJson, streamBody, uploadFromRequest } from '../http/util';
-import { fromOpenAICreateJob, inOpenAIWords, openAIBaseModels, toOpenAICheckpoint, toOpenAIError, toOpenAIEvent, toOpenAIFile, toOpenAIJob, toOpenAIModel } from './mappers';
+import { fromOpenAICreateJob, inOpenAIWords, openAIBaseModels, toOpenAICheckpoints, toOpenAIError, toOpenAIEvent, toOpenAIFile, toOpenAIJob, toOpenAIModel } from './mappers';
 
 const listOf = <T extends { id: string }>(data: T[], hasMore: boolean) => ({
   object: 'list' as const,
@@ -102,8 +102,8 @@ export const routes: Route[] = [
     pattern: /^\/fine_tuning\/jobs\/([^/]+)\/checkpoints$/,
     run: async (caller, _r, _u, m) => {
       const d = await getJob(caller, m[1]);
-      const data = d.version && d.job.status === 'succeeded' ? [toOpenAICheckpoint(d.job, d.version)] : [];
-      return json(listOf(data, false));
+      const steps = (d.job.result?.training?.checkpoints ?? []).map((c) => c.step);
+      return json(listOf(toOpenAICheckpoints(d.job, d.version, await lossesAtSteps(caller, d.job.id, steps)), false));
     },
   },
   {

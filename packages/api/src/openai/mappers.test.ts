@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DomainError } from '@edgetune/contracts';
 import type { JobRow, VersionRow } from '../jobs/jobs';
-import { fromOpenAICreateJob, inOpenAIWords, toOpenAICheckpoint, toOpenAIError, toOpenAIEvent, toOpenAIFile, toOpenAIJob } from './mappers';
+import { fromOpenAICreateJob, inOpenAIWords, toOpenAICheckpoint, toOpenAICheckpoints, toOpenAIError, toOpenAIEvent, toOpenAIFile, toOpenAIJob } from './mappers';
 
 const job = (over: Partial<JobRow> = {}): JobRow => ({
   id: 'ftjob-abc',
@@ -133,6 +133,38 @@ test('method.type names the objective: dpo carries beta, supervised is sft', () 
   assert.equal(worded.param, 'method.type');
   assert.match(worded.message, /'dpo' does not fit the training file; use 'supervised'/);
   assert.equal(inOpenAIWords(mismatch, {}), mismatch, 'without method.type the domain words stay');
+});
+
+test('the checkpoints list: the published model, then the kept training checkpoints newest first with loss, size and save time', () => {
+  const training = {
+    objective: 'sft' as const,
+    steps: 100,
+    final_loss: 0.3,
+    tokens_per_second: 900,
+    duration_s: 12,
+    resumed_from_step: 0,
+    checkpoints: [
+      { step: 50, size_bytes: 1000, save_seconds: 0.3 },
+      { step: 75, size_bytes: 1001, save_seconds: 0.25 },
+    ],
+  };
+  const version = { id: 'mv_abc', name: 'ft:lfm2-tiny:o:demo:abc', createdAt: new Date(2000) } as VersionRow;
+  const list = toOpenAICheckpoints(job({ status: 'succeeded', result: { training }, finishedAt: new Date(3000) }), version, new Map([[75, 0.5]]));
+  assert.deepEqual(list.map((c) => [c.step_number, c.fine_tuned_model_checkpoint]), [[100, version.name], [75, null], [50, null]]);
+  assert.deepEqual(list[1], {
+    id: 'ftckpt-abc-step-75',
+    object: 'fine_tuning.job.checkpoint',
+    created_at: 3,
+    fine_tuned_model_checkpoint: null,
+    fine_tuning_job_id: 'ftjob-abc',
+    step_number: 75,
+    metrics: { step: 75, train_loss: 0.5, valid_loss: null, valid_mean_token_accuracy: null },
+    size_bytes: 1001,
+    save_seconds: 0.25,
+  });
+  assert.equal(list[2].metrics.train_loss, null, 'no progress event for that step: no loss');
+  // A failed job keeps its training checkpoints (what a new job could resume from), with no model.
+  assert.deepEqual(toOpenAICheckpoints(job({ status: 'failed', result: { training } }), null, new Map()).map((c) => c.step_number), [75, 50]);
 });
 
 test('a checkpoint carries the training and evaluation numbers the job recorded', () => {

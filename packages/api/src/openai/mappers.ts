@@ -111,6 +111,30 @@ export function toOpenAICheckpoint(job: JobRow, version: VersionRow) {
   };
 }
 
+/**
+ * The job's checkpoints, newest first as OpenAI lists them: the published model (once the job
+ * succeeded), then each training checkpoint the trainer kept (at most three), with its step, the
+ * training loss at that step, its size and how long it took to save. A training checkpoint is the
+ * state a job resumes from, not a model to call: its `fine_tuned_model_checkpoint` is null.
+ */
+export function toOpenAICheckpoints(job: JobRow, version: VersionRow | null, lossAtStep: Map<number, number>) {
+  const kept = [...(job.result?.training?.checkpoints ?? [])].sort((a, b) => b.step - a.step);
+  const created = unix(job.finishedAt ?? job.startedAt ?? job.createdAt)!;
+  const training = kept.map((c) => ({
+    id: `ftckpt-${job.id.replace(/^ftjob-/, '')}-step-${c.step}`,
+    object: 'fine_tuning.job.checkpoint' as const,
+    created_at: created,
+    fine_tuned_model_checkpoint: null,
+    fine_tuning_job_id: job.id,
+    step_number: c.step,
+    metrics: { step: c.step, train_loss: lossAtStep.get(c.step) ?? null, valid_loss: null, valid_mean_token_accuracy: null },
+    size_bytes: c.size_bytes,
+    save_seconds: c.save_seconds,
+  }));
+  const published = version && job.status === 'succeeded' ? [toOpenAICheckpoint(job, version)] : [];
+  return [...published, ...training];
+}
+
 /** A model: a base model of the catalog (by id), or a fine-tuned model version. */
 export function toOpenAIModel(m: string | VersionRow) {
   if (typeof m === 'string') return { id: m, object: 'model' as const, created: 1_720_000_000, owned_by: 'liquid-ai' };
