@@ -212,15 +212,18 @@ test('a dropped connection: a failed chunk is retried, a lasting outage pauses, 
   expect(chunks).toBeGreaterThanOrEqual(4);
 
   try {
-    let puts = 0;
     let uploadId = '';
+    const tries = new Map<number, number>();
     await test.step('chunk 2 fails once and is retried; from chunk 3 on the connection stays down and the upload pauses', async () => {
+      // Parts go several at once, in any order: each is judged by where it starts.
       await page.route('**/api/v1/uploads/*', async (route) => {
         if (route.request().method() !== 'PUT') return route.continue();
-        puts++;
         uploadId = route.request().url().split('/').pop() ?? '';
-        // 1: chunk 1 passes; 2: chunk 2 fails; 3: its retry passes; then nothing gets through.
-        if (puts === 1 || puts === 3) return route.continue();
+        const start = Number(/^bytes (\d+)-/.exec(route.request().headers()['content-range'] ?? '')?.[1]);
+        const n = (tries.get(start) ?? 0) + 1;
+        tries.set(start, n);
+        // Chunk 1 passes; chunk 2 fails once and its retry passes; nothing after them gets through.
+        if (start === 0 || (start === chunkSize && n > 1)) return route.continue();
         return route.abort('connectionfailed');
       });
       await page.getByTestId('upload-input').setInputFiles(file);
@@ -233,6 +236,8 @@ test('a dropped connection: a failed chunk is retried, a lasting outage pauses, 
       const s = (await status.json()) as { offset: number; status: string };
       expect(s.offset, 'chunks 1 and 2 (after its retry) are on the server').toBe(2 * chunkSize);
       expect(s.status).toBe('open');
+      expect(tries.get(chunkSize), 'chunk 2 was sent again after its failure').toBe(2);
+      expect(tries.get(2 * chunkSize), 'chunk 3 was retried until the upload paused').toBeGreaterThan(2);
       await page.unroute('**/api/v1/uploads/*');
     });
 
@@ -243,9 +248,16 @@ test('a dropped connection: a failed chunk is retried, a lasting outage pauses, 
       const offer = page.getByTestId('upload-resume-offer');
       await expect(offer).toContainText(`${Math.floor(((2 * chunkSize) / total) * 100)} %`);
       const ranges: string[] = [];
+      let inFlight = 0;
+      let mostInFlight = 0;
+      const isPart = (r: { method(): string; url(): string }) => r.method() === 'PUT' && r.url().includes('/api/v1/uploads/');
       page.on('request', (r) => {
-        if (r.method() === 'PUT' && r.url().includes('/api/v1/uploads/')) ranges.push(r.headers()['content-range'] ?? '');
+        if (!isPart(r)) return;
+        ranges.push(r.headers()['content-range'] ?? '');
+        mostInFlight = Math.max(mostInFlight, ++inFlight);
       });
+      page.on('requestfinished', (r) => void (isPart(r) && inFlight--));
+      page.on('requestfailed', (r) => void (isPart(r) && inFlight--));
       await page.getByTestId('upload-resume').click();
       const result = page.getByTestId('upload-result');
       await expect(result).toBeVisible({ timeout: 120_000 });
@@ -253,6 +265,7 @@ test('a dropped connection: a failed chunk is retried, a lasting outage pauses, 
       await expect(page.getByTestId('upload-percent')).toHaveText('100 %');
       expect(ranges[0], 'the first chunk after resuming starts at the server offset').toMatch(new RegExp(`^bytes ${2 * chunkSize}-`));
       expect(ranges.length).toBe(chunks - 2);
+      expect(mostInFlight, 'the remaining parts went at once').toBe(Math.min(chunks - 2, 4));
       // The stored version is exactly the file: same bytes, same hash.
       const fileId = await result.getAttribute('data-file-id');
       const meta = await page.request.get(`/api/v1/files/${fileId}`);

@@ -63,6 +63,35 @@ export interface PendingUpload {
   startedAt: number;
 }
 
+type Range = [number, number];
+interface Part {
+  start: number;
+  end: number;
+  /** Failed sends so far. */
+  attempt: number;
+}
+
+/** Parts sent at once: the server takes them in any order, and several hide each one's round trip. */
+const PARALLEL_PARTS = 4;
+
+/** The bytes of [0, total) not in `have` (sorted [start, end) ranges), cut into pieces of at most `size`. */
+export function gapsOf(have: Range[], total: number, size: number): Range[] {
+  const out: Range[] = [];
+  let at = 0;
+  for (const [a, b] of [...[...have].sort((x, y) => x[0] - y[0]), [total, total] as Range]) {
+    for (let s = at; s < Math.min(a, total); s += size) out.push([s, Math.min(s + size, a, total)]);
+    at = Math.max(at, b);
+  }
+  return out;
+}
+
+/** The bytes of [start, end) not in `have`. */
+export function missingIn(have: Range[], start: number, end: number): Range[] {
+  return gapsOf(have, end, Number.MAX_SAFE_INTEGER)
+    .map(([a, b]): Range => [Math.max(a, start), b])
+    .filter(([a, b]) => a < b);
+}
+
 const STORE_KEY = 'edgetune.pendingUploads';
 /** Attempts per chunk before the upload pauses and waits for the user to resume it. */
 const MAX_ATTEMPTS = 6;
@@ -212,6 +241,8 @@ export async function uploadDataset(
   const total = file.size;
   let id: string | null = null;
   let offset = 0;
+  /** What the server already has, when resuming: only the gaps are sent. */
+  let initialRanges: Range[] | null = null;
   let chunkSize = 8 * 1024 * 1024;
   const fail = (r: HttpResult, resumable: boolean): UploadOutcome => {
     if (!resumable && id) forgetPending(id);
@@ -221,11 +252,12 @@ export async function uploadDataset(
   onProgress({ phase: 'starting', sent: 0, total, uploadId: opts.resumeId ?? null });
   if (opts.resumeId) {
     const r = await jsonRequest('GET', `/api/v1/uploads/${encodeURIComponent(opts.resumeId)}`, undefined, signal);
-    const s = r.body as { offset?: number; size?: number | null; status?: string; chunkSize?: number } | null;
+    const s = r.body as { offset?: number; size?: number | null; status?: string; chunkSize?: number; ranges?: Range[] } | null;
     if (r.status === 200 && s && (s.status === 'open' || s.status === 'completing' || s.status === 'completed') && typeof s.offset === 'number' && (s.size == null || s.size === total)) {
       id = opts.resumeId;
       // Completing or completed (the answer was lost): asking to complete again returns the version.
       offset = s.status === 'open' ? s.offset : total;
+      if (s.status === 'open' && Array.isArray(s.ranges)) initialRanges = s.ranges;
       if (typeof s.chunkSize === 'number' && s.chunkSize > 0) chunkSize = s.chunkSize;
     } else if (r.status === 0) {
       id = opts.resumeId;
@@ -259,36 +291,15 @@ export async function uploadDataset(
   }
 
   const url = `/api/v1/uploads/${encodeURIComponent(id)}`;
-  let attempt = 0;
-  while (offset < total) {
-    const start = offset;
-    const chunk = file.slice(start, Math.min(total, start + chunkSize));
-    onProgress({ phase: 'sending', sent: start, total, uploadId: id });
-    const r = await putChunk(url, chunk, start, total, (n) => onProgress({ phase: 'sending', sent: start + n, total, uploadId: id }), signal);
-    if (r.status >= 200 && r.status < 300) {
-      offset = offsetOf(r.body) ?? start + chunk.size;
-      attempt = 0;
-      continue;
-    }
-    if (r.status === 409) {
-      // The server has a different offset (e.g. a chunk arrived whose answer got lost): continue from there.
-      const known = offsetOf(r.body) ?? offsetOf((await jsonRequest('GET', url, undefined, signal)).body);
-      if (known !== null && known !== start) {
-        offset = known;
-        continue;
-      }
-      return fail(r, false);
-    }
-    if (!transient(r.status)) return fail(r, false);
-    attempt++;
-    if (attempt >= MAX_ATTEMPTS) return fail(r, true);
-    const wait = BACKOFF_MS[Math.min(attempt - 1, BACKOFF_MS.length - 1)];
-    onProgress({ phase: 'retrying', sent: start, total, uploadId: id, attempt, retryInMs: wait, reason: apiError(r).message });
-    await sleep(wait, signal);
-    // Part of the failed chunk may have been stored: ask where to continue.
-    const s = await jsonRequest('GET', url, undefined, signal);
-    const known = s.status === 200 ? offsetOf(s.body) : null;
-    if (known !== null) offset = known;
+  let have: Range[] = initialRanges ?? [[0, offset]];
+  for (let round = 1; ; round++) {
+    const stoppedWith = await sendParts(url, have);
+    if (stoppedWith) return stoppedWith;
+    // Every part was answered: the server's own account says whether a byte is still missing.
+    const st = await jsonRequest('GET', url, undefined, signal);
+    const b = st.body as { offset?: unknown; ranges?: unknown; status?: unknown } | null;
+    if (st.status !== 200 || b?.status !== 'open' || b.offset === total || !Array.isArray(b.ranges) || round >= 3) break;
+    have = b.ranges as Range[];
   }
 
   onProgress({ phase: 'validating', sent: total, total, validated: 0, uploadId: id });
@@ -308,6 +319,90 @@ export async function uploadDataset(
     return await complete();
   } finally {
     watching.abort();
+  }
+
+  /**
+   * Sends every part the server lacks, PARALLEL_PARTS at once. A part whose send failed is retried
+   * with backoff, after asking the server which of its bytes arrived (only the rest is sent again);
+   * when one keeps failing the upload pauses (resumable). Returns an outcome only when it stops.
+   */
+  async function sendParts(partUrl: string, have: Range[]): Promise<UploadOutcome | null> {
+    const uploadId = id;
+    const queue: Part[] = gapsOf(have, total, chunkSize).map(([start, end]) => ({ start, end, attempt: 0 }));
+    let confirmed = total - queue.reduce((n, p) => n + p.end - p.start, 0);
+    const loaded = new Map<number, number>();
+    let stopped: { r: HttpResult; resumable: boolean } | null = null;
+    // Parts in flight end together when the upload pauses or fails, and when the user cancels.
+    const parts = new AbortController();
+    const cancel = () => parts.abort();
+    signal?.addEventListener('abort', cancel, { once: true });
+    const sent = () => confirmed + [...loaded.values()].reduce((a, b) => a + b, 0);
+    const stop = (r: HttpResult, resumable: boolean) => {
+      stopped ??= { r, resumable };
+      parts.abort();
+    };
+    /** The bytes of [start, end) the server does not have yet, or null when it cannot be asked. */
+    const missingOf = async (start: number, end: number): Promise<Range[] | null> => {
+      const st = await jsonRequest('GET', partUrl, undefined, parts.signal).catch(() => null);
+      const ranges = (st?.body as { ranges?: unknown } | null)?.ranges;
+      if (st?.status !== 200 || !Array.isArray(ranges)) return null;
+      return missingIn(ranges as Range[], start, end);
+    };
+    const requeue = (p: Part, missing: Range[]) => {
+      confirmed += p.end - p.start - missing.reduce((n, [a, b]) => n + b - a, 0);
+      for (const [a, b] of missing) queue.push({ start: a, end: b, attempt: p.attempt });
+    };
+
+    const sendOne = async (p: Part): Promise<void> => {
+      loaded.set(p.start, 0);
+      let r: HttpResult;
+      try {
+        r = await putChunk(partUrl, file.slice(p.start, p.end), p.start, total, (n) => {
+          loaded.set(p.start, n);
+          onProgress({ phase: 'sending', sent: sent(), total, uploadId });
+        }, parts.signal);
+      } finally {
+        loaded.delete(p.start);
+      }
+      if (r.status >= 200 && r.status < 300) {
+        confirmed += p.end - p.start;
+        onProgress({ phase: 'sending', sent: sent(), total, uploadId });
+        return;
+      }
+      if (r.status === 409) {
+        // Some of it is there already (an answer got lost, or another part overlapped): send the rest.
+        const missing = await missingOf(p.start, p.end);
+        if (missing) return requeue(p, missing);
+        return stop(r, true);
+      }
+      if (!transient(r.status)) return stop(r, false);
+      const attempt = p.attempt + 1;
+      if (attempt >= MAX_ATTEMPTS) return stop(r, true);
+      const wait = BACKOFF_MS[Math.min(attempt - 1, BACKOFF_MS.length - 1)];
+      onProgress({ phase: 'retrying', sent: sent(), total, uploadId, attempt, retryInMs: wait, reason: apiError(r).message });
+      await sleep(wait, parts.signal);
+      // Part of the failed part may have been stored: send only what is missing of it.
+      requeue({ ...p, attempt }, (await missingOf(p.start, p.end)) ?? [[p.start, p.end]]);
+    };
+
+    const worker = async () => {
+      while (!stopped && queue.length) {
+        try {
+          await sendOne(queue.shift()!);
+        } catch (e) {
+          // Pausing or failing ends the other parts in flight; only the user's cancel goes on up.
+          if (signal?.aborted || !stopped) throw e;
+        }
+      }
+    };
+    try {
+      // A part put back (retried, or cut short) may outlive the workers that found the queue empty: go round again.
+      while (queue.length && !stopped) await Promise.all(Array.from({ length: PARALLEL_PARTS }, worker));
+    } finally {
+      signal?.removeEventListener('abort', cancel);
+    }
+    if (stopped) return fail((stopped as { r: HttpResult }).r, (stopped as { resumable: boolean }).resumable);
+    return null;
   }
 
   async function complete(): Promise<UploadOutcome> {

@@ -300,6 +300,8 @@ export interface UploadStatus {
   status: UploadRow['status'];
   /** Bytes received, in any order (offset counts only those without a gap from 0). */
   received: number;
+  /** The received bytes as sorted [start, end) ranges: a client sending parts in parallel resends only the gaps. */
+  ranges: [number, number][];
   /** While completing: bytes validation has read so far. */
   validated: number;
   fileId: string | null;
@@ -317,6 +319,7 @@ export function uploadStatusOf(u: UploadRow): UploadStatus {
     size: u.totalBytes ?? 0,
     status: u.status,
     received: rangesOf(u).reduce((n, [a, b]) => n + b - a, 0),
+    ranges: rangesOf(u).map(([a, b]) => [a, b]),
     validated: u.status === 'completed' ? (u.totalBytes ?? 0) : u.validatedBytes,
     fileId: u.fileId,
     error: u.error ?? null,

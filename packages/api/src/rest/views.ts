@@ -101,6 +101,7 @@ export function restUpload(u: UploadStatus): RestUpload {
     offset: u.offset,
     size: u.size,
     received: u.received,
+    ranges: u.ranges,
     validated: u.validated,
     status: u.status,
     fileId: u.fileId,
