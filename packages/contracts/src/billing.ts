@@ -95,10 +95,11 @@ export const usageKinds = ['training_tokens', 'benchmark_device_seconds', 'stora
 export type UsageKind = (typeof usageKinds)[number];
 
 /**
- * Failure codes that are the platform's fault, not the customer's data or choices: jobs that end
- * with one are credited automatically.
+ * Failure codes that are the platform's fault, not the customer's data, choices or own hardware
+ * (`pool_unavailable`: the organization's pool had no agent): jobs that end with one are credited
+ * automatically.
  */
-export const platformFailureCodes: readonly string[] = ['internal_error', 'internal', 'unavailable', 'pool_unavailable'];
+export const platformFailureCodes: readonly string[] = ['internal_error', 'internal', 'unavailable'];
 
 export const spendingCapSchema = z.object({
   /** US cents; null removes the cap. */

@@ -329,6 +329,9 @@ describe('organization pools: agents that speak only HTTPS', () => {
     }, 12 * 60_000);
     assert.equal(end.status, 'failed');
     assert.match(end.error?.message ?? '', /no device of profile x86_64-avx2 came online in pool empty-lab within 1 minute/);
+    // The organization's own pool was missing its agent: named so, and not credited as the platform's failure.
+    assert.equal(end.error?.code, 'pool_unavailable');
+    assert.equal(end.error?.param, 'target_pools');
     const events = await a.client.fineTuning.jobs.listEvents(created.id, { limit: 100 });
     assert.ok(events.data.some((e) => /Waiting for a device of profile x86_64-avx2 in pool empty-lab/.test(e.message)));
   });

@@ -59,7 +59,7 @@ export async function quotaUse(orgId: string, key: QuotaKey, tx: Db = db()): Pro
   const n = (v: unknown) => Number(v ?? 0);
   switch (key) {
     case 'training_tokens_per_month': {
-      // Finished jobs' metered tokens plus the trained tokens recorded on jobs still running.
+      // Tokens of the jobs that ended this month (metered then); the concurrency quota bounds what runs meanwhile.
       const [metered] = await tx
         .select({ v: sum(schema.usageRecords.quantity) })
         .from(schema.usageRecords)

@@ -271,25 +271,25 @@ export async function createJob(caller: Caller, input: CreateJobInput | unknown)
     await lockOrgBilling(tx, caller.orgId);
     await assertJobFits(caller.orgId, await estimatePlan(caller.orgId, plan, tx), tx);
     await tx
-    .insert(schema.jobs)
-    .values({
-      id,
-      orgId: caller.orgId,
-      createdBy: caller.userId,
-      baseModel: base.id,
-      trainingFileId: training.id,
-      validationFileId,
-      hyperparameters,
-      targetDevices,
-      targetPools,
-      trainingPool,
-      quantizations,
-      budgets,
-      suffix,
-      seed,
-      status: 'validating_files' satisfies JobStatus,
-      workflowId,
-    });
+      .insert(schema.jobs)
+      .values({
+        id,
+        orgId: caller.orgId,
+        createdBy: caller.userId,
+        baseModel: base.id,
+        trainingFileId: training.id,
+        validationFileId,
+        hyperparameters,
+        targetDevices,
+        targetPools,
+        trainingPool,
+        quantizations,
+        budgets,
+        suffix,
+        seed,
+        status: 'validating_files' satisfies JobStatus,
+        workflowId,
+      });
   });
   try {
     const client = await temporalClient();

@@ -355,13 +355,17 @@ function describeFailure(err: unknown): { code: string; message: string; param: 
   let budget = false;
   let template = false;
   let capped = false;
+  let pool = false;
   for (let e = err as Failure | undefined; e; e = e.cause as Failure | undefined) {
     dataset ||= e.type === 'DatasetError';
     budget ||= e.type === 'BudgetError';
     template ||= e.type === 'TemplateParityError';
     capped ||= e.type === 'SpendingCapReached';
+    pool ||= e.type === 'PoolUnavailable';
     innermost = e;
   }
+  // The organization's own pool had no agent for it: the customer's hardware, not the platform's.
+  if (pool) return { code: 'pool_unavailable', message: innermost.message ?? String(err), param: 'target_pools' };
   if (capped) return { code: 'spending_cap_reached', message: innermost.message ?? String(err), param: 'spending_cap' };
   if (dataset) return { code: 'invalid_training_file', message: innermost.message ?? String(err), param: 'training_file' };
   if (budget) return { code: 'budget_not_met', message: innermost.message ?? String(err), param: 'budgets' };
