@@ -11,6 +11,8 @@ import * as schema from './schema/index';
 export type Db = PgDatabase<NodePgQueryResultHKT, typeof schema>;
 
 let pool: pg.Pool | null = null;
+/** Ended by closeDb too, so a process that closes its database has no connection left open. */
+const listenClients = new Set<pg.Client>();
 let database: NodePgDatabase<typeof schema> | null = null;
 
 /** The process-wide pool and drizzle client (created on first use). */
@@ -26,7 +28,20 @@ export function db(): NodePgDatabase<typeof schema> {
   return database;
 }
 
+/**
+ * A connection of its own, outside the pool, for LISTEN: a notification reaches only the session
+ * that listens, so it must not be lent to other queries. The caller connects and ends it.
+ */
+export function newListenClient(): pg.Client {
+  // Named by process, so an operator (or a test) can tell whose it is in pg_stat_activity.
+  const c = new pg.Client({ connectionString: loadConfig().DATABASE_URL, connectionTimeoutMillis: 5000, application_name: `edgetune-listen-${process.pid}` });
+  listenClients.add(c);
+  c.once('end', () => listenClients.delete(c));
+  return c;
+}
+
 export async function closeDb(): Promise<void> {
+  await Promise.all([...listenClients].map((c) => c.end().catch(() => undefined)));
   await pool?.end();
   pool = null;
   database = null;

@@ -32,6 +32,7 @@ import { ActivityCancelledError, ActivityNotFoundError, ApplicationFailure, temp
 import { parseInput } from '../errors';
 import { resolveMachineToken } from '../http/machine-tokens';
 import { POOL_TOKEN_PREFIX } from './pools';
+import { notifyPoolTask, waitForPoolTask } from './wakeups';
 
 type PoolRow = typeof schema.pools.$inferSelect;
 type TaskRow = typeof schema.poolTasks.$inferSelect;
@@ -39,7 +40,6 @@ type TaskRow = typeof schema.poolTasks.$inferSelect;
 /** How often an agent heartbeats a running task (the activity's heartbeat timeout is a minute). */
 export const AGENT_HEARTBEAT_SECONDS = 10;
 const PRESIGN_SECONDS = 3600;
-const POLL_INTERVAL_MS = 150;
 const TOKEN_RECHECK_MS = 1000;
 
 export interface AgentCaller {
@@ -211,12 +211,16 @@ export async function pollTask(caller: AgentCaller, body: unknown, signal?: Abor
           continue;
         }
         // Put it back for the next poll rather than strand it.
-        await db().update(schema.poolTasks).set({ state: 'queued', agentId: null, claimedAt: null }).where(eq(schema.poolTasks.id, t.id));
+        await db().transaction(async (tx) => {
+          await tx.update(schema.poolTasks).set({ state: 'queued', agentId: null, claimedAt: null }).where(eq(schema.poolTasks.id, t.id));
+          await notifyPoolTask(tx, t.poolId);
+        });
         throw e;
       }
     }
     if (Date.now() >= deadline || signal?.aborted) return null;
-    await new Promise((r) => setTimeout(r, POLL_INTERVAL_MS));
+    // Until a task is queued for the pool (NOTIFY), or the next token check is due.
+    await waitForPoolTask(caller.pool.id, Math.min(TOKEN_RECHECK_MS - (Date.now() - tokenCheckedAt), deadline - Date.now()), signal);
     // The token once a second (a rotation is refused within about that), the queue every round.
     if (Date.now() - tokenCheckedAt >= TOKEN_RECHECK_MS) {
       tokenCheckedAt = Date.now();

@@ -11,6 +11,7 @@ import { db, schema } from '@edgetune/db';
 import { ActivityCancelledError, ActivityNotFoundError, ApplicationFailure, temporalClient } from '@edgetune/temporal';
 import { recordEvents } from '../jobs/records';
 import { AGENT_FRESH_MS } from './pools';
+import { notifyPoolTask } from './wakeups';
 
 export interface ActivityAttempt {
   taskToken: Uint8Array;
@@ -57,6 +58,7 @@ export async function enqueuePoolTask(attempt: ActivityAttempt, req: PoolTaskReq
       attempt: attempt.attempt,
       state: 'queued',
     });
+    await notifyPoolTask(tx, req.poolId);
   });
   return id;
 }
