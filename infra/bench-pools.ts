@@ -25,6 +25,7 @@ import { adminApiKey, ROOT, startStack } from './stack';
 const log = createLogger('bench-pools');
 const TASKS = Number(process.env.BENCH_POOL_TASKS ?? 60);
 const MB = Number(process.env.BENCH_POOL_MB ?? 256);
+const IDLE_SECONDS = 10;
 const gguf = path.join(ROOT, '.data', 'test', 'fixtures', 'lfm2-tiny-f16.gguf');
 if (!existsSync(gguf)) throw new Error(`no fixture GGUF at ${gguf}: run npm test once (it makes the fixture)`);
 
@@ -47,7 +48,7 @@ const { db, schema } = await import('@edgetune/db');
 const { storage } = await import('@edgetune/storage');
 const { temporalClient, temporalConnectionOptions } = await import('@edgetune/temporal');
 const { NativeConnection, Worker } = await import('@temporalio/worker');
-const { and, eq, isNotNull } = await import('drizzle-orm');
+const { and, eq, isNotNull, sql } = await import('drizzle-orm');
 const { downloadToFile } = await import('../workers/device-agent/src/remote-agent');
 
 const agents: ChildProcess[] = [];
@@ -94,6 +95,14 @@ try {
     if (i > 120) throw new Error('the two agents did not join the pool within a minute');
     await sleep(500);
   }
+
+  // What two idle agents' long polls cost the database: committed transactions per second while
+  // nothing is queued. The stack's own periodic work (the orchestrator's keeper and reconciler)
+  // counts too; this benchmark sleeps meanwhile.
+  const commits = async () => Number(((await db().execute(sql`select xact_commit::bigint as n from pg_stat_database where datname = current_database()`)).rows[0] as { n: string }).n);
+  const idleFrom = await commits();
+  await sleep(IDLE_SECONDS * 1000);
+  const idlePerSecond = (await commits() - idleFrom - 1) / IDLE_SECONDS;
 
   const prefix = `orgs/${orgId}/jobs/${job.id}/bench`;
   await storage().put(`${prefix}/source.gguf`, readFileSync(gguf));
@@ -143,6 +152,7 @@ try {
 
   const out = process.stdout;
   out.write(`\nbench:pools — organization pool on its own stack with versitygw; ${TASKS} tasks, 2 agents (real device-agent processes), this machine\n`);
+  out.write(`  idle: ${idlePerSecond.toFixed(1)} database transactions per second while the 2 agents wait with nothing queued (${IDLE_SECONDS} s)\n`);
   out.write(`  dispatch (scheduled → agent started): p50 ${pct(dispatch, 50)} ms, p99 ${pct(dispatch, 99)} ms, max ${dispatch[dispatch.length - 1]} ms over ${dispatch.length} tasks\n`);
   out.write(`  whole task (scheduled → result accepted; a real Q8_0 quantize of lfm2-tiny, download and upload by presigned URL): p50 ${pct(whole, 50)} ms, p99 ${pct(whole, 99)} ms\n`);
   out.write(`  ${succeeded}/${rows.length} succeeded in ${seconds.toFixed(1)} s; tasks per agent: ${[...byAgent.values()].join(', ')}\n`);
