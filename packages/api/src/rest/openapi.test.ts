@@ -55,3 +55,17 @@ test('OpenAPI: every $ref resolves, and the error response is the platform error
   assert.deepEqual(error.properties.error.required.sort(), ['code', 'details', 'message', 'param']);
   assert.deepEqual(doc.components.securitySchemes.bearerAuth, { type: 'http', scheme: 'bearer', description: 'An API key (et_…) or the portal session cookie' });
 });
+
+test('OpenAPI: every schema is 3.1 (no tuple-style array `items`, which 3.0 tools wrote and 3.1 refuses)', () => {
+  const bad: string[] = [];
+  const walk = (v: unknown, at: string) => {
+    if (Array.isArray(v)) return v.forEach((x, i) => walk(x, `${at}/${i}`));
+    if (!v || typeof v !== 'object') return;
+    for (const [k, x] of Object.entries(v)) {
+      if (k === 'items' && Array.isArray(x)) bad.push(at);
+      walk(x, `${at}/${k}`);
+    }
+  };
+  walk(doc, '#');
+  assert.deepEqual(bad, []);
+});

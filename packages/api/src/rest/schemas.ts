@@ -116,7 +116,8 @@ export const uploadSchema = z
     offset: int.meta({ description: 'Bytes received from 0 without a gap: a client sending in order continues here' }),
     size: int,
     received: int.meta({ description: 'Bytes received in all, in any order (parts may be sent in parallel)' }),
-    ranges: z.array(z.tuple([int, int])).meta({ description: 'The bytes received, as sorted [start, end) ranges: a client sending parts in parallel resends only the gaps' }),
+    // A pair as a two-item array: OpenAPI 3.1 has no tuple form that every tool reads.
+    ranges: z.array(z.array(int).length(2)).meta({ description: 'The bytes received, as sorted [start, end) ranges: a client sending parts in parallel resends only the gaps' }),
     validated: int.meta({ description: 'While completing: bytes of the file validation has read so far; the size once completed' }),
     status: z.enum(['open', 'completing', 'completed', 'failed', 'aborted']),
     fileId: z.string().nullable(),
