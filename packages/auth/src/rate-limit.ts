@@ -105,10 +105,11 @@ export async function countAttempt(key: string | null, rule: LimitRule, database
   return row?.locked_now && row.locked_until ? new Date(row.locked_until) : null;
 }
 
-/** Forgets the attempts of a key (e.g. an account after a successful sign-in or reset). */
-export async function clearAttempts(keys: (string | null)[], database: Db = db()): Promise<void> {
+/** Forgets the attempts of keys (e.g. an account after a successful sign-in or reset); returns how many were kept. */
+export async function clearAttempts(keys: (string | null)[], database: Db = db()): Promise<number> {
   const list = keys.filter((k): k is string => !!k);
-  if (list.length) await database.delete(schema.rateLimits).where(inArray(schema.rateLimits.key, list));
+  if (!list.length) return 0;
+  return (await database.delete(schema.rateLimits).where(inArray(schema.rateLimits.key, list)).returning({ key: schema.rateLimits.key })).length;
 }
 
 /**

@@ -97,9 +97,27 @@ export class RemoteAgent {
     return r;
   }
 
+  /**
+   * Joins the pool, waiting out a platform that is down or refusing for now (unreachable, 5xx,
+   * 429): an agent started while the platform restarts must not give up. A token it refuses (401)
+   * or a request it calls wrong ends it.
+   */
+  private async join(): Promise<void> {
+    for (let backoff = 1000; !this.stopping; backoff = Math.min(backoff * 2, 30_000)) {
+      try {
+        await this.register();
+        return;
+      } catch (e) {
+        if (e instanceof AgentHttpError && e.status < 500 && e.status !== 429 && e.status !== 408) throw e;
+        log.warn({ err: (e as Error).message, retryInMs: backoff }, 'could not join the pool yet; retrying');
+        await new Promise((r) => setTimeout(r, backoff));
+      }
+    }
+  }
+
   /** Polls and works until stop(); a 401 (token rotated, pool deleted) ends it with that error. */
   async run(): Promise<void> {
-    if (!this.agentId) await this.register();
+    if (!this.agentId) await this.join();
     let backoff = 1000;
     while (!this.stopping) {
       try {
@@ -109,7 +127,7 @@ export class RemoteAgent {
       } catch (e) {
         if (e instanceof AgentHttpError && e.status === 401) throw e;
         if (e instanceof AgentHttpError && e.status === 404 && /register first/.test(e.message)) {
-          await this.register();
+          await this.join();
           continue;
         }
         if (this.stopping) break;

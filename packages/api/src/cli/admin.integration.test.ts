@@ -63,3 +63,18 @@ test('a password in argv is refused before anything is created; the environment 
   assert.equal(r.status, 0, r.stderr);
   assert.ok(await findUserByEmail(email));
 });
+
+test('unlock lifts the lock-out of an address: the locked pool token endpoint answers again', async () => {
+  const { countAttempt, assertNotLocked, limitKeys } = await import('@edgetune/auth');
+  const ip = `198.51.100.${Math.floor(Math.random() * 200) + 1}`;
+  const rule = { max: 2, windowMs: 60_000, lockMs: 15 * 60_000 };
+  for (let i = 0; i < 3; i++) await countAttempt(limitKeys.poolTokenIp(ip), rule);
+  await assert.rejects(assertNotLocked([limitKeys.poolTokenIp(ip)], 'failed pool token attempts from your address'), /Too many failed pool token attempts/);
+  const r = admin(['unlock', '--ip', ip]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(`Cleared 1 lock-out record of address ${ip.replace(/\./g, '\\.')}\\.`));
+  await assertNotLocked([limitKeys.poolTokenIp(ip)], 'failed pool token attempts from your address');
+  const both = admin(['unlock', '--ip', ip, '--email', 'x@example.test']);
+  assert.equal(both.status, 1);
+  assert.match(both.stderr, /unlock takes one of --ip or --email/);
+});

@@ -4,10 +4,11 @@
  *   npm run admin -- create-api-key --email E --org NAME [--name N] [--scopes read,train,publish,fleet,admin]
  *   npm run admin -- outbox [--to EMAIL] [--json] [--limit N]
  *   npm run admin -- health
+ *   npm run admin -- unlock (--ip ADDRESS | --email E)
  * create-api-key prints the new key as the last line of stdout; outbox prints the e-mails that
  * went to the local outbox (no SMTP_URL), newest first. Errors go to stderr, exit 1.
  */
-import { findUserByEmail, isRole, type Role } from '@edgetune/auth';
+import { clearAttempts, findUserByEmail, isRole, limitKeys, type Role } from '@edgetune/auth';
 import { DomainError } from '@edgetune/contracts';
 import { closeDb } from '@edgetune/db';
 import { createUser, findOrgByName, membershipOf } from '../identity/accounts';
@@ -21,7 +22,8 @@ const usage = `usage:
       or from EDGETUNE_ADMIN_PASSWORD, never from the command line
   admin create-api-key --email E --org NAME [--name KEYNAME] [--scopes read,train,publish,fleet,admin]
   admin outbox [--to EMAIL] [--json] [--limit N]
-  admin health   (the full health report: every component's address, pollers and errors)`;
+  admin health   (the full health report: every component's address, pollers and errors)
+  admin unlock --ip ADDRESS | --email E   (lift the brute-force lock-outs of an address or an account)`;
 
 class UsageError extends Error {}
 
@@ -138,6 +140,18 @@ export async function run(argv: string[], out: (line: string) => void = (l) => p
       out(m.text.trimEnd());
       out('');
     }
+    return;
+  }
+  if (command === 'unlock') {
+    // A support desk's tool: the address (or account) gets its failed-attempt counts and locks cleared.
+    const ip = flags.ip?.trim();
+    const email = flags.email?.trim();
+    if (!ip === !email) throw new UsageError('unlock takes one of --ip or --email');
+    const keys = ip
+      ? [limitKeys.signinIp(ip), limitKeys.signupIp(ip), limitKeys.resetIp(ip), limitKeys.resetSubmitIp(ip), limitKeys.apiKeyIp(ip), limitKeys.poolTokenIp(ip), limitKeys.fleetTokenIp(ip)]
+      : [limitKeys.signinAccount(email!), limitKeys.resetAccount(email!)];
+    const cleared = await clearAttempts(keys);
+    out(`Cleared ${cleared} lock-out record${cleared === 1 ? '' : 's'} of ${ip ? `address ${ip}` : email}.`);
     return;
   }
   if (command === 'health') {
