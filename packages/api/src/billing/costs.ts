@@ -34,26 +34,46 @@ export function trainingUnitPrice(plan: Plan, baseModel: string): number {
 
 const cents = (v: number) => Math.round(v * 100) / 100;
 
+/**
+ * What `quantity` of a metered usage kind costs on a plan, in cents: the one price list behind a
+ * job's line items, the month's spend and the cap. Training is priced by its model.
+ */
+export function usageCharge(plan: Plan, kind: string, quantity: number, baseModel = ''): number {
+  switch (kind) {
+    case 'training_tokens':
+      return (quantity / 1e6) * trainingUnitPrice(plan, baseModel);
+    case 'benchmark_device_seconds':
+      return (quantity / 60) * plan.prices.benchmarkPerDeviceMinuteMinor;
+    case 'storage_gb_days':
+      return quantity * plan.prices.storagePerGbDayMinor;
+    case 'fleet_active_devices':
+      // A daily count of active devices: a device active every day of a 30-day month costs the monthly price.
+      return (quantity / 30) * plan.prices.fleetDevicePerMonthMinor;
+    default:
+      return 0;
+  }
+}
+
 /** Line items of metered usage of one job. */
 export function costLines(plan: Plan, baseModel: string, usage: Record<string, number>, storageGbDays: number): CostLine[] {
   const lines: CostLine[] = [];
   const tokens = usage.training_tokens ?? 0;
   const perM = trainingUnitPrice(plan, baseModel);
-  lines.push({ item: 'training', quantity: tokens, unit: 'tokens', unitPriceMinor: perM, amountMinor: cents((tokens / 1e6) * perM) });
-  const minutes = (usage.benchmark_device_seconds ?? 0) / 60;
+  lines.push({ item: 'training', quantity: tokens, unit: 'tokens', unitPriceMinor: perM, amountMinor: cents(usageCharge(plan, 'training_tokens', tokens, baseModel)) });
+  const seconds = usage.benchmark_device_seconds ?? 0;
   lines.push({
     item: 'benchmarks',
-    quantity: Math.round(minutes * 100) / 100,
+    quantity: Math.round((seconds / 60) * 100) / 100,
     unit: 'device-minutes',
     unitPriceMinor: plan.prices.benchmarkPerDeviceMinuteMinor,
-    amountMinor: cents(minutes * plan.prices.benchmarkPerDeviceMinuteMinor),
+    amountMinor: cents(usageCharge(plan, 'benchmark_device_seconds', seconds)),
   });
   lines.push({
     item: 'storage',
     quantity: Math.round(storageGbDays * 1000) / 1000,
     unit: 'GB-days',
     unitPriceMinor: plan.prices.storagePerGbDayMinor,
-    amountMinor: cents(storageGbDays * plan.prices.storagePerGbDayMinor),
+    amountMinor: cents(usageCharge(plan, 'storage_gb_days', storageGbDays)),
   });
   return lines;
 }
@@ -90,22 +110,15 @@ export async function jobCost(orgId: string, job: { id: string; baseModel: strin
  * What the organization spent this calendar month: metered training and benchmarks of its jobs,
  * its daily storage and active fleet devices, less credits. Drives the spending cap.
  */
-export async function spentThisMonth(orgId: string, tx: Db = db()): Promise<number> {
-  const plan = await planOf(orgId, tx);
+export async function spentThisMonth(orgId: string, tx: Db = db(), plan?: Plan): Promise<number> {
+  plan ??= await planOf(orgId, tx);
   const since = periodStart();
   const rows = await tx
     .select({ kind: schema.usageRecords.kind, quantity: schema.usageRecords.quantity, baseModel: schema.jobs.baseModel })
     .from(schema.usageRecords)
     .leftJoin(schema.jobs, eq(schema.jobs.id, schema.usageRecords.jobId))
     .where(and(eq(schema.usageRecords.orgId, orgId), gte(schema.usageRecords.createdAt, since), inArray(schema.usageRecords.kind, ['training_tokens', 'benchmark_device_seconds', 'storage_gb_days', 'fleet_active_devices'])));
-  let total = 0;
-  for (const r of rows) {
-    if (r.kind === 'training_tokens') total += (r.quantity / 1e6) * trainingUnitPrice(plan, r.baseModel ?? '');
-    else if (r.kind === 'benchmark_device_seconds') total += (r.quantity / 60) * plan.prices.benchmarkPerDeviceMinuteMinor;
-    else if (r.kind === 'storage_gb_days') total += r.quantity * plan.prices.storagePerGbDayMinor;
-    // A daily count of active devices: a device active every day of a 30-day month costs the monthly price.
-    else total += (r.quantity / 30) * plan.prices.fleetDevicePerMonthMinor;
-  }
+  const total = rows.reduce((sum, r) => sum + usageCharge(plan, r.kind, r.quantity, r.baseModel ?? ''), 0);
   const [credits] = await tx
     .select({ v: sum(schema.billingCredits.amountMinor) })
     .from(schema.billingCredits)

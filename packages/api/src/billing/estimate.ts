@@ -10,7 +10,7 @@ import { estimateTraining } from '@edgetune/datasets';
 import { orgScope } from '../tenant';
 import { medianTrainingThroughput } from '../jobs/throughput';
 import { assertQuota, billingAccount, planOf } from './account';
-import { spentThisMonth, trainingUnitPrice } from './costs';
+import { spentThisMonth, trainingUnitPrice, usageCharge } from './costs';
 
 export interface JobCostEstimate {
   model: string;
@@ -49,7 +49,7 @@ export async function estimatePlan(orgId: string, job: PlannedJob, tx: Db = db()
     : { tokens: 0, seconds: null, costMinor: null, basis: `File '${job.training.id}' was uploaded before validation reports existed; upload it again to get an estimate.` };
   const account = await billingAccount(orgId, tx);
   const cap = account?.monthlyCapMinor ?? null;
-  const spent = cap === null ? 0 : await spentThisMonth(orgId, tx);
+  const spent = cap === null ? 0 : await spentThisMonth(orgId, tx, plan);
   const costKnown = est.costMinor !== null && est.tokens > 0;
   return {
     model: job.base.id,
@@ -96,9 +96,8 @@ export async function capReachedWhileTraining(ref: { orgId: string; jobId: strin
     .where(and(eq(schema.jobs.id, ref.jobId), eq(schema.jobs.orgId, ref.orgId)));
   if (!job) return null;
   const plan = await planOf(ref.orgId);
-  const price = trainingUnitPrice(plan, job.baseModel);
-  const soFar = (tokens / 1e6) * price;
-  const spent = await spentThisMonth(ref.orgId);
+  const soFar = usageCharge(plan, 'training_tokens', tokens, job.baseModel);
+  const spent = await spentThisMonth(ref.orgId, db(), plan);
   if (spent + soFar <= cap) return null;
   await db().update(schema.jobs).set({ trainedTokens: Math.round(tokens) }).where(and(eq(schema.jobs.id, ref.jobId), eq(schema.jobs.orgId, ref.orgId)));
   return `Stopped at the checkpoint of step ${checkpointStep} (its progress is saved): the ${Math.round(tokens).toLocaleString('en-US')} tokens trained so far cost ${usd(soFar)}, which with ${usd(spent)} spent this month reaches the monthly spending cap of ${usd(cap)}. Raise the cap on the Billing page and start the job again.`;

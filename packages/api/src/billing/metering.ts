@@ -6,11 +6,11 @@
  * deduplicates; a failure leaves the row unreported for the next pass. So nothing is lost and
  * nothing is counted twice. The orchestrator worker runs `settleBilling` periodically.
  */
-import { and, asc, eq, gte, isNotNull, isNull, sql, sum } from 'drizzle-orm';
+import { and, asc, eq, gte, isNotNull, isNull, sql } from 'drizzle-orm';
 import { loadConfig } from '@edgetune/config';
 import { newId, platformFailureCodes } from '@edgetune/contracts';
 import { db, schema } from '@edgetune/db';
-import { billingEnabled } from './account';
+import { billingEnabled, quotaUse } from './account';
 import { jobCost } from './costs';
 import { stripe } from './stripe';
 
@@ -31,9 +31,8 @@ export async function meterDailyUsage(now = Date.now()): Promise<number> {
   const orgs = await db().select({ orgId: schema.billingAccounts.orgId }).from(schema.billingAccounts).where(isNotNull(schema.billingAccounts.stripeCustomerId));
   let written = 0;
   for (const { orgId } of orgs) {
-    const [files] = await db().select({ v: sum(schema.files.bytes) }).from(schema.files).where(eq(schema.files.orgId, orgId));
-    const [variants] = await db().select({ v: sum(schema.modelVariants.sizeBytes) }).from(schema.modelVariants).where(eq(schema.modelVariants.orgId, orgId));
-    const gb = Math.ceil((Number(files?.v ?? 0) + Number(variants?.v ?? 0)) / 1024 ** 3);
+    // Stored data counts as the stored_bytes quota counts it.
+    const gb = Math.ceil((await quotaUse(orgId, 'stored_bytes')) / 1024 ** 3);
     const [active] = await db()
       .select({ v: sql<number>`count(*)::int` })
       .from(schema.fleetDevices)
