@@ -99,7 +99,9 @@ test('cancelling a benchmark kills its children', async () => {
   const pids: number[] = [];
   const p = benchmark(
     { jobId: 'job-b', device: 'x86_64-avx2', modelKey, evalKey: EVAL_KEY, maxNewTokens: 8 },
-    { signal: ac.signal, onSpawn: (pid) => { pids.push(pid); setTimeout(() => ac.abort(), 200); } },
+    // Cancel while the first child runs: 20 ms is less than llama-bench takes to load the model,
+    // where 200 ms let a fast first round finish and the next child start before the cancel.
+    { signal: ac.signal, onSpawn: (pid) => { pids.push(pid); setTimeout(() => ac.abort(), 20); } },
     { ...benchSettings(), threads: 1, repetitions: 50 },
   );
   await assert.rejects(p, CancelledError);
