@@ -34,7 +34,14 @@ export function db(): NodePgDatabase<typeof schema> {
  */
 export function newListenClient(): pg.Client {
   // Named by process, so an operator (or a test) can tell whose it is in pg_stat_activity.
-  const c = new pg.Client({ connectionString: loadConfig().DATABASE_URL, connectionTimeoutMillis: 5000, application_name: `edgetune-listen-${process.pid}` });
+  const c = new pg.Client({
+    connectionString: loadConfig().DATABASE_URL,
+    connectionTimeoutMillis: 5000,
+    application_name: `edgetune-listen-${process.pid}`,
+    // A listener only reads: without keepalive probes a dead server would go unnoticed for hours.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+  });
   listenClients.add(c);
   c.once('end', () => listenClients.delete(c));
   return c;

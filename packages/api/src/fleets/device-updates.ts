@@ -9,23 +9,29 @@ import { and, eq } from 'drizzle-orm';
 import { DomainError } from '@edgetune/contracts';
 import { db, schema } from '@edgetune/db';
 import { openRange, type RangeResult } from '../models/models';
-import { ownFleet, type DeviceCaller } from './enrollment';
+import { ownFleet, type DeviceCaller, type DeviceIdentity } from './enrollment';
+import { FleetCache } from './device-cache';
 import { servedRelease, type ReleaseRow } from './releases';
 import { ensureRepository, rootBody, timestampFor, type SignedTimestamp } from './tuf';
 
-type DeviceRow = typeof schema.fleetDevices.$inferSelect;
-
-function deviceOf(caller: DeviceCaller, fleetId: string): DeviceRow {
+function deviceOf(caller: DeviceCaller, fleetId: string): DeviceIdentity {
   ownFleet(caller, fleetId);
   if (caller.kind !== 'device') throw new DomainError('forbidden', "Release metadata is read with a device's own token, not the fleet's enrollment token.");
   return caller.device;
 }
 
-const noRelease = (d: DeviceRow) =>
+const noRelease = (d: DeviceIdentity) =>
   new DomainError('not_found', `Nothing is released to this device yet (channel '${d.channel}', rollout bucket ${d.bucket}).`, { param: 'release' });
 
-async function served(d: DeviceRow): Promise<ReleaseRow> {
-  const r = await servedRelease(d);
+/** Every device of a (fleet, channel, bucket) is served the same release: kept per process (about 10 kB each). */
+const SERVED_CACHE_ENTRIES = 4096;
+const servedReleases = new FleetCache<ReleaseRow>(SERVED_CACHE_ENTRIES);
+
+async function served(d: DeviceIdentity): Promise<ReleaseRow> {
+  const r = await servedReleases.get(`${d.fleetId}\0${d.channel}\0${d.bucket}`, async () => {
+    const row = await servedRelease(d);
+    return row && { fleetId: d.fleetId, value: row };
+  });
   if (!r) throw noRelease(d);
   return r;
 }

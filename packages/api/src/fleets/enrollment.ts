@@ -4,7 +4,7 @@
  * an API key: on every other route they are refused like any unknown credential (401).
  */
 import { createHash } from 'node:crypto';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, isNull, sql } from 'drizzle-orm';
 import { hashSecretToken, limitKeys, looksLikeSecretToken, newSecretToken, type RequestMeta } from '@edgetune/auth';
 import { checkInSchema, DomainError, enrollDeviceSchema, findDeviceProfile, newId } from '@edgetune/contracts';
 import { db, schema } from '@edgetune/db';
@@ -15,15 +15,28 @@ import { notFoundError } from '../tenant';
 import { DEVICE_TOKEN_PREFIX, deviceView, FLEET_TOKEN_PREFIX, type DeviceView } from './fleets';
 import { judgeStep } from './releases';
 import { assertQuota, lockOrgBilling } from '../billing/account';
+import { writeCheckIn } from './check-in-writer';
+import { FleetCache } from './device-cache';
 
 /** How often a device is asked to check in. */
 export const CHECK_IN_SECONDS = 60;
 
 type FleetRow = typeof schema.fleets.$inferSelect;
 type DeviceRow = typeof schema.fleetDevices.$inferSelect;
+/** A fleet as a token's holder knows it. */
+export type FleetIdentity = Pick<FleetRow, 'id' | 'orgId' | 'name'>;
+/**
+ * A device as its token's holder knows it: what does not change while the token is valid (a
+ * change of any of it drops the cached caller). What the device reports is read where needed.
+ */
+export type DeviceIdentity = Pick<DeviceRow, 'id' | 'orgId' | 'fleetId' | 'name' | 'profile' | 'channel' | 'bucket'>;
 
 /** Who calls a device route: a holder of a fleet's enrollment token, or an enrolled device. */
-export type DeviceCaller = { kind: 'enrollment'; fleet: FleetRow } | { kind: 'device'; fleet: FleetRow; device: DeviceRow };
+export type DeviceCaller = { kind: 'enrollment'; fleet: FleetIdentity } | { kind: 'device'; fleet: FleetIdentity; device: DeviceIdentity };
+
+/** Devices poll every minute: a process keeps the callers of this many tokens (about 0.3 kB each). */
+const CALLER_CACHE_ENTRIES = 200_000;
+const callers = new FleetCache<DeviceCaller>(CALLER_CACHE_ENTRIES);
 
 /** The caller of a bearer token, or 401 (wrong, rotated or revoked tokens count against the address). */
 export function deviceCallerFromToken(token: string | null, meta: RequestMeta): Promise<DeviceCaller> {
@@ -38,21 +51,44 @@ export function deviceCallerFromToken(token: string | null, meta: RequestMeta): 
   });
 }
 
-async function resolve(token: string): Promise<DeviceCaller | null> {
-  if (looksLikeSecretToken(token, FLEET_TOKEN_PREFIX)) {
-    const [fleet] = await db().select().from(schema.fleets).where(eq(schema.fleets.tokenHash, hashSecretToken(token))).limit(1);
-    return fleet ? { kind: 'enrollment', fleet } : null;
-  }
-  if (looksLikeSecretToken(token, DEVICE_TOKEN_PREFIX)) {
-    const [row] = await db()
-      .select({ device: schema.fleetDevices, fleet: schema.fleets })
-      .from(schema.fleetDevices)
-      .innerJoin(schema.fleets, eq(schema.fleets.id, schema.fleetDevices.fleetId))
-      .where(eq(schema.fleetDevices.tokenHash, hashSecretToken(token)))
-      .limit(1);
-    return row && !row.device.revokedAt ? { kind: 'device', fleet: row.fleet, device: row.device } : null;
-  }
-  return null;
+const fleetIdentity = { id: schema.fleets.id, orgId: schema.fleets.orgId, name: schema.fleets.name };
+const deviceIdentity = {
+  id: schema.fleetDevices.id,
+  orgId: schema.fleetDevices.orgId,
+  fleetId: schema.fleetDevices.fleetId,
+  name: schema.fleetDevices.name,
+  profile: schema.fleetDevices.profile,
+  channel: schema.fleetDevices.channel,
+  bucket: schema.fleetDevices.bucket,
+};
+
+/** The token lookups, prepared once per database connection pool (each device's first request runs them). */
+const prepareLookups = (database: ReturnType<typeof db>) => ({
+  database,
+  fleet: database.select(fleetIdentity).from(schema.fleets).where(eq(schema.fleets.tokenHash, sql.placeholder('hash'))).limit(1).prepare('fleet_by_token'),
+  device: database
+    .select({ device: deviceIdentity, fleet: fleetIdentity })
+    .from(schema.fleetDevices)
+    .innerJoin(schema.fleets, eq(schema.fleets.id, schema.fleetDevices.fleetId))
+    .where(and(eq(schema.fleetDevices.tokenHash, sql.placeholder('hash')), isNull(schema.fleetDevices.revokedAt)))
+    .limit(1)
+    .prepare('device_by_token'),
+});
+let lookups: ReturnType<typeof prepareLookups> | null = null;
+const tokenLookups = () => (lookups?.database === db() ? lookups : (lookups = prepareLookups(db())));
+
+function resolve(token: string): Promise<DeviceCaller | null> {
+  const enrollment = looksLikeSecretToken(token, FLEET_TOKEN_PREFIX);
+  if (!enrollment && !looksLikeSecretToken(token, DEVICE_TOKEN_PREFIX)) return Promise.resolve(null);
+  const hash = hashSecretToken(token);
+  return callers.get(hash, async () => {
+    if (enrollment) {
+      const [fleet] = await tokenLookups().fleet.execute({ hash });
+      return fleet ? { fleetId: fleet.id, value: { kind: 'enrollment', fleet } } : null;
+    }
+    const [row] = await tokenLookups().device.execute({ hash });
+    return row ? { fleetId: row.fleet.id, value: { kind: 'device', fleet: row.fleet, device: row.device } } : null;
+  });
 }
 
 /** The fleet in the path must be the token's own: to a token, another fleet does not exist. */
@@ -111,20 +147,15 @@ export async function checkIn(caller: DeviceCaller, fleetId: string, deviceId: s
     if (!release) throw new DomainError('invalid_request', `No release '${u.release_id}' in this fleet: report the release_id from the targets' custom field.`, { param: 'update.release_id' });
   }
   // A report is counted once per device and release: repeating it in later check-ins changes nothing.
-  const newReport = !!u && (caller.device.updateReleaseId !== u.release_id || caller.device.updateStatus !== u.status);
-  const [row] = await db()
-    .update(schema.fleetDevices)
-    .set({
-      lastCheckInAt: new Date(),
-      health: input.health,
-      installedVersion: input.installed_version ?? null,
-      lastError: input.last_error ?? null,
-      ...(u && newReport
-        ? { updateReleaseId: u.release_id, updateStatus: u.status, updateError: u.error ?? null, updateLatencyMs: u.smoke_latency_ms ?? null, updateReportedAt: new Date() }
-        : {}),
-    })
-    .where(and(eq(schema.fleetDevices.id, caller.device.id), eq(schema.fleetDevices.orgId, caller.fleet.orgId)))
-    .returning();
-  if (u && newReport && u.status === 'failed') await judgeStep(u.release_id, row.bucket);
-  return { device: deviceView(row), checkInSeconds: CHECK_IN_SECONDS };
+  const written = await writeCheckIn({
+    deviceId: caller.device.id,
+    orgId: caller.fleet.orgId,
+    health: input.health,
+    installedVersion: input.installed_version ?? null,
+    lastError: input.last_error ?? null,
+    report: u ? { releaseId: u.release_id, status: u.status, error: u.error ?? null, latencyMs: u.smoke_latency_ms ?? null } : null,
+  });
+  if (!written) throw notFoundError('device', deviceId, 'device_id');
+  if (u && written.newReport && u.status === 'failed') await judgeStep(u.release_id, written.device.bucket);
+  return { device: deviceView(written.device), checkInSeconds: CHECK_IN_SECONDS };
 }

@@ -12,6 +12,7 @@ import { parseInput } from '../errors';
 import { isUniqueViolation } from '../identity/accounts';
 import { recordAudit } from '../identity/audit';
 import { authorize, findOwned, notFoundError, orgScope, pageLimit, type Caller } from '../tenant';
+import { fleetChanged } from './device-cache';
 import { rotateRootKey } from './tuf';
 
 export const FLEET_TOKEN_PREFIX = 'etf_';
@@ -142,6 +143,7 @@ export async function rotateFleetToken(caller: Caller, id: string): Promise<Crea
     await tx.update(schema.fleets).set({ tokenHash: t.hash, tokenPrefix: t.shown }).where(orgScope(caller, schema.fleets, eq(schema.fleets.id, fleet.id)));
     await recordAudit(caller, { action: 'fleet.token_rotated', targetType: 'fleet', targetId: fleet.id, data: { name: fleet.name } }, tx);
   });
+  fleetChanged(fleet.id);
   return { fleet: await getFleet(caller, fleet.id), enrollmentToken: t.token };
 }
 
@@ -152,6 +154,7 @@ export async function deleteFleet(caller: Caller, id: string): Promise<{ id: str
     await tx.delete(schema.fleets).where(orgScope(caller, schema.fleets, eq(schema.fleets.id, fleet.id)));
     await recordAudit(caller, { action: 'fleet.deleted', targetType: 'fleet', targetId: fleet.id, data: { name: fleet.name } }, tx);
   });
+  fleetChanged(fleet.id);
   return { id: fleet.id, deleted: true };
 }
 
@@ -183,6 +186,7 @@ export async function revokeDevice(caller: Caller, fleetId: string, deviceId: st
     await recordAudit(caller, { action: 'fleet.device_revoked', targetType: 'device', targetId: device.id, data: { fleet: fleet.name, name: device.name } }, tx);
     return rows;
   });
+  fleetChanged(fleet.id);
   return deviceView(updated);
 }
 

@@ -12,6 +12,7 @@ import { parseInput } from '../errors';
 import { recordAudit, type AuditActor } from '../identity/audit';
 import { getModelVersion } from '../models/models';
 import { authorize, findOwned, notFoundError, orgScope, pageLimit, type Caller } from '../tenant';
+import { fleetChanged } from './device-cache';
 import { signRelease, type ReleaseTarget } from './tuf';
 
 export type ReleaseRow = typeof schema.fleetReleases.$inferSelect;
@@ -163,7 +164,7 @@ async function insertRelease(n: NewRelease): Promise<ReleaseRow> {
     const id = newId('release');
     const signed = await signRelease(n.fleet, seq, targets.map((t) => ({ ...t, custom: { ...t.custom, release_id: id } })));
     try {
-      return await db().transaction(async (tx) => {
+      const inserted = await db().transaction(async (tx) => {
         await tx
           .update(schema.fleetReleases)
           .set({ state: 'superseded', stateReason: `superseded by release ${seq}` })
@@ -183,6 +184,8 @@ async function insertRelease(n: NewRelease): Promise<ReleaseRow> {
         await recordAudit(n.actor, { action: n.action, targetType: 'release', targetId: id, data: { fleet: n.fleet.name, channel: n.channel, seq, model: version.name, steps: n.steps, rollbackOf: n.rollbackOf } }, tx);
         return row;
       });
+      fleetChanged(n.fleet.id);
+      return inserted;
     } catch (e) {
       // Two releases to one channel at once: the unique (fleet, channel, seq) index refuses one, which signs again as N+2.
       if (attempt < 5 && isUniqueViolation(e, 'fleet_releases_seq')) continue;
@@ -210,7 +213,7 @@ type Transition = { set: Partial<typeof schema.fleetReleases.$inferInsert>; acti
 
 /** Applies a transition if the release is still in the state it was read in (a concurrent change wins). */
 async function transition(actor: Caller | AuditActor, release: ReleaseRow, t: Transition): Promise<ReleaseRow> {
-  return db().transaction(async (tx) => {
+  const changed = await db().transaction(async (tx) => {
     const [row] = await tx
       .update(schema.fleetReleases)
       .set(t.set)
@@ -220,6 +223,8 @@ async function transition(actor: Caller | AuditActor, release: ReleaseRow, t: Tr
     await recordAudit(actor, { action: t.action, targetType: 'release', targetId: release.id, data: { seq: release.seq, channel: release.channel, from: { state: release.state, percent: release.percent }, to: { state: row.state, percent: row.percent }, reason: t.reason ?? null } }, tx);
     return row;
   });
+  fleetChanged(release.fleetId);
+  return changed;
 }
 
 function nextStep(r: ReleaseRow, reason: string): Transition {
@@ -282,6 +287,7 @@ export async function rollbackRelease(caller: Caller, fleetId: string, releaseId
     minReports: release.minReports, rollbackOf: release.id, actor: caller, action: 'fleet.release_rolled_back',
   });
   await db().update(schema.fleetReleases).set({ state: 'rolled_back', stateReason: `rolled back by release ${row.seq}` }).where(eq(schema.fleetReleases.id, release.id));
+  fleetChanged(release.fleetId);
   return (await views([row]))[0];
 }
 
