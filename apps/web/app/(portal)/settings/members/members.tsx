@@ -2,7 +2,8 @@
 import Link from 'next/link';
 import { useState, type FormEvent } from 'react';
 import { roles, type Role } from '@edgetune/auth/permissions';
-import { errorMessage, trpc } from '@/lib/trpc';
+import { trpc } from '@/lib/trpc';
+import { useAction } from '@/lib/use-action';
 import { useMe, usePermission } from '@/lib/me';
 import { usePoll } from '@/lib/use-poll';
 import { fmtDate } from '@/lib/format';
@@ -20,54 +21,39 @@ export function Members() {
   const manage = usePermission('manage_members');
   const members = usePoll(() => trpc.members.list.query(), null);
   const invitations = usePoll(() => (manage.allowed ? trpc.invitations.list.query() : Promise.resolve([])), null);
-  const [error, setError] = useState<string | null>(null);
-  const [busyRow, setBusyRow] = useState<string | null>(null);
-
+  const action = useAction();
+  const invite = useAction();
   const [email, setEmail] = useState('');
   const [role, setRole] = useState<Role>('member');
-  const [inviting, setInviting] = useState(false);
-  const [inviteError, setInviteError] = useState<string | null>(null);
   const [invited, setInvited] = useState<string | null>(null);
 
-  async function run(key: string, fn: () => Promise<unknown>) {
-    setError(null);
-    setBusyRow(key);
-    try {
-      await fn();
-    } catch (e) {
-      setError(errorMessage(e));
-    } finally {
-      setBusyRow(null);
-      await Promise.all([members.reload(), invitations.reload()]);
-    }
-  }
+  /** A row's action; the lists are reloaded whether it worked or not. */
+  const run = (key: string, fn: () => Promise<unknown>) =>
+    action.run(key, async () => {
+      try {
+        await fn();
+      } finally {
+        await Promise.all([members.reload(), invitations.reload()]);
+      }
+    });
 
-  async function onInvite(e: FormEvent) {
+  function onInvite(e: FormEvent) {
     e.preventDefault();
-    setInviting(true);
-    setInviteError(null);
     setInvited(null);
-    try {
+    void invite.run('invite', async () => {
       const inv = await trpc.invitations.create.mutate({ email: email.trim(), role });
       setInvited(inv.email);
       setEmail('');
       await invitations.reload();
-    } catch (err) {
-      setInviteError(errorMessage(err));
-    } finally {
-      setInviting(false);
-    }
+    });
   }
 
-  async function onLeave() {
+  function onLeave() {
     if (!window.confirm(`Leave ${me?.org.name ?? 'this organization'}? You will lose access to everything in it.`)) return;
-    setError(null);
-    try {
+    void action.run('leave', async () => {
       await trpc.members.leave.mutate();
       window.location.assign('/jobs');
-    } catch (e) {
-      setError(errorMessage(e));
-    }
+    });
   }
 
   return (
@@ -102,14 +88,14 @@ export function Members() {
               </option>
             ))}
           </select>
-          <button type="submit" disabled={!manage.allowed || inviting || !email.trim()} title={manage.reason ?? undefined} data-testid="invite-submit">
-            {inviting ? 'Sending…' : 'Send invitation'}
+          <button type="submit" disabled={!manage.allowed || invite.busy !== null || !email.trim()} title={manage.reason ?? undefined} data-testid="invite-submit">
+            {invite.busy ? 'Sending…' : 'Send invitation'}
           </button>
           <DeniedReason permission={manage} testid="invite-reason" />
         </form>
-        {inviteError && (
+        {invite.error && (
           <div className="alert error" data-testid="invite-create-error">
-            {inviteError}
+            {invite.error}
           </div>
         )}
         {invited && (
@@ -121,9 +107,9 @@ export function Members() {
 
       <div className="card">
         <h2>Members</h2>
-        {(members.error || error) && (
+        {(members.error || action.error) && (
           <div className="alert error" data-testid="members-error">
-            {error ?? members.error}
+            {action.error ?? members.error}
           </div>
         )}
         <div className="table-wrap">
@@ -151,7 +137,7 @@ export function Members() {
                       {manage.allowed ? (
                         <select
                           value={m.role}
-                          disabled={busyRow !== null}
+                          disabled={action.busy !== null}
                           onChange={(e) => void run(m.userId, () => trpc.members.changeRole.mutate({ userId: m.userId, role: e.target.value as Role }))}
                           data-testid="member-role"
                           aria-label={`Role of ${m.email}`}
@@ -172,7 +158,7 @@ export function Members() {
                     <td>{fmtDate(m.joinedAt)}</td>
                     <td>
                       {self ? (
-                        <button type="button" className="secondary small" onClick={() => void onLeave()} data-testid="member-leave">
+                        <button type="button" className="secondary small" onClick={onLeave} data-testid="member-leave">
                           Leave
                         </button>
                       ) : (
@@ -180,7 +166,7 @@ export function Members() {
                           <button
                             type="button"
                             className="secondary small"
-                            disabled={busyRow !== null}
+                            disabled={action.busy !== null}
                             onClick={() => {
                               if (window.confirm(`Remove ${m.email} from ${me?.org.name ?? 'this organization'}? Their access ends at once.`)) {
                                 void run(m.userId, () => trpc.members.remove.mutate({ userId: m.userId }));
@@ -232,7 +218,7 @@ export function Members() {
                       <button
                         type="button"
                         className="secondary small"
-                        disabled={busyRow !== null}
+                        disabled={action.busy !== null}
                         onClick={() => void run(inv.id, () => trpc.invitations.revoke.mutate({ id: inv.id }))}
                         data-testid="invitation-revoke"
                       >
