@@ -171,6 +171,8 @@ test('billing: plan, quotas and cap; subscribe through Checkout and the webhook;
     await expect(estimate.getByTestId('job-estimate-cost')).toContainText(/^\$[\d,]+\.\d{2} /);
     await expect(estimate.getByTestId('job-estimate-cost')).toContainText(`at $${(tinyPrice / 100).toLocaleString('en-US', { minimumFractionDigits: 2 })} per million tokens, Pay as you go plan`);
     await expect(page.getByTestId('job-estimate-over-cap')).toHaveCount(0);
+    // The memory plan beside the cost: the estimate against the memory the local trainer reports.
+    await expect(estimate.getByTestId('job-estimate-memory')).toContainText(/^about [\d.]+ (MiB|GiB) of [\d.]+ GiB on training pool 'local'/);
 
     // A one-cent cap: the next estimate (two epochs) warns that the job would not start.
     const capped = await page.request.post(url('/api/trpc/billing.setCap'), { data: { json: { monthly_cap: 1 } } });

@@ -14,3 +14,4 @@ export * from './pools';
 export * from './fleets';
 export * from './budgets';
 export * from './billing';
+export * from './training-memory';

@@ -132,6 +132,8 @@ export const jobResultSchema = z.object({
       /** The checkpoints kept (newest last, at most three) and the time spent saving (absent on older jobs). */
       checkpoints: z.array(z.object({ step: z.number(), size_bytes: z.number().nullable(), save_seconds: z.number().nullable() })).optional(),
       checkpoint_seconds: z.number().optional(),
+      /** Whether gradient checkpointing was in effect (the memory plan switches it on; absent on older jobs). */
+      gradient_checkpointing: z.boolean().optional(),
     })
     .optional(),
   // A DPO evaluation without a margin records null; the manifest publishes 0 then.

@@ -35,6 +35,8 @@ export interface Hyperparameters {
   loraAlpha: number;
   maxSeqLen: number;
   seed: number;
+  /** Recompute each block's activations in the backward pass: the job's memory plan switched it on to fit its pool. */
+  gradientCheckpointing: boolean;
 }
 
 // ---------------------------------------------------------------- trainer (Python, queue train.<pool>)
@@ -110,6 +112,8 @@ export interface TrainOutput {
   checkpoints?: { step: number; key: string; sizeBytes: number | null; saveSeconds: number | null }[];
   /** Time spent writing checkpoints, all of them. */
   checkpointSeconds?: number;
+  /** Whether gradient checkpointing was in effect; absent from older trainers. */
+  gradientCheckpointing?: boolean;
 }
 
 /** The machine a job trained on, as the trainer reports it (workers/trainer/edgetune_trainer/hardware.py). */

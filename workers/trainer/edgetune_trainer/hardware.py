@@ -63,6 +63,39 @@ def reset_peak(device: torch.device) -> None:
         torch.cuda.reset_peak_memory_stats(device)
 
 
+def _cgroup_limit() -> int | None:
+    """The container's memory limit (cgroup v2, then v1), when there is one."""
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            with open(path, encoding="utf-8") as f:
+                value = f.read().strip()
+        except OSError:
+            continue
+        if value.isdigit() and int(value) < 2**60:
+            return int(value)
+    return None
+
+
+def memory_bytes(device: torch.device) -> int:
+    """What a training run may use here: the GPU's memory on CUDA, otherwise RAM (or the container's
+    limit). TRAIN_MEMORY_BYTES overrides it, e.g. for a trainer that shares its machine."""
+    override = os.environ.get("TRAIN_MEMORY_BYTES", "").strip()
+    if override:
+        if not override.isdigit() or int(override) <= 0:
+            raise ValueError(f"TRAIN_MEMORY_BYTES must be a positive number of bytes, got {override!r}")
+        return int(override)
+    if device.type == "cuda":
+        return int(torch.cuda.get_device_properties(device).total_memory)
+    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    limit = _cgroup_limit()
+    return min(ram, limit) if limit else ram
+
+
+def peak_rss_bytes() -> int:
+    """The process's peak resident set so far (ru_maxrss is in KiB on Linux)."""
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+
+
 def describe(device: torch.device) -> dict[str, Any]:
     """The hardware that trained, with its peak memory since reset_peak (GPU: allocated by torch;
     CPU: the process's peak resident set)."""
@@ -86,8 +119,7 @@ def describe(device: torch.device) -> dict[str, Any]:
         "count": os.cpu_count() or 1,
         "threads": torch.get_num_threads(),
         "bf16": False,
-        # ru_maxrss is in KiB on Linux.
-        "peakMemoryBytes": int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024,
+        "peakMemoryBytes": peak_rss_bytes(),
         "torch": torch.__version__,
         "host": host,
     }

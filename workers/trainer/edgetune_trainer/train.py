@@ -335,6 +335,11 @@ def train(
     device = hardware.train_device()
     hardware.reset_peak(device)
     model = models.load_model(base_model_dir).to(device)
+    if hp.get("gradientCheckpointing"):
+        # The plan switches it on when the activations would not fit otherwise: each block's
+        # activations are recomputed in the backward pass instead of kept.
+        model.config.use_cache = False
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     if method == "lora":
         model = _wrap_lora(model, hp)
     model.train()
@@ -451,6 +456,8 @@ def train(
         "checkpointSeconds": ckpts.total_s,
         # What trained it (GPU or CPU, bf16 or not) and its peak memory: the job records both.
         "hardware": hardware.describe(device),
+        # Whether the memory plan's gradient checkpointing was in effect.
+        "gradientCheckpointing": bool(getattr(model, "is_gradient_checkpointing", False)),
     }
     storage.write_bytes(f"{prefix}/train-result.json", json.dumps(result).encode())
     return result

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -93,7 +94,12 @@ async def run() -> None:
     threads = configure_torch()
     staging = asyncio.get_running_loop().run_in_executor(None, _stage_builtin_models)
 
-    client = await Client.connect(address, namespace=namespace, **temporal_connect_options())
+    # The platform reads the trainer's memory from its identity to refuse jobs that cannot fit
+    # the pool (packages/api/src/jobs/memory.ts).
+    from . import hardware
+
+    identity = f"{os.getpid()}@{socket.gethostname()} memory={hardware.memory_bytes(hardware.train_device())}"
+    client = await Client.connect(address, namespace=namespace, identity=identity, **temporal_connect_options())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

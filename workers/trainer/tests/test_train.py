@@ -89,6 +89,23 @@ def test_checkpoint_resume_matches_uninterrupted(tiny_dir: Path, small_train: Pa
     assert [json.loads(line)["step"] for line in lines] == [1, 2, 3, 4, 5, 6]
 
 
+@pytest.mark.parametrize("method", ["full", "lora"])
+def test_gradient_checkpointing_trains_the_same(tiny_dir: Path, small_train: Path, method: str) -> None:
+    """The memory plan switches it on to fit a pool: the same steps give the same loss, recomputed."""
+    hp = {**SMALL_HP, "method": method}
+    plain = train.train(base_model_dir=tiny_dir, train_path=small_train, hyperparameters=hp, output_prefix=f"jobs/gc-off-{method}")
+    checkpointed = train.train(
+        base_model_dir=tiny_dir,
+        train_path=small_train,
+        hyperparameters={**hp, "gradientCheckpointing": True},
+        output_prefix=f"jobs/gc-on-{method}",
+    )
+    assert plain["gradientCheckpointing"] is False
+    assert checkpointed["gradientCheckpointing"] is True
+    assert checkpointed["steps"] == plain["steps"]
+    assert checkpointed["finalLoss"] == pytest.approx(plain["finalLoss"], rel=1e-4)
+
+
 def test_cancellation_stops_loop(tiny_dir: Path, small_train: Path) -> None:
     seen: list[dict[str, Any]] = []
     with pytest.raises(train.TrainingCancelled):

@@ -4,7 +4,7 @@
  * the model's tokenizer; time comes only from measured throughput, never invented.
  */
 import { and, eq } from 'drizzle-orm';
-import { DomainError, type DatasetReport } from '@edgetune/contracts';
+import { DomainError, type DatasetReport, type StoredMemoryPlan } from '@edgetune/contracts';
 import { db, schema, type Db } from '@edgetune/db';
 import { estimateTraining } from '@edgetune/datasets';
 import { orgScope } from '../tenant';
@@ -25,12 +25,15 @@ export interface JobCostEstimate {
   spendingCap: { monthlyCapMinor: number; spentThisMonthMinor: number; remainingMinor: number } | null;
   /** Whether the estimate would take the month's spend past the cap. */
   exceedsCap: boolean;
+  /** The peak memory planned on the training pool; null for a model of unknown architecture. */
+  memory: StoredMemoryPlan | null;
 }
 
 interface PlannedJob {
   base: { id: string };
   training: { id: string; report: DatasetReport | null };
   hyperparameters: { n_epochs: number };
+  memory: StoredMemoryPlan | null;
 }
 
 export async function estimatePlan(orgId: string, job: PlannedJob, tx: Db = db()): Promise<JobCostEstimate> {
@@ -62,6 +65,7 @@ export async function estimatePlan(orgId: string, job: PlannedJob, tx: Db = db()
     basis: est.basis,
     spendingCap: cap === null ? null : { monthlyCapMinor: cap, spentThisMonthMinor: spent, remainingMinor: Math.max(0, cap - spent) },
     exceedsCap: cap !== null && costKnown && spent + (est.costMinor ?? 0) > cap,
+    memory: job.memory,
   };
 }
 

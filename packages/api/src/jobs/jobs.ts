@@ -15,12 +15,15 @@ import {
   type JobBudgets,
   type JobStatus,
   type Quantization,
+  type StoredMemoryPlan,
   type TrainingObjective,
 } from '@edgetune/contracts';
+import { loadConfig } from '@edgetune/config';
 import { db, schema } from '@edgetune/db';
 import { taskQueues, temporalClient, workflowIds, workflowTypes, type FineTuneJobInput } from '@edgetune/temporal';
 import { authorize, findOwned, newestFirstAfter, notFoundError, orgScope, pageLimit, toPage, type Caller } from '../tenant';
 import { recordAudit } from '../identity/audit';
+import { planJobMemory } from './memory';
 import { describePollers, freshPollers, onlineDevicePools, type PollerInfo } from '../devices/devices';
 import { visiblePoolRow } from '../pools/pools';
 import { parseInput, zodToDomain } from '../errors';
@@ -206,6 +209,8 @@ interface JobPlan {
   quantizations: Quantization[] | null;
   budgets: JobBudgets | null;
   hyperparameters: ReturnType<typeof jobSettings>;
+  /** The peak memory on the training pool; null for a model of unknown architecture. */
+  memory: StoredMemoryPlan | null;
   suffix: string | null;
   seed: number;
 }
@@ -231,6 +236,9 @@ async function planJob(caller: Caller, input: CreateJobInput | unknown): Promise
   const quantizations = spec.quantizations ? narrowQuantizations(spec.quantizations, targetDevices) : null;
   const budgets = jobBudgets(spec.budgets, spec.target_budgets, targetDevices);
   const trainingPool = spec.training_pool ? await requireTrainingPool(spec.training_pool) : null;
+  // Stored complete: what the job trains with no longer depends on the catalog of the day.
+  const hyperparameters = jobSettings(base.id, { ...hp, method, objective });
+  const memory = await planJobMemory(base, hyperparameters, trainingPool ?? loadConfig().TRAIN_POOL);
   return {
     base,
     training,
@@ -241,8 +249,8 @@ async function planJob(caller: Caller, input: CreateJobInput | unknown): Promise
     trainingPool,
     quantizations,
     budgets,
-    // Stored complete: what the job trains with no longer depends on the catalog of the day.
-    hyperparameters: jobSettings(base.id, { ...hp, method, objective }),
+    hyperparameters,
+    memory,
     suffix: spec.suffix ?? null,
     seed: spec.seed ?? randomInt(0, 2 ** 31 - 1),
   };
@@ -262,7 +270,7 @@ export async function estimateJob(caller: Caller, input: CreateJobInput | unknow
 export async function createJob(caller: Caller, input: CreateJobInput | unknown): Promise<JobDetail> {
   authorize(caller, 'train');
   const plan = await planJob(caller, input);
-  const { base, training, validationFileId, objective, targetDevices, targetPools, trainingPool, quantizations, budgets, hyperparameters, suffix, seed } = plan;
+  const { base, training, validationFileId, objective, targetDevices, targetPools, trainingPool, quantizations, budgets, hyperparameters, memory, suffix, seed } = plan;
   const id = newId('job');
   const workflowId = workflowIds.fineTuneJob(id);
   await db().transaction(async (tx) => {
@@ -285,6 +293,7 @@ export async function createJob(caller: Caller, input: CreateJobInput | unknown)
         trainingPool,
         quantizations,
         budgets,
+        memoryPlan: memory,
         suffix,
         seed,
         status: 'validating_files' satisfies JobStatus,

@@ -17,6 +17,7 @@ const job = (over: Partial<JobRow> = {}): JobRow => ({
   trainingPool: null,
   quantizations: null,
   budgets: null,
+  memoryPlan: null,
   suffix: 'demo',
   seed: 42,
   status: 'running',

@@ -78,6 +78,14 @@ export function toOpenAIJob(job: JobRow, version?: VersionRow | null) {
     quantizations: job.quantizations ?? null,
     budgets: job.budgets?.all ?? null,
     target_budgets: job.budgets?.targets ?? null,
+    memory_plan: job.memoryPlan
+      ? {
+          estimated_peak_bytes: job.memoryPlan.peakBytes,
+          gradient_checkpointing: job.memoryPlan.gradientCheckpointing,
+          pool_memory_bytes: job.memoryPlan.capacityBytes,
+          training_pool: job.memoryPlan.pool,
+        }
+      : null,
   };
 }
 

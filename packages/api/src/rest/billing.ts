@@ -22,6 +22,9 @@ export function restEstimate(e: JobCostEstimate) {
       ? { monthly_cap: e.spendingCap.monthlyCapMinor / 100, spent_this_month: e.spendingCap.spentThisMonthMinor / 100, remaining: e.spendingCap.remainingMinor / 100 }
       : null,
     exceeds_cap: e.exceedsCap,
+    memory: e.memory
+      ? { peak_bytes: e.memory.peakBytes, gradient_checkpointing: e.memory.gradientCheckpointing, pool_memory_bytes: e.memory.capacityBytes, training_pool: e.memory.pool }
+      : null,
   };
 }
 

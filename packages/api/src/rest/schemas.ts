@@ -258,6 +258,16 @@ export const jobSchema = z
     quantizations: z.array(z.string()).nullable().meta({ description: "The quantizations the job narrowed its devices' candidates to; null = every candidate" }),
     budgets: budgetsSchema.nullable().optional().meta({ description: "Budgets the job set for every target device; null = each profile's defaults" }),
     target_budgets: z.record(z.string(), budgetsSchema).nullable().optional().meta({ description: 'Budgets the job set per target device, over `budgets`' }),
+    memory_plan: z
+      .object({
+        estimated_peak_bytes: int,
+        gradient_checkpointing: z.boolean(),
+        pool_memory_bytes: int.nullable(),
+        training_pool: z.string(),
+      })
+      .nullable()
+      .optional()
+      .meta({ description: "The peak memory planned at launch on the training pool, and whether gradient checkpointing was switched on to fit it; the measured peak is in result.training.hardware. Null on jobs from before memory planning" }),
     // A job alone (not in a list) adds its stages, result and model version.
     started_at: time.nullable().optional(),
     stages: z.array(stageSchema).optional(),
@@ -519,6 +529,15 @@ export const jobEstimateSchema = z
     basis: z.string(),
     spending_cap: z.object({ monthly_cap: money, spent_this_month: money, remaining: money }).nullable(),
     exceeds_cap: z.boolean(),
+    memory: z
+      .object({
+        peak_bytes: z.number().int().meta({ description: 'Estimated peak memory of the training run (weights, gradients, optimizer state, activations, runtime)' }),
+        gradient_checkpointing: z.boolean().meta({ description: 'Switched on because the run fits the pool only with it' }),
+        pool_memory_bytes: z.number().int().nullable().meta({ description: "Memory of the training pool's smallest trainer online; null when its trainers do not report it" }),
+        training_pool: z.string(),
+      })
+      .nullable()
+      .meta({ description: 'The memory plan; null for a model whose architecture the platform does not know' }),
   })
   .meta({ id: 'JobEstimate' });
 

@@ -132,6 +132,7 @@ export function jobSummaryView(j: JobRow) {
     trainingPool: j.trainingPool ?? null,
     quantizations: j.quantizations ?? null,
     budgets: j.budgets ?? null,
+    memoryPlan: j.memoryPlan ?? null,
     suffix: j.suffix,
     seed: j.seed,
     error: j.error ?? null,

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { bigint, bigserial, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
-import type { JobBudgets, JobResult, StoredError, StoredJobEventData, StoredJobSettings } from '@edgetune/contracts';
+import type { JobBudgets, JobResult, StoredError, StoredJobEventData, StoredJobSettings, StoredMemoryPlan } from '@edgetune/contracts';
 import { files } from './files';
 import { orgs, users } from './orgs';
 
@@ -23,6 +23,8 @@ export const jobs = pgTable(
     quantizations: text('quantizations').array(),
     /** Budgets the job set for every target and per target device; null = each profile's defaults. */
     budgets: jsonb('budgets').$type<JobBudgets>(),
+    /** The peak memory planned at launch, and whether gradient checkpointing makes it fit; null on older jobs. */
+    memoryPlan: jsonb('memory_plan').$type<StoredMemoryPlan>(),
     suffix: text('suffix'),
     seed: integer('seed').notNull(),
     status: text('status').notNull(),

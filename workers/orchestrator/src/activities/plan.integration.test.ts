@@ -26,7 +26,11 @@ test('complete stored settings reach the trainer unchanged; partial ones from ol
   const { orgId } = await newOrg('plan');
   const complete = { method: 'lora', objective: 'dpo', n_epochs: 7, learning_rate: 3.3e-4, batch_size: 3, lora_rank: 5, lora_alpha: 11, beta: 0.37 } as const;
   const a = await loadJobPlan({ orgId, jobId: await storedJob(orgId, 'lfm2-350m', complete, 17) });
-  assert.deepEqual(a.hyperparameters, { method: 'lora', objective: 'dpo', epochs: 7, learningRate: 3.3e-4, batchSize: 3, loraRank: 5, loraAlpha: 11, beta: 0.37, maxSeqLen: 512, seed: 17 });
+  assert.deepEqual(a.hyperparameters, { method: 'lora', objective: 'dpo', epochs: 7, learningRate: 3.3e-4, batchSize: 3, loraRank: 5, loraAlpha: 11, beta: 0.37, maxSeqLen: 512, seed: 17, gradientCheckpointing: false });
+  // The memory plan stored at launch decides gradient checkpointing.
+  const planned = await storedJob(orgId, 'lfm2-350m', complete, 17);
+  await db().update(schema.jobs).set({ memoryPlan: { peakBytes: 1, gradientCheckpointing: true, capacityBytes: 2, pool: 'local' } }).where(eq(schema.jobs.id, planned));
+  assert.equal((await loadJobPlan({ orgId, jobId: planned })).hyperparameters.gradientCheckpointing, true);
 
   // A row from before preference tuning and before lora_alpha was stored.
   const legacy = { method: 'lora', n_epochs: 1, learning_rate: 2e-3, batch_size: 8, lora_rank: 16 } as const;

@@ -142,8 +142,10 @@ test('the trainer gets the stored settings as they are: the plan fills in none o
   // Values no catalog entry uses, so a default slipped in anywhere would show.
   const stored: JobSettings = { method: 'lora', objective: 'dpo', n_epochs: 7, learning_rate: 3.3e-4, batch_size: 3, lora_rank: 5, lora_alpha: 11, beta: 0.37 };
   assert.deepEqual(trainerSettings(stored, { maxSeqLen: 123, seed: 99 }), {
-    method: 'lora', objective: 'dpo', epochs: 7, learningRate: 3.3e-4, batchSize: 3, loraRank: 5, loraAlpha: 11, beta: 0.37, maxSeqLen: 123, seed: 99,
+    method: 'lora', objective: 'dpo', epochs: 7, learningRate: 3.3e-4, batchSize: 3, loraRank: 5, loraAlpha: 11, beta: 0.37, maxSeqLen: 123, seed: 99, gradientCheckpointing: false,
   });
+  // The memory plan's gradient checkpointing reaches the trainer.
+  assert.equal(trainerSettings(stored, { maxSeqLen: 123, seed: 99, gradientCheckpointing: true }).gradientCheckpointing, true);
   // Supervised jobs carry no beta; the trainer gets none.
   const sft = trainerSettings({ ...stored, objective: 'sft', beta: undefined }, { maxSeqLen: 123, seed: 99 });
   assert.equal('beta' in sft, false);

@@ -39,7 +39,7 @@ export interface JobPlan {
  * complete (`readJobSettings` checks them, and completes rows stored before they were stored
  * whole through the catalog's one function).
  */
-export function trainerSettings(s: JobSettings, job: { maxSeqLen: number; seed: number }): Hyperparameters {
+export function trainerSettings(s: JobSettings, job: { maxSeqLen: number; seed: number; gradientCheckpointing?: boolean }): Hyperparameters {
   return {
     method: s.method,
     objective: s.objective,
@@ -51,6 +51,7 @@ export function trainerSettings(s: JobSettings, job: { maxSeqLen: number; seed: 
     loraAlpha: s.lora_alpha,
     maxSeqLen: job.maxSeqLen,
     seed: job.seed,
+    gradientCheckpointing: job.gradientCheckpointing ?? false,
   };
 }
 
@@ -96,7 +97,11 @@ export async function loadJobPlan(ref: { jobId: string; orgId: string }): Promis
   }
   return {
     baseModel: { id: model.id, storagePrefix: model.storagePrefix, hubId: model.hubId, builtin: model.builtin, contextLength: model.contextLength },
-    hyperparameters: trainerSettings(readJobSettings(model.id, job.hyperparameters), { maxSeqLen: trainingMaxSeqLen(model), seed: job.seed }),
+    hyperparameters: trainerSettings(readJobSettings(model.id, job.hyperparameters), {
+      maxSeqLen: trainingMaxSeqLen(model),
+      seed: job.seed,
+      gradientCheckpointing: job.memoryPlan?.gradientCheckpointing ?? false,
+    }),
     trainingFileKey: await fileKey(job.trainingFileId),
     validationFileKey: job.validationFileId ? await fileKey(job.validationFileId) : null,
     trainPool: job.trainingPool ?? loadConfig().TRAIN_POOL,

@@ -226,6 +226,7 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
                 checkpoint_seconds: trained.checkpointSeconds ?? 0,
               }
             : {}),
+          ...(trained.gradientCheckpointing !== undefined ? { gradient_checkpointing: trained.gradientCheckpointing } : {}),
           ...(trained.hardware
             ? {
                 hardware: {

@@ -84,6 +84,22 @@ function resultSection(job: JobDetail, section: 'evaluation' | 'training'): [str
   return Object.entries(obj).filter((e): e is [string, number] => typeof e[1] === 'number' && Number.isFinite(e[1]));
 }
 
+/** The peak memory planned at launch next to the one measured, and whether checkpointing made it fit. */
+function MemoryPlan({ job }: { job: JobDetail }) {
+  const plan = job.memoryPlan;
+  const training = ((job.result ?? {}) as { training?: { hardware?: { peak_memory_bytes?: number; device?: string } } }).training;
+  const measured = training?.hardware?.peak_memory_bytes;
+  if (!plan) return null;
+  return (
+    <p className="small muted" data-testid="train-memory">
+      Memory: about {fmtBytes(plan.peakBytes)} planned
+      {plan.capacityBytes !== null && ` of ${fmtBytes(plan.capacityBytes)} on training pool '${plan.pool}'`}
+      {plan.gradientCheckpointing && ', with gradient checkpointing to fit'}
+      {measured !== undefined && ` · measured peak ${fmtBytes(measured)}${training?.hardware?.device === 'cuda' ? ' (GPU)' : ' (resident)'}`}
+    </p>
+  );
+}
+
 /** The checkpoints the trainer kept (at most three) with their size and save time. */
 function CheckpointsKept({ job }: { job: JobDetail }) {
   const training = ((job.result ?? {}) as { training?: { checkpoints?: { step: number; size_bytes: number | null; save_seconds: number | null }[] } }).training;
@@ -297,6 +313,7 @@ export function JobView({ id }: { id: string }) {
             </p>
           )}
           <CheckpointsKept job={j} />
+          <MemoryPlan job={j} />
         </div>
       </div>
 

@@ -3,7 +3,7 @@ import Link from 'next/link';
 import { useEffect, useRef, useState } from 'react';
 import { errorMessage, trpc } from '@/lib/trpc';
 import { usePermission } from '@/lib/me';
-import { fmtNum, fmtUsd } from '@/lib/format';
+import { fmtBytes, fmtNum, fmtUsd } from '@/lib/format';
 import type { JobCostEstimate } from '@/lib/types';
 
 /** Typing in a field asks once it pauses, not on every keystroke. */
@@ -88,6 +88,21 @@ export function JobEstimate({ state }: { state: EstimateState }) {
                 at {fmtUsd(e.price.perMillionTokensMinor)} per million tokens, {e.price.plan} plan
               </span>
             </dd>
+            {e.memory && (
+              <>
+                <dt>Peak memory</dt>
+                <dd data-testid="job-estimate-memory">
+                  about {fmtBytes(e.memory.peakBytes)}
+                  {e.memory.capacityBytes !== null && (
+                    <span className="muted">
+                      {' '}
+                      of {fmtBytes(e.memory.capacityBytes)} on training pool &apos;{e.memory.pool}&apos;
+                    </span>
+                  )}
+                  {e.memory.gradientCheckpointing && <span className="muted"> · gradient checkpointing on, to fit</span>}
+                </dd>
+              </>
+            )}
             {e.spendingCap && (
               <>
                 <dt>Spending cap</dt>

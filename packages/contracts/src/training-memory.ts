@@ -1,0 +1,169 @@
+/**
+ * How much memory a training run will hold at its peak, known before it starts: the plan shows it
+ * with the job's cost estimate, switches on gradient checkpointing when that is what makes a job
+ * fit its training pool, and refuses a job that cannot fit even so.
+ *
+ * The trainer keeps float32 weights and AdamW state (bf16 only as autocast on GPUs), so:
+ * - weights: 4 bytes per parameter, plus the checkpoint's own bf16 copy while it loads;
+ * - trained parameters (all of them, or LoRA's adapters): 4 bytes of gradient, 8 of AdamW moments,
+ *   and the optimizer step's temporaries;
+ * - activations: per token of the largest batch (batch size × sequence length, twice for DPO's
+ *   chosen and rejected), in every block and in the logits over the vocabulary; with gradient
+ *   checkpointing only each block's input is kept, and one block's activations are recomputed;
+ * - the runtime itself (Python, PyTorch, transformers).
+ *
+ * The per-token and fixed constants are measured, not derived: `npm run bench:train-memory` runs
+ * the trainer on the LFM2-350M configuration and prints this estimate next to the measured peak.
+ */
+
+/** What the estimate needs of a model's architecture (from its config.json). */
+export interface ModelArchitecture {
+  parameters: number;
+  hiddenSize: number;
+  /** The feed-forward width after LFM2's auto-adjustment. */
+  ffnSize: number;
+  layers: number;
+  attentionLayers: number;
+  kvHeads: number;
+  heads: number;
+  vocab: number;
+  /** Bytes per parameter of the checkpoint as stored (bf16: 2). */
+  storedBytesPerParameter: number;
+}
+
+/**
+ * The architectures of the catalog's models: lfm2-tiny as the trainer generates it
+ * (edgetune_trainer/tiny_model.py), the released LFM2 configurations (LiquidAI/LFM2-*'s
+ * config.json; the feed-forward width as `block_auto_adjust_ff_dim` makes it).
+ */
+export const modelArchitectures: Record<string, ModelArchitecture> = {
+  'lfm2-tiny': { parameters: 4_205_952, hiddenSize: 256, ffnSize: 512, layers: 6, attentionLayers: 3, heads: 4, kvHeads: 2, vocab: 1814, storedBytesPerParameter: 4 },
+  'lfm2-350m': { parameters: 354_483_968, hiddenSize: 1024, ffnSize: 4608, layers: 16, attentionLayers: 6, heads: 16, kvHeads: 8, vocab: 65_536, storedBytesPerParameter: 2 },
+  'lfm2-700m': { parameters: 742_489_344, hiddenSize: 1536, ffnSize: 6912, layers: 16, attentionLayers: 6, heads: 24, kvHeads: 8, vocab: 65_536, storedBytesPerParameter: 2 },
+  'lfm2-1.2b': { parameters: 1_170_340_608, hiddenSize: 2048, ffnSize: 8192, layers: 16, attentionLayers: 6, heads: 32, kvHeads: 8, vocab: 65_536, storedBytesPerParameter: 2 },
+  'lfm2-2.6b': { parameters: 2_569_272_320, hiddenSize: 2048, ffnSize: 10_752, layers: 30, attentionLayers: 8, heads: 32, kvHeads: 8, vocab: 65_536, storedBytesPerParameter: 2 },
+};
+
+export interface MemoryEstimateInput {
+  modelId: string;
+  method: 'lora' | 'full';
+  objective: 'sft' | 'dpo';
+  batchSize: number;
+  loraRank: number;
+  /** The longest sequence trained (examples are cut to it). */
+  seqLen: number;
+  gradientCheckpointing: boolean;
+}
+
+export interface MemoryEstimate {
+  /** The peak: the larger of loading and training. */
+  peakBytes: number;
+  runtimeBytes: number;
+  weightsBytes: number;
+  /** Gradients, AdamW moments and the optimizer step's temporaries of the trained parameters. */
+  optimizerBytes: number;
+  activationsBytes: number;
+  /** The weights plus the checkpoint's stored copy, while loading. */
+  loadingBytes: number;
+  trainedParameters: number;
+  gradientCheckpointing: boolean;
+}
+
+// Measured constants (see the module comment and the README's memory section).
+/** Python, PyTorch, transformers and peft, resident before the model loads. */
+const RUNTIME_BYTES = 0.55 * 2 ** 30;
+/** What a training step holds besides weights, optimizer and activations (autograd, allocator). */
+const STEP_OVERHEAD_BYTES = 0.25 * 2 ** 30;
+/** The optimizer step's temporaries, per byte of AdamW state (foreach kernels copy a list at a time). */
+const OPTIMIZER_TEMPORARIES = 0.2;
+/** Floats kept per token and block, in units of the block's widths (2 × hidden + feed-forward). */
+const BLOCK_FLOATS_PER_WIDTH = 3.3;
+/**
+ * LoRA keeps more per token than the frozen block alone: each adapted module's adapter output,
+ * scaled, and the sum, in floats per output feature of the modules it adapts.
+ */
+const LORA_FLOATS_PER_OUTPUT = 2.2;
+/** Floats per token and vocabulary entry: the logits, their log-softmax and its gradient. */
+const LOGIT_COPIES = 3;
+/** Floats per token and block kept under gradient checkpointing: the block's input. */
+const CHECKPOINTED_FLOATS_PER_HIDDEN = 1;
+/** Under gradient checkpointing the logits' copies never meet the blocks' activations: two live at the peak. */
+const CHECKPOINTED_LOGIT_COPIES = 2;
+/** What LoRA's adapters keep per output feature under gradient checkpointing. */
+const CHECKPOINTED_LORA_FLOATS_PER_OUTPUT = 1.1;
+
+/** The output features of the modules LoRA adapts (train.py's LORA_TARGET_MODULES), over all blocks. */
+function loraOutputs(a: ModelArchitecture): number {
+  const h = a.hiddenSize;
+  const kv = (h / a.heads) * a.kvHeads;
+  return a.layers * (2 * a.ffnSize + h) + a.attentionLayers * (2 * h + 2 * kv) + (a.layers - a.attentionLayers) * (3 * h + h);
+}
+
+/** The adapters LoRA trains: rank × (in + out) for each module the trainer targets (train.py's LORA_TARGET_MODULES). */
+export function loraParameters(a: ModelArchitecture, rank: number): number {
+  const h = a.hiddenSize;
+  const kv = (h / a.heads) * a.kvHeads;
+  const ffn = 3 * (h + a.ffnSize); // w1, w3: h → ffn; w2: ffn → h
+  const attention = 2 * h + 2 * (h + kv) + 2 * h; // q, k, v, out_proj
+  const conv = 4 * h + 2 * h; // in_proj: h → 3h; out_proj
+  return rank * (a.layers * ffn + a.attentionLayers * attention + (a.layers - a.attentionLayers) * conv);
+}
+
+export function estimateTrainingMemory(input: MemoryEstimateInput): MemoryEstimate | null {
+  const a = modelArchitectures[input.modelId];
+  if (!a) return null;
+  const weightsBytes = 4 * a.parameters;
+  const trainedParameters = input.method === 'full' ? a.parameters : loraParameters(a, input.loraRank);
+  const adam = 8 * trainedParameters;
+  const optimizerBytes = 4 * trainedParameters + adam * (1 + OPTIMIZER_TEMPORARIES);
+  const tokens = input.batchSize * input.seqLen * (input.objective === 'dpo' ? 2 : 1);
+  const lora = input.method === 'lora' ? loraOutputs(a) : 0;
+  const block = BLOCK_FLOATS_PER_WIDTH * (2 * a.hiddenSize + a.ffnSize);
+  const perToken = input.gradientCheckpointing
+    ? // Each block's input, one block's activations while it is recomputed, the adapters' outputs, the logits.
+      a.layers * CHECKPOINTED_FLOATS_PER_HIDDEN * a.hiddenSize + block + CHECKPOINTED_LORA_FLOATS_PER_OUTPUT * lora + CHECKPOINTED_LOGIT_COPIES * a.vocab
+    : a.layers * block + LORA_FLOATS_PER_OUTPUT * lora + LOGIT_COPIES * a.vocab;
+  const activationsBytes = 4 * tokens * perToken;
+  const loadingBytes = weightsBytes + a.storedBytesPerParameter * a.parameters;
+  const training = weightsBytes + optimizerBytes + activationsBytes + STEP_OVERHEAD_BYTES;
+  return {
+    peakBytes: Math.round(RUNTIME_BYTES + Math.max(loadingBytes, training)),
+    runtimeBytes: RUNTIME_BYTES,
+    weightsBytes,
+    optimizerBytes: Math.round(optimizerBytes),
+    activationsBytes: Math.round(activationsBytes),
+    loadingBytes,
+    trainedParameters,
+    gradientCheckpointing: input.gradientCheckpointing,
+  };
+}
+
+export interface MemoryPlan {
+  estimate: MemoryEstimate;
+  /** The memory of the pool's smallest trainer, when its trainers report it. */
+  capacityBytes: number | null;
+  /** The estimate fits the capacity (true when the capacity is unknown). */
+  fits: boolean;
+}
+
+/**
+ * The run's memory plan on a pool whose smallest trainer has `capacityBytes` (null: unknown).
+ * Gradient checkpointing costs a second forward pass per step, so it is switched on only when the
+ * run would not fit without it and fits with it. Null when the model's architecture is unknown.
+ */
+export function planTrainingMemory(input: Omit<MemoryEstimateInput, 'gradientCheckpointing'>, capacityBytes: number | null): MemoryPlan | null {
+  const plain = estimateTrainingMemory({ ...input, gradientCheckpointing: false });
+  if (!plain) return null;
+  if (capacityBytes === null || plain.peakBytes <= capacityBytes) return { estimate: plain, capacityBytes, fits: true };
+  const checkpointed = estimateTrainingMemory({ ...input, gradientCheckpointing: true })!;
+  return { estimate: checkpointed, capacityBytes, fits: checkpointed.peakBytes <= capacityBytes };
+}
+
+/** A job's memory plan as the job keeps it (the trainer gets `gradientCheckpointing`). */
+export interface StoredMemoryPlan {
+  peakBytes: number;
+  gradientCheckpointing: boolean;
+  /** The smallest trainer of the pool when the job was planned; null when its trainers did not say. */
+  capacityBytes: number | null;
+  pool: string;
+}
