@@ -69,35 +69,23 @@ export interface MemoryEstimate {
   gradientCheckpointing: boolean;
 }
 
-// Measured constants (see the module comment and the README's memory section).
+// Measured constants (see the module comment and the README's memory section), with the trainer's
+// allocator set up as it runs it (hardware.predictable_allocator: without it glibc's heap
+// fragments and the same run peaks anywhere in a 40 % range).
 /** Python, PyTorch, transformers and peft, resident before the model loads. */
 const RUNTIME_BYTES = 0.55 * 2 ** 30;
 /** What a training step holds besides weights, optimizer and activations (autograd, allocator). */
-const STEP_OVERHEAD_BYTES = 0.25 * 2 ** 30;
+const STEP_OVERHEAD_BYTES = 0.5 * 2 ** 30;
+/** The share of the gradients already alive when the activations peak (the backward pass frees one as it makes the other). */
+const GRADIENTS_AT_ACTIVATION_PEAK = 0.3;
 /** The optimizer step's temporaries, per byte of AdamW state (foreach kernels copy a list at a time). */
 const OPTIMIZER_TEMPORARIES = 0.2;
 /** Floats kept per token and block, in units of the block's widths (2 × hidden + feed-forward). */
-const BLOCK_FLOATS_PER_WIDTH = 3.3;
-/**
- * LoRA keeps more per token than the frozen block alone: each adapted module's adapter output,
- * scaled, and the sum, in floats per output feature of the modules it adapts.
- */
-const LORA_FLOATS_PER_OUTPUT = 2.2;
+const BLOCK_FLOATS_PER_WIDTH = 4.4;
 /** Floats per token and vocabulary entry: the logits, their log-softmax and its gradient. */
 const LOGIT_COPIES = 3;
 /** Floats per token and block kept under gradient checkpointing: the block's input. */
 const CHECKPOINTED_FLOATS_PER_HIDDEN = 1;
-/** Under gradient checkpointing the logits' copies never meet the blocks' activations: two live at the peak. */
-const CHECKPOINTED_LOGIT_COPIES = 2;
-/** What LoRA's adapters keep per output feature under gradient checkpointing. */
-const CHECKPOINTED_LORA_FLOATS_PER_OUTPUT = 1.1;
-
-/** The output features of the modules LoRA adapts (train.py's LORA_TARGET_MODULES), over all blocks. */
-function loraOutputs(a: ModelArchitecture): number {
-  const h = a.hiddenSize;
-  const kv = (h / a.heads) * a.kvHeads;
-  return a.layers * (2 * a.ffnSize + h) + a.attentionLayers * (2 * h + 2 * kv) + (a.layers - a.attentionLayers) * (3 * h + h);
-}
 
 /** The adapters LoRA trains: rank × (in + out) for each module the trainer targets (train.py's LORA_TARGET_MODULES). */
 export function loraParameters(a: ModelArchitecture, rank: number): number {
@@ -114,18 +102,19 @@ export function estimateTrainingMemory(input: MemoryEstimateInput): MemoryEstima
   if (!a) return null;
   const weightsBytes = 4 * a.parameters;
   const trainedParameters = input.method === 'full' ? a.parameters : loraParameters(a, input.loraRank);
+  const gradients = 4 * trainedParameters;
   const adam = 8 * trainedParameters;
-  const optimizerBytes = 4 * trainedParameters + adam * (1 + OPTIMIZER_TEMPORARIES);
   const tokens = input.batchSize * input.seqLen * (input.objective === 'dpo' ? 2 : 1);
-  const lora = input.method === 'lora' ? loraOutputs(a) : 0;
   const block = BLOCK_FLOATS_PER_WIDTH * (2 * a.hiddenSize + a.ffnSize);
-  const perToken = input.gradientCheckpointing
-    ? // Each block's input, one block's activations while it is recomputed, the adapters' outputs, the logits.
-      a.layers * CHECKPOINTED_FLOATS_PER_HIDDEN * a.hiddenSize + block + CHECKPOINTED_LORA_FLOATS_PER_OUTPUT * lora + CHECKPOINTED_LOGIT_COPIES * a.vocab
-    : a.layers * block + LORA_FLOATS_PER_OUTPUT * lora + LOGIT_COPIES * a.vocab;
-  const activationsBytes = 4 * tokens * perToken;
+  // Checkpointed: each block's input, and one block's activations while it is recomputed.
+  const blocks = input.gradientCheckpointing ? a.layers * CHECKPOINTED_FLOATS_PER_HIDDEN * a.hiddenSize + block : a.layers * block;
+  const activationsBytes = 4 * tokens * (blocks + LOGIT_COPIES * a.vocab);
   const loadingBytes = weightsBytes + a.storedBytesPerParameter * a.parameters;
-  const training = weightsBytes + optimizerBytes + activationsBytes + STEP_OVERHEAD_BYTES;
+  // Two moments of a step: the end of the forward pass (activations, the first gradients) and
+  // the optimizer step (all gradients and its temporaries); AdamW's moments live through both.
+  const peakOfStep = Math.max(activationsBytes + GRADIENTS_AT_ACTIVATION_PEAK * gradients, gradients + OPTIMIZER_TEMPORARIES * adam);
+  const training = weightsBytes + adam + STEP_OVERHEAD_BYTES + peakOfStep;
+  const optimizerBytes = gradients + adam * (1 + OPTIMIZER_TEMPORARIES);
   return {
     peakBytes: Math.round(RUNTIME_BYTES + Math.max(loadingBytes, training)),
     runtimeBytes: RUNTIME_BYTES,

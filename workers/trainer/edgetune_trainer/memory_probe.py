@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -61,7 +62,11 @@ def probe(model_dir: str, method: str, batch: int, seq: int, steps: int, objecti
         **({"beta": 0.1} if objective == "dpo" else {}),
     }
     t0 = time.monotonic()
-    result = train.train(base_model_dir=model_dir, train_path=train_path, hyperparameters=hp, output_prefix="probe/out")
+    try:
+        result = train.train(base_model_dir=model_dir, train_path=train_path, hyperparameters=hp, output_prefix="probe/out")
+    finally:
+        # A full run leaves gigabytes of checkpoints and weights behind.
+        shutil.rmtree(work, ignore_errors=True)
     device = hardware.train_device()
     hw = hardware.describe(device)
     return {
@@ -91,6 +96,8 @@ def main() -> None:
     p.add_argument("--rank", type=int, default=16)
     p.add_argument("--gradient-checkpointing", action="store_true")
     a = p.parse_args()
+    # As the trainer's worker runs (worker.py).
+    hardware.predictable_allocator()
     print(json.dumps(probe(a.model_dir, a.method, a.batch, a.seq, a.steps, a.objective, a.rank, a.gradient_checkpointing)), flush=True)
 
 

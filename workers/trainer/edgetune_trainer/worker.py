@@ -91,13 +91,14 @@ async def run() -> None:
     queue = f"train.{os.environ.get('TRAIN_POOL', 'local')}"
     concurrency = _int_env("TRAIN_CONCURRENCY", 1)
     storage.check_config()  # fail at start, naming STORAGE_URL, when it is missing or unsupported
+    from . import hardware
+
+    hardware.predictable_allocator()
     threads = configure_torch()
     staging = asyncio.get_running_loop().run_in_executor(None, _stage_builtin_models)
 
     # The platform reads the trainer's memory from its identity to refuse jobs that cannot fit
     # the pool (packages/api/src/jobs/memory.ts).
-    from . import hardware
-
     identity = f"{os.getpid()}@{socket.gethostname()} memory={hardware.memory_bytes(hardware.train_device())}"
     client = await Client.connect(address, namespace=namespace, identity=identity, **temporal_connect_options())
     stop = asyncio.Event()

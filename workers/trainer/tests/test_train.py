@@ -9,7 +9,7 @@ import pytest
 import torch
 from hp import quick_lora
 
-from edgetune_trainer import evaluate, storage, synthetic, tiny_model, train
+from edgetune_trainer import evaluate, hardware, storage, synthetic, tiny_model, train
 
 
 def _check_learned(tiny_dir: Path, dataset: dict[str, Any], trained: dict[str, Any], method: str) -> None:
@@ -175,3 +175,8 @@ def test_a_cpu_only_choice_is_honoured_and_a_bad_one_refused(
     monkeypatch.setenv("EDGETUNE_TRAIN_DEVICE", "tpu")
     with pytest.raises(ValueError, match="EDGETUNE_TRAIN_DEVICE must be auto, cpu or cuda"):
         _train_small(tiny_dir, small_train, "jobs/tpu")
+
+
+def test_the_allocator_is_made_predictable_on_glibc() -> None:
+    # The trainer's worker calls it at start; the memory plan's constants were measured with it.
+    assert hardware.predictable_allocator() is True

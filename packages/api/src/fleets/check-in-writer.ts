@@ -42,7 +42,7 @@ let writing = false;
 /** Statements written and the check-ins they carried, since the process started (tests, diagnostics). */
 export const checkInStats = { batches: 0, checkIns: 0 };
 
-/** Writes a device's check-in; null when the device is not in that organization (any more). */
+/** Writes a device's check-in; null when the device is not in that organization, or revoked. */
 export function writeCheckIn(write: CheckInWrite): Promise<CheckInWritten | null> {
   return new Promise((resolve, reject) => {
     queue.push({ write, resolve, reject });
@@ -104,6 +104,8 @@ async function writeBatch(writes: CheckInWrite[]): Promise<Map<string, CheckInWr
     old as (
       select d.id, (i.rel is not null and (d.update_release_id is distinct from i.rel or d.update_status is distinct from i.status)) as new_report
       from fleet_devices d join input i on i.id = d.id and i.org_id = d.org_id
+      -- A device revoked since its token was looked up writes nothing.
+      where d.revoked_at is null
       order by d.id for update of d
     )
     update fleet_devices d set
