@@ -7,7 +7,7 @@ import { estimateTrainingMemory, trainingMaxSeqLen, findBaseModel, jobSettings, 
 import { db, schema } from '@edgetune/db';
 import { createApiKey } from '../identity/api-keys';
 import { handleRest } from '../rest/handler';
-import { pollDeviceQueue, pollTrainingQueue } from '../testing/device-poller';
+import { pollTrainingQueue } from '../testing/device-poller';
 import { bytes, goodJsonl, newOrg, useDatabase } from '../testing/fixtures';
 import { uploadFile } from '../datasets/files';
 import { cancelJob, createJob } from './jobs';
@@ -18,10 +18,6 @@ test("a job is planned against its training pool's memory: gradient checkpointin
   const { caller, orgId } = await newOrg('memory');
   const key = (await createApiKey(caller, { name: 'memory', scopes: ['train'] })).key;
   const f = await uploadFile(caller, { filename: 'a.jsonl', purpose: 'fine-tune', body: bytes(goodJsonl(3)) });
-  const devicePool = `test-${randomBytes(4).toString('hex')}`;
-  await db().insert(schema.pools).values({ id: devicePool, kind: 'device', profiles: ['arm64-automotive'], fingerprint: { pool: devicePool, hostname: 'test', os: 'linux', arch: 'aarch64', cpuModel: 'test cpu', cores: 1, isaFlags: [], memoryBytes: 1, llamaCppVersion: 'b0', profiles: ['arm64-automotive'] } });
-  await pollDeviceQueue(devicePool);
-
   // The boundaries from the estimator itself: what lfm2-tiny full fine-tuning needs with and without checkpointing.
   const settings = jobSettings('lfm2-tiny', { method: 'full', objective: 'sft' });
   const input = { modelId: 'lfm2-tiny', method: 'full' as const, objective: 'sft' as const, batchSize: settings.batch_size, loraRank: settings.lora_rank, seqLen: trainingMaxSeqLen(findBaseModel('lfm2-tiny')!) };
@@ -35,7 +31,7 @@ test("a job is planned against its training pool's memory: gradient checkpointin
   await pollTrainingQueue(roomy, plain * 2);
   await pollTrainingQueue(tight, Math.round((plain + checkpointed) / 2));
   await pollTrainingQueue(small, checkpointed - 50 * 2 ** 20);
-  const body = (pool: string) => ({ model: 'lfm2-tiny', training_file: f.id, target_devices: ['arm64-automotive'], training_pool: pool, hyperparameters: { method: 'full' } });
+  const body = (pool: string) => ({ model: 'lfm2-tiny', training_file: f.id, target_devices: ['x86_64-avx2'], training_pool: pool, hyperparameters: { method: 'full' } });
   const estimate = async (pool: string) => {
     const res = await handleRest(new Request('http://edgetune.test/api/v1/jobs/estimate', { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body(pool)) }), { sessionUserId: null });
     return { status: res.status, body: (await res.json()) as Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
