@@ -47,14 +47,14 @@ const gib = (n: number) => `${(n / 2 ** 30).toFixed(2)} GiB`;
 if (!json) console.log(`\nbench:train-memory — ${model} configuration, random weights (memory only), the trainer's train() for 2 steps per run, this machine\n`);
 for (const r of runs) {
   const out = py(['-m', 'edgetune_trainer.memory_probe', '--model-dir', dir, '--method', r.method, '--objective', r.objective, '--batch', String(r.batch), '--seq', String(r.seq), ...(r.gc ? ['--gradient-checkpointing'] : [])]);
-  const measured = JSON.parse(out.trim().split('\n').pop()!) as { device: string; peakRssBytes: number; peakMemoryBytes: number; seconds: number };
+  const measured = JSON.parse(out.trim().split('\n').pop()!) as { device: string; bf16: boolean; peakRssBytes: number; peakMemoryBytes: number; seconds: number };
   const peak = measured.device === 'cuda' ? measured.peakMemoryBytes : measured.peakRssBytes;
-  const est = estimateTrainingMemory({ modelId: model, method: r.method, objective: r.objective, batchSize: r.batch, loraRank: 16, seqLen: r.seq, gradientCheckpointing: r.gc })!;
+  const est = estimateTrainingMemory({ modelId: model, method: r.method, objective: r.objective, batchSize: r.batch, loraRank: 16, seqLen: r.seq, gradientCheckpointing: r.gc, bf16: measured.bf16 })!;
   const error = est.peakBytes / peak - 1;
   if (json) {
-    console.log(JSON.stringify({ model, method: r.method, objective: r.objective, batch_size: r.batch, seq_len: r.seq, gradient_checkpointing: r.gc, device: measured.device, estimated_peak_bytes: est.peakBytes, measured_peak_bytes: peak, error: Number(error.toFixed(3)) }));
+    console.log(JSON.stringify({ model, method: r.method, objective: r.objective, batch_size: r.batch, seq_len: r.seq, gradient_checkpointing: r.gc, device: measured.device, bf16: measured.bf16, estimated_peak_bytes: est.peakBytes, measured_peak_bytes: peak, error: Number(error.toFixed(3)) }));
   } else {
-    const label = `${r.method} ${r.objective} batch ${r.batch} × ${r.seq}${r.gc ? ' checkpointed' : ''}`.padEnd(34);
+    const label = `${r.method} ${r.objective} batch ${r.batch} × ${r.seq}${r.gc ? ' checkpointed' : ''}${measured.bf16 ? ' bf16' : ''}`.padEnd(40);
     console.log(`  ${label} estimate ${gib(est.peakBytes).padStart(10)}  measured ${gib(peak).padStart(10)}  ${error >= 0 ? '+' : ''}${(error * 100).toFixed(1)} %  (${measured.seconds} s)`);
   }
 }

@@ -134,6 +134,8 @@ export const jobResultSchema = z.object({
       checkpoint_seconds: z.number().optional(),
       /** Whether gradient checkpointing was in effect (the memory plan switches it on; absent on older jobs). */
       gradient_checkpointing: z.boolean().optional(),
+      /** Padding-free batches (false: padded, for an architecture that cannot be packed exactly; absent on older jobs). */
+      packing: z.boolean().optional(),
     })
     .optional(),
   // A DPO evaluation without a margin records null; the manifest publishes 0 then.

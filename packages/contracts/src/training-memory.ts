@@ -3,12 +3,15 @@
  * with the job's cost estimate, switches on gradient checkpointing when that is what makes a job
  * fit its training pool, and refuses a job that cannot fit even so.
  *
- * The trainer keeps float32 weights and AdamW state (bf16 only as autocast on GPUs), so:
- * - weights: 4 bytes per parameter, plus the checkpoint's own bf16 copy while it loads;
+ * The trainer keeps float32 trained weights and AdamW state, and computes in bf16 where the
+ * hardware has it (the pool's trainers say so: `bf16`), so:
+ * - weights: 4 bytes per parameter (LoRA in bf16: 2 for the frozen base but its embedding), plus
+ *   the checkpoint's own bf16 copy while it loads;
  * - trained parameters (all of them, or LoRA's adapters): 4 bytes of gradient, 8 of AdamW moments,
  *   and the optimizer step's temporaries;
  * - activations: per token of the largest batch (batch size × sequence length, twice for DPO's
- *   chosen and rejected), in every block and in the logits over the vocabulary; with gradient
+ *   chosen and rejected), in every block, and in the logits over the vocabulary at the answer
+ *   tokens; with gradient
  *   checkpointing only each block's input is kept, and one block's activations are recomputed;
  * - the runtime itself (Python, PyTorch, transformers).
  *
@@ -53,6 +56,8 @@ export interface MemoryEstimateInput {
   /** The longest sequence trained (examples are cut to it). */
   seqLen: number;
   gradientCheckpointing: boolean;
+  /** The trainers compute in bf16 (they report `bf16=1`); absent: float32, the larger estimate. */
+  bf16?: boolean;
 }
 
 export interface MemoryEstimate {
@@ -86,6 +91,14 @@ const BLOCK_FLOATS_PER_WIDTH = 4.4;
 const LOGIT_COPIES = 3;
 /** Floats per token and block kept under gradient checkpointing: the block's input. */
 const CHECKPOINTED_FLOATS_PER_HIDDEN = 1;
+/** Activations in bf16 compute, against float32 (most saved tensors are bf16 casts). */
+const BF16_ACTIVATION_SHARE = 0.65;
+/**
+ * The share of a batch's tokens whose logits are computed: the trainer computes them only where
+ * an answer token is predicted. Taken as half (the probe's data, and a typical chat set); a set
+ * of long answers to short prompts holds more than the estimate says.
+ */
+const ANSWER_SHARE = 0.5;
 
 /** The adapters LoRA trains: rank × (in + out) for each module the trainer targets (train.py's LORA_TARGET_MODULES). */
 export function loraParameters(a: ModelArchitecture, rank: number): number {
@@ -100,7 +113,8 @@ export function loraParameters(a: ModelArchitecture, rank: number): number {
 export function estimateTrainingMemory(input: MemoryEstimateInput): MemoryEstimate | null {
   const a = modelArchitectures[input.modelId];
   if (!a) return null;
-  const weightsBytes = 4 * a.parameters;
+  // LoRA in bf16: the frozen base linears are stored in bf16; the embedding (and the output tied to it) stays float32.
+  const weightsBytes = input.method === 'lora' && input.bf16 ? 2 * a.parameters + 2 * a.vocab * a.hiddenSize : 4 * a.parameters;
   const trainedParameters = input.method === 'full' ? a.parameters : loraParameters(a, input.loraRank);
   const gradients = 4 * trainedParameters;
   const adam = 8 * trainedParameters;
@@ -108,8 +122,8 @@ export function estimateTrainingMemory(input: MemoryEstimateInput): MemoryEstima
   const block = BLOCK_FLOATS_PER_WIDTH * (2 * a.hiddenSize + a.ffnSize);
   // Checkpointed: each block's input, and one block's activations while it is recomputed.
   const blocks = input.gradientCheckpointing ? a.layers * CHECKPOINTED_FLOATS_PER_HIDDEN * a.hiddenSize + block : a.layers * block;
-  const activationsBytes = 4 * tokens * (blocks + LOGIT_COPIES * a.vocab);
-  const loadingBytes = weightsBytes + a.storedBytesPerParameter * a.parameters;
+  const activationsBytes = 4 * tokens * (blocks + ANSWER_SHARE * LOGIT_COPIES * a.vocab) * (input.bf16 ? BF16_ACTIVATION_SHARE : 1);
+  const loadingBytes = 4 * a.parameters + a.storedBytesPerParameter * a.parameters;
   // Two moments of a step: the end of the forward pass (activations, the first gradients) and
   // the optimizer step (all gradients and its temporaries); AdamW's moments live through both.
   const peakOfStep = Math.max(activationsBytes + GRADIENTS_AT_ACTIVATION_PEAK * gradients, gradients + OPTIMIZER_TEMPORARIES * adam);

@@ -114,6 +114,8 @@ export interface TrainOutput {
   checkpointSeconds?: number;
   /** Whether gradient checkpointing was in effect; absent from older trainers. */
   gradientCheckpointing?: boolean;
+  /** Padding-free batches (false: padded, for an architecture that cannot be packed exactly). */
+  packing?: boolean;
 }
 
 /** The machine a job trained on, as the trainer reports it (workers/trainer/edgetune_trainer/hardware.py). */

@@ -224,6 +224,8 @@ describe('organization pools: agents that speak only HTTPS', () => {
     assert.equal(rec.result.training.pool, 'local');
     assert.equal(rec.result.training.hardware.device, 'cpu');
     assert.ok(rec.result.training.hardware.name && rec.result.training.hardware.peak_memory_bytes > 0);
+    // Trained on padding-free batches (lfm2-tiny packs exactly), as every LFM2 job is.
+    assert.equal(rec.result.training.packing, true);
 
     const view = (await restJson(a.key, `/pools/${p.id}`)).body;
     assert.ok(view.recent_results.length >= 1, 'the pool shows its recent results');

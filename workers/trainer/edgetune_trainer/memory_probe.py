@@ -78,6 +78,7 @@ def probe(model_dir: str, method: str, batch: int, seq: int, steps: int, objecti
         "steps": steps,
         "gradientCheckpointing": gradient_checkpointing,
         "device": hw["device"],
+        "bf16": hw["bf16"],
         "peakRssBytes": hardware.peak_rss_bytes(),
         "peakMemoryBytes": hw["peakMemoryBytes"],
         "seconds": round(time.monotonic() - t0, 1),

@@ -29,7 +29,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
-from . import data, dpo, hardware, models, storage
+from . import data, dpo, hardware, models, packing, storage
 
 LORA_TARGET_MODULES = ["q_proj", "k_proj", "v_proj", "out_proj", "in_proj", "w1", "w2", "w3"]
 
@@ -70,7 +70,15 @@ CancelFn = Callable[[], bool]
 
 
 class TrainingCancelled(Exception):
-    """Raised between steps when the cancellation check returns True."""
+    """Raised between steps when the cancellation check returns True; carries the checkpoints kept
+    and the time spent saving, as a finished run's result does."""
+
+    def __init__(
+        self, message: str, checkpoints: list[dict[str, Any]] | None = None, checkpoint_seconds: float = 0.0
+    ) -> None:
+        super().__init__(message)
+        self.checkpoints = checkpoints or []
+        self.checkpoint_seconds = checkpoint_seconds
 
 
 @dataclass
@@ -88,6 +96,9 @@ class TrainOptions:
     warmup_ratio: float = 0.1
     weight_decay: float = 0.0
     max_grad_norm: float = 1.0
+    # Padding-free batches (packing.py) wherever the architecture can be packed exactly; False
+    # trains on padded batches (the same examples per step, the same loss).
+    packing: bool = True
 
 
 def set_seed(seed: int) -> None:
@@ -131,17 +142,21 @@ def _batch_order(n: int, batch_size: int, seed: int, epoch: int) -> list[list[in
 class _Sft:
     """Next-token loss on the assistant turns of chat records."""
 
-    def __init__(self, tokenizer: Any, rows: list[dict[str, Any]], max_seq_len: int) -> None:
+    def __init__(self, tokenizer: Any, rows: list[dict[str, Any]], max_seq_len: int, sep: int | None) -> None:
         self.examples = [data.encode(tokenizer, r["messages"], max_seq_len, r.get("tools")) for r in rows]
         self.pad_id = int(tokenizer.pad_token_id)
+        # Separator positions between packed examples; None: padded batches.
+        self.sep = sep
 
     def tokens(self) -> int:
         return sum(len(e.input_ids) for e in self.examples)
 
     def step(self, model: Any, idx: list[int]) -> tuple[torch.Tensor, dict[str, Any], int]:
-        batch = hardware.to_device(
-            data.collate([self.examples[i] for i in idx], self.pad_id), hardware.model_device(model)
-        )
+        chosen = [self.examples[i] for i in idx]
+        if self.sep is not None:
+            p = packing.pack(chosen, self.pad_id, self.sep)
+            return packing.sft_loss(model, p), {}, p.real_tokens
+        batch = hardware.to_device(data.collate(chosen, self.pad_id), hardware.model_device(model))
         out = model(**batch)
         return out.loss, {}, int(batch["attention_mask"].sum())
 
@@ -157,10 +172,13 @@ class _Dpo:
     base and the data, so a resumed run recomputes exactly the same numbers.
     """
 
-    def __init__(self, tokenizer: Any, rows: list[dict[str, Any]], max_seq_len: int, beta: float) -> None:
+    def __init__(
+        self, tokenizer: Any, rows: list[dict[str, Any]], max_seq_len: int, beta: float, sep: int | None
+    ) -> None:
         self.pairs = [data.encode_preference(tokenizer, r, max_seq_len) for r in rows]
         self.pad_id = int(tokenizer.pad_token_id)
         self.beta = beta
+        self.sep = sep
         self.ref: tuple[torch.Tensor, torch.Tensor] | None = None
 
     @property
@@ -170,20 +188,44 @@ class _Dpo:
     def tokens(self) -> int:
         return sum(len(p.chosen.input_ids) + len(p.rejected.input_ids) for p in self.pairs)
 
+    def score(self, model: Any, pairs: list[data.EncodedPair]) -> tuple[torch.Tensor, torch.Tensor, int]:
+        """(chosen, rejected) answer log-probs under `model`, and the real tokens scored."""
+        if self.sep is not None:
+            p = packing.pack([x.chosen for x in pairs] + [x.rejected for x in pairs], self.pad_id, self.sep)
+            logps = packing.example_logps(model, p)
+            return logps[: len(pairs)], logps[len(pairs) :], p.real_tokens
+        batch = dpo.collate_pairs(pairs, self.pad_id)
+        c, r = dpo.pair_logps(model, batch)
+        return c, r, int(batch["attention_mask"].sum())
+
     def precompute_reference(self, model: Any, batch_size: int, tick: Callable[[], None]) -> None:
-        self.ref = dpo.reference_logps(model, self.pairs, self.pad_id, batch_size, tick=tick)
+        if self.sep is None:
+            self.ref = dpo.reference_logps(model, self.pairs, self.pad_id, batch_size, tick=tick)
+            return
+        was_training = model.training
+        model.eval()
+        chosen: list[torch.Tensor] = []
+        rejected: list[torch.Tensor] = []
+        with torch.no_grad():
+            for i in range(0, len(self.pairs), batch_size):
+                c, r, _ = self.score(model, self.pairs[i : i + batch_size])
+                chosen.append(c.float())
+                rejected.append(r.float())
+                tick()
+        model.train(was_training)
+        self.ref = torch.cat(chosen), torch.cat(rejected)
 
     def step(self, model: Any, idx: list[int]) -> tuple[torch.Tensor, dict[str, Any], int]:
-        batch = dpo.collate_pairs([self.pairs[i] for i in idx], self.pad_id)
+        pairs = [self.pairs[i] for i in idx]
         if self.ref is not None:
             ref_c, ref_r = self.ref[0][idx], self.ref[1][idx]
         else:
             with torch.no_grad(), model.disable_adapter():
-                ref_c, ref_r = dpo.pair_logps(model, batch)
-        pol_c, pol_r = dpo.pair_logps(model, batch)
-        stats = dpo.dpo_loss(pol_c, pol_r, ref_c, ref_r, self.beta)
+                ref_c, ref_r, _ = self.score(model, pairs)
+        pol_c, pol_r, n_tokens = self.score(model, pairs)
+        stats = dpo.dpo_loss(pol_c, pol_r, ref_c.to(pol_c.device), ref_r.to(pol_r.device), self.beta)
         extra = {"rewardAccuracy": stats.reward_accuracy, "rewardMargin": stats.reward_margin}
-        return stats.loss, extra, int(batch["attention_mask"].sum())
+        return stats.loss, extra, n_tokens
 
 
 def _jsonl(records: list[dict[str, Any]]) -> bytes:
@@ -342,14 +384,18 @@ def train(
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     if method == "lora":
         model = _wrap_lora(model, hp)
+        if hardware.uses_bf16(device):
+            # The frozen base is only ever read in bf16: stored so, it is not cast again every step.
+            hardware.frozen_linears_to_bf16(model)
     model.train()
+    sep = packing.gap(model.config) if opts.packing else None
 
     rows = data.read_jsonl(train_path)
     task: _Sft | _Dpo
     if objective == "dpo":
-        task = _Dpo(tokenizer, rows, int(hp["maxSeqLen"]), float(hp["beta"]))
+        task = _Dpo(tokenizer, rows, int(hp["maxSeqLen"]), float(hp["beta"]), sep)
     else:
-        task = _Sft(tokenizer, rows, int(hp["maxSeqLen"]))
+        task = _Sft(tokenizer, rows, int(hp["maxSeqLen"]), sep)
     if not task.examples:
         raise ValueError("training split is empty")
     bs = max(1, int(hp["batchSize"]))
@@ -361,13 +407,18 @@ def train(
             if should_cancel is not None and should_cancel():
                 raise TrainingCancelled("stopped while scoring the reference model")
 
-        task.precompute_reference(model, bs, tick)
+        with hardware.autocast(device):
+            task.precompute_reference(model, bs, tick)
     steps_per_epoch = math.ceil(len(task.examples) / bs)
     total = steps_per_epoch * int(hp["epochs"])
     warmup = max(1, int(total * opts.warmup_ratio))
 
     trainable = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(trainable, lr=float(hp["learningRate"]), weight_decay=opts.weight_decay)
+    # The fused kernel (one pass over each parameter's state, on CPU and CUDA) rather than a loop of
+    # tensor ops: the optimizer step of a full fine-tune is a visible share of each step.
+    optimizer = torch.optim.AdamW(
+        trainable, lr=float(hp["learningRate"]), weight_decay=opts.weight_decay, fused=device.type in ("cpu", "cuda")
+    )
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(total, warmup))
 
     step = 0
@@ -394,7 +445,7 @@ def train(
                 checkpoint_key = ckpts.save(step, model, optimizer, scheduler, metrics)
                 if progress is not None and metrics:
                     progress({**metrics[-1], "checkpointKey": checkpoint_key})
-            raise TrainingCancelled(f"stopped at step {step}")
+            raise TrainingCancelled(f"stopped at step {step}", ckpts.kept, ckpts.total_s)
         epoch = step // steps_per_epoch
         if epoch not in order_cache:
             order_cache = {epoch: _batch_order(len(task.examples), bs, int(hp["seed"]), epoch)}
@@ -458,6 +509,8 @@ def train(
         "hardware": hardware.describe(device),
         # Whether the memory plan's gradient checkpointing was in effect.
         "gradientCheckpointing": bool(getattr(model, "is_gradient_checkpointing", False)),
+        # Padding-free batches (False: padded, for an architecture that cannot be packed exactly).
+        "packing": sep is not None,
     }
     storage.write_bytes(f"{prefix}/train-result.json", json.dumps(result).encode())
     return result

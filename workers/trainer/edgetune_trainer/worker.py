@@ -4,7 +4,7 @@ Environment:
   TEMPORAL_ADDRESS    default 127.0.0.1:7233
   TEMPORAL_NAMESPACE  default `default`
   TRAIN_POOL          task queue `train.<pool>`, default `local`
-  TRAIN_THREADS       torch intra-op threads, default = CPU cores
+  TRAIN_THREADS       torch intra-op threads, default = the cores this process may use
   TRAIN_CONCURRENCY   activities at once, default 1 (a pool machine trains one job at a time)
   STORAGE_URL, LLAMA_CPP_DIR, EDGETUNE_CACHE_DIR, EDGETUNE_MODEL_DIR, HF_HUB_OFFLINE
 """
@@ -60,7 +60,11 @@ def _int_env(name: str, default: int) -> int:
 def configure_torch() -> int:
     import torch
 
-    threads = _int_env("TRAIN_THREADS", os.cpu_count() or 1)
+    from . import hardware
+
+    # One thread per core the pool gives this process (affinity, container quota): more threads
+    # than cores contend, fewer leave cores idle.
+    threads = _int_env("TRAIN_THREADS", hardware.cores())
     torch.set_num_threads(threads)
     return threads
 
@@ -99,7 +103,12 @@ async def run() -> None:
 
     # The platform reads the trainer's memory from its identity to refuse jobs that cannot fit
     # the pool (packages/api/src/jobs/memory.ts).
-    identity = f"{os.getpid()}@{socket.gethostname()} memory={hardware.memory_bytes(hardware.train_device())}"
+    # bf16=1: it computes in bf16, which the plan counts as less memory.
+    device = hardware.train_device()
+    identity = (
+        f"{os.getpid()}@{socket.gethostname()} memory={hardware.memory_bytes(device)}"
+        f" bf16={int(hardware.uses_bf16(device))}"
+    )
     client = await Client.connect(address, namespace=namespace, identity=identity, **temporal_connect_options())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

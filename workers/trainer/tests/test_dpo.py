@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from hp import dpo_settings
 
-from edgetune_trainer import data, dpo, evaluate, storage, synthetic, train, validate
+from edgetune_trainer import data, dpo, evaluate, hardware, storage, synthetic, train, validate
 
 LOG2 = math.log(2)
 
@@ -118,9 +118,11 @@ def test_dpo_learns_preferences(tiny_dir: Path, prefs: dict[str, Any], method: s
     assert out["objective"] == "dpo" and out["method"] == method
     assert out["steps"] == math.ceil(prefs["n"] / hp["batchSize"]) * hp["epochs"]
     # The first step scores the untouched model against itself (LoRA: adapters off; full:
-    # the precomputed reference): the loss is exactly log 2.
-    assert records[0]["loss"] == pytest.approx(LOG2, abs=1e-4)
-    assert records[0]["rewardMargin"] == pytest.approx(0.0, abs=1e-4)
+    # the precomputed reference): the loss is exactly log 2. In bf16 the reference was scored
+    # with other examples beside it in its rows, so it differs by bf16's rounding.
+    tol = 1e-3 if hardware.uses_bf16(hardware.train_device()) else 1e-4
+    assert records[0]["loss"] == pytest.approx(LOG2, abs=tol)
+    assert records[0]["rewardMargin"] == pytest.approx(0.0, abs=tol)
     first = records[:5]
     last = records[-5:]
     mean = lambda rs, k: sum(r[k] for r in rs) / len(rs)  # noqa: E731

@@ -59,4 +59,15 @@ test("a job is planned against its training pool's memory: gradient checkpointin
   assert.match(r3.body.error.message, new RegExp(`needs about [\\d.]+ GiB of memory at its peak \\(lfm2-tiny full fine-tuning, batch size 8, sequence length 512\\), even with gradient checkpointing; the trainers of training pool '${small}' have [\\d.]+ GiB`));
   await assert.rejects(createJob(caller, body(small)), (e: DomainError) => e.param === 'hyperparameters.batch_size');
   assert.equal((await db().select({ id: schema.jobs.id }).from(schema.jobs).where(eq(schema.jobs.orgId, orgId))).length, before);
+
+  // A pool whose trainers compute in bf16 is planned with the bf16 estimate (less memory).
+  const bf16Pool = `bf16-${randomBytes(3).toString('hex')}`;
+  await pollTrainingQueue(bf16Pool, plain * 2, true);
+  const lora = { ...body(bf16Pool), hyperparameters: { method: 'lora' } };
+  const res = await handleRest(new Request('http://edgetune.test/api/v1/jobs/estimate', { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(lora) }), { sessionUserId: null });
+  const loraSettings = jobSettings('lfm2-tiny', { method: 'lora', objective: 'sft' });
+  const loraInput = { ...input, method: 'lora' as const, batchSize: loraSettings.batch_size, loraRank: loraSettings.lora_rank, gradientCheckpointing: false };
+  const bf16Peak = estimateTrainingMemory({ ...loraInput, bf16: true })!.peakBytes;
+  assert.ok(bf16Peak < estimateTrainingMemory(loraInput)!.peakBytes);
+  assert.equal(((await res.json()) as { memory: { peak_bytes: number } }).memory.peak_bytes, bf16Peak);
 });

@@ -8,12 +8,17 @@ import { taskQueues } from '@edgetune/temporal';
 import { describePollers, freshPollers, type PollerInfo } from '../devices/devices';
 
 const MEMORY_IN_IDENTITY = /(?:^|\s)memory=(\d{1,16})(?:\s|$)/;
+const BF16_IN_IDENTITY = /(?:^|\s)bf16=1(?:\s|$)/;
 
-/** The memory of a training pool's smallest trainer online now; null when none says it. */
-export async function trainingPoolMemory(pool: string): Promise<number | null> {
+/**
+ * The memory of a training pool's smallest trainer online now (null when none says it), and
+ * whether every one of them computes in bf16 (any that does not, or says nothing, may take the
+ * job, and float32 needs more).
+ */
+export async function trainingPoolMemory(pool: string): Promise<{ capacity: number | null; bf16: boolean }> {
   const pollers = freshPollers(await describePollers(taskQueues.train(pool), 'activity').catch((): PollerInfo[] => []));
   const sizes = pollers.map((p) => MEMORY_IN_IDENTITY.exec(p.identity)?.[1]).filter((m): m is string => !!m).map(Number);
-  return sizes.length ? Math.min(...sizes) : null;
+  return { capacity: sizes.length ? Math.min(...sizes) : null, bf16: pollers.length > 0 && pollers.every((p) => BF16_IN_IDENTITY.test(p.identity)) };
 }
 
 const gib = (n: number) => `${(n / 2 ** 30).toFixed(1)} GiB`;
@@ -23,10 +28,10 @@ const gib = (n: number) => `${(n / 2 ** 30).toFixed(1)} GiB`;
  * memory when it cannot fit even with gradient checkpointing. Null for a model of unknown architecture.
  */
 export async function planJobMemory(base: BaseModel, settings: JobSettings, pool: string): Promise<StoredMemoryPlan | null> {
-  const capacity = await trainingPoolMemory(pool);
+  const { capacity, bf16 } = await trainingPoolMemory(pool);
   const seqLen = trainingMaxSeqLen(base);
   const plan = planTrainingMemory(
-    { modelId: base.id, method: settings.method, objective: settings.objective, batchSize: settings.batch_size, loraRank: settings.lora_rank, seqLen },
+    { modelId: base.id, method: settings.method, objective: settings.objective, batchSize: settings.batch_size, loraRank: settings.lora_rank, seqLen, bf16 },
     capacity,
   );
   if (!plan) return null;

@@ -34,8 +34,8 @@ export async function pollDeviceQueue(poolId: string): Promise<void> {
 }
 
 /** A trainer of training pool `pool` that says it has `memoryBytes`, as the trainer's worker identity does. */
-export async function pollTrainingQueue(pool: string, memoryBytes: number): Promise<void> {
-  await pollQueue(taskQueues.train(pool), `4242@integration-test memory=${memoryBytes}`);
+export async function pollTrainingQueue(pool: string, memoryBytes: number, bf16 = false): Promise<void> {
+  await pollQueue(taskQueues.train(pool), `4242@integration-test memory=${memoryBytes}${bf16 ? ' bf16=1' : ''}`);
   for (let i = 0; i < 50; i++) {
     if ((await describePollers(taskQueues.train(pool), 'activity')).length) return;
     await new Promise((r) => setTimeout(r, 100));

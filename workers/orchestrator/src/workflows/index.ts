@@ -227,6 +227,7 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
               }
             : {}),
           ...(trained.gradientCheckpointing !== undefined ? { gradient_checkpointing: trained.gradientCheckpointing } : {}),
+          ...(trained.packing !== undefined ? { packing: trained.packing } : {}),
           ...(trained.hardware
             ? {
                 hardware: {
