@@ -187,7 +187,8 @@ def example_logps(model: Any, p: Packed) -> torch.Tensor:
     """Summed log-probability of each example's answer tokens: [examples]."""
     device = next(model.parameters()).device
     if p.targets.numel() == 0:
-        return torch.zeros(p.examples, device=device)
+        # A leaf that asks for a gradient, so a DPO step of such pairs still backpropagates (nothing).
+        return torch.zeros(p.examples, device=device, requires_grad=torch.is_grad_enabled())
     logits = forward_logits(model, p).float()
     targets = p.targets.to(device)
     # gather - logsumexp: never a second [n_keep, vocab] tensor.

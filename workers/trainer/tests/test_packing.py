@@ -151,6 +151,18 @@ def test_bf16_where_the_cpu_has_it_with_float32_master_weights(
         hardware.uses_bf16(device)
 
 
+def test_a_step_whose_answers_were_all_cut_off_trains_nothing_and_fails_nothing(tiny_dir: Path) -> None:
+    model = models.load_model(tiny_dir)
+    # Prompt tokens only: no label anywhere.
+    p = packing.pack([data.Encoded([1, 2, 3], [data.IGNORE_INDEX] * 3)], 0, 2)
+    assert p.targets.numel() == 0
+    loss = packing.sft_loss(model, p)
+    loss.backward()
+    # DPO's loss over such pairs must backpropagate too.
+    packing.example_logps(model, p).sum().backward()
+    assert float(loss) == 0.0 and all(q.grad is None for q in model.parameters())
+
+
 def test_threads_follow_the_cores_this_process_may_use() -> None:
     import os
 
