@@ -168,10 +168,10 @@ def forward_logits(model: Any, p: Packed) -> torch.Tensor:
     return out.logits
 
 
-def _no_targets(model: Any) -> torch.Tensor:
-    """A zero loss that backpropagates nothing: a step whose examples lost every answer token to
-    truncation."""
-    return torch.zeros((), device=next(model.parameters()).device, requires_grad=True)
+def _no_targets(model: Any, *shape: int) -> torch.Tensor:
+    """Zeros that backpropagate nothing, for a step whose examples lost every answer token to
+    truncation: a leaf asking for a gradient (when gradients are on), so the step's backward runs."""
+    return torch.zeros(shape, device=next(model.parameters()).device, requires_grad=torch.is_grad_enabled())
 
 
 def sft_loss(model: Any, p: Packed) -> torch.Tensor:
@@ -185,10 +185,9 @@ def sft_loss(model: Any, p: Packed) -> torch.Tensor:
 
 def example_logps(model: Any, p: Packed) -> torch.Tensor:
     """Summed log-probability of each example's answer tokens: [examples]."""
-    device = next(model.parameters()).device
     if p.targets.numel() == 0:
-        # A leaf that asks for a gradient, so a DPO step of such pairs still backpropagates (nothing).
-        return torch.zeros(p.examples, device=device, requires_grad=torch.is_grad_enabled())
+        return _no_targets(model, p.examples)
+    device = next(model.parameters()).device
     logits = forward_logits(model, p).float()
     targets = p.targets.to(device)
     # gather - logsumexp: never a second [n_keep, vocab] tensor.

@@ -106,18 +106,24 @@ def set_seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _wrap_lora(model: Any, hp: dict[str, Any]) -> Any:
-    from peft import LoraConfig, get_peft_model
+def lora_config(rank: int, alpha: int) -> Any:
+    """The adapters the trainer puts on a model (also what bench:train gives the other trainers)."""
+    from peft import LoraConfig
 
-    cfg = LoraConfig(
-        r=int(hp["loraRank"]),
-        lora_alpha=int(hp["loraAlpha"]),
+    return LoraConfig(
+        r=rank,
+        lora_alpha=alpha,
         lora_dropout=0.0,
         target_modules=LORA_TARGET_MODULES,
         bias="none",
         task_type="CAUSAL_LM",
     )
-    return get_peft_model(model, cfg)
+
+
+def _wrap_lora(model: Any, hp: dict[str, Any]) -> Any:
+    from peft import get_peft_model
+
+    return get_peft_model(model, lora_config(int(hp["loraRank"]), int(hp["loraAlpha"])))
 
 
 def _trainable_state(model: Any) -> dict[str, torch.Tensor]:

@@ -2,20 +2,23 @@
 a model directory and a chat dataset; prints one JSON line.
 
     python -m edgetune_trainer.train_bench --trainer edgetune|trl|transformers --method lora|full \\
-        --model-dir DIR --data FILE --seconds 120 --warmup-seconds 30
+        --model-dir DIR --seconds 120 --warmup-seconds 30
 
-Every trainer gets the same examples in the same order, the same LoRA rank and alpha, learning
-rate and examples per step, and the same compute precision (bf16 autocast where the hardware has
-it, hardware.uses_bf16). Loss is on the assistant answer only, in all three. Tokens are the real
-tokens of the examples (prompt and answer) a trainer processed in the timed window, never
-padding or separators, counted at the model's input. Each row runs in a fresh process.
+Every trainer gets the same examples (each shuffles them with its own seeded sampler), the same
+LoRA adapters (train.lora_config), learning rate and examples per step, and the same compute
+precision (bf16 autocast where the hardware has it, hardware.uses_bf16). Loss is on the
+assistant answer only, in all three. Tokens are the real tokens of the examples (prompt and
+answer) a trainer processed in the timed window, never padding or separators, counted at the
+model's input. Each row runs in a fresh process.
 
 - edgetune: `train.train()` as a job runs it (its own checkpoints included), stopped by its
   cancellation check when the time is up.
 - trl: `SFTTrainer` as its documentation recommends for speed: `packing=True` (best-fit
-  decreasing, which makes it padding-free), prompt-completion data so the loss is on the
-  completion, `max_length` the dataset's longest example, one packed row of about the same tokens
-  as edgetune's step. Checkpoints at its defaults (every 500 steps: none in this window).
+  decreasing, which makes it padding-free) where it can pack LFM2 (a GPU with `causal_conv1d`,
+  see _conv_kernel_present; padded batches of the same examples otherwise), prompt-completion
+  data so the loss is on the completion, `max_length` the dataset's longest example, packed rows
+  of about the same tokens as edgetune's step. Checkpoints at its defaults (every 500 steps: none
+  in this window).
 - transformers: a plain `Trainer` on padded batches of the same examples.
 """
 
@@ -25,6 +28,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -32,7 +36,7 @@ from typing import Any
 
 import torch
 
-from . import data, hardware, models
+from . import data, hardware, models, packing, train, worker
 
 LORA_RANK = 16
 LEARNING_RATE = 1e-4
@@ -127,16 +131,18 @@ def _settings(method: str, batch: int, max_len: int) -> dict[str, Any]:
 
 
 def run_edgetune(model_dir: str, rows_path: Path, method: str, batch: int, max_len: int, w: _Window) -> dict[str, Any]:
-    from . import train
+    from transformers import AutoConfig
 
     work = Path(tempfile.mkdtemp(prefix="bench-train-"))
     os.environ["STORAGE_URL"] = f"file://{work / 'objects'}"
-    stats: dict[str, Any] = {"checkpoints": [], "checkpointSeconds": 0.0}
+    stop = False
+    saving = 0.0
 
     def progress(rec: dict[str, Any]) -> None:
-        if w.step_end(int(rec["tokensSeen"])):
-            stats["stop"] = True
+        nonlocal stop
+        stop = stop or w.step_end(int(rec["tokensSeen"]))
 
+    began = time.monotonic()
     try:
         train.train(
             base_model_dir=model_dir,
@@ -144,23 +150,17 @@ def run_edgetune(model_dir: str, rows_path: Path, method: str, batch: int, max_l
             hyperparameters=_settings(method, batch, max_len),
             output_prefix="bench/out",
             progress=progress,
-            should_cancel=lambda: bool(stats.get("stop")),
+            should_cancel=lambda: stop,
         )
     except train.TrainingCancelled as stopped:
-        stats["checkpoints"] = stopped.checkpoints
-        stats["checkpointSeconds"] = stopped.checkpoint_seconds
-    kept = train.complete_checkpoints("bench/out")
-    import shutil
-
+        saving = stopped.checkpoint_seconds
+    # Saving's share of the run's time in train() (model loading included).
+    overhead = 100 * saving / max(1e-9, time.monotonic() - began)
+    kept = len(train.complete_checkpoints("bench/out"))
     shutil.rmtree(work, ignore_errors=True)
-    began = w.began
-    from transformers import AutoConfig
-
-    from . import packing
-
     return {
-        "checkpoint_overhead_pct": 100 * stats["checkpointSeconds"] / max(1e-9, time.monotonic() - began),
-        "checkpoints_kept": len(kept),
+        "checkpoint_overhead_pct": overhead,
+        "checkpoints_kept": kept,
         "packing": packing.gap(AutoConfig.from_pretrained(model_dir)) is not None,
     }
 
@@ -171,20 +171,7 @@ def _hf_rows(tokenizer: Any, rows: list[dict[str, Any]], max_len: int) -> list[d
 
 
 def _lora(method: str) -> Any:
-    if method != "lora":
-        return None
-    from peft import LoraConfig
-
-    from .train import LORA_TARGET_MODULES
-
-    return LoraConfig(
-        r=LORA_RANK,
-        lora_alpha=2 * LORA_RANK,
-        lora_dropout=0.0,
-        target_modules=LORA_TARGET_MODULES,
-        bias="none",
-        task_type="CAUSAL_LM",
-    )
+    return train.lora_config(LORA_RANK, 2 * LORA_RANK) if method == "lora" else None
 
 
 def _callback(w: _Window) -> Any:
@@ -235,13 +222,13 @@ def run_trl(
     model.register_forward_pre_hook(w.count_input, with_kwargs=True)
     ds = Dataset.from_list([{"prompt": r["messages"][:-1], "completion": r["messages"][-1:]} for r in rows])
     out = tempfile.mkdtemp(prefix="bench-trl-")
-    packing = _conv_kernel_present()
+    packs = _conv_kernel_present()
     cfg = SFTConfig(
         **_common_args(out, bf16),
-        packing=packing,
+        packing=packs,
         max_length=max_len,
         # Packed: rows of up to max_length tokens, as many as make edgetune's tokens per step.
-        per_device_train_batch_size=max(1, round(tokens_per_step / max_len)) if packing else batch,
+        per_device_train_batch_size=max(1, round(tokens_per_step / max_len)) if packs else batch,
         completion_only_loss=True,
     )
     trainer = SFTTrainer(
@@ -252,14 +239,12 @@ def run_trl(
         peft_config=_lora(method),
         callbacks=[_callback(w)],
     )
-    if packing and trainer.padding_free is not True:
+    if packs and trainer.padding_free is not True:
         raise RuntimeError("TRL did not switch padding-free on with packing")
     trainer.train()
-    return {
-        "checkpoint_overhead_pct": 0.0,
-        "checkpoints_kept": len(list(Path(out).glob("checkpoint-*"))),
-        "packing": packing,
-    }
+    kept = len(list(Path(out).glob("checkpoint-*")))
+    shutil.rmtree(out, ignore_errors=True)
+    return {"checkpoint_overhead_pct": 0.0, "checkpoints_kept": kept, "packing": packs}
 
 
 def _conv_kernel_present() -> bool:
@@ -292,7 +277,9 @@ def run_transformers(
     collator = DataCollatorForSeq2Seq(tokenizer, padding=True, label_pad_token_id=data.IGNORE_INDEX)
     trainer = Trainer(model=model, args=args, train_dataset=ds, data_collator=collator, callbacks=[_callback(w)])
     trainer.train()
-    return {"checkpoint_overhead_pct": 0.0, "checkpoints_kept": len(list(Path(out).glob("checkpoint-*")))}
+    kept = len(list(Path(out).glob("checkpoint-*")))
+    shutil.rmtree(out, ignore_errors=True)
+    return {"checkpoint_overhead_pct": 0.0, "checkpoints_kept": kept}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -307,7 +294,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--warmup-seconds", type=float, default=30)
     a = ap.parse_args(argv)
 
-    torch.set_num_threads(int(os.environ.get("TRAIN_THREADS", hardware.cores())))
+    # As the trainer's worker runs: its threads and its allocator.
+    worker.configure_torch()
     hardware.predictable_allocator()
     tokenizer = models.load_tokenizer(a.model_dir)
     rows = support_set(tokenizer, a.examples, SEED)
@@ -326,6 +314,7 @@ def main(argv: list[str] | None = None) -> None:
         extra = run_trl(a.model_dir, rows, a.method, a.batch, tokens_per_step, max_len, w, bf16)
     else:
         extra = run_transformers(a.model_dir, rows, a.method, a.batch, max_len, w, bf16)
+    shutil.rmtree(work, ignore_errors=True)
     tps, toks, wall = w.result()
     print(
         json.dumps(
