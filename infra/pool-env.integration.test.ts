@@ -1,12 +1,14 @@
 /**
- * Pool workers hold no platform secrets: the trainer and the device agent of the running test
+ * Pool workers hold no platform secrets: the trainer and the device agents of the running test
  * stack (found by their command line and this stack's DATA_DIR) have no database URL, auth
- * secret or signing key in their environment, while the web app does.
+ * secret or signing key in their environment, and no object store location or keys either (they
+ * reach each job's objects with its grant, through PLATFORM_URL), while the web app has them all.
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { PLATFORM_SECRETS } from '@edgetune/config';
+import { STORE_SETTINGS } from './stack';
 
 interface Proc {
   pid: number;
@@ -34,7 +36,7 @@ function processes(): Proc[] {
   return out;
 }
 
-test("the stack's trainer and device agent run without platform secrets; the web app has them", () => {
+test("the stack's trainer and device agents run without platform secrets or store keys; the web app has them", () => {
   const dataDir = process.env.DATA_DIR;
   assert.ok(dataDir, 'the harness sets DATA_DIR');
   const ours = processes().filter((p) => p.env.get('DATA_DIR') === dataDir);
@@ -42,10 +44,13 @@ test("the stack's trainer and device agent run without platform secrets; the web
   const pools = [...find(/edgetune_trainer\.worker/), ...find(/device-agent\/src\/worker\.ts/)];
   assert.ok(find(/edgetune_trainer\.worker/).length >= 1, 'the trainer is running');
   assert.ok(find(/device-agent\/src\/worker\.ts/).length >= 1, 'the device agent is running');
+  assert.ok(find(/device-agent\/src\/worker\.ts/).some((p) => p.env.get('DEVICE_POOL') === 'lab2'), 'the second platform pool is running');
   for (const p of pools) {
     for (const name of PLATFORM_SECRETS) assert.equal(p.env.has(name), false, `${name} in pid ${p.pid} (${p.cmdline.slice(0, 80)})`);
+    for (const name of p.env.keys()) assert.doesNotMatch(name, STORE_SETTINGS, `${name} in pid ${p.pid} (${p.cmdline.slice(0, 80)})`);
+    assert.match(p.env.get('PLATFORM_URL') ?? '', /^https?:\/\//, `PLATFORM_URL in pid ${p.pid}`);
   }
   const web = find(/apps\/web\/server\.ts/);
   assert.ok(web.length >= 1, 'the web app is running');
-  assert.ok(web.some((p) => p.env.has('DATABASE_URL') && p.env.has('AUTH_SECRET')));
+  assert.ok(web.some((p) => p.env.has('DATABASE_URL') && p.env.has('AUTH_SECRET') && p.env.get('STORAGE_URL')?.startsWith('s3://') && p.env.has('AWS_SECRET_ACCESS_KEY')));
 });

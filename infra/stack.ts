@@ -30,6 +30,11 @@ export interface StackOptions {
   extraEnv?: Record<string, string>;
   /** More platform device pools besides `local`, each served by its own device agent (`device-agent-<pool>`). */
   devicePools?: string[];
+  /**
+   * Pool workers hold no object store keys either: they reach each job's objects with its storage
+   * grant through the web app (PLATFORM_URL), as on machines of their own. Needs `web`.
+   */
+  brokeredPools?: boolean;
 }
 
 export interface Stack {
@@ -48,6 +53,9 @@ export interface Stack {
   restart(name: string): Promise<void>;
   stop(): Promise<void>;
 }
+
+/** The object store's location and keys, which a brokered pool worker goes without. */
+export const STORE_SETTINGS = /^(STORAGE_URL|S3_.*|AWS_.*)$/;
 
 /** Random secrets and the release-signing key, created once per data folder. */
 export function ensureSecrets(dataDir: string): { authSecret: string; signingKeyFile: string; fleetKeySecret: string } {
@@ -143,6 +151,13 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   // Pool workers (trainer, device agent) and the tools they run get no platform secrets: they
   // reach the platform only through Temporal and storage.
   const poolEnv = withoutPlatformSecrets(env);
+  if (opts.brokeredPools) {
+    if (!opts.web) throw new Error('brokeredPools needs the web app: it is what the pools reach objects through');
+    for (const name of Object.keys(poolEnv)) if (STORE_SETTINGS.test(name)) delete poolEnv[name];
+    poolEnv.PLATFORM_URL = baseUrl;
+    // Such a trainer cannot write outside a job's grant: the platform stages the builtin models.
+    await runOnce(path.join(ROOT, 'workers', 'trainer', '.venv', 'bin', 'python'), ['-m', 'edgetune_trainer.stage'], { ...env, PYTHONPATH: path.join(ROOT, 'workers', 'trainer') }, log, 'stage base models');
+  }
 
   if (!process.env.TEMPORAL_ADDRESS) {
     const temporalDir = path.join(opts.dataDir, 'temporal');

@@ -116,6 +116,8 @@ if (needStack) {
       web: true,
       // A second platform device pool beside `local`: the pools test measures one job on it and on an organization pool.
       devicePools: ['lab2'],
+      // Its trainer and device agents hold no S3 keys: each job's grant, through the web app.
+      brokeredPools: true,
       // The whole stack keeps its objects in the S3 server, as a multi-machine deployment does.
       // Organization pools: a short wait for an agent, and a flood limit a test can reach.
       // lfm2-tiny is free in the catalog; a price makes estimates, costs and the spending cap testable.

@@ -7,3 +7,4 @@ export * from './pools/tasks';
 export { advanceDueRollouts } from './fleets/releases';
 export { settleBilling } from './billing/metering';
 export { capReachedWhileTraining } from './billing/estimate';
+export { mintStorageGrant } from './pools/storage-grants';

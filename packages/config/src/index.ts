@@ -49,6 +49,12 @@ export function configSchema(root: string) {
     TEMPORAL_API_KEY: z.string().optional(),
     TEMPORAL_UI_PORT: port.default(8233),
     STORAGE_URL: z.string().regex(/^(file|s3):\/\//, 'must be a file:// or s3:// URL').default('file://' + path.join(dataDir, 'objects')),
+    /**
+     * A platform pool's worker on another machine (trainer, device agent): the platform's URL.
+     * Set, the worker holds no object store keys and reaches each job's objects with the job's
+     * storage grant through the platform; unset, it uses STORAGE_URL itself.
+     */
+    PLATFORM_URL: z.string().url().optional(),
     /** An S3-compatible server (versitygw, MinIO, …); unset for AWS itself. Path-style addressing unless S3_FORCE_PATH_STYLE=false. */
     S3_ENDPOINT: z.string().url().optional(),
     S3_REGION: z.string().min(1).default('us-east-1'),

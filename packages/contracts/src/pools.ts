@@ -170,3 +170,46 @@ export interface AgentTask {
 export function quantizedKey(outputPrefix: string, quantization: string): string {
   return `${outputPrefix.replace(/\/+$/, '')}/${quantization.toLowerCase()}.gguf`;
 }
+
+/**
+ * Object access of a platform pool's worker (trainer, device agent on another machine): with the
+ * job's storage grant (etg_…, carried in each activity's input) it asks the platform for a
+ * short-lived URL per object, or for a listing, and never holds the object store's keys.
+ */
+const storageKey = z.string().min(1).max(1024);
+export const storageBrokerSchema = z.discriminatedUnion('op', [
+  z.strictObject({ op: z.literal('head'), key: storageKey }),
+  z.strictObject({ op: z.literal('get'), key: storageKey }),
+  z.strictObject({
+    op: z.literal('put'),
+    key: storageKey,
+    size_bytes: z.number().int().min(0).max(5 * 1024 ** 4),
+    /** Send in parts of this size (S3 stores; at least 5 MiB); absent: one PUT up to 512 MiB, parts of 64 MiB above. */
+    part_bytes: z.number().int().min(5 * 1024 ** 2).max(5 * 1024 ** 3).optional(),
+  }),
+  z.strictObject({
+    op: z.literal('complete'),
+    key: storageKey,
+    upload_id: z.string().min(1).max(1024),
+    parts: z.array(z.strictObject({ part_number: z.number().int().min(1).max(10_000), etag: z.string().min(1).max(200) })).min(1).max(10_000),
+  }),
+  z.strictObject({ op: z.literal('abort'), key: storageKey, upload_id: z.string().min(1).max(1024) }),
+  z.strictObject({ op: z.literal('list'), prefix: storageKey }),
+  z.strictObject({ op: z.literal('delete_prefix'), prefix: storageKey }),
+]);
+export type StorageBrokerRequest = z.infer<typeof storageBrokerSchema>;
+
+/** Where to send one object's bytes: a presigned URL, or the platform's own route (send the grant with it). */
+export interface BrokeredUrl {
+  url: string;
+  platform: boolean;
+}
+
+export type StorageBrokerResponse =
+  | { key: string; size_bytes: number } // head, complete
+  | ({ key: string; size_bytes: number } & BrokeredUrl) // get
+  | ({ key: string } & BrokeredUrl) // put, one request
+  | { key: string; upload_id: string; part_bytes: number; urls: string[] } // put, in parts
+  | { objects: { key: string; size_bytes: number }[] } // list
+  | { deleted: number } // delete_prefix
+  | { aborted: true };

@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import { loadConfig } from '@edgetune/config';
 import { FsStorage } from './fs';
 import { parseS3Url, S3Storage } from './s3';
+import { BrokeredStorage } from './brokered';
 
 export interface ObjectInfo {
   key: string;
@@ -44,6 +45,17 @@ export interface Storage {
   presignPut(key: string, opts: PresignOptions): Promise<string | null>;
   /** Writes/reads a small probe object; used by /api/health. */
   probe(): Promise<void>;
+  /** An upload in parts by presigned URLs, for objects over one PUT's limit (S3 stores only). */
+  presignParts?(key: string, parts: number, opts: PresignOptions): Promise<PartsUpload>;
+  /** Joins the parts sent to presignParts' URLs into the object. */
+  completeParts?(key: string, uploadId: string, parts: { partNumber: number; etag: string }[]): Promise<ObjectInfo>;
+  abortParts?(key: string, uploadId: string): Promise<void>;
+}
+
+export interface PartsUpload {
+  uploadId: string;
+  /** The URL of part n + 1 at index n. */
+  urls: string[];
 }
 
 export class StorageNotFound extends Error {
@@ -84,4 +96,17 @@ export function storage(): Storage {
   return shared;
 }
 
+/**
+ * The store of a pool worker's activity: with PLATFORM_URL set (a platform pool on another
+ * machine, holding no store keys) the job's objects through the platform with the activity's
+ * storage grant; else the store of STORAGE_URL.
+ */
+export function activityStorage(grant: string | undefined): Storage {
+  const platform = loadConfig().PLATFORM_URL;
+  if (!platform) return storage();
+  if (!grant) throw new Error('This worker reaches objects through the platform (PLATFORM_URL is set), but the activity carries no storage grant: the job was started before grants existed.');
+  return new BrokeredStorage(platform, grant);
+}
+
+export { BrokeredStorage, BrokerError } from './brokered';
 export { FsStorage, S3Storage, parseS3Url };

@@ -1,5 +1,8 @@
 import { Readable } from 'node:stream';
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
@@ -8,11 +11,12 @@ import {
   PutObjectCommand,
   S3Client,
   S3ServiceException,
+  UploadPartCommand,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { assertKey, StorageNotFound, type ByteRange, type ObjectInfo, type PresignOptions, type Storage } from './index';
+import { assertKey, StorageNotFound, type ByteRange, type ObjectInfo, type PartsUpload, type PresignOptions, type Storage } from './index';
 
 export interface S3Location {
   bucket: string;
@@ -139,6 +143,36 @@ export class S3Storage implements Storage {
 
   presignPut(key: string, opts: PresignOptions): Promise<string> {
     return getSignedUrl(this.client, new PutObjectCommand({ Bucket: this.location.bucket, Key: this.objectKey(key) }), { expiresIn: opts.expiresInSeconds });
+  }
+
+  async presignParts(key: string, parts: number, opts: PresignOptions): Promise<PartsUpload> {
+    const Key = this.objectKey(key);
+    const { UploadId } = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.location.bucket, Key }));
+    if (!UploadId) throw new Error(`The object store started no upload for ${key}`);
+    const urls = await Promise.all(
+      Array.from({ length: parts }, (_, i) =>
+        getSignedUrl(this.client, new UploadPartCommand({ Bucket: this.location.bucket, Key, UploadId, PartNumber: i + 1 }), { expiresIn: opts.expiresInSeconds }),
+      ),
+    );
+    return { uploadId: UploadId, urls };
+  }
+
+  async completeParts(key: string, uploadId: string, parts: { partNumber: number; etag: string }[]): Promise<ObjectInfo> {
+    await this.client.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: this.location.bucket,
+        Key: this.objectKey(key),
+        UploadId: uploadId,
+        MultipartUpload: { Parts: [...parts].sort((a, b) => a.partNumber - b.partNumber).map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })) },
+      }),
+    );
+    const info = await this.head(key);
+    if (!info) throw new Error(`The object store lost ${key} right after joining its parts`);
+    return info;
+  }
+
+  async abortParts(key: string, uploadId: string): Promise<void> {
+    await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.location.bucket, Key: this.objectKey(key), UploadId: uploadId }));
   }
 
   async probe(): Promise<void> {

@@ -41,7 +41,16 @@ export interface Hyperparameters {
 
 // ---------------------------------------------------------------- trainer (Python, queue train.<pool>)
 
-export interface ValidateDatasetInput {
+/**
+ * The job's storage grant (etg_…): a worker without the object store's keys (a platform pool on
+ * another machine, PLATFORM_URL set) reaches the job's objects through the platform with it.
+ * Absent in activities of jobs started before grants existed.
+ */
+export interface Granted {
+  storageGrant?: string;
+}
+
+export interface ValidateDatasetInput extends Granted {
   jobId: string;
   baseModel: BaseModelRef;
   trainKey: string;
@@ -68,7 +77,7 @@ export interface ValidateDatasetOutput {
   maxTokens: number;
 }
 
-export interface TrainInput {
+export interface TrainInput extends Granted {
   jobId: string;
   baseModel: BaseModelRef;
   trainKey: string;
@@ -131,7 +140,7 @@ export interface TrainingHardware {
   host?: string;
 }
 
-export interface EvaluateInput {
+export interface EvaluateInput extends Granted {
   jobId: string;
   baseModel: BaseModelRef;
   trainedPrefix: string;
@@ -158,7 +167,7 @@ export interface EvaluateOutput {
   rewardMargin?: number;
 }
 
-export interface ExportGgufInput {
+export interface ExportGgufInput extends Granted {
   jobId: string;
   baseModel: BaseModelRef;
   trainedPrefix: string;
@@ -194,7 +203,7 @@ export type { Fingerprint };
 
 export type { Quantization };
 
-export interface QuantizeInput {
+export interface QuantizeInput extends Granted {
   jobId: string;
   device: string;
   sourceKey: string;
@@ -224,7 +233,7 @@ export interface QuantizeOutput {
   imatrixSkipped?: string;
 }
 
-export interface BenchmarkInput {
+export interface BenchmarkInput extends Granted {
   jobId: string;
   device: string;
   modelKey: string;

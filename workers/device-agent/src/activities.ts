@@ -1,5 +1,6 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { BenchmarkInput, BenchmarkOutput, Fingerprint, QuantizeInput, QuantizeOutput } from '@edgetune/temporal/activities';
+import { activityStorage } from '@edgetune/storage';
 import { deviceActivityNames } from '@edgetune/temporal/activities';
 import { benchmark as runBenchmark, TemplateParityError } from './benchmark';
 import { fingerprint as readFingerprint } from './fingerprint';
@@ -34,11 +35,11 @@ export async function fingerprint(): Promise<Fingerprint> {
 }
 
 export async function quantize(input: QuantizeInput): Promise<QuantizeOutput> {
-  return cancellable((h) => runQuantize(input, h));
+  return cancellable((h) => runQuantize(input, h, activityStorage(input.storageGrant)));
 }
 
 export async function benchmark(input: BenchmarkInput): Promise<BenchmarkOutput> {
-  const d = await cancellable((h) => runBenchmark(input, h)).catch((e: unknown) => {
+  const d = await cancellable((h) => runBenchmark(input, h, undefined, activityStorage(input.storageGrant))).catch((e: unknown) => {
     // The same files render the same way on every attempt: fail the job now, saying why.
     if (e instanceof TemplateParityError) throw ApplicationFailure.create({ type: 'TemplateParityError', message: e.message, nonRetryable: true });
     throw e;

@@ -66,8 +66,9 @@ def _stop_if_cancelled() -> None:
 
 
 def _begin(inp: dict[str, Any], name: str) -> None:
-    """Tag this activity's log lines with its job id and log the start."""
+    """Tag this activity's log lines with its job id, take its storage grant, log the start."""
     job_id_var.set(str(inp.get("jobId", "")))
+    storage.use_grant(inp.get("storageGrant"))
     logger.info("%s started", name)
 
 

@@ -8,14 +8,24 @@ this object store. `STORAGE_URL` selects the backend, with the same key layout a
 - `s3://bucket/prefix`: a key maps to `<prefix>/<key>` in the bucket, through boto3 (multipart
   transfers for large files); `S3_ENDPOINT`, `S3_REGION`, `S3_FORCE_PATH_STYLE` and the usual AWS
   credential variables configure it, as for the TypeScript side.
+
+A training pool on another machine sets `PLATFORM_URL` instead and holds no store keys: each
+activity carries its job's storage grant (`use_grant`), and every object is reached through the
+platform's broker (`POST /api/v1/storage/broker`), which answers with a presigned URL (or its own
+route on a filesystem store); the bytes go straight between this machine and the store.
 """
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
+import json
 import os
 import shutil
 import tempfile
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
@@ -33,6 +43,7 @@ __all__ = [
     "read_bytes",
     "root",
     "sha256_file",
+    "use_grant",
     "write_bytes",
 ]
 
@@ -62,8 +73,27 @@ def root() -> Path:
     return Path(path)
 
 
+# The storage grant of the activity this thread runs (set by the activity, read by _backend).
+_grant: contextvars.ContextVar[str | None] = contextvars.ContextVar("edgetune_storage_grant", default=None)
+
+
+def use_grant(grant: str | None) -> None:
+    """The job's storage grant for this activity's storage calls (brokered mode only)."""
+    _grant.set(grant)
+
+
+def brokered() -> bool:
+    """True on a pool machine that reaches objects through the platform (PLATFORM_URL set)."""
+    return bool(os.environ.get("PLATFORM_URL", "").strip())
+
+
 def check_config() -> None:
     """Fail early, naming the variable, when `STORAGE_URL` is missing or malformed."""
+    if brokered():
+        url = os.environ["PLATFORM_URL"].strip()
+        if urlparse(url).scheme not in ("http", "https"):
+            raise StorageError(f"PLATFORM_URL must be an http(s):// URL, got {url!r}")
+        return
     _backend()
 
 
@@ -234,10 +264,176 @@ class _S3Backend:
             )
 
 
+class BrokerError(StorageError):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+# A call rides out a platform that restarts or refuses for now (5xx, 429, unreachable).
+_RETRY_FOR_S = 120.0
+_CHUNK = 1024 * 1024
+
+
+class _BrokerBackend:
+    def __init__(self, platform_url: str, grant: str) -> None:
+        self.base = platform_url.rstrip("/")
+        self.grant = grant
+
+    def _call(self, body: dict[str, object]) -> dict:
+        started = time.monotonic()
+        backoff = 0.5
+        while True:
+            req = urllib.request.Request(
+                f"{self.base}/api/v1/storage/broker",
+                data=json.dumps(body).encode(),
+                method="POST",
+                headers={"authorization": f"Bearer {self.grant}", "content-type": "application/json"},
+            )
+            try:
+                with urllib.request.urlopen(req, timeout=60) as res:
+                    return dict(json.loads(res.read()))
+            except urllib.error.HTTPError as e:
+                text = e.read().decode("utf-8", "replace")
+                if e.code < 500 and e.code != 429:
+                    try:
+                        text = json.loads(text)["error"]["message"]
+                    except Exception:  # noqa: BLE001 - not JSON: keep the text
+                        pass
+                    raise BrokerError(e.code, f"storage {body['op']} {body.get('key', body.get('prefix'))}: {e.code} {text}") from e
+                if time.monotonic() - started > _RETRY_FOR_S:
+                    raise BrokerError(e.code, f"storage {body['op']}: {e.code} {text[:300]}") from e
+            except (urllib.error.URLError, ConnectionError, TimeoutError) as e:
+                if time.monotonic() - started > _RETRY_FOR_S:
+                    raise StorageError(f"the platform at {self.base} is unreachable: {e}") from e
+            time.sleep(backoff)
+            backoff = min(backoff * 2, 10.0)
+
+    def _target(self, t: dict) -> tuple[str, dict[str, str]]:
+        if t["platform"]:
+            return f"{self.base}{t['url']}", {"authorization": f"Bearer {self.grant}"}
+        return str(t["url"]), {}
+
+    @staticmethod
+    def _send(url: str, headers: dict[str, str], f: BinaryIO, length: int) -> str:
+        # A presigned PUT needs its Content-Length (S3 refuses chunked bodies).
+        req = urllib.request.Request(
+            url,
+            data=f,
+            method="PUT",
+            headers={**headers, "content-length": str(length), "content-type": "application/octet-stream"},
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=600) as res:
+                res.read()
+                return str(res.headers.get("etag") or "")
+        except urllib.error.HTTPError as e:
+            raise BrokerError(e.code, f"upload failed: {e.code} {e.read().decode('utf-8', 'replace')[:300]}") from e
+
+    def exists(self, key: str) -> bool:
+        try:
+            self._call({"op": "head", "key": _check_key(key)})
+            return True
+        except BrokerError as e:
+            if e.status == 404:
+                return False
+            raise
+
+    def get_file(self, key: str, dest: Path) -> None:
+        try:
+            t = self._call({"op": "get", "key": _check_key(key)})
+        except BrokerError as e:
+            if e.status == 404:
+                raise StorageError(f"object not found: {key}") from e
+            raise
+        url, headers = self._target(t)
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=600) as res:
+            _atomic_write(dest, lambda out: shutil.copyfileobj(res, out, _CHUNK))
+        if dest.stat().st_size != int(t["size_bytes"]):
+            raise StorageError(f"size mismatch after download of {key}")
+
+    def put_file(self, src: Path, key: str, part_bytes: int | None = None) -> None:
+        size = src.stat().st_size
+        body: dict[str, object] = {"op": "put", "key": _check_key(key), "size_bytes": size}
+        if part_bytes:
+            body["part_bytes"] = part_bytes
+        t = self._call(body)
+        if "url" in t:
+            url, headers = self._target(t)
+            with open(src, "rb") as f:
+                self._send(url, headers, f, size)
+            return
+        # In parts: S3 makes the object visible only once the platform joins them.
+        step = int(t["part_bytes"])
+        try:
+            etags: list[dict[str, object]] = []
+            with open(src, "rb") as f:
+                for i, url in enumerate(t["urls"]):
+                    length = min(step, size - i * step)
+                    etag = self._send(str(url), {}, _Window(f, i * step, length), length)
+                    if not etag:
+                        raise StorageError(f"the object store returned no ETag for part {i + 1} of {key}")
+                    etags.append({"part_number": i + 1, "etag": etag})
+            self._call({"op": "complete", "key": key, "upload_id": t["upload_id"], "parts": etags})
+        except BaseException:
+            try:
+                self._call({"op": "abort", "key": key, "upload_id": t["upload_id"]})
+            except Exception:  # noqa: BLE001 - the first failure is the one to report
+                pass
+            raise
+
+    def read_bytes(self, key: str) -> bytes:
+        with tempfile.TemporaryDirectory(prefix="edgetune-get-") as tmp:
+            dest = Path(tmp) / "object"
+            self.get_file(key, dest)
+            return dest.read_bytes()
+
+    def write_bytes(self, key: str, data: bytes) -> None:
+        with tempfile.TemporaryDirectory(prefix="edgetune-put-") as tmp:
+            src = Path(tmp) / "object"
+            src.write_bytes(data)
+            self.put_file(src, key)
+
+    def list_keys(self, prefix: str) -> list[str]:
+        try:
+            return [str(o["key"]) for o in self._call({"op": "list", "prefix": prefix})["objects"]]
+        except BrokerError as e:
+            if e.status == 404 and not prefix:
+                return []
+            raise
+
+    def delete_prefix(self, prefix: str) -> None:
+        self._call({"op": "delete_prefix", "prefix": prefix})
+
+
+class _Window:
+    """A byte range of an open file, read as a request body."""
+
+    def __init__(self, f: BinaryIO, start: int, length: int) -> None:
+        self.f, self.start, self.left = f, start, length
+        self.f.seek(start)
+
+    def read(self, n: int = -1) -> bytes:
+        if self.left <= 0:
+            return b""
+        n = self.left if n < 0 else min(n, self.left)
+        chunk = self.f.read(n)
+        self.left -= len(chunk)
+        return chunk
+
+
 _backends: dict[str, _FsBackend | _S3Backend] = {}
 
 
-def _backend() -> _FsBackend | _S3Backend:
+def _backend() -> _FsBackend | _S3Backend | _BrokerBackend:
+    if brokered():
+        grant = _grant.get()
+        if not grant:
+            raise StorageError(
+                "this trainer reaches objects through the platform (PLATFORM_URL is set), but the activity "
+                "carries no storage grant: the job was started before grants existed"
+            )
+        return _BrokerBackend(os.environ["PLATFORM_URL"].strip(), grant)
     url = _url()
     found = _backends.get(url)
     if found is not None:

@@ -94,12 +94,14 @@ async def run() -> None:
     namespace = os.environ.get("TEMPORAL_NAMESPACE", "default")
     queue = f"train.{os.environ.get('TRAIN_POOL', 'local')}"
     concurrency = _int_env("TRAIN_CONCURRENCY", 1)
-    storage.check_config()  # fail at start, naming STORAGE_URL, when it is missing or unsupported
+    storage.check_config()  # fail at start, naming STORAGE_URL (or PLATFORM_URL), when it is missing or unsupported
     from . import hardware
 
     hardware.predictable_allocator()
     threads = configure_torch()
-    staging = asyncio.get_running_loop().run_in_executor(None, _stage_builtin_models)
+    # A pool that reaches objects through the platform writes only with a job's grant: the
+    # platform stages the builtin models itself (python -m edgetune_trainer.stage).
+    staging = None if storage.brokered() else asyncio.get_running_loop().run_in_executor(None, _stage_builtin_models)
 
     # The platform reads the trainer's memory from its identity to refuse jobs that cannot fit
     # the pool (packages/api/src/jobs/memory.ts).
@@ -141,7 +143,8 @@ async def run() -> None:
             logger.info("shutdown signal received; stopping worker")
             await worker.shutdown()
         await run_task
-    await staging
+    if staging is not None:
+        await staging
     logger.info("trainer worker stopped")
 
 

@@ -91,3 +91,24 @@ def test_unsupported_and_missing_url(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("STORAGE_URL")
     with pytest.raises(storage.StorageError, match="STORAGE_URL is not set"):
         storage.check_config()
+
+
+def test_brokered_mode_needs_the_activity_grant(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A pool machine with PLATFORM_URL reaches objects only with a job's grant: none, and it says so.
+    monkeypatch.delenv("STORAGE_URL", raising=False)
+    monkeypatch.setenv("PLATFORM_URL", "http://127.0.0.1:9")
+    storage.check_config()
+    storage.use_grant(None)
+    with pytest.raises(storage.StorageError, match="carries no storage grant"):
+        storage.exists("orgs/o/jobs/j/x")
+    monkeypatch.setenv("PLATFORM_URL", "ftp://platform.example.com")
+    with pytest.raises(storage.StorageError, match="PLATFORM_URL must be an http"):
+        storage.check_config()
+
+
+def test_a_part_is_read_as_its_byte_range(tmp_path: Path) -> None:
+    p = tmp_path / "f.bin"
+    p.write_bytes(bytes(range(256)) * 4)
+    with open(p, "rb") as f:
+        w = storage._Window(f, 250, 10)
+        assert w.read(4) + w.read() + w.read() == bytes(range(250, 256)) + bytes(range(4))

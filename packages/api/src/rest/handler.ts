@@ -13,7 +13,7 @@ import { authorize, type Caller } from '../tenant';
 import { datasetRoutes } from './datasets';
 import { identityRoutes } from './identity';
 import { openApiDocument } from './openapi';
-import { AGENT_PREFIX, agentCaller, agentRoutes, poolRoutes } from './pools';
+import { AGENT_PREFIX, agentCaller, agentRoutes, poolRoutes, STORAGE_PREFIX, storageCaller, storageRoutes } from './pools';
 import { deviceCaller, deviceRoutes, fleetRoutes } from './fleets';
 import { restDevice, restFile, restJob, restJobEvent, restModel } from './views';
 
@@ -123,6 +123,10 @@ export async function handleRest(req: Request, opts: { sessionUserId: string | n
   // An organization pool's agent: its enrollment token, never a session or an API key.
   if (path.startsWith(AGENT_PREFIX)) {
     return dispatch(req, { name: 'agent', mount: MOUNT, routes: agentRoutes, caller: agentCaller, error: renderError, methodNotAllowed });
+  }
+  // A platform pool's worker: the job's storage grant, nothing else.
+  if (path.startsWith(STORAGE_PREFIX)) {
+    return dispatch(req, { name: 'storage', mount: MOUNT, routes: storageRoutes, caller: storageCaller, error: renderError, methodNotAllowed });
   }
   // An edge device: its fleet's enrollment token or its own device token.
   if (isDevicePath(req.method, path)) {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { routeTemplate } from '../testing/access-matrix';
 import { routes } from './handler';
-import { agentRoutes } from './pools';
+import { agentRoutes, storageRoutes } from './pools';
 import { deviceRoutes } from './fleets';
 import { openApiDocument } from './openapi';
 
@@ -24,7 +24,7 @@ test('OpenAPI: every REST route is documented, and every documented operation is
   assert.equal(doc.openapi, '3.1.0');
   const ops = new Set(documented());
   // HEAD answers what GET does, without the body; OpenAPI describes it through the GET.
-  const served = new Set([...routes, ...agentRoutes, ...deviceRoutes].map((r) => routeTemplate(r)).map((t) => t.replace(/^HEAD /, 'GET ')));
+  const served = new Set([...routes, ...agentRoutes, ...storageRoutes, ...deviceRoutes].map((r) => routeTemplate(r)).map((t) => t.replace(/^HEAD /, 'GET ')));
   for (const r of served) assert.ok(ops.has(r), `undocumented route: ${r}`);
   for (const o of ops) assert.ok(served.has(o), `documented operation without a route: ${o}`);
   assert.equal(ops.size, served.size);

@@ -11,6 +11,7 @@ import {
   agentHeartbeatSchema,
   agentPollSchema,
   agentRegisterSchema,
+  storageBrokerSchema,
   checkInSchema,
   createFleetSchema,
   createReleaseSchema,
@@ -310,6 +311,33 @@ const agentPaths: ZodOpenApiPathsObject = {
   },
 };
 
+/** A platform pool worker's object access (Bearer: the job's storage grant, etg_…). */
+const storagePaths: ZodOpenApiPathsObject = {
+  '/storage/broker': {
+    post: {
+      operationId: 'storageBroker',
+      summary: "A presigned URL for one of the job's objects (head, get, put, put in parts, complete, abort), a listing, or a deletion of what the job wrote",
+      requestBody: agentJson(storageBrokerSchema.meta({ id: 'StorageBrokerRequest' })),
+      responses: { '200': json(z.record(z.string(), z.unknown()), 'The URL(s), listing or outcome'), ...errors },
+    },
+  },
+  '/storage/objects': {
+    get: {
+      operationId: 'storageReadObject',
+      summary: 'An object of the job, when the object store cannot presign URLs',
+      requestParams: { query: z.object({ key: z.string() }) },
+      responses: { '200': { description: 'The object', content: { 'application/octet-stream': {} } }, ...errors },
+    },
+    put: {
+      operationId: 'storageWriteObject',
+      summary: 'An object the job writes, when the object store cannot presign URLs',
+      requestParams: { query: z.object({ key: z.string() }) },
+      requestBody: { required: true, content: { 'application/octet-stream': { schema: rawBodySchema } } },
+      responses: { '201': json(z.object({ key: z.string(), size_bytes: z.number() }), 'Stored'), ...errors },
+    },
+  },
+};
+
 /** The routes of rest/billing.ts. */
 export const billingPaths: ZodOpenApiPathsObject = {
   '/jobs/estimate': {
@@ -476,7 +504,7 @@ export function openApiDocument(): Record<string, unknown> {
     },
     servers: [{ url: `${server.replace(/\/+$/, '')}/api/v1` }],
     security: [{ bearerAuth: [] }],
-    paths: { ...jobPaths, ...billingPaths, ...identityPaths, ...datasetPaths, ...agentPaths, ...fleetPaths },
+    paths: { ...jobPaths, ...billingPaths, ...identityPaths, ...datasetPaths, ...agentPaths, ...storagePaths, ...fleetPaths },
     components: {
       securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API key (et_…) or the portal session cookie' } },
     },

@@ -4,11 +4,13 @@
  */
 import { Readable } from 'node:stream';
 import { requestMeta } from '@edgetune/auth';
+import { storage, type Storage } from '@edgetune/storage';
 import { bearerToken } from '../context';
 import { json, readJson, streamBody } from '../http/util';
 import type { Route } from '../http/routes';
 import { agentFromToken, completeTask, failTask, heartbeatTask, pollTask, readTaskObject, registerAgent, writeTaskObject, type AgentCaller } from '../pools/agent';
 import { createPool, deletePool, getPool, listPools, rotatePoolToken } from '../pools/pools';
+import { brokerStorage, readGrantedObject, storageGrantCaller, writeGrantedObject, type StorageGrant } from '../pools/storage-grants';
 import { restCreatedPool, restPool } from './views';
 
 export const poolRoutes: Route[] = [
@@ -55,4 +57,31 @@ export const agentRoutes: Route<AgentCaller>[] = [
 
 export function agentCaller(req: Request): Promise<AgentCaller> {
   return agentFromToken(bearerToken(req.headers.get('authorization')), requestMeta(req.headers));
+}
+
+/** Paths below /api/v1 that belong to platform pool workers holding a job's storage grant. */
+export const STORAGE_PREFIX = '/storage/';
+
+const requestBody = (req: Request) => (req.body ? Readable.fromWeb(req.body as import('node:stream/web').ReadableStream<Uint8Array>) : Readable.from([]));
+
+/** The routes of a grant's holder; `store` is the platform's object store (another in tests). */
+export function grantedStorageRoutes(store: () => Storage = storage): Route<StorageGrant>[] {
+  return [
+    { method: 'POST', pattern: /^\/storage\/broker$/, run: async (g, req) => json(await brokerStorage(g, await readJson(req), store())) },
+    {
+      method: 'GET',
+      pattern: /^\/storage\/objects$/,
+      run: async (g, _r, url) => {
+        const o = await readGrantedObject(g, url.searchParams.get('key'), store());
+        return new Response(streamBody(o.stream), { headers: { 'content-type': 'application/octet-stream', 'content-length': String(o.size) } });
+      },
+    },
+    { method: 'PUT', pattern: /^\/storage\/objects$/, run: async (g, req, url) => json(await writeGrantedObject(g, url.searchParams.get('key'), requestBody(req), store()), 201) },
+  ];
+}
+
+export const storageRoutes = grantedStorageRoutes();
+
+export function storageCaller(req: Request): Promise<StorageGrant> {
+  return storageGrantCaller(bearerToken(req.headers.get('authorization')));
 }

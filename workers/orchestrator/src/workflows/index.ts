@@ -123,6 +123,7 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
     const plan: JobPlan = await db.loadJobPlan(ref);
     const short = trainer(plan.trainPool, '6 hours');
     const long = trainer(plan.trainPool, '48 hours');
+    const grant = plan.storageGrant ? { storageGrant: plan.storageGrant } : {};
     // Plans stored before preference tuning existed carry no objective: those jobs are supervised.
     const dpo = plan.hyperparameters.objective === 'dpo';
 
@@ -135,6 +136,7 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
         preference: dpo,
       });
       const v = await short.validateDataset({
+        ...grant,
         jobId: ref.jobId,
         baseModel: plan.baseModel,
         trainKey: prepared.trainKey,
@@ -191,6 +193,7 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
       try {
         return await trainScope.run(() =>
           long.train({
+            ...grant,
             jobId: ref.jobId,
             baseModel: plan.baseModel,
             trainKey: data.trainKey,
@@ -257,6 +260,7 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
 
     const evaluation = await stage('evaluate', () =>
       short.evaluate({
+        ...grant,
         jobId: ref.jobId,
         baseModel: plan.baseModel,
         trainedPrefix: trained.trainedPrefix,
@@ -286,6 +290,7 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
 
     const exported = await stage('export', () =>
       short.exportGguf({
+        ...grant,
         jobId: ref.jobId,
         baseModel: plan.baseModel,
         trainedPrefix: trained.trainedPrefix,
@@ -307,7 +312,8 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
               ...ref,
               device: target.device,
               pool: target.pool,
-              ...(target.orgPool ? { orgPool: true } : {}),
+              // An organization pool's agent gets a URL per object instead, never the grant.
+              ...(target.orgPool ? { orgPool: true } : grant),
               ...(multiPool ? { multiPool: true } : {}),
               quantizations: target.quantizations,
               budgets: target.budgets,
@@ -396,6 +402,8 @@ export interface DeviceCandidatesInput {
   promptTokenIds?: number[];
   evalKey: string;
   outputPrefix: string;
+  /** The job's storage grant, for a platform pool's agent (absent for organization pools and in older children). */
+  storageGrant?: string;
 }
 
 /** One target device: quantize each candidate, benchmark it on that device's pool, select one. */
@@ -403,7 +411,11 @@ export async function deviceCandidates(input: DeviceCandidatesInput) {
   const ref = { jobId: input.jobId, orgId: input.orgId };
   const where = { orgId: input.orgId, poolId: input.pool };
   const agent: DeviceActivities = input.orgPool
-    ? { quantize: (q) => orgPool.poolQuantize({ ...q, ...where }), benchmark: (b) => orgPool.poolBenchmark({ ...b, ...where }) }
+    ? {
+        // The grant never reaches a customer's machine: its agent gets one URL per object.
+        quantize: ({ storageGrant: _q, ...q }) => orgPool.poolQuantize({ ...q, ...where }),
+        benchmark: ({ storageGrant: _b, ...b }) => orgPool.poolBenchmark({ ...b, ...where }),
+      }
     : declared<DeviceActivities>({ quantize: deviceActivityNames.quantize, benchmark: deviceActivityNames.benchmark }, {
         taskQueue: taskQueues.device(input.pool),
         startToCloseTimeout: '2 hours',
@@ -411,6 +423,7 @@ export async function deviceCandidates(input: DeviceCandidatesInput) {
         retry: { initialInterval: '5s', maximumAttempts: 3 },
         cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
       });
+  const grant = input.storageGrant ? { storageGrant: input.storageGrant } : {};
   const at = input.multiPool ? `@${input.pool}` : '';
   const stage = <T>(name: string, variant: string, fn: () => Promise<T>): Promise<T> => inStage(ref, { stage: name, device: input.device, variant: variant + at }, fn);
 
@@ -418,6 +431,7 @@ export async function deviceCandidates(input: DeviceCandidatesInput) {
   for (const quantization of input.quantizations) {
     const q = await stage('quantize', quantization, () =>
       agent.quantize({
+        ...grant,
         jobId: input.jobId,
         device: input.device,
         sourceKey: input.sourceKey,
@@ -428,6 +442,7 @@ export async function deviceCandidates(input: DeviceCandidatesInput) {
     );
     const b = await stage('benchmark', quantization, () =>
       agent.benchmark({
+        ...grant,
         jobId: input.jobId,
         device: input.device,
         modelKey: q.key,

@@ -1,0 +1,187 @@
+/**
+ * Storage grants: a platform pool's worker without store keys reads and writes a job's objects
+ * through the platform (BrokeredStorage → POST /api/v1/storage/broker → presigned URL or the
+ * platform's own route), on both stores, and nothing outside the grant, nor after the job ended.
+ */
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { buffer, text } from 'node:stream/consumers';
+import { after, before, describe, test } from 'node:test';
+import { eq } from 'drizzle-orm';
+import { DomainError, newId } from '@edgetune/contracts';
+import { db, schema } from '@edgetune/db';
+import { BrokeredStorage, BrokerError, FsStorage, S3Storage, type Storage } from '@edgetune/storage';
+import { bearerToken } from '../context';
+import { dispatch } from '../http/routes';
+import { json } from '../http/util';
+import { grantedStorageRoutes } from '../rest/pools';
+import { newOrg, seedPublishedModel, seedTrainingFile, useDatabase } from '../testing/fixtures';
+import { mintStorageGrant, readStorageGrant, storageGrantCaller } from './storage-grants';
+
+const SECRET = randomBytes(32).toString('hex');
+
+function s3FromTestEnv(): S3Storage {
+  const need = (name: string) => {
+    const v = process.env[name];
+    if (!v) throw new Error(`${name} is not set: the test run starts an S3 server and names it (npm test)`);
+    return v;
+  };
+  return new S3Storage(
+    { bucket: need('EDGETUNE_TEST_S3_BUCKET'), prefix: `grant-test-${randomBytes(4).toString('hex')}` },
+    {
+      endpoint: need('EDGETUNE_TEST_S3_ENDPOINT'),
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: need('EDGETUNE_TEST_S3_ACCESS_KEY_ID'), secretAccessKey: need('EDGETUNE_TEST_S3_SECRET_ACCESS_KEY') },
+    },
+  );
+}
+
+/** The broker's own routes over HTTP, on a given store, grants checked by signature and expiry. */
+async function brokerServer(store: Storage): Promise<{ url: string; close: () => Promise<void> }> {
+  const routes = grantedStorageRoutes(() => store);
+  const server = http.createServer((req, res) => {
+    const headers = new Headers();
+    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
+    const body = req.method !== 'GET' && req.method !== 'HEAD' ? (Readable.toWeb(req) as ReadableStream<Uint8Array>) : undefined;
+    const request = new Request(`http://127.0.0.1${req.url}`, { method: req.method, headers, body, duplex: 'half' } as RequestInit);
+    void dispatch(request, {
+      name: 'storage-test',
+      mount: '/api/v1',
+      routes,
+      caller: async (r) => readStorageGrant(bearerToken(r.headers.get('authorization')), SECRET),
+      error: (e: DomainError) => json({ error: { code: e.code, message: e.message } }, e.code === 'unauthenticated' ? 401 : e.code === 'not_found' ? 404 : 400),
+      methodNotAllowed: (m) => json({ error: { message: m } }, 405),
+    }).then(async (answer) => {
+      res.writeHead(answer.status, Object.fromEntries(answer.headers));
+      if (answer.body) Readable.fromWeb(answer.body as import('node:stream/web').ReadableStream).pipe(res);
+      else res.end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+const backends: [string, () => Storage][] = [
+  ['filesystem (the platform streams)', () => new FsStorage(mkdtempSync(path.join(tmpdir(), 'edgetune-grant-')))],
+  ['S3 (presigned URLs)', s3FromTestEnv],
+];
+
+for (const [name, make] of backends) {
+  describe(`storage grant: ${name}`, () => {
+    const store = make();
+    let server: Awaited<ReturnType<typeof brokerServer>>;
+    const grant = mintStorageGrant({ jobId: 'job_a', orgId: 'org_a', read: ['base-models/m', 'orgs/org_a/files/f1'], write: ['orgs/org_a/jobs/job_a'] }, SECRET);
+    let worker: BrokeredStorage;
+    before(async () => {
+      server = await brokerServer(store);
+      worker = new BrokeredStorage(server.url, grant);
+      await store.put('base-models/m/config.json', '{"model":true}');
+      await store.put('orgs/org_a/files/f1', 'line one\n');
+      await store.put('orgs/org_b/jobs/job_b/secret.txt', 'not yours');
+    });
+    after(() => server.close());
+
+    test('reads what the grant covers; writes, lists and deletes below the job prefix', async () => {
+      assert.equal(await text(await worker.get('base-models/m/config.json')), '{"model":true}');
+      assert.equal((await worker.head('orgs/org_a/files/f1'))?.sizeBytes, 9);
+      assert.equal(await worker.head('base-models/m/absent.json'), null);
+      await worker.put('orgs/org_a/jobs/job_a/train/a.txt', 'alpha');
+      await worker.put('orgs/org_a/jobs/job_a/train/b.bin', Readable.from([Buffer.from('be'), Buffer.from('ta')]));
+      assert.equal(await text(await store.get('orgs/org_a/jobs/job_a/train/a.txt')), 'alpha');
+      assert.equal(await text(await worker.get('orgs/org_a/jobs/job_a/train/b.bin')), 'beta');
+      assert.deepEqual((await worker.list('orgs/org_a/jobs/job_a/train')).map((o) => [o.key, o.sizeBytes]), [
+        ['orgs/org_a/jobs/job_a/train/a.txt', 5],
+        ['orgs/org_a/jobs/job_a/train/b.bin', 4],
+      ]);
+      await worker.deletePrefix('orgs/org_a/jobs/job_a/train');
+      assert.deepEqual(await store.list('orgs/org_a/jobs/job_a/train'), []);
+    });
+
+    test('a file goes up in one PUT, or in parts joined by the platform (S3), byte for byte', async () => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'edgetune-grant-file-'));
+      const file = path.join(dir, 'model.safetensors');
+      const bytes = randomBytes(11 * 1024 * 1024 + 7);
+      writeFileSync(file, bytes);
+      const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+      await worker.putFile('orgs/org_a/jobs/job_a/one.bin', file);
+      await worker.putFile('orgs/org_a/jobs/job_a/parts.bin', file, 5 * 1024 * 1024);
+      for (const key of ['orgs/org_a/jobs/job_a/one.bin', 'orgs/org_a/jobs/job_a/parts.bin']) {
+        assert.equal(sha(await buffer(await store.get(key))), sha(bytes), key);
+      }
+    });
+
+    test("outside the grant nothing exists: another tenant's object, writes to what it may only read", async () => {
+      const refused = async (p: Promise<unknown>, status: number) => {
+        await assert.rejects(p, (e: unknown) => e instanceof BrokerError && e.status === status);
+      };
+      await refused(worker.get('orgs/org_b/jobs/job_b/secret.txt'), 404);
+      await refused(worker.list('orgs/org_b'), 404);
+      await refused(worker.put('orgs/org_b/jobs/job_b/secret.txt', 'overwritten'), 404);
+      await refused(worker.put('base-models/m/config.json', '{}'), 404);
+      await refused(worker.deletePrefix('orgs/org_a/files'), 404);
+      // A prefix covers keys below it, not keys that merely start with the same letters.
+      await refused(worker.get('orgs/org_a/files/f10'), 404);
+      await refused(worker.put('orgs/org_a/jobs/job_a_other/x', 'x'), 404);
+      // '..' never reaches the store.
+      await assert.rejects(worker.get('orgs/org_a/jobs/job_a/../../org_b/jobs/job_b/secret.txt'), /Invalid storage key/);
+      assert.equal(await text(await store.get('orgs/org_b/jobs/job_b/secret.txt')), 'not yours');
+      assert.equal(await text(await store.get('base-models/m/config.json')), '{"model":true}');
+    });
+
+    test('a forged, altered or expired grant is refused with 401', async () => {
+      const other = mintStorageGrant({ jobId: 'job_a', orgId: 'org_a', read: [''], write: [''] }, randomBytes(32).toString('hex'));
+      const [head, mac] = grant.split('.');
+      const widened = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(head!.slice(4), 'base64url').toString()), read: ['orgs'] })).toString('base64url');
+      const expired = mintStorageGrant({ jobId: 'job_a', orgId: 'org_a', read: ['base-models/m'], write: [], ttlSeconds: -1 }, SECRET);
+      for (const [token, why] of [
+        [other, /bad signature/],
+        [`etg_${widened}.${mac}`, /bad signature/],
+        [expired, /expired/],
+        ['etp_not-a-grant', /not a storage grant/],
+      ] as const) {
+        await assert.rejects(new BrokeredStorage(server.url, token).head('base-models/m/config.json'), (e: unknown) => e instanceof BrokerError && e.status === 401 && why.test(e.message));
+      }
+    });
+  });
+}
+
+describe('storage grant: the job', () => {
+  useDatabase();
+
+  test('a grant works while its job runs and is refused once the job has ended or for another organization', async () => {
+    const { orgId, caller } = await newOrg('grant');
+    const other = await newOrg('grant-other');
+    const file = await seedTrainingFile(caller);
+    const { jobId } = await seedPublishedModel(orgId, file.id);
+    const grant = (org = orgId) => mintStorageGrant({ jobId, orgId: org, read: [`orgs/${orgId}/jobs/${jobId}`], write: [] });
+    await assert.rejects(storageGrantCaller(grant()), /its job has ended \(succeeded\)/);
+    await db().update(schema.jobs).set({ status: 'running', finishedAt: null }).where(eq(schema.jobs.id, jobId));
+    assert.equal((await storageGrantCaller(grant())).jobId, jobId);
+    await assert.rejects(storageGrantCaller(grant(other.orgId)), /its job does not exist/);
+    await assert.rejects(storageGrantCaller(mintStorageGrant({ jobId: newId('job'), orgId, read: [], write: [] })), /its job does not exist/);
+    await db().update(schema.jobs).set({ status: 'cancelled', finishedAt: new Date() }).where(eq(schema.jobs.id, jobId));
+    await assert.rejects(storageGrantCaller(grant()), /its job has ended \(cancelled\)/);
+  });
+
+  test("through the web app: a grant of a running job reads the job's objects in the platform's store", async () => {
+    const base = process.env.BASE_URL;
+    assert.ok(base, 'BASE_URL names the test stack');
+    const { orgId, caller } = await newOrg('grant-http');
+    const file = await seedTrainingFile(caller);
+    const { jobId } = await seedPublishedModel(orgId, file.id);
+    await db().update(schema.jobs).set({ status: 'running', finishedAt: null }).where(eq(schema.jobs.id, jobId));
+    const prefix = `orgs/${orgId}/jobs/${jobId}`;
+    const worker = new BrokeredStorage(base, mintStorageGrant({ jobId, orgId, read: [], write: [prefix] }));
+    await worker.put(`${prefix}/train/result.json`, '{"ok":true}');
+    assert.equal(await text(await worker.get(`${prefix}/train/result.json`)), '{"ok":true}');
+    await db().update(schema.jobs).set({ status: 'failed', finishedAt: new Date() }).where(eq(schema.jobs.id, jobId));
+    await assert.rejects(worker.head(`${prefix}/train/result.json`), (e: unknown) => e instanceof BrokerError && e.status === 401 && /ended \(failed\)/.test(e.message));
+  });
+});
