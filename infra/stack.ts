@@ -6,7 +6,8 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { withoutPlatformSecrets, type Logger } from '@edgetune/config';
@@ -170,8 +171,29 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   add('orchestrator', tsx, [path.join(ROOT, 'workers', 'orchestrator', 'src', 'worker.ts')], ROOT);
   add('trainer', path.join(ROOT, 'workers', 'trainer', '.venv', 'bin', 'python'), ['-m', 'edgetune_trainer.worker'], path.join(ROOT, 'workers', 'trainer'), poolEnv);
   add('device-agent', tsx, [path.join(ROOT, 'workers', 'device-agent', 'src', 'worker.ts')], ROOT, poolEnv);
+  const ownFolders: string[] = [];
   for (const pool of opts.devicePools ?? []) {
-    add(`device-agent-${pool}`, tsx, [path.join(ROOT, 'workers', 'device-agent', 'src', 'worker.ts')], ROOT, { ...poolEnv, DEVICE_POOL: pool });
+    if (opts.brokeredPools) {
+      // As on a machine of its own: its own folder, and nothing of the platform's but Temporal's
+      // address and the platform's URL (no DATA_DIR, no secrets, no store settings).
+      const folder = mkdtempSync(path.join(os.tmpdir(), `edgetune-pool-${pool}-`));
+      ownFolders.push(folder);
+      const own: NodeJS.ProcessEnv = {
+        NODE_ENV: 'production',
+        PATH: process.env.PATH ?? '',
+        HOME: folder,
+        TMPDIR: folder,
+        DEVICE_POOL: pool,
+        TEMPORAL_ADDRESS: env.TEMPORAL_ADDRESS,
+        ...(env.TEMPORAL_NAMESPACE ? { TEMPORAL_NAMESPACE: env.TEMPORAL_NAMESPACE } : {}),
+        PLATFORM_URL: baseUrl,
+        LLAMA_CPP_DIR: env.LLAMA_CPP_DIR,
+        ...(env.DEVICE_PROFILES ? { DEVICE_PROFILES: env.DEVICE_PROFILES } : {}),
+      };
+      add(`device-agent-${pool}`, tsx, [path.join(ROOT, 'workers', 'device-agent', 'src', 'worker.ts')], folder, own);
+    } else {
+      add(`device-agent-${pool}`, tsx, [path.join(ROOT, 'workers', 'device-agent', 'src', 'worker.ts')], ROOT, { ...poolEnv, DEVICE_POOL: pool });
+    }
   }
   if (opts.web) add('web', tsx, [path.join(ROOT, 'apps', 'web', 'server.ts')], path.join(ROOT, 'apps', 'web'), { ...env, NODE_ENV: 'production' });
 
@@ -210,6 +232,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       const agents = [...processes.keys()].filter((n) => n.startsWith('device-agent'));
       for (const name of ['web', ...agents, 'trainer', 'orchestrator', 'temporal']) await processes.get(name)?.stop();
       await pgServer?.stop();
+      for (const folder of ownFolders) rmSync(folder, { recursive: true, force: true });
     },
   };
 
