@@ -8,12 +8,14 @@
  *     idle agent and the wait is dispatch alone;
  *  2. object transfer: BENCH_POOL_MB (default 256) MB from the S3 server into an agent's folder
  *     through the presigned URL the platform hands out, with the agent's own download code, versus
- *     a raw GET of the same object with the AWS SDK (target ratio ≥ 0.8). Median of 3 each.
+ *     a raw GET of the same object with the AWS SDK (target ratio ≥ 0.8). Median of 3 each;
+ *  3. the same object both ways through a platform pool's storage grant (BrokeredStorage: a broker
+ *     request to the web app, then the presigned transfer), against the raw SDK GET and PUT.
  * Needs the test fixture GGUF (made by `npm test`) for the tasks' real quantizations.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -50,6 +52,8 @@ const { temporalClient, temporalConnectionOptions } = await import('@edgetune/te
 const { NativeConnection, Worker } = await import('@temporalio/worker');
 const { and, eq, isNotNull, sql } = await import('drizzle-orm');
 const { downloadToFile } = await import('../workers/device-agent/src/remote-agent');
+const { BrokeredStorage } = await import('@edgetune/storage');
+const { mintStorageGrant } = await import('@edgetune/api/pipeline');
 
 const agents: ChildProcess[] = [];
 const pct = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
@@ -150,6 +154,34 @@ try {
     raw.push(MB / ((performance.now() - t) / 1000));
   }
 
+  // A platform pool's path: the job's grant (the job is marked running meanwhile: a grant of an
+  // ended job is refused), a broker request, then the presigned transfer.
+  await db().update(schema.jobs).set({ status: 'running' }).where(eq(schema.jobs.id, job.id));
+  const brokered = new BrokeredStorage(stack.baseUrl, mintStorageGrant({ jobId: job.id, orgId, read: [], write: [prefix] }));
+  const brokerMs: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    const t = performance.now();
+    await brokered.call({ op: 'get', key: objectKey });
+    brokerMs.push(performance.now() - t);
+  }
+  const grantGet: number[] = [];
+  const grantPut: number[] = [];
+  const rawPut: number[] = [];
+  for (let run = 0; run < 3; run++) {
+    rmSync(dest, { force: true });
+    let t = performance.now();
+    await pipeline(await brokered.get(objectKey), createWriteStream(dest));
+    if (statSync(dest).size !== MB * 1024 * 1024) throw new Error('the brokered GET returned a short object');
+    grantGet.push(MB / ((performance.now() - t) / 1000));
+    t = performance.now();
+    await brokered.putFile(`${prefix}/up-${run}.bin`, dest);
+    grantPut.push(MB / ((performance.now() - t) / 1000));
+    t = performance.now();
+    await storage().put(`${prefix}/raw-up-${run}.bin`, createReadStream(dest));
+    rawPut.push(MB / ((performance.now() - t) / 1000));
+  }
+  await db().update(schema.jobs).set({ status: 'cancelled' }).where(eq(schema.jobs.id, job.id));
+
   const out = process.stdout;
   out.write(`\nbench:pools — organization pool on its own stack with versitygw; ${TASKS} tasks, 2 agents (real device-agent processes), this machine\n`);
   out.write(`  idle: ${idlePerSecond.toFixed(1)} database transactions per second while the 2 agents wait with nothing queued (${IDLE_SECONDS} s)\n`);
@@ -157,6 +189,7 @@ try {
   out.write(`  whole task (scheduled → result accepted; a real Q8_0 quantize of lfm2-tiny, download and upload by presigned URL): p50 ${pct(whole, 50)} ms, p99 ${pct(whole, 99)} ms\n`);
   out.write(`  ${succeeded}/${rows.length} succeeded in ${seconds.toFixed(1)} s; tasks per agent: ${[...byAgent.values()].join(', ')}\n`);
   out.write(`  transfer of ${MB} MB, S3 server → agent folder (median of 3): presigned path ${median(presigned).toFixed(0)} MB/s, raw SDK GET ${median(raw).toFixed(0)} MB/s, ratio ${(median(presigned) / median(raw)).toFixed(2)} (target ≥ 0.8)\n`);
+  out.write(`  platform pool, storage grant (broker request + presigned transfer, median of 3): download ${median(grantGet).toFixed(0)} MB/s (${(median(grantGet) / median(raw)).toFixed(2)} of raw GET), upload ${median(grantPut).toFixed(0)} MB/s against raw SDK PUT ${median(rawPut).toFixed(0)} MB/s (${(median(grantPut) / median(rawPut)).toFixed(2)}); a broker request alone: median ${median(brokerMs).toFixed(0)} ms over ${brokerMs.length}\n`);
 } finally {
   for (const a of agents) {
     try {

@@ -10,28 +10,12 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { buffer, text } from 'node:stream/consumers';
 import { describe, test } from 'node:test';
-import { FsStorage, S3Storage, StorageNotFound, type Storage } from './index';
-
-function s3FromTestEnv(): S3Storage {
-  const need = (name: string) => {
-    const v = process.env[name];
-    if (!v) throw new Error(`${name} is not set: the test run starts an S3 server and names it (npm test)`);
-    return v;
-  };
-  return new S3Storage(
-    { bucket: need('EDGETUNE_TEST_S3_BUCKET'), prefix: `storage-test-${randomBytes(4).toString('hex')}` },
-    {
-      endpoint: need('EDGETUNE_TEST_S3_ENDPOINT'),
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: { accessKeyId: need('EDGETUNE_TEST_S3_ACCESS_KEY_ID'), secretAccessKey: need('EDGETUNE_TEST_S3_SECRET_ACCESS_KEY') },
-    },
-  );
-}
+import { FsStorage, StorageNotFound, type Storage } from './index';
+import { s3FromTestEnv } from './testing';
 
 const backends: [string, () => Storage][] = [
   ['filesystem', () => new FsStorage(mkdtempSync(path.join(tmpdir(), 'edgetune-storage-')))],
-  ['S3', s3FromTestEnv],
+  ['S3', () => s3FromTestEnv('storage-test')],
 ];
 
 /** A stream of `size` random bytes in 1 MiB chunks, and its sha256. */
@@ -112,7 +96,7 @@ for (const [name, make] of backends) {
 
 describe('presigned URLs', () => {
   test('S3: a presigned GET reads the object (whole and by Range), a presigned PUT writes one, both without credentials', async () => {
-    const s = s3FromTestEnv();
+    const s = s3FromTestEnv('storage-test');
     await s.put('signed/a.txt', 'hello presigned world');
     const get = await s.presignGet('signed/a.txt', { expiresInSeconds: 60, filename: 'résumé.txt' });
     const whole = await fetch(get);

@@ -15,7 +15,8 @@ import { after, before, describe, test } from 'node:test';
 import { eq } from 'drizzle-orm';
 import { DomainError, newId } from '@edgetune/contracts';
 import { db, schema } from '@edgetune/db';
-import { BrokeredStorage, BrokerError, FsStorage, S3Storage, type Storage } from '@edgetune/storage';
+import { BrokeredStorage, BrokerError, FsStorage, type Storage } from '@edgetune/storage';
+import { s3FromTestEnv } from '@edgetune/storage/testing';
 import { bearerToken } from '../context';
 import { dispatch } from '../http/routes';
 import { json } from '../http/util';
@@ -24,23 +25,6 @@ import { newOrg, seedPublishedModel, seedTrainingFile, useDatabase } from '../te
 import { mintStorageGrant, readStorageGrant, storageGrantCaller } from './storage-grants';
 
 const SECRET = randomBytes(32).toString('hex');
-
-function s3FromTestEnv(): S3Storage {
-  const need = (name: string) => {
-    const v = process.env[name];
-    if (!v) throw new Error(`${name} is not set: the test run starts an S3 server and names it (npm test)`);
-    return v;
-  };
-  return new S3Storage(
-    { bucket: need('EDGETUNE_TEST_S3_BUCKET'), prefix: `grant-test-${randomBytes(4).toString('hex')}` },
-    {
-      endpoint: need('EDGETUNE_TEST_S3_ENDPOINT'),
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: { accessKeyId: need('EDGETUNE_TEST_S3_ACCESS_KEY_ID'), secretAccessKey: need('EDGETUNE_TEST_S3_SECRET_ACCESS_KEY') },
-    },
-  );
-}
 
 /** The broker's own routes over HTTP, on a given store, grants checked by signature and expiry. */
 async function brokerServer(store: Storage): Promise<{ url: string; close: () => Promise<void> }> {
@@ -70,7 +54,7 @@ async function brokerServer(store: Storage): Promise<{ url: string; close: () =>
 
 const backends: [string, () => Storage][] = [
   ['filesystem (the platform streams)', () => new FsStorage(mkdtempSync(path.join(tmpdir(), 'edgetune-grant-')))],
-  ['S3 (presigned URLs)', s3FromTestEnv],
+  ['S3 (presigned URLs)', () => s3FromTestEnv('grant-test')],
 ];
 
 for (const [name, make] of backends) {
