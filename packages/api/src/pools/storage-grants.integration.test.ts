@@ -6,51 +6,21 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { buffer, text } from 'node:stream/consumers';
 import { after, before, describe, test } from 'node:test';
 import { eq } from 'drizzle-orm';
-import { DomainError, newId } from '@edgetune/contracts';
+import { newId } from '@edgetune/contracts';
 import { db, schema } from '@edgetune/db';
 import { BrokeredStorage, BrokerError, FsStorage, type Storage } from '@edgetune/storage';
 import { s3FromTestEnv } from '@edgetune/storage/testing';
-import { bearerToken } from '../context';
-import { dispatch } from '../http/routes';
-import { json } from '../http/util';
-import { grantedStorageRoutes } from '../rest/pools';
+import { startBrokerServer, type BrokerServer } from '../testing/broker-server';
 import { newOrg, seedPublishedModel, seedTrainingFile, useDatabase } from '../testing/fixtures';
-import { mintStorageGrant, readStorageGrant, storageGrantCaller } from './storage-grants';
+import { mintStorageGrant, storageGrantCaller } from './storage-grants';
 
 const SECRET = randomBytes(32).toString('hex');
-
-/** The broker's own routes over HTTP, on a given store, grants checked by signature and expiry. */
-async function brokerServer(store: Storage): Promise<{ url: string; close: () => Promise<void> }> {
-  const routes = grantedStorageRoutes(() => store);
-  const server = http.createServer((req, res) => {
-    const headers = new Headers();
-    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
-    const body = req.method !== 'GET' && req.method !== 'HEAD' ? (Readable.toWeb(req) as ReadableStream<Uint8Array>) : undefined;
-    const request = new Request(`http://127.0.0.1${req.url}`, { method: req.method, headers, body, duplex: 'half' } as RequestInit);
-    void dispatch(request, {
-      name: 'storage-test',
-      mount: '/api/v1',
-      routes,
-      caller: async (r) => readStorageGrant(bearerToken(r.headers.get('authorization')), SECRET),
-      error: (e: DomainError) => json({ error: { code: e.code, message: e.message } }, e.code === 'unauthenticated' ? 401 : e.code === 'not_found' ? 404 : 400),
-      methodNotAllowed: (m) => json({ error: { message: m } }, 405),
-    }).then(async (answer) => {
-      res.writeHead(answer.status, Object.fromEntries(answer.headers));
-      if (answer.body) Readable.fromWeb(answer.body as import('node:stream/web').ReadableStream).pipe(res);
-      else res.end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((r) => server.close(() => r())) };
-}
 
 const backends: [string, () => Storage][] = [
   ['filesystem (the platform streams)', () => new FsStorage(mkdtempSync(path.join(tmpdir(), 'edgetune-grant-')))],
@@ -60,11 +30,11 @@ const backends: [string, () => Storage][] = [
 for (const [name, make] of backends) {
   describe(`storage grant: ${name}`, () => {
     const store = make();
-    let server: Awaited<ReturnType<typeof brokerServer>>;
+    let server: BrokerServer;
     const grant = mintStorageGrant({ jobId: 'job_a', orgId: 'org_a', read: ['base-models/m', 'orgs/org_a/files/f1'], write: ['orgs/org_a/jobs/job_a'] }, SECRET);
     let worker: BrokeredStorage;
     before(async () => {
-      server = await brokerServer(store);
+      server = await startBrokerServer(store, SECRET);
       worker = new BrokeredStorage(server.url, grant);
       await store.put('base-models/m/config.json', '{"model":true}');
       await store.put('orgs/org_a/files/f1', 'line one\n');
