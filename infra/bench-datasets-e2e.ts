@@ -5,8 +5,10 @@
  * versitygw) it starts its own stack, and for each size it uploads
  *   - with the official `openai` client (`files.create`, multipart), polled with `files.retrieve`;
  *   - through the resumable upload API (parts in parallel, then complete).
- * It prints MB/s (file size ÷ time from the first byte sent to `processed`) and how much the web
- * server's resident memory (its whole process group) grew meanwhile, sampled every 50 ms.
+ * It prints MB/s (file size ÷ time from the first byte sent to `processed`), how much the web
+ * server's resident memory (its whole process group) grew meanwhile, sampled every 50 ms, and the
+ * CPU seconds each upload cost: the client's (this process), the web server's main thread and
+ * other threads, and the S3 server's (from /proc, per thread).
  */
 import { createReadStream, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -23,9 +25,31 @@ export interface EndToEndRow {
   rssBeforeMb: number;
   rssGrowthMb: number;
   status: string;
+  /** CPU seconds the upload cost, by who spent them. */
+  cpu: CpuSplit;
+}
+
+/**
+ * CPU seconds by who spent them: the client (this process: the official client, or the parts'
+ * fetches), the web server's main thread and its other threads (dataset validation, libuv's pool,
+ * V8's helpers), and the S3 server.
+ */
+export interface CpuSplit {
+  client: number;
+  webMain: number;
+  webOther: number;
+  s3: number;
 }
 
 const PAGE = 4096;
+
+function pidRssMb(pid: number): number {
+  try {
+    return (Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]) * PAGE) / 1048576;
+  } catch {
+    return 0;
+  }
+}
 
 /** Resident memory of every process in a process group (tsx runs the server in a child), in MB. */
 function groupRssMb(pgid: number): number {
@@ -45,13 +69,67 @@ function groupRssMb(pgid: number): number {
   return (pages * PAGE) / 1048576;
 }
 
+/** The processes of a process group. */
+function groupPids(pgid: number): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) === pgid) out.push(Number(name));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return out;
+}
+
+const TICKS_PER_SECOND = 100;
+
+/** utime + stime of one thread, in seconds. */
+function threadCpu(pid: number, tid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU seconds so far of a process group's main threads and of its other threads. */
+function groupCpu(pgid: number): { main: number; other: number } {
+  let main = 0;
+  let other = 0;
+  for (const pid of groupPids(pgid)) {
+    let tids: string[] = [];
+    try {
+      tids = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue;
+    }
+    for (const t of tids) {
+      const s = threadCpu(pid, Number(t));
+      if (Number(t) === pid) main += s;
+      else other += s;
+    }
+  }
+  return { main, other };
+}
+
 /** Samples a process group's RSS until stopped; returns the peak. */
 function sampleRss(pgid: number): { stop(): number } {
   let peak = groupRssMb(pgid);
-  const timer = setInterval(() => (peak = Math.max(peak, groupRssMb(pgid))), 50);
+  // The group's processes are looked up twice a second, not at every sample: a scan of /proc
+  // every 50 ms would cost this machine more than the sampling is worth.
+  let pids = groupPids(pgid);
+  const rss = () => pids.reduce((n, pid) => n + pidRssMb(pid), 0);
+  const refresh = setInterval(() => (pids = groupPids(pgid)), 500);
+  const timer = setInterval(() => (peak = Math.max(peak, rss())), 50);
   return {
     stop() {
       clearInterval(timer);
+      clearInterval(refresh);
       return Math.max(peak, groupRssMb(pgid));
     },
   };
@@ -153,6 +231,7 @@ export async function benchEndToEnd(opts: {
         ] as const) {
           const rssBefore = groupRssMb(web.pid!);
           const sampler = sampleRss(web.pid!);
+          const cpu0 = { client: process.cpuUsage(), web: groupCpu(web.pid!), s3: s3?.pid ? groupCpu(s3.pid).main + groupCpu(s3.pid).other : 0 };
           const t0 = performance.now();
           let status = 'processed';
           try {
@@ -162,8 +241,16 @@ export async function benchEndToEnd(opts: {
           }
           const seconds = (performance.now() - t0) / 1000;
           const peak = sampler.stop();
+          const client = process.cpuUsage(cpu0.client);
+          const webCpu = groupCpu(web.pid!);
+          const cpu: CpuSplit = {
+            client: (client.user + client.system) / 1e6,
+            webMain: webCpu.main - cpu0.web.main,
+            webOther: webCpu.other - cpu0.web.other,
+            s3: s3?.pid ? groupCpu(s3.pid).main + groupCpu(s3.pid).other - cpu0.s3 : 0,
+          };
           if (status === 'processed' && !(await tokensCounted(stack.baseUrl, key))) status = 'FAILED: tokens were not counted';
-          rows.push({ store, path: name, mb: bytes / 1e6, seconds, rssBeforeMb: rssBefore, rssGrowthMb: peak - rssBefore, status });
+          rows.push({ store, path: name, mb: bytes / 1e6, seconds, rssBeforeMb: rssBefore, rssGrowthMb: peak - rssBefore, status, cpu });
           opts.log.info({ store, path: name, mb: bytes / 1e6, seconds, mbPerS: bytes / 1e6 / seconds, rssGrowthMb: peak - rssBefore, status }, 'uploaded');
           // Each upload is a new dataset version; the next one must not be deduplicated away.
           await dropDatasets(stack.baseUrl, key);

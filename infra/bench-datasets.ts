@@ -205,6 +205,15 @@ async function mainEndToEnd(): Promise<void> {
         'resumable: create, PUT parts, complete). Validator alone: ingestDataset on the same file in its own process (wall clock, with tokens).\n' +
         "web RSS growth: peak resident memory of the web server's process group during the upload minus before it.",
     );
+    console.log('\nCPU seconds of each upload (the client runs on this machine too; the other threads are validation, libuv and V8 helpers):');
+    for (const r of rows) {
+      const c = r.cpu;
+      const total = c.client + c.webMain + c.webOther + c.s3;
+      console.log(
+        `  ${r.store}, ${r.path}, ${fmt(r.mb, 0)} MB: client ${fmt(c.client, 2)}, web main thread ${fmt(c.webMain, 2)}, web other threads ${fmt(c.webOther, 2)}` +
+          `${r.store === 's3' ? `, S3 server ${fmt(c.s3, 2)}` : ''}; total ${fmt(total, 2)} in ${fmt(r.seconds, 2)} s (${fmt(total / r.seconds, 2)} cores busy of ${os.cpus().length})`,
+      );
+    }
     console.log('target (issue 19): ≥ 80 MB/s end to end and < 300 MB of RSS growth, for each size and store');
     for (const r of rows) {
       const ok = r.status === 'processed' && r.mb / r.seconds >= 80 && r.rssGrowthMb < 300;

@@ -17,6 +17,8 @@ export interface S3Server {
   env(prefix: string): Record<string, string>;
   /** The same server named for the storage tests (EDGETUNE_TEST_S3_*), which build their own clients. */
   testEnv(): Record<string, string>;
+  /** The server's process (its process group's id), for benchmarks that count its CPU. */
+  readonly pid: number | null;
   stop(): Promise<void>;
 }
 
@@ -77,6 +79,9 @@ export async function startS3Server(opts: { dataDir: string; port: number; bucke
       EDGETUNE_TEST_S3_ACCESS_KEY_ID: accessKeyId,
       EDGETUNE_TEST_S3_SECRET_ACCESS_KEY: secretAccessKey,
     }),
+    get pid() {
+      return proc.pid;
+    },
     stop: () => proc.stop(),
   };
 }

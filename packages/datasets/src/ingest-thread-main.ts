@@ -1,13 +1,14 @@
 /**
  * Runs inside a validation thread (see ingest-threads.ts): ingests the uploads the parent sends,
  * several at once if asked, and answers each with its result or its error. An upload's bytes come
- * as messages and its normalized output goes back the same way.
+ * as messages; its normalized output goes back the same way, or into the object store from here.
  */
 import { Writable } from 'node:stream';
 import { parentPort, threadId } from 'node:worker_threads';
 import { DomainError } from '@edgetune/contracts';
 import { ChunkFeed } from './chunk-feed';
 import { ingest } from './ingest';
+import { ingestIntoStore } from './into-store';
 import { ownBuffer, STREAM_WINDOW_BYTES, type ThreadReply, type ThreadRequest } from './ingest-threads';
 
 const port = parentPort;
@@ -61,7 +62,8 @@ class PortOutput extends Writable {
 interface Running {
   ac: AbortController;
   input: ChunkFeed;
-  output: PortOutput;
+  /** Null when the thread stores the output itself. */
+  output: PortOutput | null;
 }
 
 const running = new Map<number, Running>();
@@ -97,14 +99,19 @@ port.on('message', (msg: ThreadRequest) => {
       r?.input.end();
       return;
     case 'out-ack':
-      r?.output.acknowledged(msg.bytes);
+      r?.output?.acknowledged(msg.bytes);
       return;
     case 'stream': {
-      const s: Running = { ac: new AbortController(), input: portInput(msg.id), output: new PortOutput(msg.id) };
+      const s: Running = { ac: new AbortController(), input: portInput(msg.id), output: msg.storeKey ? null : new PortOutput(msg.id) };
       running.set(msg.id, s);
-      // The output's own error (none is expected: it only posts messages) must not go unhandled.
-      s.output.on('error', () => undefined);
-      reply(msg.id, ingest(s.input, s.output, { ...msg.opts, signal: s.ac.signal }));
+      const opts = { ...msg.opts, signal: s.ac.signal };
+      if (s.output) {
+        // The output's own error (none is expected: it only posts messages) must not go unhandled.
+        s.output.on('error', () => undefined);
+        reply(msg.id, ingest(s.input, s.output, opts));
+      } else {
+        reply(msg.id, ingestIntoStore(s.input, msg.storeKey!, opts));
+      }
       return;
     }
   }

@@ -207,3 +207,21 @@ test('a streamed ingest fails with the bad line, or with the input\'s own error,
   const e = collector();
   assert.equal((await ingestStreamOffThread(chunksOf(Buffer.from(chatLine(9) + '\n'), 5), e.out, opts, 2)).examples, 1);
 });
+
+test('a thread that stores the output itself writes the same object the caller would have, and a failure names its cause', async () => {
+  const content = Array.from({ length: 3000 }, (_, i) => chatLine(i)).join('\n') + '\n';
+  const a = staged(content);
+  const local = await ingestDataset(a.input, a.out, opts);
+  for (const threads of [2, 0]) {
+    const key = `stored/case-${threads}.jsonl`;
+    const r = await ingestStreamOffThread(chunksOf(Buffer.from(content), 7777), { storeKey: key }, opts, threads);
+    assert.equal(r.threadId === 0, threads === 0, `${threads} threads: validated on ${r.threadId === 0 ? 'the caller thread' : 'a thread'}`);
+    assert.deepEqual(comparable(r), comparable(local));
+    assert.ok(readFileSync(path.join(storeDir, key)).equals(readFileSync(a.out)), `${threads} threads: the stored object is the normalized output`);
+  }
+  // A bad line: the same DomainError as ever, with its line.
+  const bad = Buffer.from(`${chatLine(1)}\n{"messages": 3}\n`);
+  await assert.rejects(ingestStreamOffThread(chunksOf(bad, 5), { storeKey: 'stored/bad.jsonl' }, opts, 2), (e: unknown) => e instanceof DomainError && e.details[0]?.line === 2);
+  // The store refuses the key: that is the error, not a validation one.
+  await assert.rejects(ingestStreamOffThread(chunksOf(Buffer.from(content), 1 << 16), { storeKey: '../escape.jsonl' }, opts, 2), /Invalid storage key/);
+});

@@ -12,10 +12,14 @@ import { findRepoRoot } from '@edgetune/config';
 import { DomainError, type ErrorDetail, type ErrorCode } from '@edgetune/contracts';
 import type { Writable } from 'node:stream';
 import { ingest, type IngestOptions, type IngestResult } from './ingest';
+import { ingestIntoStore } from './into-store';
 
 export type ThreadRequest =
-  /** An upload: its bytes follow as `chunk` messages, then `end`. */
-  | { kind: 'stream'; id: number; opts: Omit<IngestOptions, 'signal'> }
+  /**
+   * An upload: its bytes follow as `chunk` messages, then `end`. With `storeKey` the thread stores
+   * the normalized output itself; without, it sends it back as `out` messages.
+   */
+  | { kind: 'stream'; id: number; opts: Omit<IngestOptions, 'signal'>; storeKey?: string }
   | { kind: 'chunk'; id: number; chunk: Uint8Array }
   | { kind: 'end'; id: number }
   /** The caller has written `bytes` more of the normalized output: the thread may send that much again. */
@@ -133,7 +137,8 @@ function pick(limit: number): ValidationThread {
  */
 export function ingestStreamOffThread(
   input: AsyncIterable<Uint8Array>,
-  output: Writable,
+  /** Where the normalized output goes: a stream of this thread's, or an object the validation thread stores itself (ingestIntoStore). */
+  output: Writable | { storeKey: string },
   opts: IngestOptions,
   maxThreads = defaultDatasetThreads(),
   /**
@@ -142,7 +147,11 @@ export function ingestStreamOffThread(
    */
   handOver = false,
 ): Promise<OffThreadResult> {
-  if (maxThreads <= 0) return ingest(input, output, opts).then((r) => ({ ...r, threadId: 0 }));
+  if (maxThreads <= 0) {
+    const here = 'storeKey' in output ? ingestIntoStore(input, output.storeKey, opts) : ingest(input, output, opts);
+    return here.then((r) => ({ ...r, threadId: 0 }));
+  }
+  const stream = 'storeKey' in output ? null : output;
   const { signal, ...rest } = opts;
   signal?.throwIfAborted();
   const t = pick(maxThreads);
@@ -169,12 +178,13 @@ export function ingestStreamOffThread(
     t.pending.set(id, {
       resolve: (r) =>
         finish(() => {
-          output.end(() => resolve(r));
-          output.once('error', reject);
+          if (!stream) return resolve(r);
+          stream.end(() => resolve(r));
+          stream.once('error', reject);
         }),
       reject: (e) =>
         finish(() => {
-          output.destroy();
+          stream?.destroy();
           reject(inputError ?? e);
         }),
       flow: (reply) => {
@@ -183,16 +193,17 @@ export function ingestStreamOffThread(
           if (inFlight <= STREAM_WINDOW_BYTES) resume();
           return;
         }
+        if (!stream) return;
         const bytes = reply.chunk.byteLength;
         // Acknowledged once the output has taken it, so a slow store slows the thread down.
-        output.write(Buffer.from(reply.chunk.buffer, reply.chunk.byteOffset, bytes), (err) => {
+        stream.write(Buffer.from(reply.chunk.buffer, reply.chunk.byteOffset, bytes), (err) => {
           if (err) abort();
           else if (t.pending.has(id)) t.worker.postMessage({ kind: 'out-ack', id, bytes } satisfies ThreadRequest);
         });
       },
     });
     t.worker.ref();
-    t.worker.postMessage({ kind: 'stream', id, opts: rest } satisfies ThreadRequest);
+    t.worker.postMessage({ kind: 'stream', id, opts: rest, ...(stream ? {} : { storeKey: (output as { storeKey: string }).storeKey }) } satisfies ThreadRequest);
     signal?.addEventListener('abort', abort, { once: true });
     void (async () => {
       try {

@@ -48,6 +48,20 @@ export class S3Storage implements Storage {
     config: S3ClientConfig = {},
   ) {
     this.client = new S3Client(config);
+    if (unsignedPayloadIsSafe(config.endpoint)) {
+      // SigV4 signs a SHA-256 of every body by default: a second hash of every byte stored, on
+      // the thread that validates uploads. Over TLS (or to this machine) the channel already
+      // protects the bytes, so PUTs are signed with UNSIGNED-PAYLOAD, as the SDK's own presigned
+      // URLs and streamed bodies are.
+      this.client.middlewareStack.add(
+        (next) => async (args) => {
+          const req = args.request as { method?: string; headers?: Record<string, string> };
+          if (req.method === 'PUT' && req.headers) req.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+          return next(args);
+        },
+        { step: 'build', name: 'edgetuneUnsignedPayload' },
+      );
+    }
   }
 
   private objectKey(key: string): string {
@@ -180,6 +194,14 @@ export class S3Storage implements Storage {
     await this.put(key, 'ok');
     await this.delete(key);
   }
+}
+
+/** HTTPS (AWS itself when no endpoint is set), or a store on this machine. */
+function unsignedPayloadIsSafe(endpoint: S3ClientConfig['endpoint']): boolean {
+  if (endpoint === undefined) return true;
+  if (typeof endpoint !== 'string') return false;
+  const u = new URL(endpoint);
+  return u.protocol === 'https:' || ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname);
 }
 
 function isNotFound(e: unknown): boolean {

@@ -6,7 +6,7 @@
  * no staged or temporary file).
  */
 import { createReadStream } from 'node:fs';
-import { PassThrough, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { and, desc, eq, inArray, ne, notInArray, or, sql } from 'drizzle-orm';
 import { loadConfig } from '@edgetune/config';
 import { datasetFormats, DomainError, filePurposes, newId, terminalStatuses, type DatasetFormat } from '@edgetune/contracts';
@@ -167,35 +167,19 @@ function sameValidation(a: CheckedFields, b: CheckedFields): boolean {
 
 /**
  * Validates an upload on a validation thread (off the event loop: validating gigabytes here would
- * stall every other request) and streams its normalized output into the object store under `key`
- * as it is made (a multipart upload on S3), so nothing is written twice or read back. On any
- * failure, of the validation, the input or the store, the object is gone and the first cause is
- * thrown.
+ * stall every other request), which streams the normalized output into the object store under
+ * `key` as it is made (a multipart upload on S3), so nothing is written twice or read back, and
+ * the output's buffers never reach the web server's large heap. On any failure, of the
+ * validation, the input or the store, the object is gone and the first cause is thrown.
  */
 async function validateIntoStore(key: string, input: AsyncIterable<Uint8Array>, opts: IngestOptions, handOver = false): Promise<OffThreadResult> {
-  const output = new PassThrough({ highWaterMark: 1 << 20 });
-  const stop = new AbortController();
-  let failing = false;
-  let storeError: unknown = null;
-  const stored = storage().put(key, output);
-  stored.catch((e: unknown) => {
-    if (failing) return;
-    storeError = e;
-    stop.abort(e);
-  });
   try {
-    const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
-    const result = await ingestStreamOffThread(input, output, { ...opts, signal }, loadConfig().DATASET_THREADS, handOver);
-    await stored;
-    return result;
+    return await ingestStreamOffThread(input, { storeKey: key }, opts, loadConfig().DATASET_THREADS, handOver);
   } catch (e) {
-    failing = true;
-    output.destroy();
-    await stored.catch(() => undefined);
     await storage()
       .delete(key)
       .catch((err) => logger.error({ err, key }, 'could not remove the object of a failed upload'));
-    throw storeError ?? e;
+    throw e;
   }
 }
 
