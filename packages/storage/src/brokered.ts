@@ -101,11 +101,11 @@ export class BrokeredStorage implements Storage {
   async put(key: string, body: Readable | Buffer | string): Promise<ObjectInfo> {
     assertKey(key);
     if (typeof body === 'string' || Buffer.isBuffer(body)) return this.putBytes(key, Buffer.from(body));
-    // A presigned PUT needs its length up front: a file's is known, any other stream is spooled.
-    const file = (body as Readable & { path?: unknown }).path;
-    if (typeof file === 'string') {
+    // A presigned PUT needs its length up front: a whole file's is known, any other stream is spooled.
+    const rs = body as Readable & { path?: unknown; start?: number; end?: number };
+    if (typeof rs.path === 'string' && !rs.start && (rs.end === undefined || rs.end === Infinity)) {
       body.destroy();
-      return this.putFile(key, file);
+      return this.putFile(key, rs.path);
     }
     const dir = await mkdtemp(path.join(os.tmpdir(), 'edgetune-put-'));
     try {

@@ -300,7 +300,8 @@ class _BrokerBackend:
                         text = json.loads(text)["error"]["message"]
                     except Exception:  # noqa: BLE001 - not JSON: keep the text
                         pass
-                    raise BrokerError(e.code, f"storage {body['op']} {body.get('key', body.get('prefix'))}: {e.code} {text}") from e
+                    what = body.get("key", body.get("prefix"))
+                    raise BrokerError(e.code, f"storage {body['op']} {what}: {e.code} {text}") from e
                 if time.monotonic() - started > _RETRY_FOR_S:
                     raise BrokerError(e.code, f"storage {body['op']}: {e.code} {text[:300]}") from e
             except (urllib.error.URLError, ConnectionError, TimeoutError) as e:
@@ -395,12 +396,7 @@ class _BrokerBackend:
             self.put_file(src, key)
 
     def list_keys(self, prefix: str) -> list[str]:
-        try:
-            return [str(o["key"]) for o in self._call({"op": "list", "prefix": prefix})["objects"]]
-        except BrokerError as e:
-            if e.status == 404 and not prefix:
-                return []
-            raise
+        return [str(o["key"]) for o in self._call({"op": "list", "prefix": prefix})["objects"]]
 
     def delete_prefix(self, prefix: str) -> None:
         self._call({"op": "delete_prefix", "prefix": prefix})

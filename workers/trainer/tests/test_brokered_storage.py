@@ -94,7 +94,8 @@ def test_the_trainer_reads_the_base_model_and_writes_its_job_through_the_broker(
     (src / "a.bin").write_bytes(os.urandom(1000))
     (src / "sub" / "b.json").write_bytes(b"{}")
     storage.put_dir(src, f"{WRITE}/checkpoints/step-3")
-    assert storage.list_keys(f"{WRITE}/checkpoints") == [f"{WRITE}/checkpoints/step-3/a.bin", f"{WRITE}/checkpoints/step-3/sub/b.json"]
+    kept = [f"{WRITE}/checkpoints/step-3/a.bin", f"{WRITE}/checkpoints/step-3/sub/b.json"]
+    assert storage.list_keys(f"{WRITE}/checkpoints") == kept
     storage.delete_prefix(f"{WRITE}/checkpoints/step-3")
     assert storage.list_keys(f"{WRITE}/checkpoints") == []
     assert not storage.exists(f"{WRITE}/absent.json")

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -66,9 +66,13 @@ for (const [name, make] of backends) {
       const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
       await worker.putFile('orgs/org_a/jobs/job_a/one.bin', file);
       await worker.putFile('orgs/org_a/jobs/job_a/parts.bin', file, 5 * 1024 * 1024);
-      for (const key of ['orgs/org_a/jobs/job_a/one.bin', 'orgs/org_a/jobs/job_a/parts.bin']) {
+      // A stream of a whole file goes up from the file; a stream of part of one, as what it reads.
+      await worker.put('orgs/org_a/jobs/job_a/stream.bin', createReadStream(file));
+      await worker.put('orgs/org_a/jobs/job_a/range.bin', createReadStream(file, { start: 10, end: 1033 }));
+      for (const key of ['orgs/org_a/jobs/job_a/one.bin', 'orgs/org_a/jobs/job_a/parts.bin', 'orgs/org_a/jobs/job_a/stream.bin']) {
         assert.equal(sha(await buffer(await store.get(key))), sha(bytes), key);
       }
+      assert.ok((await buffer(await store.get('orgs/org_a/jobs/job_a/range.bin'))).equals(bytes.subarray(10, 1034)));
     });
 
     test("outside the grant nothing exists: another tenant's object, writes to what it may only read", async () => {
