@@ -51,8 +51,7 @@ const { storage } = await import('@edgetune/storage');
 const { temporalClient, temporalConnectionOptions } = await import('@edgetune/temporal');
 const { NativeConnection, Worker } = await import('@temporalio/worker');
 const { and, eq, isNotNull, sql } = await import('drizzle-orm');
-const { downloadToFile } = await import('../workers/device-agent/src/remote-agent');
-const { BrokeredStorage } = await import('@edgetune/storage');
+const { BrokeredStorage, downloadToFile } = await import('@edgetune/storage');
 const { mintStorageGrant } = await import('@edgetune/api/pipeline');
 
 const agents: ChildProcess[] = [];

@@ -6,10 +6,8 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import path from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import next from 'next';
-import { handleRest, isDeviceRequest } from '@edgetune/api';
+import { answerWithFetch, handleRest, isDeviceRequest } from '@edgetune/api';
 import { CLIENT_ADDRESS_HEADER, resolveClientAddress } from '@edgetune/auth/request';
 import { createLogger, loadConfig } from '@edgetune/config';
 import { securityHeaders } from './next.config';
@@ -54,32 +52,12 @@ const server = createServer((req, res) => {
   });
 });
 /** An edge device's request, straight to the REST adapter (no session, no page: Next.js adds nothing). */
-async function answerDevice(req: IncomingMessage, res: ServerResponse): Promise<void> {
-  try {
-    const headers = new Headers();
-    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
-    const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
-    // The Host header is the client's to choose; device routes need only the path and query.
-    const request = new Request(new URL(req.url ?? '/', `http://${config.HOST}:${config.PORT}`), {
-      method: req.method,
-      headers,
-      body: hasBody ? (Readable.toWeb(req) as ReadableStream<Uint8Array>) : undefined,
-      duplex: 'half',
-    } as RequestInit);
-    const answer = await handleRest(request, { sessionUserId: null });
-    res.writeHead(answer.status, { ...securityHeaders, ...Object.fromEntries(answer.headers) });
-    // pipeline destroys the file stream too when the device goes away mid-download.
-    if (answer.body && req.method !== 'HEAD') await pipeline(Readable.fromWeb(answer.body as import('node:stream/web').ReadableStream), res);
-    else res.end();
-  } catch (err) {
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    log.error({ err: (err as Error).stack }, 'device request failed');
-    res.writeHead(500, { ...securityHeaders, 'content-type': 'application/json; charset=utf-8' });
-    res.end(JSON.stringify({ error: { code: 'internal', message: 'Internal error', param: null, details: [] } }));
-  }
+function answerDevice(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  return answerWithFetch(req, res, (request) => handleRest(request, { sessionUserId: null }), {
+    base: `http://${config.HOST}:${config.PORT}`,
+    headers: securityHeaders,
+    onError: (err) => log.error({ err: (err as Error).stack }, 'device request failed'),
+  });
 }
 
 server.listen(config.PORT, config.HOST, () => log.info({ host: config.HOST, port: config.PORT }, 'web app listening'));

@@ -4,6 +4,7 @@ export { resolveCaller, requireCaller, bearerToken, callerForUser, callerForApiK
 export { type Caller, orgScope, findOwned, authorize } from './tenant';
 export { handleOpenAI } from './openai/handler';
 export { handleRest, isDeviceRequest } from './rest/handler';
+export { answerWithFetch } from './http/node-adapter';
 export { handleTrpc } from './trpc/handler';
 export { healthCheck, publicHealth, type HealthReport, type PublicHealthReport } from './health';
 export { trpcCodeFor, toDomainError } from './errors';

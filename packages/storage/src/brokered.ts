@@ -1,25 +1,19 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
-import http from 'node:http';
-import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { HttpStatusError, openDownload, putWithLength } from './http-transfer';
 import { assertKey, type ByteRange, type ObjectInfo, type Storage } from './index';
 
 /** How long a call rides out a platform that is restarting or refusing for now (5xx, 429, unreachable). */
 const RETRY_FOR_MS = 120_000;
 const PARTS_IN_FLIGHT = 4;
 
-export class BrokerError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+/** A refusal by the broker, or by the store behind one of its URLs, with its HTTP status. */
+export const BrokerError = HttpStatusError;
+export type BrokerError = HttpStatusError;
 
 type Target = { url: string; platform: boolean };
 
@@ -93,9 +87,7 @@ export class BrokeredStorage implements Storage {
   async get(key: string, range?: ByteRange): Promise<Readable> {
     assertKey(key);
     const t = await this.call<Target & { size_bytes: number }>({ op: 'get', key });
-    const res = await request(this.resolve(t), 'GET', { ...this.auth(t.platform), ...(range ? { range: `bytes=${range.start}-${range.end}` } : {}) });
-    if ((res.statusCode ?? 500) >= 300) throw new BrokerError(res.statusCode ?? 500, `download of ${key} failed: ${res.statusCode} ${await text(res)}`);
-    return res;
+    return openDownload(this.resolve(t), { ...this.auth(t.platform), ...(range ? { range: `bytes=${range.start}-${range.end}` } : {}) }, key);
   }
 
   async put(key: string, body: Readable | Buffer | string): Promise<ObjectInfo> {
@@ -119,7 +111,7 @@ export class BrokeredStorage implements Storage {
 
   private async putBytes(key: string, bytes: Buffer): Promise<ObjectInfo> {
     const t = await this.call<Target>({ op: 'put', key, size_bytes: bytes.length });
-    await send(this.resolve(t), { ...this.auth(t.platform) }, bytes.length, () => Readable.from([bytes]));
+    await putWithLength(this.resolve(t), this.auth(t.platform), bytes.length, () => Readable.from([bytes]));
     return { key, sizeBytes: bytes.length, modifiedAt: new Date() };
   }
 
@@ -128,7 +120,7 @@ export class BrokeredStorage implements Storage {
     const { size } = await stat(file);
     const t = await this.call<Target | { upload_id: string; part_bytes: number; urls: string[] }>({ op: 'put', key, size_bytes: size, ...(partBytes ? { part_bytes: partBytes } : {}) });
     if ('url' in t) {
-      await send(this.resolve(t), this.auth(t.platform), size, () => createReadStream(file));
+      await putWithLength(this.resolve(t), this.auth(t.platform), size, () => createReadStream(file));
       return { key, sizeBytes: size, modifiedAt: new Date() };
     }
     const etags: string[] = new Array(t.urls.length);
@@ -137,7 +129,7 @@ export class BrokeredStorage implements Storage {
       for (let i = next++; i < t.urls.length; i = next++) {
         const start = i * t.part_bytes;
         const end = Math.min(size, start + t.part_bytes);
-        const res = await send(new URL(t.urls[i]!), {}, end - start, () => createReadStream(file, { start, end: end - 1 }));
+        const res = await putWithLength(new URL(t.urls[i]!), {}, end - start, () => createReadStream(file, { start, end: end - 1 }));
         const etag = res.headers.etag;
         if (!etag) throw new Error(`the object store returned no ETag for part ${i + 1} of ${key}`);
         etags[i] = etag;
@@ -159,9 +151,9 @@ export class BrokeredStorage implements Storage {
     return r.objects.map((o) => ({ key: o.key, sizeBytes: o.size_bytes, modifiedAt: new Date(0) }));
   }
 
-  async deletePrefix(prefix: string): Promise<void> {
+  async deletePrefix(prefix: string): Promise<number> {
     assertKey(prefix);
-    await this.call({ op: 'delete_prefix', prefix });
+    return (await this.call<{ deleted: number }>({ op: 'delete_prefix', prefix })).deleted;
   }
 
   async delete(key: string): Promise<void> {
@@ -187,27 +179,4 @@ export class BrokeredStorage implements Storage {
       if (!(e instanceof BrokerError && e.status === 404)) throw e;
     });
   }
-}
-
-function request(url: URL, method: string, headers: Record<string, string>, body?: () => Readable): Promise<http.IncomingMessage> {
-  return new Promise((resolve, reject) => {
-    const req = (url.protocol === 'https:' ? https : http).request(url, { method, headers }, resolve);
-    req.on('error', reject);
-    if (body) body().on('error', reject).pipe(req);
-    else req.end();
-  });
-}
-
-async function text(res: http.IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of res) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8').slice(0, 500);
-}
-
-/** PUT with a Content-Length (presigned S3 URLs refuse chunked bodies). */
-async function send(url: URL, headers: Record<string, string>, length: number, body: () => Readable): Promise<http.IncomingMessage> {
-  const res = await request(url, 'PUT', { ...headers, 'content-length': String(length), 'content-type': 'application/octet-stream' }, body);
-  const answer = await text(res);
-  if ((res.statusCode ?? 500) >= 300) throw new BrokerError(res.statusCode ?? 500, `upload to ${url.pathname} failed: ${res.statusCode} ${answer}`);
-  return res;
 }

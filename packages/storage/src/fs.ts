@@ -61,9 +61,10 @@ export class FsStorage implements Storage {
     }
   }
 
-  async deletePrefix(prefix: string): Promise<void> {
-    assertKey(prefix);
+  async deletePrefix(prefix: string): Promise<number> {
+    const n = (await this.list(prefix)).length;
     await rm(path.join(this.root, prefix), { recursive: true, force: true });
+    return n;
   }
 
   async list(prefix: string): Promise<ObjectInfo[]> {

@@ -34,8 +34,8 @@ export interface Storage {
   get(key: string, range?: ByteRange): Promise<Readable>;
   head(key: string): Promise<ObjectInfo | null>;
   delete(key: string): Promise<void>;
-  /** Remove every object under a prefix (used to roll back partial writes). */
-  deletePrefix(prefix: string): Promise<void>;
+  /** Remove every object under a prefix (used to roll back partial writes); how many there were. */
+  deletePrefix(prefix: string): Promise<number>;
   list(prefix: string): Promise<ObjectInfo[]>;
   /** A local path for the object when the store is a filesystem (tools like llama-quantize need one). */
   localPath(key: string): string | null;
@@ -109,4 +109,5 @@ export function activityStorage(grant: string | undefined): Storage {
 }
 
 export { BrokeredStorage, BrokerError } from './brokered';
+export { downloadToFile, HttpStatusError, openDownload, putWithLength } from './http-transfer';
 export { FsStorage, S3Storage, parseS3Url };

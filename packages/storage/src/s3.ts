@@ -114,13 +114,14 @@ export class S3Storage implements Storage {
     await this.client.send(new DeleteObjectCommand({ Bucket: this.location.bucket, Key: this.objectKey(key) }));
   }
 
-  async deletePrefix(prefix: string): Promise<void> {
+  async deletePrefix(prefix: string): Promise<number> {
     const objects = await this.list(prefix);
     for (let i = 0; i < objects.length; i += 1000) {
       const batch = objects.slice(i, i + 1000).map((o) => ({ Key: this.objectKey(o.key) }));
       const out = await this.client.send(new DeleteObjectsCommand({ Bucket: this.location.bucket, Delete: { Objects: batch, Quiet: true } }));
       if (out.Errors?.length) throw new Error(`Could not delete ${out.Errors.length} objects under ${prefix}: ${out.Errors[0]!.Message ?? out.Errors[0]!.Code}`);
     }
+    return objects.length;
   }
 
   async list(prefix: string): Promise<ObjectInfo[]> {

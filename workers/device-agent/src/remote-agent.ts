@@ -5,40 +5,15 @@
  * the URLs each task carries, heartbeats while it works, and completes or fails the task.
  * The command line is remote.ts.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rm, stat } from 'node:fs/promises';
-import http from 'node:http';
-import https from 'node:https';
+import { createReadStream } from 'node:fs';
+import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import type { AgentTask, TaskObject } from '@edgetune/contracts';
-import { FsStorage } from '@edgetune/storage';
+import { downloadToFile, FsStorage, putWithLength } from '@edgetune/storage';
 import { benchmark, TemplateParityError } from './benchmark';
 import { fingerprint } from './fingerprint';
 import { log } from './log';
 import { quantize, type ActivityHooks } from './quantize';
-
-/**
- * GET of a task's object (a presigned URL, or the platform's route) into a file, its size checked.
- * node:http streams straight to the file: fetch's web streams cost a quarter of the throughput
- * (npm run bench:pools).
- */
-export async function downloadToFile(url: string, headers: Record<string, string>, dest: string, expectedBytes?: number, signal?: AbortSignal): Promise<void> {
-  const target = new URL(url);
-  await mkdir(path.dirname(dest), { recursive: true });
-  const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
-    const req = (target.protocol === 'https:' ? https : http).get(target, { headers, signal }, resolve);
-    req.on('error', reject);
-  });
-  if ((res.statusCode ?? 500) >= 300) {
-    const chunks: Buffer[] = [];
-    for await (const c of res) chunks.push(c as Buffer);
-    throw new Error(`download of ${target.pathname} failed: ${res.statusCode} ${Buffer.concat(chunks).toString('utf8').slice(0, 500)}`);
-  }
-  await pipeline(res, createWriteStream(dest), ...(signal ? [{ signal }] : []));
-  const { size } = await stat(dest);
-  if (expectedBytes !== undefined && size !== expectedBytes) throw new Error(`download of ${target.pathname} has ${size} bytes, expected ${expectedBytes}`);
-}
 
 export class AgentHttpError extends Error {
   constructor(
@@ -157,23 +132,9 @@ export class RemoteAgent {
     return downloadToFile(this.resolve(o), this.objectHeaders(o), dest, o.size_bytes, signal);
   }
 
-  /** PUT with a Content-Length (presigned S3 URLs refuse chunked bodies). */
   private async upload(o: TaskObject, file: string, signal: AbortSignal): Promise<void> {
     const { size } = await stat(file);
-    const url = new URL(this.resolve(o));
-    const transport = url.protocol === 'https:' ? https : http;
-    await new Promise<void>((resolve, reject) => {
-      const req = transport.request(url, { method: 'PUT', headers: { ...this.objectHeaders(o), 'content-length': String(size), 'content-type': 'application/octet-stream' }, signal }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          if ((res.statusCode ?? 500) < 300) resolve();
-          else reject(new Error(`upload of ${o.key} failed: ${res.statusCode} ${Buffer.concat(chunks).toString('utf8').slice(0, 500)}`));
-        });
-      });
-      req.on('error', reject);
-      createReadStream(file).on('error', reject).pipe(req);
-    });
+    await putWithLength(new URL(this.resolve(o)), this.objectHeaders(o), size, () => createReadStream(file), o.key, signal);
   }
 
   private async work(task: AgentTask): Promise<void> {

@@ -54,7 +54,7 @@ for (const [name, make] of backends) {
         ['orgs/org_a/jobs/job_a/train/a.txt', 5],
         ['orgs/org_a/jobs/job_a/train/b.bin', 4],
       ]);
-      await worker.deletePrefix('orgs/org_a/jobs/job_a/train');
+      assert.equal(await worker.deletePrefix('orgs/org_a/jobs/job_a/train'), 2);
       assert.deepEqual(await store.list('orgs/org_a/jobs/job_a/train'), []);
     });
 

@@ -127,6 +127,7 @@ export async function brokerStorage(g: StorageGrant, body: unknown, store: Stora
     }
     case 'abort': {
       allowed(g, r.key, 'write');
+      // A filesystem store takes no parts (no abortParts): it has nothing to drop, and answers aborted all the same.
       await store.abortParts?.(r.key, r.upload_id);
       return { aborted: true };
     }
@@ -136,9 +137,7 @@ export async function brokerStorage(g: StorageGrant, body: unknown, store: Stora
     }
     case 'delete_prefix': {
       allowed(g, r.prefix, 'write');
-      const n = (await store.list(r.prefix)).length;
-      await store.deletePrefix(r.prefix);
-      return { deleted: n };
+      return { deleted: await store.deletePrefix(r.prefix) };
     }
   }
 }

@@ -9,15 +9,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
-import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import type { DomainError } from '@edgetune/contracts';
 import { FsStorage, type Storage } from '@edgetune/storage';
 import { s3FromTestEnv } from '@edgetune/storage/testing';
 import { bearerToken } from '../context';
-import { dispatch } from '../http/routes';
+import { answerWithFetch } from '../http/node-adapter';
+import { dispatch, type Surface } from '../http/routes';
 import { json } from '../http/util';
-import { mintStorageGrant, readStorageGrant } from '../pools/storage-grants';
+import { mintStorageGrant, readStorageGrant, type StorageGrant } from '../pools/storage-grants';
 import { grantedStorageRoutes } from '../rest/pools';
 
 export interface BrokerServer {
@@ -28,25 +28,15 @@ export interface BrokerServer {
 }
 
 export async function startBrokerServer(store: Storage, secret = randomBytes(32).toString('hex')): Promise<BrokerServer> {
-  const routes = grantedStorageRoutes(() => store);
-  const server = http.createServer((req, res) => {
-    const headers = new Headers();
-    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
-    const body = req.method !== 'GET' && req.method !== 'HEAD' ? (Readable.toWeb(req) as ReadableStream<Uint8Array>) : undefined;
-    const request = new Request(`http://127.0.0.1${req.url}`, { method: req.method, headers, body, duplex: 'half' } as RequestInit);
-    void dispatch(request, {
-      name: 'broker-test',
-      mount: '/api/v1',
-      routes,
-      caller: async (r) => readStorageGrant(bearerToken(r.headers.get('authorization')), secret),
-      error: (e: DomainError) => json({ error: { code: e.code, message: e.message } }, e.code === 'unauthenticated' ? 401 : e.code === 'not_found' ? 404 : 400),
-      methodNotAllowed: (m) => json({ error: { message: m } }, 405),
-    }).then((answer) => {
-      res.writeHead(answer.status, Object.fromEntries(answer.headers));
-      if (answer.body) Readable.fromWeb(answer.body as import('node:stream/web').ReadableStream).pipe(res);
-      else res.end();
-    });
-  });
+  const surface: Surface<StorageGrant> = {
+    name: 'broker-test',
+    mount: '/api/v1',
+    routes: grantedStorageRoutes(() => store),
+    caller: async (r) => readStorageGrant(bearerToken(r.headers.get('authorization')), secret),
+    error: (e: DomainError) => json({ error: { code: e.code, message: e.message } }, e.code === 'unauthenticated' ? 401 : e.code === 'not_found' ? 404 : 400),
+    methodNotAllowed: (m) => json({ error: { message: m } }, 405),
+  };
+  const server = http.createServer((req, res) => void answerWithFetch(req, res, (request) => dispatch(request, surface), { base: 'http://127.0.0.1' }));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as { port: number };
   return {
