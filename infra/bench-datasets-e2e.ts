@@ -4,14 +4,19 @@
  * customer sees it. For each object store (the embedded filesystem one and an S3 server,
  * versitygw) it starts its own stack, and for each size it uploads
  *   - with the official `openai` client (`files.create`, multipart), polled with `files.retrieve`;
- *   - through the resumable upload API (parts in parallel, then complete).
+ *   - through the resumable upload API (parts in parallel, then complete);
+ *   - through the portal, in Debian's Chromium driven by Playwright: the file chosen on the
+ *     datasets page, timed from the click on Upload until the page shows the new version. The
+ *     portal's progress (bytes sent, then lines validated) is recorded as the page showed it.
+ * BENCH_PATHS chooses among them (default openai,resumable,portal).
  * It prints MB/s (file size ÷ time from the first byte sent to `processed`), how much the web
  * server's resident memory (its whole process group) grew meanwhile, sampled every 50 ms, and the
  * CPU seconds each upload cost: the client's (this process), the web server's main thread and
  * other threads, and the S3 server's (from /proc, per thread).
  */
-import { createReadStream, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { chromium, type Browser, type Page } from '@playwright/test';
 import OpenAI from 'openai';
 import type { Logger } from '@edgetune/config';
 import { startS3Server, type S3Server } from './s3-server';
@@ -25,13 +30,23 @@ export interface EndToEndRow {
   rssBeforeMb: number;
   rssGrowthMb: number;
   status: string;
+  /** The portal only: the progress it showed, in words. */
+  progress?: string;
   /** CPU seconds the upload cost, by who spent them. */
   cpu: CpuSplit;
+  /** Machine-wide (/proc/vmstat) during the upload: pages scanned by direct reclaim (a process that needed memory freeing it itself), and major faults. */
+  vm: { directScanned: number; majorFaults: number };
+}
+
+/** Machine-wide counters of memory pressure: a page cache squeezed makes every byte cost more. */
+function vmstat(): { directScanned: number; majorFaults: number } {
+  const v = new Map(readFileSync('/proc/vmstat', 'utf8').split('\n').map((l) => l.split(' ') as [string, string]));
+  return { directScanned: Number(v.get('pgscan_direct') ?? 0), majorFaults: Number(v.get('pgmajfault') ?? 0) };
 }
 
 /**
  * CPU seconds by who spent them: the client (this process: the official client, or the parts'
- * fetches), the web server's main thread and its other threads (dataset validation, libuv's pool,
+ * fetches; for the portal, Chromium and Playwright too), the web server's main thread and its other threads (dataset validation, libuv's pool,
  * V8's helpers), and the S3 server.
  */
 export interface CpuSplit {
@@ -51,24 +66,6 @@ function pidRssMb(pid: number): number {
   }
 }
 
-/** Resident memory of every process in a process group (tsx runs the server in a child), in MB. */
-function groupRssMb(pgid: number): number {
-  let pages = 0;
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      // Fields after the command name, which may itself hold spaces and parentheses.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[2]) !== pgid) continue;
-      pages += Number(readFileSync(`/proc/${name}/statm`, 'utf8').split(' ')[1]);
-    } catch {
-      // The process ended while we looked.
-    }
-  }
-  return (pages * PAGE) / 1048576;
-}
-
 /** The processes of a process group. */
 function groupPids(pgid: number): number[] {
   const out: number[] = [];
@@ -82,6 +79,11 @@ function groupPids(pgid: number): number[] {
     }
   }
   return out;
+}
+
+/** Resident memory of every process in a process group (tsx runs the server in a child), in MB. */
+function groupRssMb(pgid: number): number {
+  return groupPids(pgid).reduce((n, pid) => n + pidRssMb(pid), 0);
 }
 
 const TICKS_PER_SECOND = 100;
@@ -179,9 +181,103 @@ async function viaResumable(baseUrl: string, key: string, file: string, parallel
   return ((await done.json()) as { file: { id: string } }).file.id;
 }
 
+/** The platform's REST API as one caller: a key's bearer token, or the portal's session cookie. */
+type Api = (method: 'GET' | 'DELETE', p: string) => Promise<{ status: number; body: unknown }>;
+
+function keyApi(baseUrl: string, key: string): Api {
+  return async (method, p) => {
+    const r = await fetch(`${baseUrl}/api/v1${p}`, { method, headers: { authorization: `Bearer ${key}` } });
+    return { status: r.status, body: await r.json() };
+  };
+}
+
+function sessionApi(page: Page, baseUrl: string): Api {
+  return async (method, p) => {
+    // Writes from a session must come from the portal's origin.
+    const r = await page.request.fetch(`${baseUrl}/api/v1${p}`, { method, headers: { origin: baseUrl } });
+    return { status: r.status(), body: await r.json() };
+  };
+}
+
+/** The Chromium a launch started: a child of this process (Playwright drives it in-process). */
+function childChromium(): number | null {
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === process.pid && /chrom/i.test(comm)) return Number(name);
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return null;
+}
+
+interface Portal {
+  browser: Browser;
+  page: Page;
+  api: Api;
+  /** Chromium's process group (Playwright starts it detached), for its CPU. */
+  pgid: number | null;
+}
+
+/** Chromium signed up to the portal as the owner of a new organization. */
+async function openPortal(baseUrl: string): Promise<Portal> {
+  const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+  if (!existsSync(executablePath)) {
+    throw new Error(`the portal path needs Chromium at ${executablePath} (apt-get install chromium, or set CHROMIUM_PATH), or leave it out: BENCH_PATHS=openai,resumable`);
+  }
+  const browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'] });
+  const page = await browser.newPage({ baseURL: baseUrl });
+  const stamp = `${Date.now()}-${process.pid}`;
+  await page.goto('/signup');
+  await page.getByTestId('signup-org').fill(`Bench ${stamp}`);
+  await page.getByTestId('signup-email').fill(`bench-${stamp}@example.com`);
+  await page.getByTestId('signup-password').fill(`pw-${stamp}-Secret!`);
+  await page.getByTestId('signup-submit').click();
+  await page.waitForURL(/\/jobs$/, { timeout: 120_000 });
+  return { browser, page, api: sessionApi(page, baseUrl), pgid: childChromium() };
+}
+
+/** Chooses the file on the datasets page and watches the progress the page shows (not timed). */
+async function choosePortalFile(page: Page, file: string): Promise<void> {
+  await page.goto('/datasets');
+  await page.getByTestId('upload-input').setInputFiles(file);
+  await page.evaluate(() => {
+    const seen = { sentMax: -1, validating: false, validatedMax: -1 };
+    (window as unknown as { __progress: typeof seen }).__progress = seen;
+    new MutationObserver(() => {
+      const bar = document.querySelector('[data-testid="upload-progress"]');
+      if (!bar) return;
+      if (bar.getAttribute('data-phase') === 'sending') seen.sentMax = Math.max(seen.sentMax, Number(bar.getAttribute('data-percent')));
+      const v = document.querySelector('[data-testid="validation-progress"]');
+      if (v) {
+        seen.validating = true;
+        const m = /(\d+) %/.exec(v.textContent ?? '');
+        if (m) seen.validatedMax = Math.max(seen.validatedMax, Number(m[1]));
+      }
+    }).observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
+  });
+}
+
+/** Clicks Upload and waits for the page to show the new version; returns the progress it showed. */
+async function viaPortal(page: Page): Promise<string> {
+  await page.getByTestId('upload-submit').click();
+  const outcome = page.locator('[data-testid="upload-result"], [data-testid="upload-error"], [data-testid="upload-paused"]').first();
+  await outcome.waitFor({ timeout: 30 * 60_000 });
+  if ((await outcome.getAttribute('data-testid')) !== 'upload-result') throw new Error(`the portal showed: ${(await outcome.textContent())?.slice(0, 200)}`);
+  const seen = await page.evaluate(() => (window as unknown as { __progress: { sentMax: number; validating: boolean; validatedMax: number } }).__progress);
+  const sent = seen.sentMax < 0 ? 'no upload progress shown' : `upload progress shown up to ${seen.sentMax} %`;
+  const validated = seen.validating ? `validation progress shown up to ${seen.validatedMax} % checked` : 'no validation progress shown';
+  return `${sent}; ${validated}`;
+}
+
 export async function benchEndToEnd(opts: {
   files: { file: string; bytes: number }[];
   stores: string[];
+  /** Which of openai, resumable and portal to run. */
+  paths: string[];
   parallel: number;
   dir: string;
   log: Logger;
@@ -191,6 +287,7 @@ export async function benchEndToEnd(opts: {
     const dataDir = path.join(opts.dir, `stack-${store}`);
     mkdirSync(dataDir, { recursive: true });
     let s3: S3Server | null = null;
+    let portal: Portal | null = null;
     if (store === 's3') s3 = await startS3Server({ dataDir, port: Number(process.env.BENCH_S3_PORT ?? 7180), bucket: 'edgetune-bench', log: opts.log, root: ROOT });
     else if (store !== 'file') throw new Error(`BENCH_STORES: unknown store ${JSON.stringify(store)} (file or s3)`);
     const stack = await startStack({
@@ -206,6 +303,7 @@ export async function benchEndToEnd(opts: {
     });
     try {
       const key = adminApiKey(stack.env, 'bench', 'train');
+      const api = keyApi(stack.baseUrl, key);
       const web = stack.processes.get('web')!;
       // Warm-up, not recorded: the first upload loads the tokenizer and compiles the route. The
       // trainer stages the base model's tokenizer at its start; uploads count tokens once it is there.
@@ -214,28 +312,42 @@ export async function benchEndToEnd(opts: {
       writeFileSync(warm, `${line}\n`.repeat(100));
       for (let i = 0; ; i++) {
         await viaOpenAI(stack.baseUrl, key, warm);
-        const counted = await tokensCounted(stack.baseUrl, key);
-        await dropDatasets(stack.baseUrl, key);
+        const counted = await tokensCounted(api);
+        await dropDatasets(api);
         if (counted) break;
         if (i === 60) throw new Error('the platform never counted tokens: the base model tokenizer was not staged');
         await new Promise((r) => setTimeout(r, 2000));
       }
       await viaResumable(stack.baseUrl, key, warm, opts.parallel);
-      await dropDatasets(stack.baseUrl, key);
+      await dropDatasets(api);
+      if (opts.paths.includes('portal')) {
+        portal = await openPortal(stack.baseUrl);
+        await choosePortalFile(portal.page, warm);
+        await viaPortal(portal.page);
+        await dropDatasets(portal.api);
+      }
       // Nothing else competes for the two cores: no job runs during an upload.
       for (const name of ['trainer', 'device-agent']) await stack.stopComponent(name);
       for (const { file, bytes } of opts.files) {
-        for (const [name, run] of [
-          ['openai files.create', () => viaOpenAI(stack.baseUrl, key, file)],
-          [`resumable, ${opts.parallel} parts in flight`, () => viaResumable(stack.baseUrl, key, file, opts.parallel)],
-        ] as const) {
+        const paths: { name: string; api: Api; prepare?: () => Promise<void>; run: () => Promise<string | void> }[] = [];
+        if (opts.paths.includes('openai')) paths.push({ name: 'openai files.create', api, run: () => viaOpenAI(stack.baseUrl, key, file).then(() => undefined) });
+        if (opts.paths.includes('resumable')) paths.push({ name: `resumable, ${opts.parallel} parts in flight`, api, run: () => viaResumable(stack.baseUrl, key, file, opts.parallel).then(() => undefined) });
+        if (portal) {
+          const { page } = portal;
+          paths.push({ name: 'portal (Chromium)', api: portal.api, prepare: () => choosePortalFile(page, file), run: () => viaPortal(page) });
+        }
+        for (const { name, api: caller, prepare, run } of paths) {
+          await prepare?.();
           const rssBefore = groupRssMb(web.pid!);
           const sampler = sampleRss(web.pid!);
-          const cpu0 = { client: process.cpuUsage(), web: groupCpu(web.pid!), s3: s3?.pid ? groupCpu(s3.pid).main + groupCpu(s3.pid).other : 0 };
+          const browserCpu = () => (portal?.pgid ? groupCpu(portal.pgid).main + groupCpu(portal.pgid).other : 0);
+          const cpu0 = { client: process.cpuUsage(), browser: browserCpu(), web: groupCpu(web.pid!), s3: s3?.pid ? groupCpu(s3.pid).main + groupCpu(s3.pid).other : 0 };
+          const vm0 = vmstat();
           const t0 = performance.now();
           let status = 'processed';
+          let progress: string | undefined;
           try {
-            await run();
+            progress = (await run()) ?? undefined;
           } catch (e) {
             status = `FAILED: ${(e as Error).message.slice(0, 200)}`;
           }
@@ -244,19 +356,22 @@ export async function benchEndToEnd(opts: {
           const client = process.cpuUsage(cpu0.client);
           const webCpu = groupCpu(web.pid!);
           const cpu: CpuSplit = {
-            client: (client.user + client.system) / 1e6,
+            client: (client.user + client.system) / 1e6 + browserCpu() - cpu0.browser,
             webMain: webCpu.main - cpu0.web.main,
             webOther: webCpu.other - cpu0.web.other,
             s3: s3?.pid ? groupCpu(s3.pid).main + groupCpu(s3.pid).other - cpu0.s3 : 0,
           };
-          if (status === 'processed' && !(await tokensCounted(stack.baseUrl, key))) status = 'FAILED: tokens were not counted';
-          rows.push({ store, path: name, mb: bytes / 1e6, seconds, rssBeforeMb: rssBefore, rssGrowthMb: peak - rssBefore, status, cpu });
-          opts.log.info({ store, path: name, mb: bytes / 1e6, seconds, mbPerS: bytes / 1e6 / seconds, rssGrowthMb: peak - rssBefore, status }, 'uploaded');
+          const vm1 = vmstat();
+          const vm = { directScanned: vm1.directScanned - vm0.directScanned, majorFaults: vm1.majorFaults - vm0.majorFaults };
+          if (status === 'processed' && !(await tokensCounted(caller))) status = 'FAILED: tokens were not counted';
+          rows.push({ store, path: name, mb: bytes / 1e6, seconds, rssBeforeMb: rssBefore, rssGrowthMb: peak - rssBefore, status, progress, cpu, vm });
+          opts.log.info({ store, path: name, mb: bytes / 1e6, seconds, mbPerS: bytes / 1e6 / seconds, rssGrowthMb: peak - rssBefore, status, progress }, 'uploaded');
           // Each upload is a new dataset version; the next one must not be deduplicated away.
-          await dropDatasets(stack.baseUrl, key);
+          await dropDatasets(caller);
         }
       }
     } finally {
+      await portal?.browser.close();
       await stack.stop();
       await s3?.stop();
       rmSync(dataDir, { recursive: true, force: true });
@@ -265,22 +380,20 @@ export async function benchEndToEnd(opts: {
   return rows;
 }
 
-/** Deletes every dataset of the bench organization, so the same bytes upload afresh. */
-async function dropDatasets(baseUrl: string, key: string): Promise<void> {
-  const headers = { authorization: `Bearer ${key}` };
-  const list = (await (await fetch(`${baseUrl}/api/v1/datasets?limit=100`, { headers })).json()) as { data: { id: string }[] };
+/** Deletes every dataset of the caller's organization, so the same bytes upload afresh. */
+async function dropDatasets(api: Api): Promise<void> {
+  const list = (await api('GET', '/datasets?limit=100')).body as { data: { id: string }[] };
   for (const d of list.data) {
-    const r = await fetch(`${baseUrl}/api/v1/datasets/${d.id}`, { method: 'DELETE', headers });
-    if (r.status !== 200) throw new Error(`deleting dataset ${d.id}: ${r.status} ${await r.text()}`);
+    const r = await api('DELETE', `/datasets/${d.id}`);
+    if (r.status !== 200) throw new Error(`deleting dataset ${d.id}: ${r.status} ${JSON.stringify(r.body)}`);
   }
 }
 
 /** Whether the newest dataset version's report says its tokens were counted with the real tokenizer. */
-async function tokensCounted(baseUrl: string, key: string): Promise<boolean> {
-  const headers = { authorization: `Bearer ${key}` };
-  const list = (await (await fetch(`${baseUrl}/api/v1/datasets?limit=1`, { headers })).json()) as { data: { id: string }[] };
+async function tokensCounted(api: Api): Promise<boolean> {
+  const list = (await api('GET', '/datasets?limit=1')).body as { data: { id: string }[] };
   if (!list.data[0]) return false;
-  const d = (await (await fetch(`${baseUrl}/api/v1/datasets/${list.data[0].id}`, { headers })).json()) as {
+  const d = (await api('GET', `/datasets/${list.data[0].id}`)).body as {
     versions: { report: { stats?: { tokenizer?: { available?: boolean } } } | null }[];
   };
   return d.versions.every((v) => v.report?.stats?.tokenizer?.available === true);

@@ -14,8 +14,9 @@
  * thread: the numbers are one core's. Everything generated is deleted afterwards.
  *
  * `npm run bench:datasets -- --e2e` measures the whole upload path instead (bench-datasets-e2e.ts):
- * default sizes 200M,2G, stores BENCH_STORES=file,s3, resumable parts in flight BENCH_PARALLEL=4,
- * printed next to the validator-only figure of the same file.
+ * default sizes 200M,2G, stores BENCH_STORES=file,s3, paths BENCH_PATHS=openai,resumable,portal,
+ * resumable parts in flight BENCH_PARALLEL=4, printed next to the validator-only figure of the
+ * same file.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, rmSync } from 'node:fs';
@@ -175,6 +176,8 @@ async function mainEndToEnd(): Promise<void> {
   const sizes = (process.env.BENCH_SIZES ?? '200M,2G').split(',').map(parseSize);
   const stores = (process.env.BENCH_STORES ?? 'file,s3').split(',').map((s) => s.trim());
   const parallel = Number(process.env.BENCH_PARALLEL ?? 4);
+  const paths = (process.env.BENCH_PATHS ?? 'openai,resumable,portal').split(',').map((s) => s.trim());
+  for (const p of paths) if (!['openai', 'resumable', 'portal'].includes(p)) throw new Error(`BENCH_PATHS: unknown path ${JSON.stringify(p)} (openai, resumable or portal)`);
   const cleanup = prepareBenchDir();
   try {
     const env = { ...process.env, STORAGE_URL: tokenizerStore() };
@@ -186,7 +189,7 @@ async function mainEndToEnd(): Promise<void> {
       console.log(`generated ${fmt(size / 1e6, 0)} MB (${lines} examples); the validator alone: ${fmt(size / 1e6 / validator.seconds)} MB/s (${fmt(size / 1e6 / validator.cpuSeconds)} per CPU-second)`);
       files.push({ file, bytes: size, validator });
     }
-    const rows = await benchEndToEnd({ files, stores, parallel, dir: benchDir, log: createLogger('bench-datasets') });
+    const rows = await benchEndToEnd({ files, stores, paths, parallel, dir: benchDir, log: createLogger('bench-datasets') });
     const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
     console.log(`\nupload end to end — ${cpu}, ${os.cpus().length} cores, node ${process.version}`);
     const head = ['store', 'path', 'file', 'seconds', 'MB/s end to end', 'validator alone MB/s', 'ratio', 'web RSS growth', 'result'];
@@ -202,16 +205,19 @@ async function mainEndToEnd(): Promise<void> {
     for (const r of table) console.log(line(r));
     console.log(
       '\nMB/s end to end: file size ÷ time from the start of the request to a processed dataset version (openai: files.create then files.retrieve until processed;\n' +
-        'resumable: create, PUT parts, complete). Validator alone: ingestDataset on the same file in its own process (wall clock, with tokens).\n' +
+        'resumable: create, PUT parts, complete; portal: from the click on Upload until the page shows the version).\n' +
+        'Validator alone: ingestDataset on the same file in its own process (wall clock, with tokens).\n' +
         "web RSS growth: peak resident memory of the web server's process group during the upload minus before it.",
     );
+    for (const r of rows) if (r.progress) console.log(`${r.store}, ${r.path}, ${fmt(r.mb, 0)} MB: the portal showed ${r.progress}`);
     console.log('\nCPU seconds of each upload (the client runs on this machine too; the other threads are validation, libuv and V8 helpers):');
     for (const r of rows) {
       const c = r.cpu;
       const total = c.client + c.webMain + c.webOther + c.s3;
       console.log(
         `  ${r.store}, ${r.path}, ${fmt(r.mb, 0)} MB: client ${fmt(c.client, 2)}, web main thread ${fmt(c.webMain, 2)}, web other threads ${fmt(c.webOther, 2)}` +
-          `${r.store === 's3' ? `, S3 server ${fmt(c.s3, 2)}` : ''}; total ${fmt(total, 2)} in ${fmt(r.seconds, 2)} s (${fmt(total / r.seconds, 2)} cores busy of ${os.cpus().length})`,
+          `${r.store === 's3' ? `, S3 server ${fmt(c.s3, 2)}` : ''}; total ${fmt(total, 2)} in ${fmt(r.seconds, 2)} s (${fmt(total / r.seconds, 2)} cores busy of ${os.cpus().length}); ` +
+          `machine-wide, ${r.vm.directScanned} pages scanned by direct reclaim (processes waiting for memory), ${r.vm.majorFaults} major faults`,
       );
     }
     console.log('target (issue 19): ≥ 80 MB/s end to end and < 300 MB of RSS growth, for each size and store');

@@ -22,6 +22,8 @@ const log = createLogger('test');
 const only = process.env.EDGETUNE_TEST_ONLY?.split(',') ?? null;
 // EDGETUNE_TEST_FILES=<regex> narrows the unit and integration suites to the test files whose paths match.
 const fileFilter = process.env.EDGETUNE_TEST_FILES ? new RegExp(process.env.EDGETUNE_TEST_FILES) : null;
+// EDGETUNE_E2E_GREP=<regex> runs only the e2e tests whose titles match.
+const e2eGrep = process.env.EDGETUNE_E2E_GREP;
 const results: { suite: string; ok: boolean; seconds: number }[] = [];
 
 function run(command: string, args: string[], env: NodeJS.ProcessEnv, cwd = ROOT): Promise<number> {
@@ -218,7 +220,7 @@ if (stack) {
   });
 
   await suite('e2e', async () =>
-    (await run(path.join(ROOT, 'node_modules', '.bin', 'playwright'), ['test', '-c', 'e2e/playwright.config.ts'], {
+    (await run(path.join(ROOT, 'node_modules', '.bin', 'playwright'), ['test', '-c', 'e2e/playwright.config.ts', ...(e2eGrep ? ['--grep', e2eGrep] : [])], {
       ...env,
       E2E_ARTIFACTS_DIR: path.join(ROOT, 'e2e', 'test-results'),
     })) === 0,

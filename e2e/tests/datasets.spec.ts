@@ -36,6 +36,32 @@ async function dropFile(page: Page, name: string, content: string) {
   await zone.dispatchEvent('drop', { dataTransfer });
 }
 
+interface ProgressSeen {
+  /** Distinct percentages the bar showed while sending. */
+  sending: number[];
+  /** Whether "validating every line" was shown, and the texts it showed. */
+  validation: string[];
+}
+
+/** Records, from the page's own DOM, each state of the upload's progress as the user would have seen it. */
+async function recordProgress(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const seen: ProgressSeen = { sending: [], validation: [] };
+    (window as unknown as { __progress: ProgressSeen }).__progress = seen;
+    new MutationObserver(() => {
+      const bar = document.querySelector('[data-testid="upload-progress"]');
+      const percent = Number(bar?.getAttribute('data-percent'));
+      if (bar?.getAttribute('data-phase') === 'sending' && !seen.sending.includes(percent)) seen.sending.push(percent);
+      const text = document.querySelector('[data-testid="validation-progress"]')?.textContent;
+      if (text && !seen.validation.includes(text)) seen.validation.push(text);
+    }).observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
+  });
+}
+
+async function progressSeen(page: Page): Promise<ProgressSeen> {
+  return page.evaluate(() => (window as unknown as { __progress: ProgressSeen }).__progress);
+}
+
 test('datasets: drop a chat JSONL, watch it upload, preview it, reuse identical bytes, see errors by line, delete', async ({ page }) => {
   await signUp(page, 'Datasets Co');
   const records = toolChatRecords(30, 25);
@@ -258,11 +284,17 @@ test('a dropped connection: a failed chunk is retried, a lasting outage pauses, 
       });
       page.on('requestfinished', (r) => void (isPart(r) && inFlight--));
       page.on('requestfailed', (r) => void (isPart(r) && inFlight--));
+      await recordProgress(page);
       await page.getByTestId('upload-resume').click();
       const result = page.getByTestId('upload-result');
       await expect(result).toBeVisible({ timeout: 120_000 });
       await expect(result).toContainText('big-tickets.jsonl');
       await expect(page.getByTestId('upload-percent')).toHaveText('100 %');
+      // Progress for the upload (the bar moved from the resumed offset) and then for the validation.
+      const seen = await progressSeen(page);
+      expect(seen.sending.some((p) => p < 100), `percentages shown while sending: ${seen.sending.join(', ')}`).toBe(true);
+      expect(seen.validation.length, 'the validation phase was shown').toBeGreaterThan(0);
+      expect(seen.validation[0]).toMatch(/validating every line: \d+ % \(.+ of .+\) checked/);
       expect(ranges[0], 'the first chunk after resuming starts at the server offset').toMatch(new RegExp(`^bytes ${2 * chunkSize}-`));
       expect(ranges.length).toBe(chunks - 2);
       expect(mostInFlight, 'the remaining parts went at once').toBe(Math.min(chunks - 2, 4));
