@@ -35,13 +35,20 @@ export interface EndToEndRow {
   /** CPU seconds the upload cost, by who spent them. */
   cpu: CpuSplit;
   /** Machine-wide (/proc/vmstat) during the upload: pages scanned by direct reclaim (a process that needed memory freeing it itself), and major faults. */
-  vm: { directScanned: number; majorFaults: number };
+  vm: VmCounters;
 }
 
 /** Machine-wide counters of memory pressure: a page cache squeezed makes every byte cost more. */
-function vmstat(): { directScanned: number; majorFaults: number } {
+interface VmCounters {
+  directScanned: number;
+  majorFaults: number;
+  /** MB read from disk: bytes that should have been in the page cache but were not. */
+  diskReadMb: number;
+}
+
+function vmstat(): VmCounters {
   const v = new Map(readFileSync('/proc/vmstat', 'utf8').split('\n').map((l) => l.split(' ') as [string, string]));
-  return { directScanned: Number(v.get('pgscan_direct') ?? 0), majorFaults: Number(v.get('pgmajfault') ?? 0) };
+  return { directScanned: Number(v.get('pgscan_direct') ?? 0), majorFaults: Number(v.get('pgmajfault') ?? 0), diskReadMb: Number(v.get('pgpgin') ?? 0) / 1024 };
 }
 
 /**
@@ -362,7 +369,7 @@ export async function benchEndToEnd(opts: {
             s3: s3?.pid ? groupCpu(s3.pid).main + groupCpu(s3.pid).other - cpu0.s3 : 0,
           };
           const vm1 = vmstat();
-          const vm = { directScanned: vm1.directScanned - vm0.directScanned, majorFaults: vm1.majorFaults - vm0.majorFaults };
+          const vm = { directScanned: vm1.directScanned - vm0.directScanned, majorFaults: vm1.majorFaults - vm0.majorFaults, diskReadMb: vm1.diskReadMb - vm0.diskReadMb };
           if (status === 'processed' && !(await tokensCounted(caller))) status = 'FAILED: tokens were not counted';
           rows.push({ store, path: name, mb: bytes / 1e6, seconds, rssBeforeMb: rssBefore, rssGrowthMb: peak - rssBefore, status, progress, cpu, vm });
           opts.log.info({ store, path: name, mb: bytes / 1e6, seconds, mbPerS: bytes / 1e6 / seconds, rssGrowthMb: peak - rssBefore, status, progress }, 'uploaded');

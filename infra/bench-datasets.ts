@@ -217,7 +217,7 @@ async function mainEndToEnd(): Promise<void> {
       console.log(
         `  ${r.store}, ${r.path}, ${fmt(r.mb, 0)} MB: client ${fmt(c.client, 2)}, web main thread ${fmt(c.webMain, 2)}, web other threads ${fmt(c.webOther, 2)}` +
           `${r.store === 's3' ? `, S3 server ${fmt(c.s3, 2)}` : ''}; total ${fmt(total, 2)} in ${fmt(r.seconds, 2)} s (${fmt(total / r.seconds, 2)} cores busy of ${os.cpus().length}); ` +
-          `machine-wide, ${r.vm.directScanned} pages scanned by direct reclaim (processes waiting for memory), ${r.vm.majorFaults} major faults`,
+          `machine-wide, ${r.vm.directScanned} pages scanned by direct reclaim (processes waiting for memory), ${r.vm.majorFaults} major faults, ${fmt(r.vm.diskReadMb, 0)} MB read from disk`,
       );
     }
     console.log('target (issue 19): ≥ 80 MB/s end to end and < 300 MB of RSS growth, for each size and store');

@@ -251,6 +251,43 @@ export async function createVersion(
   }
 }
 
+/** A validation begun before the last byte arrived: `result` settles once its source ends. */
+export interface StartedValidation {
+  id: string;
+  key: string;
+  result: Promise<OffThreadResult>;
+}
+
+/**
+ * Starts validating bytes still arriving (a resumable upload's parts): the output streams into the
+ * store under a new file's key as it is made. Each chunk `source` yields is handed to the
+ * validation thread, so it must be the source's own. `finishVersion` records the result.
+ */
+export function startValidation(caller: Caller, source: AsyncIterable<Uint8Array>, input: { filename: string; fields: CheckedFields; signal?: AbortSignal }): StartedValidation {
+  authorize(caller, 'upload');
+  const id = newId('file');
+  const key = fileStorageKey(caller.orgId, id);
+  const result = validateIntoStore(key, source, ingestOptions(checkFilename(input.filename), input.fields, input.signal), true);
+  // Awaited by finishVersion (or dropped, when the upload goes): never an unhandled rejection meanwhile.
+  result.catch(() => undefined);
+  return { id, key, result };
+}
+
+/** Records a started validation as the next version of its dataset, once its bytes are all in. */
+export async function finishVersion(caller: Caller, started: StartedValidation, input: { filename: string; fields: CheckedFields; bytes: number }): Promise<VersionResult> {
+  const result = await started.result;
+  const dropObject = () => storage().delete(started.key).catch((err) => logger.error({ err, key: started.key }, 'could not remove the object of a failed upload'));
+  const filename = checkFilename(input.filename);
+  try {
+    await assertQuota(caller.orgId, 'stored_bytes', input.bytes);
+  } catch (e) {
+    await dropObject();
+    throw e;
+  }
+  const f = input.fields;
+  return recordVersion(caller, f.dataset ?? datasetNameFromFilename(filename), { id: started.id, key: started.key, result }, { filename, purpose: checkPurpose(f.purpose) });
+}
+
 /** A staged file's bytes, telling `onProgress` how many have been handed on. */
 async function* readCounted(file: string, onProgress?: (bytes: number) => void): AsyncGenerator<Buffer> {
   let bytes = 0;

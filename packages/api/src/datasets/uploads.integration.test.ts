@@ -11,11 +11,23 @@ import { db, schema } from '@edgetune/db';
 import { chatJsonl, droppedAfter, leftovers, nothingLeft } from '../testing/datasets';
 import { bytes, newOrg, useDatabase } from '../testing/fixtures';
 import { stagingDir } from './staging';
-import { abortUpload, completeUpload, createUpload, getUpload, putChunk, startUploadSweeper, UploadOffsetConflict, uploadStagingPath } from './uploads';
+import { stopUploadFollowers } from './upload-follower';
+import { abortUpload, completeUpload, createUpload, getUpload, putChunk, startUploadSweeper, UploadOffsetConflict, uploadStagingPath, type UploadStatus } from './uploads';
 
 useDatabase();
 
 const range = (start: number, end: number, total: number) => `bytes ${start}-${end}/${total}`;
+
+/** Polls the upload until `done` holds of its status (or fails after `ms`). */
+async function statusWhen(caller: Parameters<typeof getUpload>[0], id: string, done: (s: UploadStatus) => boolean, ms = 30_000): Promise<UploadStatus> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const s = await getUpload(caller, id);
+    if (done(s)) return s;
+    if (Date.now() > until) throw new Error(`the upload's status never got there: ${JSON.stringify(s)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 test('a resumable upload survives a dropped chunk and continues from the server offset', async () => {
   const { caller, orgId } = await newOrg('resume');
@@ -197,7 +209,9 @@ test('parts sent out of order and in parallel make the same version; an overlapp
   const status = await getUpload(caller, u.id);
   assert.equal(status.offset, total);
   assert.equal(status.received, total);
-  assert.equal(status.validated, 0);
+  assert.equal(status.status, 'open');
+  // Validation followed the parts as they came: every byte is validated before anyone completes.
+  await statusWhen(caller, u.id, (st) => st.validated === total && st.status === 'open');
 
   const done = await completeUpload(caller, u.id);
   assert.equal(done.file.examples, 2000);
@@ -205,9 +219,36 @@ test('parts sent out of order and in parallel make the same version; an overlapp
   assert.equal((await getUpload(caller, u.id)).validated, total, 'a completed upload has validated every byte');
   const left = await leftovers(orgId);
   assert.deepEqual([left.files.length, left.objects.length, left.staged], [1, 1, []]);
+
+  // The same bytes validated afresh on completion (no follower: as after a restart) make the same version.
+  const again = await newOrg('parallel-parts-afresh');
+  const v = await createUpload(again.caller, { filename: 'parts.jsonl', size: total, dataset: 'parts' });
+  for (const s0 of starts) {
+    await putChunk(again.caller, v.id, { contentRange: range(s0, Math.min(total, s0 + part) - 1, total), body: bytes(body.subarray(s0, Math.min(total, s0 + part)).toString('latin1'), 1000) });
+  }
+  await stopUploadFollowers();
+  assert.equal((await getUpload(again.caller, v.id)).status, 'open');
+  const afresh = await completeUpload(again.caller, v.id);
+  // Everything but how long it took.
+  const timeless = (v: unknown): unknown => JSON.parse(JSON.stringify(v, (k, x: unknown) => (k.endsWith('_ms') ? undefined : x)));
+  for (const k of ['sha256', 'bytes', 'examples', 'format', 'stats', 'report'] as const) assert.deepEqual(timeless(afresh.file[k]), timeless(done.file[k]), k);
+  const left2 = await leftovers(again.orgId);
+  assert.deepEqual([left2.files.length, left2.objects.length, left2.staged], [1, 1, []]);
 });
 
-test('while an upload completes, its status shows how many bytes validation has read', async () => {
+test('aborting an upload while validation follows its parts leaves nothing', async () => {
+  const { caller, orgId } = await newOrg('abort-following');
+  const body = Buffer.from(chatJsonl(5000));
+  const total = body.length;
+  const half = Math.floor(total / 2);
+  const u = await createUpload(caller, { filename: 'half.jsonl', size: total });
+  await putChunk(caller, u.id, { contentRange: range(0, half - 1, total), body: bytes(body.subarray(0, half).toString('latin1'), 1 << 16) });
+  await statusWhen(caller, u.id, (st) => st.validated === half);
+  await abortUpload(caller, u.id);
+  assert.deepEqual(await leftovers(orgId), nothingLeft);
+});
+
+test('while an upload completes from its staged file, its status shows how many bytes validation has read', async () => {
   const { caller } = await newOrg('validation-progress');
   const body = Buffer.from(chatJsonl(150_000));
   const total = body.length;
@@ -216,6 +257,8 @@ test('while an upload completes, its status shows how many bytes validation has 
     const e = Math.min(total, s + (8 << 20));
     await putChunk(caller, u.id, { contentRange: range(s, e - 1, total), body: bytes(body.subarray(s, e).toString('latin1'), 1 << 20) });
   }
+  // As after a restart: no validation followed the parts, so completing validates the staged file.
+  await stopUploadFollowers();
   const completing = completeUpload(caller, u.id);
   const seen: number[] = [];
   let finished = false;

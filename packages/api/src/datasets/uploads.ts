@@ -1,7 +1,8 @@
 /**
  * Resumable (chunked) uploads: a client creates an upload with the file's size, sends the bytes
  * in order with `Content-Range`, can ask for the offset to continue after a dropped connection,
- * and completes it, which turns the staged bytes into a dataset version (files.createVersion).
+ * and completes it, which turns the staged bytes into a dataset version. Validation follows the
+ * parts as they arrive (upload-follower.ts), so completing waits only for the last of them.
  * Staged bytes live at `<DATA_DIR>/uploads/<org>/<upload id>.part`; uploads idle for 24 hours are
  * swept (file and row) whenever a new upload is created.
  */
@@ -14,7 +15,8 @@ import { db, schema } from '@edgetune/db';
 import { logger } from '../logger';
 import { assertQuota } from '../billing/account';
 import { authorize, findOwned, orgScope, type Caller } from '../tenant';
-import { checkFields, checkFilename, createVersion, findLiveFile, type VersionFields, type VersionResult } from './files';
+import { checkFields, checkFilename, createVersion, findLiveFile, finishVersion, type VersionFields, type VersionResult } from './files';
+import { dropFollower, followUpload, takeFollower } from './upload-follower';
 import { MAX_CHUNK_BYTES, UPLOAD_CHUNK_BYTES, UPLOAD_TTL_MS, type StoredError } from '@edgetune/contracts';
 import { asBuffer, removeStaged, stagingDir, stagingRoot, tooLarge, type ByteSource } from './staging';
 
@@ -49,6 +51,7 @@ export async function sweepExpiredUploads(now = new Date()): Promise<number> {
   // A maintenance pass over all tenants: it only deletes abandoned staging state and returns nothing.
   const expired = await db().select({ id: schema.uploads.id, orgId: schema.uploads.orgId }).from(schema.uploads).where(lt(schema.uploads.expiresAt, now));
   if (expired.length) {
+    await Promise.all(expired.map((u) => dropFollower(u.id, 'the upload expired')));
     await removeStaged(...expired.map((u) => uploadStagingPath(u.orgId, u.id)));
     await db()
       .delete(schema.uploads)
@@ -279,6 +282,9 @@ export async function putChunk(
         .where(orgScope(caller, schema.uploads, eq(schema.uploads.id, id)));
       return receivedBytes;
     });
+    if (prefix > 0 && (u.totalBytes ?? 0) > 0) {
+      followUpload(caller, { id, file, total, filename: u.filename, fields: () => checkFields({ ...u.options, purpose: u.purpose }, true), onProgress: progressRecorder(caller, id, total) }, prefix);
+    }
     if (failure) throw failure;
     if (written < length) {
       throw new UploadOffsetConflict(`The chunk ended after ${written} of ${length} bytes; continue from byte ${offset}.`, offset);
@@ -302,7 +308,7 @@ export interface UploadStatus {
   received: number;
   /** The received bytes as sorted [start, end) ranges: a client sending parts in parallel resends only the gaps. */
   ranges: [number, number][];
-  /** While completing: bytes validation has read so far. */
+  /** Bytes validation has read so far: it follows the parts as they arrive, and finishes on completion. */
   validated: number;
   fileId: string | null;
   error: StoredError | null;
@@ -382,31 +388,73 @@ export async function completeUpload(caller: Caller, id: string, opts: { signal?
     if (onDisk > total) await truncate(file, total);
     const opts2: VersionFields = claimed.options;
     const fields = checkFields({ ...opts2, purpose: claimed.purpose }, true);
-    const result = await createVersion(caller, { path: file, bytes: total }, { filename: claimed.filename, fields, signal: opts.signal, onProgress: progressRecorder(caller, id) });
+    const result =
+      (await followedVersion(caller, id, { filename: claimed.filename, fields, total, signal: opts.signal })) ??
+      (await createVersion(caller, { path: file, bytes: total }, { filename: claimed.filename, fields, signal: opts.signal, onProgress: progressRecorder(caller, id, total) }));
+    await removeStaged(file);
     await setStatus(caller, id, { status: 'completed', fileId: result.file.id, error: null });
     return result;
   } catch (e) {
+    await dropFollower(id, 'the upload failed');
     await removeStaged(file);
     await setStatus(caller, id, { status: 'failed', error: errorRecord(e) }).catch((err) => logger.error({ err, id }, 'could not record a failed upload'));
     throw e;
   }
 }
 
-/** Records how far validation has read, at most once a second, for whoever polls the upload. */
-function progressRecorder(caller: Caller, id: string): (bytes: number) => void {
+/**
+ * The version made by the validation that followed the upload's parts, once it has the rest; null
+ * when there is none to finish (the parts went to another process, or it gave up), and when it
+ * failed for a reason other than the bytes themselves: then the staged file is validated afresh.
+ */
+async function followedVersion(
+  caller: Caller,
+  id: string,
+  input: { filename: string; fields: ReturnType<typeof checkFields>; total: number; signal?: AbortSignal },
+): Promise<VersionResult | null> {
+  const follower = takeFollower(id);
+  if (!follower) return null;
+  const cancel = () => void follower.discard('the completion was cancelled');
+  input.signal?.addEventListener('abort', cancel, { once: true });
+  try {
+    follower.advance(input.total);
+    return await finishVersion(caller, follower.started, { filename: input.filename, fields: input.fields, bytes: input.total });
+  } catch (e) {
+    if (e instanceof DomainError || input.signal?.aborted) throw e;
+    logger.warn({ err: e, id }, 'the validation that followed the upload failed; validating the staged file from the start');
+    return null;
+  } finally {
+    input.signal?.removeEventListener('abort', cancel);
+  }
+}
+
+/**
+ * Records how far validation has read, at most once a second (and when it has read everything),
+ * for whoever polls the upload: while parts still arrive, and while completing.
+ */
+function progressRecorder(caller: Caller, id: string, total?: number): (bytes: number) => void {
   let last = 0;
   let recording = false;
-  return (bytes) => {
-    const now = Date.now();
-    if (recording || now - last < 1000) return;
-    last = now;
+  /** The last count, when it arrived while another was being written. */
+  let waiting: number | null = null;
+  const record = (bytes: number): void => {
+    last = Date.now();
     recording = true;
     void db()
       .update(schema.uploads)
       .set({ validatedBytes: bytes })
-      .where(orgScope(caller, schema.uploads, eq(schema.uploads.id, id), eq(schema.uploads.status, 'completing')))
+      .where(orgScope(caller, schema.uploads, eq(schema.uploads.id, id), inArray(schema.uploads.status, ['open', 'completing'])))
       .catch((err) => logger.warn({ err, id }, 'could not record validation progress'))
-      .finally(() => (recording = false));
+      .finally(() => {
+        recording = false;
+        // The final count is never lost to the once-a-second limit.
+        if (waiting !== null && waiting === total) record(waiting);
+        waiting = null;
+      });
+  };
+  return (bytes) => {
+    if (recording) waiting = bytes;
+    else if (Date.now() - last >= 1000 || bytes === total) record(bytes);
   };
 }
 
@@ -424,6 +472,7 @@ export async function abortUpload(caller: Caller, id: string): Promise<UploadSta
   if (u.status === 'completing') throw new DomainError('conflict', `Upload '${id}' is being completed and cannot be aborted now.`, { param: 'id' });
   if (u.status === 'completed') throw new DomainError('conflict', `Upload '${id}' is completed; delete file '${u.fileId}' instead.`, { param: 'id' });
   if (writing.has(id)) throw new UploadOffsetConflict(`A chunk of upload '${id}' is being received; abort again when it is done.`, u.receivedBytes);
+  await dropFollower(id, 'the upload was aborted');
   await removeStaged(uploadStagingPath(caller.orgId, id));
   const [row] = await db()
     .update(schema.uploads)

@@ -118,7 +118,7 @@ export const uploadSchema = z
     received: int.meta({ description: 'Bytes received in all, in any order (parts may be sent in parallel)' }),
     // A pair as a two-item array: OpenAPI 3.1 has no tuple form that every tool reads.
     ranges: z.array(z.array(int).length(2)).meta({ description: 'The bytes received, as sorted [start, end) ranges: a client sending parts in parallel resends only the gaps' }),
-    validated: int.meta({ description: 'While completing: bytes of the file validation has read so far; the size once completed' }),
+    validated: int.meta({ description: 'Bytes of the file validation has read so far: it follows the parts as they arrive (from byte 0 on, without a gap) and ends on completion; the size once completed' }),
     status: z.enum(['open', 'completing', 'completed', 'failed', 'aborted']),
     fileId: z.string().nullable(),
     error: record.nullable(),

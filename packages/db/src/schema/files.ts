@@ -71,7 +71,7 @@ export const uploads = pgTable(
     receivedBytes: bigint('received_bytes', { mode: 'number' }).notNull().default(0),
     /** Every byte range that arrived, [start, end) sorted and merged: parts may arrive in any order. */
     receivedRanges: jsonb('received_ranges').$type<[number, number][]>().notNull().default([]),
-    /** While completing: how many of the staged bytes validation has read (the portal shows it). */
+    /** How many of the staged bytes validation has read: it follows the parts as they arrive, and finishes on completion (the portal shows it). */
     validatedBytes: bigint('validated_bytes', { mode: 'number' }).notNull().default(0),
     status: text('status', { enum: ['open', 'completing', 'completed', 'failed', 'aborted'] }).notNull(),
     fileId: text('file_id').references(() => files.id, { onDelete: 'set null' }),
