@@ -15,7 +15,7 @@ import { logger } from '../logger';
 import type { Caller } from '../tenant';
 import { startValidation, type CheckedFields, type StartedValidation } from './files';
 
-/** Followers at once in this process: each holds a validation's state and a store part in memory. */
+/** Followers validating at once in this process: each holds a validation's state and a store part in memory. */
 const MAX_FOLLOWERS = 8;
 /** A follower that waited this long for the next byte gives up (a paused upload): completion validates from the start. */
 const IDLE_MS = 2 * 60_000;
@@ -119,6 +119,13 @@ export class UploadFollower {
   }
 }
 
+/** Followers still validating (those done only wait for their completion). */
+function validating(): number {
+  let n = 0;
+  for (const e of followers.values()) if (!e.expiry) n++;
+  return n;
+}
+
 interface Entry {
   follower: UploadFollower;
   /** Drops a follower whose validation ended but whose upload nobody completes. */
@@ -138,7 +145,7 @@ export function followUpload(
 ): void {
   let entry = followers.get(upload.id);
   if (!entry) {
-    if (prefix <= 0 || followers.size >= MAX_FOLLOWERS) return;
+    if (prefix <= 0 || validating() >= MAX_FOLLOWERS) return;
     let follower: UploadFollower;
     try {
       follower = new UploadFollower(caller, upload.file, upload.total, { filename: upload.filename, fields: upload.fields() });
