@@ -191,7 +191,10 @@ export async function dropFollower(uploadId: string, why: string): Promise<void>
   await e.follower.discard(why);
 }
 
-/** Stops every follower (the process is stopping); their uploads validate from the start when completed. */
+/**
+ * Stops every follower and removes what they stored; their uploads validate from the start when
+ * completed. Tests use it to stand for a restart (the web server does not call it on the way out).
+ */
 export async function stopUploadFollowers(): Promise<void> {
   await Promise.all([...followers.keys()].map((id) => dropFollower(id, 'the server is stopping')));
 }
