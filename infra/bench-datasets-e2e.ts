@@ -19,6 +19,7 @@ import path from 'node:path';
 import { chromium, type Browser, type Page } from '@playwright/test';
 import OpenAI from 'openai';
 import type { Logger } from '@edgetune/config';
+import { progressSeen, recordProgress, signUp } from '../e2e/tests/upload-page';
 import { startS3Server, type S3Server } from './s3-server';
 import { adminApiKey, ROOT, startStack } from './stack';
 
@@ -124,6 +125,13 @@ function groupCpu(pgid: number): { main: number; other: number } {
     }
   }
   return { main, other };
+}
+
+/** CPU seconds so far of all of a process group's threads; 0 without a group. */
+function groupCpuTotal(pgid: number | null | undefined): number {
+  if (!pgid) return 0;
+  const { main, other } = groupCpu(pgid);
+  return main + other;
 }
 
 /** Samples a process group's RSS until stopped; returns the peak. */
@@ -237,13 +245,7 @@ async function openPortal(baseUrl: string): Promise<Portal> {
   }
   const browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'] });
   const page = await browser.newPage({ baseURL: baseUrl });
-  const stamp = `${Date.now()}-${process.pid}`;
-  await page.goto('/signup');
-  await page.getByTestId('signup-org').fill(`Bench ${stamp}`);
-  await page.getByTestId('signup-email').fill(`bench-${stamp}@example.com`);
-  await page.getByTestId('signup-password').fill(`pw-${stamp}-Secret!`);
-  await page.getByTestId('signup-submit').click();
-  await page.waitForURL(/\/jobs$/, { timeout: 120_000 });
+  await signUp(page, 'Bench');
   return { browser, page, api: sessionApi(page, baseUrl), pgid: childChromium() };
 }
 
@@ -251,21 +253,7 @@ async function openPortal(baseUrl: string): Promise<Portal> {
 async function choosePortalFile(page: Page, file: string): Promise<void> {
   await page.goto('/datasets');
   await page.getByTestId('upload-input').setInputFiles(file);
-  await page.evaluate(() => {
-    const seen = { sentMax: -1, validating: false, validatedMax: -1 };
-    (window as unknown as { __progress: typeof seen }).__progress = seen;
-    new MutationObserver(() => {
-      const bar = document.querySelector('[data-testid="upload-progress"]');
-      if (!bar) return;
-      if (bar.getAttribute('data-phase') === 'sending') seen.sentMax = Math.max(seen.sentMax, Number(bar.getAttribute('data-percent')));
-      const v = document.querySelector('[data-testid="validation-progress"]');
-      if (v) {
-        seen.validating = true;
-        const m = /(\d+) %/.exec(v.textContent ?? '');
-        if (m) seen.validatedMax = Math.max(seen.validatedMax, Number(m[1]));
-      }
-    }).observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
-  });
+  await recordProgress(page);
 }
 
 /** Clicks Upload and waits for the page to show the new version; returns the progress it showed. */
@@ -274,9 +262,10 @@ async function viaPortal(page: Page): Promise<string> {
   const outcome = page.locator('[data-testid="upload-result"], [data-testid="upload-error"], [data-testid="upload-paused"]').first();
   await outcome.waitFor({ timeout: 30 * 60_000 });
   if ((await outcome.getAttribute('data-testid')) !== 'upload-result') throw new Error(`the portal showed: ${(await outcome.textContent())?.slice(0, 200)}`);
-  const seen = await page.evaluate(() => (window as unknown as { __progress: { sentMax: number; validating: boolean; validatedMax: number } }).__progress);
-  const sent = seen.sentMax < 0 ? 'no upload progress shown' : `upload progress shown up to ${seen.sentMax} %`;
-  const validated = seen.validating ? `validation progress shown up to ${seen.validatedMax} % checked` : 'no validation progress shown';
+  const seen = await progressSeen(page);
+  const checked = seen.validation.map((t) => Number(/(\d+) %/.exec(t)?.[1] ?? -1));
+  const sent = seen.sending.length ? `upload progress shown up to ${Math.max(...seen.sending)} %` : 'no upload progress shown';
+  const validated = seen.validation.length ? `validation progress shown up to ${Math.max(...checked)} % checked` : 'no validation progress shown';
   return `${sent}; ${validated}`;
 }
 
@@ -347,8 +336,8 @@ export async function benchEndToEnd(opts: {
           await prepare?.();
           const rssBefore = groupRssMb(web.pid!);
           const sampler = sampleRss(web.pid!);
-          const browserCpu = () => (portal?.pgid ? groupCpu(portal.pgid).main + groupCpu(portal.pgid).other : 0);
-          const cpu0 = { client: process.cpuUsage(), browser: browserCpu(), web: groupCpu(web.pid!), s3: s3?.pid ? groupCpu(s3.pid).main + groupCpu(s3.pid).other : 0 };
+          const browserCpu = () => groupCpuTotal(portal?.pgid);
+          const cpu0 = { client: process.cpuUsage(), browser: browserCpu(), web: groupCpu(web.pid!), s3: groupCpuTotal(s3?.pid) };
           const vm0 = vmstat();
           const t0 = performance.now();
           let status = 'processed';
@@ -366,7 +355,7 @@ export async function benchEndToEnd(opts: {
             client: (client.user + client.system) / 1e6 + browserCpu() - cpu0.browser,
             webMain: webCpu.main - cpu0.web.main,
             webOther: webCpu.other - cpu0.web.other,
-            s3: s3?.pid ? groupCpu(s3.pid).main + groupCpu(s3.pid).other - cpu0.s3 : 0,
+            s3: groupCpuTotal(s3?.pid) - cpu0.s3,
           };
           const vm1 = vmstat();
           const vm = { directScanned: vm1.directScanned - vm0.directScanned, majorFaults: vm1.majorFaults - vm0.majorFaults, diskReadMb: vm1.diskReadMb - vm0.diskReadMb };

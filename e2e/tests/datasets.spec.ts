@@ -7,18 +7,7 @@ import { parquetWriteBuffer } from 'hyparquet-writer';
 import { artifactsDir } from '../playwright.config';
 import { examples, malformedJsonl, toJsonl, toolChatRecords } from './dataset';
 import { portalOrigin } from './outbox';
-
-async function signUp(page: Page, prefix: string) {
-  const stamp = `${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
-  await page.goto('/signup');
-  await page.getByTestId('signup-org').fill(`${prefix} ${stamp}`);
-  await page.getByTestId('signup-email').fill(`${prefix.toLowerCase().replace(/\W+/g, '-')}-${stamp}@example.com`);
-  await page.getByTestId('signup-password').fill(`pw-${stamp}-Secret!`);
-  await page.getByTestId('signup-submit').click();
-  await page.waitForURL(/\/jobs$/);
-  await page.getByTestId('nav-datasets').click();
-  await page.waitForURL(/\/datasets$/);
-}
+import { progressSeen, recordProgress, signUp } from './upload-page';
 
 /** Drops a file on the drop zone the way a browser does: a `drop` event carrying a DataTransfer. */
 async function dropFile(page: Page, name: string, content: string) {
@@ -34,32 +23,6 @@ async function dropFile(page: Page, name: string, content: string) {
   await zone.dispatchEvent('dragenter', { dataTransfer });
   await zone.dispatchEvent('dragover', { dataTransfer });
   await zone.dispatchEvent('drop', { dataTransfer });
-}
-
-interface ProgressSeen {
-  /** Distinct percentages the bar showed while sending. */
-  sending: number[];
-  /** Whether "validating every line" was shown, and the texts it showed. */
-  validation: string[];
-}
-
-/** Records, from the page's own DOM, each state of the upload's progress as the user would have seen it. */
-async function recordProgress(page: Page): Promise<void> {
-  await page.evaluate(() => {
-    const seen: ProgressSeen = { sending: [], validation: [] };
-    (window as unknown as { __progress: ProgressSeen }).__progress = seen;
-    new MutationObserver(() => {
-      const bar = document.querySelector('[data-testid="upload-progress"]');
-      const percent = Number(bar?.getAttribute('data-percent'));
-      if (bar?.getAttribute('data-phase') === 'sending' && !seen.sending.includes(percent)) seen.sending.push(percent);
-      const text = document.querySelector('[data-testid="validation-progress"]')?.textContent;
-      if (text && !seen.validation.includes(text)) seen.validation.push(text);
-    }).observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
-  });
-}
-
-async function progressSeen(page: Page): Promise<ProgressSeen> {
-  return page.evaluate(() => (window as unknown as { __progress: ProgressSeen }).__progress);
 }
 
 test('datasets: drop a chat JSONL, watch it upload, preview it, reuse identical bytes, see errors by line, delete', async ({ page }) => {

@@ -11,10 +11,6 @@ import { assertKey, type ByteRange, type ObjectInfo, type Storage } from './inde
 const RETRY_FOR_MS = 120_000;
 const PARTS_IN_FLIGHT = 4;
 
-/** A refusal by the broker, or by the store behind one of its URLs, with its HTTP status. */
-export const BrokerError = HttpStatusError;
-export type BrokerError = HttpStatusError;
-
 type Target = { url: string; platform: boolean };
 
 /**
@@ -65,9 +61,9 @@ export class BrokeredStorage implements Storage {
           } catch {
             // not JSON: keep the text
           }
-          throw new BrokerError(res.status, `storage ${String(body.op)} ${String(body.key ?? body.prefix)}: ${res.status} ${message}`);
+          throw new HttpStatusError(res.status, `storage ${String(body.op)} ${String(body.key ?? body.prefix)}: ${res.status} ${message}`);
         }
-        if (Date.now() - started > RETRY_FOR_MS) throw new BrokerError(res.status, `storage ${String(body.op)}: ${res.status} ${text.slice(0, 300)}`);
+        if (Date.now() - started > RETRY_FOR_MS) throw new HttpStatusError(res.status, `storage ${String(body.op)}: ${res.status} ${text.slice(0, 300)}`);
       }
       await new Promise((r) => setTimeout(r, backoff));
     }
@@ -79,7 +75,7 @@ export class BrokeredStorage implements Storage {
       const r = await this.call<{ size_bytes: number }>({ op: 'head', key });
       return { key, sizeBytes: r.size_bytes, modifiedAt: new Date(0) };
     } catch (e) {
-      if (e instanceof BrokerError && e.status === 404) return null;
+      if (e instanceof HttpStatusError && e.status === 404) return null;
       throw e;
     }
   }
@@ -176,7 +172,7 @@ export class BrokeredStorage implements Storage {
   async probe(): Promise<void> {
     await this.call({ op: 'list', prefix: '_health' }).catch((e: unknown) => {
       // A grant covers its job's keys only: a 404 for the probe still proves the grant and the platform answer.
-      if (!(e instanceof BrokerError && e.status === 404)) throw e;
+      if (!(e instanceof HttpStatusError && e.status === 404)) throw e;
     });
   }
 }

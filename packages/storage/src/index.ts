@@ -108,6 +108,6 @@ export function activityStorage(grant: string | undefined): Storage {
   return new BrokeredStorage(platform, grant);
 }
 
-export { BrokeredStorage, BrokerError } from './brokered';
+export { BrokeredStorage } from './brokered';
 export { downloadToFile, HttpStatusError, openDownload, putWithLength } from './http-transfer';
 export { FsStorage, S3Storage, parseS3Url };

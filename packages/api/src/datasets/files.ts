@@ -165,6 +165,13 @@ function sameValidation(a: CheckedFields, b: CheckedFields): boolean {
   return a.format === b.format && a.baseModel === b.baseModel && JSON.stringify(a.columns ?? null) === JSON.stringify(b.columns ?? null);
 }
 
+/** Removes the object of an upload that will not become a version; a failure is logged, never thrown over the first cause. */
+export async function dropUploadObject(key: string, why = 'a failed upload'): Promise<void> {
+  await storage()
+    .delete(key)
+    .catch((err) => logger.error({ err, key }, `could not remove the object of ${why}`));
+}
+
 /**
  * Validates an upload on a validation thread (off the event loop: validating gigabytes here would
  * stall every other request), which streams the normalized output into the object store under
@@ -176,9 +183,7 @@ async function validateIntoStore(key: string, input: AsyncIterable<Uint8Array>, 
   try {
     return await ingestStreamOffThread(input, { storeKey: key }, opts, loadConfig().DATASET_THREADS, handOver);
   } catch (e) {
-    await storage()
-      .delete(key)
-      .catch((err) => logger.error({ err, key }, 'could not remove the object of a failed upload'));
+    await dropUploadObject(key);
     throw e;
   }
 }
@@ -217,9 +222,7 @@ async function recordVersion(
     if (saved.reused) await storage().delete(key);
     return saved;
   } catch (e) {
-    await storage()
-      .delete(key)
-      .catch((err) => logger.error({ err, key }, 'could not remove the object of a failed upload'));
+    await dropUploadObject(key);
     throw e;
   }
 }
@@ -276,12 +279,11 @@ export function startValidation(caller: Caller, source: AsyncIterable<Uint8Array
 /** Records a started validation as the next version of its dataset, once its bytes are all in. */
 export async function finishVersion(caller: Caller, started: StartedValidation, input: { filename: string; fields: CheckedFields; bytes: number }): Promise<VersionResult> {
   const result = await started.result;
-  const dropObject = () => storage().delete(started.key).catch((err) => logger.error({ err, key: started.key }, 'could not remove the object of a failed upload'));
   const filename = checkFilename(input.filename);
   try {
     await assertQuota(caller.orgId, 'stored_bytes', input.bytes);
   } catch (e) {
-    await dropObject();
+    await dropUploadObject(started.key);
     throw e;
   }
   const f = input.fields;
@@ -408,12 +410,12 @@ export async function uploadVersion(caller: Caller, input: UploadInput): Promise
     feed.fail(e);
     await settled;
     await staged?.remove();
-    if (validated) await storage().delete(key).catch(() => undefined);
+    if (validated) await dropUploadObject(key);
     throw e;
   }
   await settled;
   const dropObject = async () => {
-    if (validated) await storage().delete(key).catch((err) => logger.error({ err, key }, 'could not remove the object of a failed upload'));
+    if (validated) await dropUploadObject(key);
   };
   let fields: CheckedFields;
   try {

@@ -10,10 +10,9 @@
  * as it always could. So a follower may stop at any time: it then removes what it stored.
  */
 import { open } from 'node:fs/promises';
-import { storage } from '@edgetune/storage';
 import { logger } from '../logger';
 import type { Caller } from '../tenant';
-import { startValidation, type CheckedFields, type StartedValidation } from './files';
+import { dropUploadObject, startValidation, type CheckedFields, type StartedValidation } from './files';
 
 /** Followers validating at once in this process: each holds a validation's state and a store part in memory. */
 const MAX_FOLLOWERS = 8;
@@ -29,8 +28,8 @@ export class UploadFollower {
   private wake: (() => void) | null = null;
   private readonly ctl = new AbortController();
   readonly started: StartedValidation;
-  /** The validation's outcome, once it has one. */
-  private outcome: 'running' | 'validated' | 'failed' = 'running';
+  /** The validation refused the bytes (or stopped): nothing more need be read. */
+  private failed = false;
   /** Told how many bytes validation has taken, as it takes them. */
   onProgress: ((bytes: number) => void) | null = null;
 
@@ -41,14 +40,10 @@ export class UploadFollower {
     input: { filename: string; fields: CheckedFields },
   ) {
     this.started = startValidation(caller, this.chunks(), { ...input, signal: this.ctl.signal });
-    void this.started.result.then(
-      () => void (this.outcome = 'validated'),
-      () => {
-        this.outcome = 'failed';
-        // Refused (a bad line): nothing more need be read.
-        this.wakeUp();
-      },
-    );
+    this.started.result.catch(() => {
+      this.failed = true;
+      this.wakeUp();
+    });
   }
 
   /** Whether it was stopped (it gave up waiting, or its upload went): its result is of no use. */
@@ -74,11 +69,7 @@ export class UploadFollower {
       () => true,
       () => false,
     );
-    if (validated) {
-      await storage()
-        .delete(this.started.key)
-        .catch((err) => logger.error({ err, key: this.started.key }, 'could not remove the object of an abandoned upload'));
-    }
+    if (validated) await dropUploadObject(this.started.key, 'an abandoned upload');
   }
 
   private wakeUp(): void {
@@ -93,7 +84,7 @@ export class UploadFollower {
       while (this.read < this.total) {
         if (this.read >= this.prefix) await this.nextPart();
         this.ctl.signal.throwIfAborted();
-        if (this.outcome !== 'running') return;
+        if (this.failed) return;
         // Its own memory: the chunk moves to the validation thread.
         const buf = Buffer.allocUnsafeSlow(Math.min(READ_BYTES, this.prefix - this.read));
         const { bytesRead } = await fh.read(buf, 0, buf.length, this.read);

@@ -8,26 +8,15 @@ import { test } from 'node:test';
 import { eq } from 'drizzle-orm';
 import { DomainError } from '@edgetune/contracts';
 import { db, schema } from '@edgetune/db';
-import { chatJsonl, droppedAfter, leftovers, nothingLeft } from '../testing/datasets';
+import { chatJsonl, droppedAfter, leftovers, nothingLeft, uploadWhen } from '../testing/datasets';
 import { bytes, newOrg, useDatabase } from '../testing/fixtures';
 import { stagingDir } from './staging';
 import { stopUploadFollowers } from './upload-follower';
-import { abortUpload, completeUpload, createUpload, getUpload, putChunk, startUploadSweeper, UploadOffsetConflict, uploadStagingPath, type UploadStatus } from './uploads';
+import { abortUpload, completeUpload, createUpload, getUpload, putChunk, startUploadSweeper, UploadOffsetConflict, uploadStagingPath } from './uploads';
 
 useDatabase();
 
 const range = (start: number, end: number, total: number) => `bytes ${start}-${end}/${total}`;
-
-/** Polls the upload until `done` holds of its status (or fails after `ms`). */
-async function statusWhen(caller: Parameters<typeof getUpload>[0], id: string, done: (s: UploadStatus) => boolean, ms = 30_000): Promise<UploadStatus> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const s = await getUpload(caller, id);
-    if (done(s)) return s;
-    if (Date.now() > until) throw new Error(`the upload's status never got there: ${JSON.stringify(s)}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 test('a resumable upload survives a dropped chunk and continues from the server offset', async () => {
   const { caller, orgId } = await newOrg('resume');
@@ -211,7 +200,7 @@ test('parts sent out of order and in parallel make the same version; an overlapp
   assert.equal(status.received, total);
   assert.equal(status.status, 'open');
   // Validation followed the parts as they came: every byte is validated before anyone completes.
-  await statusWhen(caller, u.id, (st) => st.validated === total && st.status === 'open');
+  await uploadWhen(caller, u.id, (st) => st.validated === total && st.status === 'open');
 
   const done = await completeUpload(caller, u.id);
   assert.equal(done.file.examples, 2000);
@@ -243,7 +232,7 @@ test('aborting an upload while validation follows its parts leaves nothing', asy
   const half = Math.floor(total / 2);
   const u = await createUpload(caller, { filename: 'half.jsonl', size: total });
   await putChunk(caller, u.id, { contentRange: range(0, half - 1, total), body: bytes(body.subarray(0, half).toString('latin1'), 1 << 16) });
-  await statusWhen(caller, u.id, (st) => st.validated === half);
+  await uploadWhen(caller, u.id, (st) => st.validated === half);
   await abortUpload(caller, u.id);
   assert.deepEqual(await leftovers(orgId), nothingLeft);
 });

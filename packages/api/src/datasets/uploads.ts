@@ -15,7 +15,7 @@ import { db, schema } from '@edgetune/db';
 import { logger } from '../logger';
 import { assertQuota } from '../billing/account';
 import { authorize, findOwned, orgScope, type Caller } from '../tenant';
-import { checkFields, checkFilename, createVersion, findLiveFile, finishVersion, type VersionFields, type VersionResult } from './files';
+import { checkFields, checkFilename, createVersion, findLiveFile, finishVersion, type CheckedFields, type VersionFields, type VersionResult } from './files';
 import { dropFollower, followUpload, takeFollower } from './upload-follower';
 import { MAX_CHUNK_BYTES, UPLOAD_CHUNK_BYTES, UPLOAD_TTL_MS, type StoredError } from '@edgetune/contracts';
 import { asBuffer, removeStaged, stagingDir, stagingRoot, tooLarge, type ByteSource } from './staging';
@@ -282,7 +282,7 @@ export async function putChunk(
         .where(orgScope(caller, schema.uploads, eq(schema.uploads.id, id)));
       return receivedBytes;
     });
-    if (prefix > 0 && (u.totalBytes ?? 0) > 0) {
+    if (prefix > 0 && total > 0) {
       followUpload(caller, { id, file, total, filename: u.filename, fields: () => checkFields({ ...u.options, purpose: u.purpose }, true), onProgress: progressRecorder(caller, id, total) }, prefix);
     }
     if (failure) throw failure;
@@ -388,10 +388,10 @@ export async function completeUpload(caller: Caller, id: string, opts: { signal?
     if (onDisk > total) await truncate(file, total);
     const opts2: VersionFields = claimed.options;
     const fields = checkFields({ ...opts2, purpose: claimed.purpose }, true);
-    const result =
-      (await followedVersion(caller, id, { filename: claimed.filename, fields, total, signal: opts.signal })) ??
-      (await createVersion(caller, { path: file, bytes: total }, { filename: claimed.filename, fields, signal: opts.signal, onProgress: progressRecorder(caller, id, total) }));
-    await removeStaged(file);
+    const followed = await followedVersion(caller, id, { filename: claimed.filename, fields, total, signal: opts.signal });
+    // createVersion consumes the staged file; the follower only read it.
+    if (followed) await removeStaged(file);
+    const result = followed ?? (await createVersion(caller, { path: file, bytes: total }, { filename: claimed.filename, fields, signal: opts.signal, onProgress: progressRecorder(caller, id, total) }));
     await setStatus(caller, id, { status: 'completed', fileId: result.file.id, error: null });
     return result;
   } catch (e) {
@@ -410,7 +410,7 @@ export async function completeUpload(caller: Caller, id: string, opts: { signal?
 async function followedVersion(
   caller: Caller,
   id: string,
-  input: { filename: string; fields: ReturnType<typeof checkFields>; total: number; signal?: AbortSignal },
+  input: { filename: string; fields: CheckedFields; total: number; signal?: AbortSignal },
 ): Promise<VersionResult | null> {
   const follower = takeFollower(id);
   if (!follower) return null;

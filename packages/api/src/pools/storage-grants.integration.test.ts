@@ -14,7 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import { eq } from 'drizzle-orm';
 import { newId } from '@edgetune/contracts';
 import { db, schema } from '@edgetune/db';
-import { BrokeredStorage, BrokerError, FsStorage, type Storage } from '@edgetune/storage';
+import { BrokeredStorage, FsStorage, HttpStatusError, type Storage } from '@edgetune/storage';
 import { s3FromTestEnv } from '@edgetune/storage/testing';
 import { startBrokerServer, type BrokerServer } from '../testing/broker-server';
 import { newOrg, seedPublishedModel, seedTrainingFile, useDatabase } from '../testing/fixtures';
@@ -77,7 +77,7 @@ for (const [name, make] of backends) {
 
     test("outside the grant nothing exists: another tenant's object, writes to what it may only read", async () => {
       const refused = async (p: Promise<unknown>, status: number) => {
-        await assert.rejects(p, (e: unknown) => e instanceof BrokerError && e.status === status);
+        await assert.rejects(p, (e: unknown) => e instanceof HttpStatusError && e.status === status);
       };
       await refused(worker.get('orgs/org_b/jobs/job_b/secret.txt'), 404);
       await refused(worker.list('orgs/org_b'), 404);
@@ -104,7 +104,7 @@ for (const [name, make] of backends) {
         [expired, /expired/],
         ['etp_not-a-grant', /not a storage grant/],
       ] as const) {
-        await assert.rejects(new BrokeredStorage(server.url, token).head('base-models/m/config.json'), (e: unknown) => e instanceof BrokerError && e.status === 401 && why.test(e.message));
+        await assert.rejects(new BrokeredStorage(server.url, token).head('base-models/m/config.json'), (e: unknown) => e instanceof HttpStatusError && e.status === 401 && why.test(e.message));
       }
     });
   });
@@ -140,6 +140,6 @@ describe('storage grant: the job', () => {
     await worker.put(`${prefix}/train/result.json`, '{"ok":true}');
     assert.equal(await text(await worker.get(`${prefix}/train/result.json`)), '{"ok":true}');
     await db().update(schema.jobs).set({ status: 'failed', finishedAt: new Date() }).where(eq(schema.jobs.id, jobId));
-    await assert.rejects(worker.head(`${prefix}/train/result.json`), (e: unknown) => e instanceof BrokerError && e.status === 401 && /ended \(failed\)/.test(e.message));
+    await assert.rejects(worker.head(`${prefix}/train/result.json`), (e: unknown) => e instanceof HttpStatusError && e.status === 401 && /ended \(failed\)/.test(e.message));
   });
 });

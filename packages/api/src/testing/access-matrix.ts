@@ -14,7 +14,8 @@ import { newId } from '@edgetune/contracts';
 import { db, schema } from '@edgetune/db';
 import { storage } from '@edgetune/storage';
 import { uploadFile, type FileRow } from '../datasets/files';
-import { createUpload, getUpload, putChunk } from '../datasets/uploads';
+import { createUpload, putChunk } from '../datasets/uploads';
+import { uploadWhen } from './datasets';
 import { newSecretToken } from '../identity/user-tokens';
 import type { Route } from '../http/routes';
 import { handleOpenAI, routes as openaiRoutes } from '../openai/handler';
@@ -285,10 +286,7 @@ export async function makeOrg(tag: string): Promise<OrgWorld> {
         await putChunk(owner, u.id, { contentRange: `bytes 0-${text.length - 1}/${text.length}`, contentLength: text.length, body: bytes(text.toString()) });
         // Validation follows the part and records its progress in the row: let it settle, so that
         // whatever changes the row afterwards is the request under test.
-        for (let i = 0; (await getUpload(owner, u.id)).validated < text.length; i++) {
-          if (i === 500) throw new Error(`upload ${u.id} was never validated`);
-          await new Promise((r) => setTimeout(r, 20));
-        }
+        await uploadWhen(owner, u.id, (st) => st.validated === text.length, 10_000);
       }
       return { id: u.id, bytes: text };
     },

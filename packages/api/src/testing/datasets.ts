@@ -4,6 +4,8 @@ import { eq } from 'drizzle-orm';
 import { db, schema } from '@edgetune/db';
 import { storage } from '@edgetune/storage';
 import { stagingDir } from '../datasets/staging';
+import { getUpload, type UploadStatus } from '../datasets/uploads';
+import type { Caller } from '../tenant';
 
 /** Rows, objects and staged files an organization has: a failed upload must leave all empty. */
 export async function leftovers(orgId: string): Promise<{ files: string[]; datasets: string[]; objects: string[]; staged: string[] }> {
@@ -52,4 +54,15 @@ export const chatJsonl = (n: number, from = 0) => Array.from({ length: n }, (_, 
 export async function* droppedAfter(chunks: Buffer[]): AsyncGenerator<Buffer> {
   for (const c of chunks) yield c;
   throw new Error('connection reset by peer');
+}
+
+/** Polls an upload until `done` holds of its status; fails after `ms` with the last status seen. */
+export async function uploadWhen(caller: Caller, id: string, done: (s: UploadStatus) => boolean, ms = 30_000): Promise<UploadStatus> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const s = await getUpload(caller, id);
+    if (done(s)) return s;
+    if (Date.now() > until) throw new Error(`upload ${id} never got there: ${JSON.stringify(s)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
