@@ -6,6 +6,7 @@ import { eq } from 'drizzle-orm';
 import { DomainError } from '@edgetune/contracts';
 import { db, schema } from '@edgetune/db';
 import { storage } from '@edgetune/storage';
+import { leftovers } from '../testing/datasets';
 import { bytes, goodJsonl, goodLine, newOrg, useDatabase } from '../testing/fixtures';
 import { deleteFile, fileContent, getFile, listFiles, uploadFile } from './files';
 
@@ -62,4 +63,37 @@ test('an empty file and a wrong purpose are rejected, leaving nothing behind', a
 test('a viewer cannot upload', async () => {
   const { caller } = await newOrg('viewer');
   await assert.rejects(uploadFile({ ...caller, role: 'viewer' }, { filename: 'a.jsonl', purpose: 'fine-tune', body: bytes(goodJsonl(1)) }), (e: DomainError) => e.code === 'forbidden');
+});
+
+test('fields that come after the file: the same validation keeps the first pass, another re-reads the staged copy, a bad one names itself; no staged copy stays', async () => {
+  const { caller, orgId } = await newOrg('late');
+  // Only the purpose comes late (the official client's order): validated once, as the bytes arrived.
+  const text = goodJsonl(3);
+  const same = await uploadFile(caller, { filename: 'late.jsonl', body: bytes(text, 4), purpose: null, lateFields: async () => ({ purpose: 'fine-tune' }) });
+  assert.equal(same.examples, 3);
+  assert.equal(await readAll((await fileContent(caller, same.id)).stream), text);
+  assert.deepEqual((await leftovers(orgId)).staged, []);
+
+  // A column mapping after the file changes how the bytes read: they are validated again from the staged copy.
+  const csv = 'question,answer\nWhat is 2+2?,4\nCapital of France?,Paris\n';
+  const mapped = await uploadFile(caller, {
+    filename: 'qa.csv',
+    body: bytes(csv, 3),
+    purpose: null,
+    lateFields: async () => ({ purpose: 'fine-tune', columns: { prompt: 'question', completion: 'answer' } }),
+  });
+  assert.equal(mapped.examples, 2);
+  assert.equal(mapped.format, 'prompt_completion');
+  assert.deepEqual((await leftovers(orgId)).staged, []);
+
+  // A bad late field is the error, naming the field; nothing of the upload stays.
+  const before = (await leftovers(orgId)).objects.length;
+  await assert.rejects(
+    uploadFile(caller, { filename: 'bad-late.jsonl', body: bytes(goodJsonl(2)), purpose: null, lateFields: async () => ({ purpose: 'fine-tune', format: 'alpaca' }) }),
+    (e: DomainError) => e.param === 'format',
+  );
+  const left = await leftovers(orgId);
+  assert.equal(left.objects.length, before);
+  assert.equal(left.files.length, 2);
+  assert.deepEqual(left.staged, []);
 });

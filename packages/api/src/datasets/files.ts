@@ -413,25 +413,27 @@ export async function uploadVersion(caller: Caller, input: UploadInput): Promise
     if (validated) await dropUploadObject(key);
     throw e;
   }
-  await settled;
-  const dropObject = async () => {
-    if (validated) await dropUploadObject(key);
-  };
+  // Fields that came after the file are in once the body is: read them before waiting for the
+  // store, so that a staged copy they turn out not to need is gone before the store completes
+  // the object (that completion rewrites it on an S3 server, and can use the memory freed here).
   let fields: CheckedFields;
   try {
     const late = input.lateFields ? await input.lateFields() : {};
     const purpose = typeof input.purpose === 'function' ? await input.purpose() : input.purpose;
     fields = checkFields({ ...early, purpose, ...stripEmpty(late) }, true);
   } catch (e) {
-    await dropObject();
     await staged?.remove();
+    await settled;
+    if (validated) await dropUploadObject(key);
     throw e;
   }
-  if (staged && !sameValidation(earlyFields, fields)) {
-    await dropObject();
+  const again = staged && !sameValidation(earlyFields, fields);
+  if (!again) await staged?.remove();
+  await settled;
+  if (again) {
+    if (validated) await dropUploadObject(key);
     return createVersion(caller, { path: staged.path, bytes }, { filename, fields, signal: input.signal });
   }
-  await staged?.remove();
   if (!validated) throw invalid;
   return recordVersion(caller, fields.dataset ?? datasetNameFromFilename(filename), { id, key, result: validated }, { filename, purpose: fields.purpose! });
 }
