@@ -292,23 +292,27 @@ export async function uploadDataset(
 
   const url = `/api/v1/uploads/${encodeURIComponent(id)}`;
   let have: Range[] = initialRanges ?? [[0, offset]];
+  /** How far the server's validation had read when the last part was in: it follows the parts as they arrive. */
+  let validatedSoFar = 0;
   for (let round = 1; ; round++) {
     const stoppedWith = await sendParts(url, have);
     if (stoppedWith) return stoppedWith;
     // Every part was answered: the server's own account says whether a byte is still missing.
     const st = await jsonRequest('GET', url, undefined, signal);
-    const b = st.body as { offset?: unknown; ranges?: unknown; status?: unknown } | null;
+    const b = st.body as { offset?: unknown; ranges?: unknown; status?: unknown; validated?: unknown } | null;
+    if (st.status === 200 && typeof b?.validated === 'number') validatedSoFar = b.validated;
     if (st.status !== 200 || b?.status !== 'open' || b.offset === total || !Array.isArray(b.ranges) || round >= 3) break;
     have = b.ranges as Range[];
   }
 
-  onProgress({ phase: 'validating', sent: total, total, validated: 0, uploadId: id });
-  // The server records how far validation has read; the portal shows it while completion runs.
+  onProgress({ phase: 'validating', sent: total, total, validated: validatedSoFar, uploadId: id });
+  // The server records how far validation has read; the portal shows it while completion runs,
+  // asking soon after the last part (a small file is checked within a second) and then every second.
   const watching = new AbortController();
   const uploadId = id;
   void (async () => {
-    while (!watching.signal.aborted) {
-      await sleep(1000, watching.signal).catch(() => undefined);
+    for (let wait = 250; !watching.signal.aborted; wait = 1000) {
+      await sleep(wait, watching.signal).catch(() => undefined);
       if (watching.signal.aborted) return;
       const s = await jsonRequest('GET', url, undefined, watching.signal).catch(() => null);
       const validated = (s?.body as { validated?: unknown } | null)?.validated;
