@@ -218,8 +218,9 @@ async function recordVersion(
         report: result.report,
         createdBy: caller.userId,
       }));
-    // The same bytes were already a version (or became one while this upload validated): keep that one.
-    if (saved.reused) await storage().delete(key);
+    // The same bytes were already a version (or became one while this upload validated): keep that
+    // one. The upload has succeeded by now, so a failure to remove the spare object is only logged.
+    if (saved.reused) await dropUploadObject(key, 'a duplicate upload');
     return saved;
   } catch (e) {
     await dropUploadObject(key);
