@@ -65,9 +65,9 @@ test('a viewer cannot upload', async () => {
   await assert.rejects(uploadFile({ ...caller, role: 'viewer' }, { filename: 'a.jsonl', purpose: 'fine-tune', body: bytes(goodJsonl(1)) }), (e: DomainError) => e.code === 'forbidden');
 });
 
-test('fields that come after the file: the same validation keeps the first pass, another re-reads the staged copy, a bad one names itself; no staged copy stays', async () => {
+test('fields that come after the file: a purpose completes the upload, a column mapping re-validates the staged copy, a bad one names itself; no staged copy stays', async () => {
   const { caller, orgId } = await newOrg('late');
-  // Only the purpose comes late (the official client's order): validated once, as the bytes arrived.
+  // Only the purpose comes late (the official client's order).
   const text = goodJsonl(3);
   const same = await uploadFile(caller, { filename: 'late.jsonl', body: bytes(text, 4), purpose: null, lateFields: async () => ({ purpose: 'fine-tune' }) });
   assert.equal(same.examples, 3);

@@ -389,6 +389,11 @@ export async function uploadVersion(caller: Caller, input: UploadInput): Promise
     (r) => void (validated = r),
     (e: unknown) => void (invalid = e),
   );
+  /** The first pass will not become the version: wait for it, and remove what it stored. */
+  const dropFirstPass = async () => {
+    await settled;
+    if (validated) await dropUploadObject(key);
+  };
   const staged = input.lateFields ? await StagingWriter.create(caller.orgId) : null;
   let bytes = 0;
   try {
@@ -409,9 +414,8 @@ export async function uploadVersion(caller: Caller, input: UploadInput): Promise
   } catch (e) {
     // The body failed (too large, cut off, connection dropped): that is the error, nothing is kept.
     feed.fail(e);
-    await settled;
     await staged?.remove();
-    if (validated) await dropUploadObject(key);
+    await dropFirstPass();
     throw e;
   }
   // Fields that came after the file are in once the body is: read them before waiting for the
@@ -424,17 +428,15 @@ export async function uploadVersion(caller: Caller, input: UploadInput): Promise
     fields = checkFields({ ...early, purpose, ...stripEmpty(late) }, true);
   } catch (e) {
     await staged?.remove();
-    await settled;
-    if (validated) await dropUploadObject(key);
+    await dropFirstPass();
     throw e;
   }
-  const again = staged && !sameValidation(earlyFields, fields);
-  if (!again) await staged?.remove();
-  await settled;
-  if (again) {
-    if (validated) await dropUploadObject(key);
+  if (staged && !sameValidation(earlyFields, fields)) {
+    await dropFirstPass();
     return createVersion(caller, { path: staged.path, bytes }, { filename, fields, signal: input.signal });
   }
+  await staged?.remove();
+  await settled;
   if (!validated) throw invalid;
   return recordVersion(caller, fields.dataset ?? datasetNameFromFilename(filename), { id, key, result: validated }, { filename, purpose: fields.purpose! });
 }
