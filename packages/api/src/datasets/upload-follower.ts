@@ -11,6 +11,7 @@
  */
 import { open } from 'node:fs/promises';
 import { logger } from '../logger';
+import { removeStaged } from './staging';
 import type { Caller } from '../tenant';
 import { dropUploadObject, startValidation, type CheckedFields, type StartedValidation } from './files';
 
@@ -32,6 +33,11 @@ export class UploadFollower {
   private failed = false;
   /** Told how many bytes validation has taken, as it takes them. */
   onProgress: ((bytes: number) => void) | null = null;
+  /** Validation has read the whole staged file. */
+  private drained = false;
+  /** Completion asked for the staged file to go once it is read. */
+  private removeOnceRead = false;
+  private removal: Promise<void> | null = null;
 
   constructor(
     caller: Caller,
@@ -72,6 +78,27 @@ export class UploadFollower {
     if (validated) await dropUploadObject(this.started.key, 'an abandoned upload');
   }
 
+  /**
+   * Completion's call, once every byte is in: the staged file goes as soon as validation has read
+   * all of it, before the validation's input ends and the store completes the object (an S3 server
+   * on this machine rewrites the whole object then, into the memory freed here). From then on a
+   * failure of this follower fails the upload: there is nothing left to validate afresh.
+   */
+  removeStagedOnceRead(): Promise<void> {
+    this.removeOnceRead = true;
+    return this.drained ? this.removeStaged() : Promise.resolve();
+  }
+
+  /** Whether the staged file is gone (or going): a failure now cannot fall back on it. */
+  get stagedRemoved(): boolean {
+    return this.removal !== null;
+  }
+
+  private removeStaged(): Promise<void> {
+    this.removal ??= removeStaged(this.file).catch((err) => logger.warn({ err, file: this.file }, 'could not remove a staged upload that was read'));
+    return this.removal;
+  }
+
   private wakeUp(): void {
     const w = this.wake;
     this.wake = null;
@@ -95,6 +122,10 @@ export class UploadFollower {
       }
     } finally {
       await fh.close();
+      if (this.read >= this.total) {
+        this.drained = true;
+        if (this.removeOnceRead) await this.removeStaged();
+      }
     }
   }
 

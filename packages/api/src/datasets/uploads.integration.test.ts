@@ -2,7 +2,7 @@ import '../testing/env';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { utimes, writeFile } from 'node:fs/promises';
+import { mkdir, rm, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { eq } from 'drizzle-orm';
@@ -11,7 +11,8 @@ import { db, schema } from '@edgetune/db';
 import { chatJsonl, droppedAfter, leftovers, nothingLeft, uploadWhen } from '../testing/datasets';
 import { bytes, newOrg, useDatabase } from '../testing/fixtures';
 import { stagingDir } from './staging';
-import { stopUploadFollowers } from './upload-follower';
+import { checkFields } from './files';
+import { stopUploadFollowers, UploadFollower } from './upload-follower';
 import { abortUpload, completeUpload, createUpload, getUpload, putChunk, startUploadSweeper, UploadOffsetConflict, uploadStagingPath } from './uploads';
 
 useDatabase();
@@ -259,4 +260,44 @@ test('while an upload completes from its staged file, its status shows how many 
   }
   assert.equal((await completing).file.examples, 150_000);
   assert.ok(seen.some((v) => v > 0 && v < total), `validation progress between 0 and ${total} was reported (seen: ${seen.slice(0, 10).join(', ')})`);
+});
+
+test('a completing upload\'s staged file goes once validation has read it, before the store completes', async () => {
+  const { caller, orgId } = await newOrg('staged-once-read');
+  const body = Buffer.from(chatJsonl(3000));
+  const total = body.length;
+  const fields = checkFields({ purpose: 'fine-tune' }, true);
+  await mkdir(stagingDir(orgId), { recursive: true });
+
+  // Asked before the last byte is read: the file is gone by the time the validation (and so the store) is done.
+  const early = path.join(stagingDir(orgId), 'early.part');
+  await writeFile(early, body);
+  const f1 = new UploadFollower(caller, early, total, { filename: 'early.jsonl', fields });
+  await f1.removeStagedOnceRead();
+  assert.ok(existsSync(early), 'nothing is removed before it is read');
+  f1.advance(Math.floor(total / 2));
+  f1.advance(total);
+  const r1 = await f1.started.result;
+  assert.equal(existsSync(early), false, 'removed before the validation ended its output');
+  assert.equal(r1.examples, 3000);
+  assert.ok(f1.stagedRemoved);
+  await f1.discard('the test is done');
+
+  // Asked after it was read: removed at once. A follower never asked keeps it (completion may validate it afresh).
+  const late = path.join(stagingDir(orgId), 'late.part');
+  const kept = path.join(stagingDir(orgId), 'kept.part');
+  await writeFile(late, body);
+  await writeFile(kept, body);
+  const f2 = new UploadFollower(caller, late, total, { filename: 'late.jsonl', fields });
+  const f3 = new UploadFollower(caller, kept, total, { filename: 'kept.jsonl', fields });
+  f2.advance(total);
+  f3.advance(total);
+  await Promise.all([f2.started.result, f3.started.result]);
+  assert.ok(existsSync(late));
+  await f2.removeStagedOnceRead();
+  assert.equal(existsSync(late), false);
+  assert.ok(existsSync(kept) && !f3.stagedRemoved);
+  await Promise.all([f2.discard('the test is done'), f3.discard('the test is done')]);
+  await rm(kept);
+  assert.deepEqual(await leftovers(orgId), nothingLeft);
 });

@@ -389,7 +389,7 @@ export async function completeUpload(caller: Caller, id: string, opts: { signal?
     const opts2: VersionFields = claimed.options;
     const fields = checkFields({ ...opts2, purpose: claimed.purpose }, true);
     const followed = await followedVersion(caller, id, { filename: claimed.filename, fields, total, signal: opts.signal });
-    // createVersion consumes the staged file; the follower only read it.
+    // createVersion consumes the staged file; the follower removes it once read.
     if (followed) await removeStaged(file);
     const result = followed ?? (await createVersion(caller, { path: file, bytes: total }, { filename: claimed.filename, fields, signal: opts.signal, onProgress: progressRecorder(caller, id, total) }));
     await setStatus(caller, id, { status: 'completed', fileId: result.file.id, error: null });
@@ -405,7 +405,8 @@ export async function completeUpload(caller: Caller, id: string, opts: { signal?
 /**
  * The version made by the validation that followed the upload's parts, once it has the rest; null
  * when there is none to finish (the parts went to another process, or it gave up), and when it
- * failed for a reason other than the bytes themselves: then the staged file is validated afresh.
+ * failed for a reason other than the bytes themselves before it had read the whole staged file:
+ * then that file is validated afresh. Once read, the staged file goes before the store completes.
  */
 async function followedVersion(
   caller: Caller,
@@ -418,9 +419,10 @@ async function followedVersion(
   input.signal?.addEventListener('abort', cancel, { once: true });
   try {
     follower.advance(input.total);
+    void follower.removeStagedOnceRead();
     return await finishVersion(caller, follower.started, { filename: input.filename, fields: input.fields, bytes: input.total });
   } catch (e) {
-    if (e instanceof DomainError || input.signal?.aborted) throw e;
+    if (e instanceof DomainError || input.signal?.aborted || follower.stagedRemoved) throw e;
     logger.warn({ err: e, id }, 'the validation that followed the upload failed; validating the staged file from the start');
     return null;
   } finally {
