@@ -11,9 +11,9 @@
  */
 import { open } from 'node:fs/promises';
 import { logger } from '../logger';
-import { removeStaged } from './staging';
 import type { Caller } from '../tenant';
 import { dropUploadObject, startValidation, type CheckedFields, type StartedValidation } from './files';
+import { removeStaged } from './staging';
 
 /** Followers validating at once in this process: each holds a validation's state and a store part in memory. */
 const MAX_FOLLOWERS = 8;
@@ -86,7 +86,7 @@ export class UploadFollower {
    */
   removeStagedOnceRead(): Promise<void> {
     this.removeOnceRead = true;
-    return this.drained ? this.removeStaged() : Promise.resolve();
+    return this.drained ? this.removeFile() : Promise.resolve();
   }
 
   /** Whether the staged file is gone (or going): a failure now cannot fall back on it. */
@@ -94,7 +94,7 @@ export class UploadFollower {
     return this.removal !== null;
   }
 
-  private removeStaged(): Promise<void> {
+  private removeFile(): Promise<void> {
     this.removal ??= removeStaged(this.file).catch((err) => logger.warn({ err, file: this.file }, 'could not remove a staged upload that was read'));
     return this.removal;
   }
@@ -124,7 +124,7 @@ export class UploadFollower {
       await fh.close();
       if (this.read >= this.total) {
         this.drained = true;
-        if (this.removeOnceRead) await this.removeStaged();
+        if (this.removeOnceRead) await this.removeFile();
       }
     }
   }

@@ -389,7 +389,7 @@ export async function completeUpload(caller: Caller, id: string, opts: { signal?
     const opts2: VersionFields = claimed.options;
     const fields = checkFields({ ...opts2, purpose: claimed.purpose }, true);
     const followed = await followedVersion(caller, id, { filename: claimed.filename, fields, total, signal: opts.signal });
-    // createVersion consumes the staged file; the follower removes it once read.
+    // createVersion consumes the staged file; a follower removed it once read (this only makes sure).
     if (followed) await removeStaged(file);
     const result = followed ?? (await createVersion(caller, { path: file, bytes: total }, { filename: claimed.filename, fields, signal: opts.signal, onProgress: progressRecorder(caller, id, total) }));
     await setStatus(caller, id, { status: 'completed', fileId: result.file.id, error: null });
