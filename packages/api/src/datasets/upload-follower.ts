@@ -33,8 +33,6 @@ export class UploadFollower {
   private failed = false;
   /** Told how many bytes validation has taken, as it takes them. */
   onProgress: ((bytes: number) => void) | null = null;
-  /** Validation has read the whole staged file. */
-  private drained = false;
   /** Completion asked for the staged file to go once it is read. */
   private removeOnceRead = false;
   private removal: Promise<void> | null = null;
@@ -86,7 +84,7 @@ export class UploadFollower {
    */
   removeStagedOnceRead(): Promise<void> {
     this.removeOnceRead = true;
-    return this.drained ? this.removeFile() : Promise.resolve();
+    return this.read >= this.total ? this.removeFile() : Promise.resolve();
   }
 
   /** Whether the staged file is gone (or going): a failure now cannot fall back on it. */
@@ -122,10 +120,7 @@ export class UploadFollower {
       }
     } finally {
       await fh.close();
-      if (this.read >= this.total) {
-        this.drained = true;
-        if (this.removeOnceRead) await this.removeFile();
-      }
+      if (this.read >= this.total && this.removeOnceRead) await this.removeFile();
     }
   }
 
